@@ -1,0 +1,13 @@
+//! corstop: a terminal dashboard for CORS and token incidents.
+//!
+//! Data flows one way: sources (log tailers, the prober) produce typed [`event`]s, the
+//! [`store`] counts them in time buckets, [`analysis`] turns the store into answers, and the
+//! views in [`ui`] draw those answers. Producers never touch rendering; views never do I/O.
+
+pub mod cors;
+pub mod event;
+pub mod redact;
+pub mod route;
+pub mod sources;
+pub mod store;
+pub mod time;

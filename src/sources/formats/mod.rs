@@ -1,0 +1,43 @@
+//! Log formats: detection and line parsers. Every parser yields the same typed records
+//! through a [`Sink`], borrowing from the line so the replay path does not allocate per line.
+
+use crate::event::Sink;
+
+/// Why a line could not be parsed. Counted per source; never fatal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct ParseError {
+    pub reason: String,
+}
+
+impl ParseError {
+    pub fn new(reason: impl Into<String>) -> ParseError {
+        ParseError {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What one line turned into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fed {
+    /// This many records went to the sink.
+    Records(u32),
+    /// A valid line that carries no event (header, comment, heartbeat, banner).
+    Skipped,
+    /// Kept for a record that spans lines (pretty-printed JSON, exception blocks).
+    Buffered,
+}
+
+/// A stateful line parser for one source.
+pub trait LogParser: Send {
+    /// Stable format name (`appservice-http`, `combined`, ...).
+    fn name(&self) -> &'static str;
+    /// Parses one line (without its line terminator).
+    fn feed(&mut self, line: &[u8], sink: &mut dyn Sink) -> Result<Fed, ParseError>;
+    /// Flushes a record still being assembled (end of input, or idle source).
+    fn finish(&mut self, sink: &mut dyn Sink) -> Result<Fed, ParseError> {
+        let _ = sink;
+        Ok(Fed::Skipped)
+    }
+}

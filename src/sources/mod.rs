@@ -1,0 +1,3 @@
+//! Producers: log sources (files, stdin) and their format parsers.
+
+pub mod formats;

@@ -1,0 +1,979 @@
+//! The one state store: time-bucketed counters, probe history and raw-line rings, all bounded
+//! by construction.
+//!
+//! Memory bound (defaults): 2,160 buckets (6 h of 10 s) × at most 512 keys × 24 bytes of map
+//! entry ≈ 26 MB in the worst adversarial case; 8,192 total keys; 256 route and 64 origin
+//! names of at most 200 bytes; 512 probe results; 200 raw lines of at most 2 KB per source.
+//! Nothing in here grows with the number of lines read.
+
+use std::collections::VecDeque;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::event::{
+    AcaoSeen, AuthClass, AuthRecord, Event, HttpRecord, Method, ProbeResult, Sink, SourceBatch,
+    SourceId,
+};
+use crate::redact;
+use crate::route;
+use crate::time::{EpochMs, MINUTE, SECOND, now_ms};
+
+/// Id of the `(other)` bucket in an interner.
+pub const OTHER: u16 = u16::MAX;
+/// Origin id for requests whose log carries no origin at all.
+pub const NO_ORIGIN: u16 = u16::MAX - 1;
+
+/// Longest raw line kept in a ring, in bytes.
+pub const MAX_RAW_LINE: usize = 2048;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoreConfig {
+    pub bucket_ms: EpochMs,
+    pub retention_ms: EpochMs,
+    pub max_routes: usize,
+    pub max_origins: usize,
+    pub max_keys_per_bucket: usize,
+    pub max_total_keys: usize,
+    pub probe_history: usize,
+    pub raw_lines_per_source: usize,
+    pub max_sources: usize,
+    /// How far ahead of "now" an event may be stamped before it counts as bad time.
+    pub future_tolerance_ms: EpochMs,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            bucket_ms: 10 * SECOND,
+            retention_ms: 6 * 60 * MINUTE,
+            max_routes: 256,
+            max_origins: 64,
+            max_keys_per_bucket: 512,
+            max_total_keys: 8192,
+            probe_history: 512,
+            raw_lines_per_source: 200,
+            max_sources: 64,
+            future_tolerance_ms: 5 * MINUTE,
+        }
+    }
+}
+
+impl StoreConfig {
+    pub fn bucket_count(&self) -> usize {
+        ((self.retention_ms + self.bucket_ms - 1) / self.bucket_ms).max(1) as usize
+    }
+}
+
+/// Where "now" comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeMode {
+    /// The wall clock (tailing live logs).
+    Live,
+    /// The newest event time seen (replaying history, the demo's compressed clock).
+    EventTime,
+}
+
+/// Names capped at a fixed count; everything past the cap is folded into `(other)`, whose size
+/// is counted so the UI can show how much was folded.
+#[derive(Clone, Debug, Default)]
+pub struct Interner {
+    names: Vec<Box<str>>,
+    index: FxHashMap<Box<str>, u16>,
+    cap: usize,
+    /// Events that landed in `(other)`.
+    pub other_events: u64,
+    /// Distinct names folded into `(other)` (exact up to 4,096, then a floor).
+    other_names: FxHashSet<u64>,
+}
+
+const OTHER_DISTINCT_CAP: usize = 4096;
+
+impl Interner {
+    pub fn new(cap: usize) -> Self {
+        Interner {
+            cap: cap.min(OTHER as usize - 2),
+            ..Default::default()
+        }
+    }
+
+    pub fn intern(&mut self, name: &str) -> u16 {
+        if let Some(&id) = self.index.get(name) {
+            return id;
+        }
+        if self.names.len() >= self.cap {
+            self.other_events += 1;
+            if self.other_names.len() < OTHER_DISTINCT_CAP {
+                self.other_names.insert(fx_hash(name));
+            }
+            return OTHER;
+        }
+        let id = self.names.len() as u16;
+        let boxed: Box<str> = name.into();
+        self.names.push(boxed.clone());
+        self.index.insert(boxed, id);
+        id
+    }
+
+    pub fn lookup(&self, name: &str) -> Option<u16> {
+        self.index.get(name).copied()
+    }
+
+    pub fn name(&self, id: u16) -> &str {
+        match id {
+            OTHER => "(other)",
+            NO_ORIGIN => "(none)",
+            _ => self.names.get(id as usize).map(|s| &**s).unwrap_or("(?)"),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn other_distinct(&self) -> usize {
+        self.other_names.len()
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = u16> + '_ {
+        (0..self.names.len() as u16).chain((self.other_events > 0).then_some(OTHER))
+    }
+}
+
+fn fx_hash(s: &str) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    s.hash(&mut h);
+    h.finish()
+}
+
+/// The counter key: one cell of the route × method × status × origin × source space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HttpKey {
+    pub route: u16,
+    pub origin: u16,
+    pub status: u16,
+    pub method: Method,
+    pub source: SourceId,
+    pub acao: AcaoSeen,
+    pub origin_derived: bool,
+}
+
+impl HttpKey {
+    pub fn status_class(&self) -> u16 {
+        self.status / 100
+    }
+}
+
+/// One time bucket.
+#[derive(Clone, Debug, Default)]
+pub struct Bucket {
+    /// Bucket number (`start / bucket_ms`); `i64::MIN` when unused.
+    pub index: i64,
+    pub http: FxHashMap<HttpKey, u32>,
+    pub auth: [u32; AuthClass::COUNT],
+    /// Auth events that were not failures.
+    pub auth_ok: u32,
+    pub latency_sum_ms: u64,
+    pub latency_n: u32,
+    /// Keys folded into `(other)` because the bucket was full.
+    pub folded: u32,
+}
+
+impl Bucket {
+    fn empty() -> Bucket {
+        Bucket {
+            index: i64::MIN,
+            ..Default::default()
+        }
+    }
+
+    fn reset(&mut self, index: i64) {
+        self.index = index;
+        self.http.clear();
+        if self.http.capacity() > 1024 {
+            self.http.shrink_to(64);
+        }
+        self.auth = [0; AuthClass::COUNT];
+        self.auth_ok = 0;
+        self.latency_sum_ms = 0;
+        self.latency_n = 0;
+        self.folded = 0;
+    }
+
+    pub fn http_total(&self) -> u64 {
+        self.http.values().map(|&c| c as u64).sum()
+    }
+}
+
+/// Per-source health and counters.
+#[derive(Clone, Debug, Default)]
+pub struct SourceStats {
+    pub label: String,
+    pub format: Option<&'static str>,
+    pub state: String,
+    pub lines: u64,
+    pub bytes: u64,
+    pub http_events: u64,
+    pub auth_events: u64,
+    pub skipped: u64,
+    pub parse_errors: u64,
+    /// Latest offending line, redacted and truncated, with the reason.
+    pub last_error: Option<(String, String)>,
+    pub last_event_time: Option<EpochMs>,
+    /// Wall-clock time the last line arrived.
+    pub last_line_wall: Option<EpochMs>,
+    pub auth_by_class: [u64; AuthClass::COUNT],
+    /// Lines per wall-clock second over the last seconds, for the rate shown in the UI.
+    rate: RateMeter,
+}
+
+impl SourceStats {
+    pub fn lines_per_sec(&self, wall_now: EpochMs) -> f64 {
+        self.rate.per_second(wall_now)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct RateMeter {
+    slots: [(i64, u64); 8],
+}
+
+impl RateMeter {
+    fn add(&mut self, wall: EpochMs, n: u64) {
+        let sec = wall.div_euclid(SECOND);
+        let slot = &mut self.slots[(sec.rem_euclid(8)) as usize];
+        if slot.0 != sec {
+            *slot = (sec, 0);
+        }
+        slot.1 += n;
+    }
+
+    /// Average over the last five whole seconds.
+    fn per_second(&self, wall: EpochMs) -> f64 {
+        let sec = wall.div_euclid(SECOND);
+        let sum: u64 = self
+            .slots
+            .iter()
+            .filter(|(s, _)| *s < sec && *s >= sec - 5)
+            .map(|(_, n)| n)
+            .sum();
+        sum as f64 / 5.0
+    }
+}
+
+/// A raw line as kept for the live-log view.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawLine {
+    pub seq: u64,
+    pub source: SourceId,
+    pub wall: EpochMs,
+    /// Redacted and truncated.
+    pub text: String,
+}
+
+/// A recent auth failure kept as evidence.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuthSample {
+    pub time: EpochMs,
+    pub class: AuthClass,
+    pub operation: String,
+    pub message: String,
+}
+
+const AUTH_SAMPLES: usize = 64;
+const MAX_SAMPLE: usize = 400;
+const MAX_PROBE_KEYS: usize = 256;
+
+/// The store.
+#[derive(Debug)]
+pub struct Store {
+    cfg: StoreConfig,
+    mode: TimeMode,
+    now: EpochMs,
+    generation: u64,
+    /// Highest bucket number that has been opened.
+    head: i64,
+    buckets: Vec<Bucket>,
+    pub routes: Interner,
+    pub origins: Interner,
+    sources: Vec<SourceStats>,
+    totals: FxHashMap<HttpKey, u64>,
+    totals_folded: u64,
+    pub dropped_too_old: u64,
+    pub dropped_future: u64,
+    pub latest_event_time: Option<EpochMs>,
+    pub earliest_event_time: Option<EpochMs>,
+    probes: VecDeque<ProbeResult>,
+    probe_latest: FxHashMap<(String, String, String), usize>,
+    probe_seq: usize,
+    probe_latest_results: Vec<ProbeResult>,
+    raw: VecDeque<RawLine>,
+    raw_seq: u64,
+    auth_samples: VecDeque<AuthSample>,
+}
+
+impl Store {
+    pub fn new(cfg: StoreConfig, mode: TimeMode) -> Store {
+        let n = cfg.bucket_count();
+        let now = match mode {
+            TimeMode::Live => now_ms(),
+            TimeMode::EventTime => i64::MIN,
+        };
+        Store {
+            routes: Interner::new(cfg.max_routes),
+            origins: Interner::new(cfg.max_origins),
+            buckets: (0..n).map(|_| Bucket::empty()).collect(),
+            head: i64::MIN,
+            mode,
+            now,
+            generation: 0,
+            sources: Vec::new(),
+            totals: FxHashMap::default(),
+            totals_folded: 0,
+            dropped_too_old: 0,
+            dropped_future: 0,
+            latest_event_time: None,
+            earliest_event_time: None,
+            probes: VecDeque::new(),
+            probe_latest: FxHashMap::default(),
+            probe_seq: 0,
+            probe_latest_results: Vec::new(),
+            raw: VecDeque::new(),
+            raw_seq: 0,
+            auth_samples: VecDeque::new(),
+            cfg,
+        }
+    }
+
+    /// Pins "now" (tests, and the demo whose clock is compressed).
+    pub fn with_now(mut self, now: EpochMs) -> Store {
+        self.now = now;
+        self
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.cfg
+    }
+
+    pub fn mode(&self) -> TimeMode {
+        self.mode
+    }
+
+    /// Changes whenever the store's content changes; the UI redraws only when it moves.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The store's "now": wall clock in live mode, newest event time otherwise.
+    pub fn now(&self) -> EpochMs {
+        if self.now == i64::MIN {
+            self.latest_event_time.unwrap_or(0)
+        } else {
+            self.now
+        }
+    }
+
+    /// Advances the live clock. Opening a new bucket is a content change (the window moves).
+    pub fn tick(&mut self, wall: EpochMs) {
+        if self.mode == TimeMode::Live && wall > self.now {
+            let before = self.now.div_euclid(self.cfg.bucket_ms);
+            self.now = wall;
+            if wall.div_euclid(self.cfg.bucket_ms) != before {
+                self.generation += 1;
+            }
+        }
+    }
+
+    pub fn register_source(&mut self, label: &str) -> SourceId {
+        if let Some(i) = self.sources.iter().position(|s| s.label == label) {
+            return i as SourceId;
+        }
+        if self.sources.len() >= self.cfg.max_sources.min(255) {
+            // Sources are configured, not discovered, so this only happens with absurd globs;
+            // the last slot is shared.
+            return (self.sources.len() - 1) as SourceId;
+        }
+        self.sources.push(SourceStats {
+            label: label.to_string(),
+            state: "starting".into(),
+            ..Default::default()
+        });
+        self.generation += 1;
+        (self.sources.len() - 1) as SourceId
+    }
+
+    pub fn sources(&self) -> &[SourceStats] {
+        &self.sources
+    }
+
+    pub fn source_mut(&mut self, id: SourceId) -> &mut SourceStats {
+        if self.sources.is_empty() {
+            self.register_source("(unnamed)");
+        }
+        let i = (id as usize).min(self.sources.len() - 1);
+        &mut self.sources[i]
+    }
+
+    pub fn set_source_state(&mut self, id: SourceId, state: &str) {
+        self.source_mut(id).state = state.to_string();
+        self.generation += 1;
+    }
+
+    pub fn set_source_format(&mut self, id: SourceId, format: &'static str) {
+        self.source_mut(id).format = Some(format);
+    }
+
+    /// Finds the bucket for an event time, opening it (and retiring what falls out of
+    /// retention) when needed. `None` means the event is too old or too far in the future.
+    fn bucket_for(&mut self, t: EpochMs) -> Option<&mut Bucket> {
+        let w = self.cfg.bucket_ms;
+        let n = self.buckets.len() as i64;
+        let idx = t.div_euclid(w);
+        if self.mode == TimeMode::EventTime && (self.now == i64::MIN || t > self.now) {
+            self.now = t;
+        }
+        if t > self.now + self.cfg.future_tolerance_ms {
+            self.dropped_future += 1;
+            return None;
+        }
+        let now_idx = self.now.div_euclid(w);
+        if idx <= now_idx - n {
+            self.dropped_too_old += 1;
+            return None;
+        }
+        if idx > self.head {
+            self.head = idx;
+        }
+        let slot = &mut self.buckets[idx.rem_euclid(n) as usize];
+        if slot.index != idx {
+            if slot.index > idx {
+                // The slot already holds a newer bucket: this event is older than retention
+                // relative to the newest data.
+                self.dropped_too_old += 1;
+                return None;
+            }
+            slot.reset(idx);
+        }
+        Some(slot)
+    }
+
+    fn note_event_time(&mut self, t: EpochMs) {
+        self.latest_event_time = Some(self.latest_event_time.map_or(t, |l| l.max(t)));
+        self.earliest_event_time = Some(self.earliest_event_time.map_or(t, |e| e.min(t)));
+    }
+
+    /// Counts one HTTP event.
+    pub fn ingest_http(&mut self, source: SourceId, rec: &HttpRecord<'_>) {
+        let route = {
+            let templ = route::template(&rec.path);
+            self.routes.intern(&templ)
+        };
+        let origin = match rec.origin.as_deref() {
+            Some(o) if !o.is_empty() && o != "-" => self.origins.intern(o),
+            _ => NO_ORIGIN,
+        };
+        let key = HttpKey {
+            route,
+            origin,
+            status: rec.status,
+            method: rec.method,
+            source,
+            acao: rec.acao_seen(),
+            origin_derived: rec.origin_derived && origin != NO_ORIGIN,
+        };
+        self.generation += 1;
+        let stats = self.source_mut(source);
+        stats.http_events += 1;
+        stats.last_event_time = Some(stats.last_event_time.map_or(rec.time, |t| t.max(rec.time)));
+        self.note_event_time(rec.time);
+        self.count_total(key);
+        let cap = self.cfg.max_keys_per_bucket;
+        let Some(bucket) = self.bucket_for(rec.time) else {
+            return;
+        };
+        if let Some(ms) = rec.latency_ms {
+            bucket.latency_sum_ms += ms as u64;
+            bucket.latency_n += 1;
+        }
+        let key = if bucket.http.len() >= cap && !bucket.http.contains_key(&key) {
+            bucket.folded += 1;
+            fold(key)
+        } else {
+            key
+        };
+        *bucket.http.entry(key).or_insert(0) += 1;
+    }
+
+    fn count_total(&mut self, key: HttpKey) {
+        if self.totals.len() >= self.cfg.max_total_keys && !self.totals.contains_key(&key) {
+            self.totals_folded += 1;
+            *self.totals.entry(fold(key)).or_insert(0) += 1;
+        } else {
+            *self.totals.entry(key).or_insert(0) += 1;
+        }
+    }
+
+    /// Counts one auth event.
+    pub fn ingest_auth(&mut self, source: SourceId, rec: &AuthRecord<'_>) {
+        self.generation += 1;
+        let stats = self.source_mut(source);
+        stats.auth_events += 1;
+        stats.last_event_time = Some(stats.last_event_time.map_or(rec.time, |t| t.max(rec.time)));
+        if let Some(class) = rec.class {
+            stats.auth_by_class[class as usize] += 1;
+            if self.auth_samples.len() >= AUTH_SAMPLES {
+                self.auth_samples.pop_front();
+            }
+            self.auth_samples.push_back(AuthSample {
+                time: rec.time,
+                class,
+                operation: truncate(&rec.operation, 80),
+                message: truncate(&redact::text(&rec.message), MAX_SAMPLE),
+            });
+        }
+        self.note_event_time(rec.time);
+        let Some(bucket) = self.bucket_for(rec.time) else {
+            return;
+        };
+        match rec.class {
+            Some(c) => bucket.auth[c as usize] += 1,
+            None => bucket.auth_ok += 1,
+        }
+    }
+
+    /// Records a line that failed to parse: counted, and kept (redacted) as the latest sample.
+    pub fn note_parse_error(&mut self, source: SourceId, sample: &[u8], reason: &str) {
+        let text = sample_text(sample);
+        let stats = self.source_mut(source);
+        stats.parse_errors += 1;
+        stats.last_error = Some((text, reason.to_string()));
+        self.generation += 1;
+    }
+
+    /// Keeps a raw line in the bounded ring for the live-log view.
+    pub fn note_raw_line(&mut self, source: SourceId, wall: EpochMs, line: &str) {
+        let cap = self.cfg.raw_lines_per_source * self.sources.len().max(1);
+        while self.raw.len() >= cap {
+            self.raw.pop_front();
+        }
+        self.raw_seq += 1;
+        self.raw.push_back(RawLine {
+            seq: self.raw_seq,
+            source,
+            wall,
+            text: truncate(&redact::text(line), MAX_RAW_LINE),
+        });
+        self.generation += 1;
+    }
+
+    /// Applies one event from a producer.
+    pub fn apply(&mut self, event: Event, wall: EpochMs) {
+        match event {
+            Event::Batch(batch) => self.apply_batch(*batch, wall),
+            Event::Probe(result) => self.ingest_probe(*result),
+            Event::SourceState { source, state } => self.set_source_state(source, &state),
+        }
+    }
+
+    pub fn apply_batch(&mut self, batch: SourceBatch, wall: EpochMs) {
+        let src = batch.source;
+        for rec in &batch.http {
+            self.ingest_http(src, rec);
+        }
+        for rec in &batch.auth {
+            self.ingest_auth(src, rec);
+        }
+        for line in &batch.raw_tail {
+            self.note_raw_line(src, wall, line);
+        }
+        let stats = self.source_mut(src);
+        stats.lines += batch.lines;
+        stats.bytes += batch.bytes;
+        stats.skipped += batch.skipped;
+        stats.parse_errors += batch.parse_errors;
+        if batch.lines > 0 {
+            stats.last_line_wall = Some(wall);
+            stats.rate.add(wall, batch.lines);
+        }
+        if let Some(f) = batch.format {
+            stats.format = Some(f);
+        }
+        if let Some((sample, reason)) = batch.last_error {
+            stats.last_error = Some((sample_text(sample.as_bytes()), reason));
+        }
+        self.generation += 1;
+    }
+
+    /// Counts lines read by a source without events (used by the headless reader, which feeds
+    /// records straight in and counts lines itself).
+    pub fn add_source_lines(&mut self, source: SourceId, lines: u64, bytes: u64, skipped: u64) {
+        let s = self.source_mut(source);
+        s.lines += lines;
+        s.bytes += bytes;
+        s.skipped += skipped;
+    }
+
+    pub fn ingest_probe(&mut self, result: ProbeResult) {
+        self.generation += 1;
+        let key = (
+            result.url.clone(),
+            result.origin.clone(),
+            result.shape.name.clone(),
+        );
+        match self.probe_latest.get(&key) {
+            Some(&i) => self.probe_latest_results[i] = result.clone(),
+            None if self.probe_latest.len() < MAX_PROBE_KEYS => {
+                self.probe_latest
+                    .insert(key, self.probe_latest_results.len());
+                self.probe_latest_results.push(result.clone());
+            }
+            None => {}
+        }
+        if self.probes.len() >= self.cfg.probe_history {
+            self.probes.pop_front();
+        }
+        self.probe_seq += 1;
+        self.probes.push_back(result);
+    }
+
+    /// The latest result per endpoint × origin × shape, in first-seen order.
+    pub fn probe_latest(&self) -> &[ProbeResult] {
+        &self.probe_latest_results
+    }
+
+    /// All kept probe results, oldest first.
+    pub fn probe_history(&self) -> impl DoubleEndedIterator<Item = &ProbeResult> {
+        self.probes.iter()
+    }
+
+    pub fn raw_lines(&self) -> impl DoubleEndedIterator<Item = &RawLine> {
+        self.raw.iter()
+    }
+
+    pub fn auth_samples(&self) -> impl DoubleEndedIterator<Item = &AuthSample> {
+        self.auth_samples.iter()
+    }
+
+    /// Cumulative counts since start (not bound by retention), for reports.
+    pub fn totals(&self) -> &FxHashMap<HttpKey, u64> {
+        &self.totals
+    }
+
+    pub fn totals_folded(&self) -> u64 {
+        self.totals_folded
+    }
+
+    pub fn bucket_ms(&self) -> EpochMs {
+        self.cfg.bucket_ms
+    }
+
+    /// Buckets covering `[now - span, now]`, oldest first, with empty placeholders for holes so
+    /// that charts get a regular series. Yields `(bucket_start, Option<&Bucket>)`.
+    pub fn window(&self, span: EpochMs) -> impl Iterator<Item = (EpochMs, Option<&Bucket>)> {
+        let w = self.cfg.bucket_ms;
+        let n = self.buckets.len() as i64;
+        // Slightly-future events (clock skew between hosts) are shown rather than hidden.
+        let now_idx = self.now().div_euclid(w).max(self.head);
+        let count = ((span + w - 1) / w).clamp(1, n);
+        let first = now_idx - count + 1;
+        (first..=now_idx).map(move |idx| {
+            let b = &self.buckets[idx.rem_euclid(n) as usize];
+            (idx * w, (b.index == idx).then_some(b))
+        })
+    }
+
+    /// Sums the HTTP counters of the window matching `filter`.
+    pub fn sum_window(&self, span: EpochMs, mut filter: impl FnMut(&HttpKey) -> bool) -> u64 {
+        self.window(span)
+            .filter_map(|(_, b)| b)
+            .flat_map(|b| b.http.iter())
+            .filter(|(k, _)| filter(k))
+            .map(|(_, &c)| c as u64)
+            .sum()
+    }
+
+    pub fn route_name(&self, id: u16) -> &str {
+        self.routes.name(id)
+    }
+
+    pub fn origin_name(&self, id: u16) -> &str {
+        self.origins.name(id)
+    }
+}
+
+/// Folds a key into the `(other)` route and origin, keeping method, status and source.
+fn fold(key: HttpKey) -> HttpKey {
+    HttpKey {
+        route: OTHER,
+        origin: OTHER,
+        ..key
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &s[..cut])
+}
+
+/// Turns an offending line into a displayable, redacted, bounded sample.
+fn sample_text(sample: &[u8]) -> String {
+    let head = &sample[..sample.len().min(MAX_SAMPLE * 2)];
+    let lossy = String::from_utf8_lossy(head);
+    let printable: String = lossy
+        .chars()
+        .map(|c| if c.is_control() && c != '\t' { '\u{FFFD}' } else { c })
+        .collect();
+    let mut out = truncate(&redact::text(&printable), MAX_SAMPLE);
+    if sample.len() > head.len() && !out.ends_with('…') {
+        out.push('…');
+    }
+    out
+}
+
+/// The store as a parser sink for one source (the headless path).
+pub struct StoreSink<'s> {
+    pub store: &'s mut Store,
+    pub source: SourceId,
+}
+
+impl Sink for StoreSink<'_> {
+    fn http(&mut self, rec: &HttpRecord<'_>) {
+        self.store.ingest_http(self.source, rec);
+    }
+    fn auth(&mut self, rec: &AuthRecord<'_>) {
+        self.store.ingest_auth(self.source, rec);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    const T0: EpochMs = 1_775_298_662_000; // 2026-04-04T10:31:02Z
+
+    fn http(t: EpochMs, method: Method, path: &str, status: u16) -> HttpRecord<'static> {
+        HttpRecord {
+            time: t,
+            method,
+            path: Cow::Owned(path.into()),
+            status,
+            ..Default::default()
+        }
+    }
+
+    fn small(retention_s: i64) -> StoreConfig {
+        StoreConfig {
+            bucket_ms: 10 * SECOND,
+            retention_ms: retention_s * SECOND,
+            ..Default::default()
+        }
+    }
+
+    fn count(store: &Store, route: &str, method: Method, status: u16) -> u64 {
+        let Some(id) = store.routes.lookup(route) else {
+            return 0;
+        };
+        store.sum_window(store.config().retention_ms, |k| {
+            k.route == id && k.method == method && k.status == status
+        })
+    }
+
+    #[test]
+    fn buckets_by_event_time() {
+        let mut s = Store::new(small(600), TimeMode::EventTime);
+        let src = s.register_source("a");
+        s.ingest_http(src, &http(T0, Method::Options, "/api/orders", 401));
+        s.ingest_http(src, &http(T0 + 7_000, Method::Options, "/api/orders", 401));
+        s.ingest_http(src, &http(T0 + 25_000, Method::Options, "/api/orders", 204));
+        let series: Vec<u64> = s
+            .window(40 * SECOND)
+            .map(|(_, b)| b.map_or(0, |b| b.http_total()))
+            .collect();
+        // T0 is 2 s into its bucket, so T0 and T0+7 s share one; T0+25 s is two buckets later.
+        assert_eq!(series, vec![0, 2, 0, 1]);
+        assert_eq!(s.now(), T0 + 25_000);
+        assert_eq!(count(&s, "/api/orders", Method::Options, 401), 2);
+    }
+
+    #[test]
+    fn out_of_order_events_land_in_their_own_bucket() {
+        let mut s = Store::new(small(600), TimeMode::EventTime);
+        let src = s.register_source("a");
+        s.ingest_http(src, &http(T0 + 60_000, Method::Get, "/a", 200));
+        s.ingest_http(src, &http(T0, Method::Get, "/a", 500));
+        s.ingest_http(src, &http(T0 + 30_000, Method::Get, "/a", 404));
+        let by_bucket: Vec<(EpochMs, Vec<u16>)> = s
+            .window(120 * SECOND)
+            .filter_map(|(start, b)| {
+                let b = b?;
+                let mut st: Vec<u16> = b.http.keys().map(|k| k.status).collect();
+                st.sort();
+                Some((start, st))
+            })
+            .collect();
+        assert_eq!(by_bucket.len(), 3);
+        assert_eq!(by_bucket[0].1, vec![500]);
+        assert_eq!(by_bucket[1].1, vec![404]);
+        assert_eq!(by_bucket[2].1, vec![200]);
+        assert_eq!(s.dropped_too_old, 0);
+    }
+
+    #[test]
+    fn retention_drops_and_counts_too_old_events() {
+        let mut s = Store::new(small(60), TimeMode::EventTime);
+        let src = s.register_source("a");
+        s.ingest_http(src, &http(T0, Method::Get, "/a", 200));
+        s.ingest_http(src, &http(T0 + 120_000, Method::Get, "/a", 200));
+        // The first bucket is now outside the 60 s window: the window shows only the new one.
+        assert_eq!(count(&s, "/a", Method::Get, 200), 1);
+        // An event older than retention is refused and counted, never silently lost.
+        s.ingest_http(src, &http(T0 + 10_000, Method::Get, "/a", 200));
+        assert_eq!(s.dropped_too_old, 1);
+        assert_eq!(count(&s, "/a", Method::Get, 200), 1);
+        // Totals keep everything ever read, for reports.
+        let total: u64 = s.totals().values().sum();
+        assert_eq!(total, 3);
+    }
+
+    #[test]
+    fn slots_are_reused_without_mixing_old_counts() {
+        let mut s = Store::new(small(30), TimeMode::EventTime);
+        let src = s.register_source("a");
+        for i in 0..100 {
+            s.ingest_http(src, &http(T0 + i * 10_000, Method::Get, "/a", 200));
+        }
+        // Three buckets of retention: exactly three events visible, one per bucket.
+        let series: Vec<u64> = s
+            .window(30 * SECOND)
+            .map(|(_, b)| b.map_or(0, |b| b.http_total()))
+            .collect();
+        assert_eq!(series, vec![1, 1, 1]);
+    }
+
+    #[test]
+    fn live_mode_rejects_far_future_events() {
+        let mut s = Store::new(small(600), TimeMode::Live).with_now(T0);
+        let src = s.register_source("a");
+        s.ingest_http(src, &http(T0 + 3_600_000, Method::Get, "/a", 200));
+        assert_eq!(s.dropped_future, 1);
+        s.ingest_http(src, &http(T0 + 60_000, Method::Get, "/a", 200));
+        assert_eq!(s.dropped_future, 1);
+        assert_eq!(count(&s, "/a", Method::Get, 200), 1);
+    }
+
+    #[test]
+    fn routes_are_templated_and_capped() {
+        let cfg = StoreConfig {
+            max_routes: 3,
+            ..small(600)
+        };
+        let mut s = Store::new(cfg, TimeMode::EventTime);
+        let src = s.register_source("a");
+        for id in 0..50 {
+            s.ingest_http(
+                src,
+                &http(T0, Method::Get, &format!("/api/orders/{id}?x=1"), 200),
+            );
+        }
+        assert_eq!(s.routes.len(), 1);
+        assert_eq!(s.routes.name(0), "/api/orders/{id}");
+        for name in ["/b", "/c", "/d", "/e", "/d"] {
+            s.ingest_http(src, &http(T0, Method::Get, name, 200));
+        }
+        assert_eq!(s.routes.len(), 3);
+        assert_eq!(s.routes.other_events, 3);
+        assert_eq!(s.routes.other_distinct(), 2);
+        let other = s.sum_window(600 * SECOND, |k| k.route == OTHER);
+        assert_eq!(other, 3);
+    }
+
+    #[test]
+    fn bucket_key_cap_folds_into_other() {
+        let cfg = StoreConfig {
+            max_keys_per_bucket: 4,
+            ..small(600)
+        };
+        let mut s = Store::new(cfg, TimeMode::EventTime);
+        let src = s.register_source("a");
+        for i in 0..10 {
+            s.ingest_http(src, &http(T0, Method::Get, &format!("/r{i}"), 200));
+        }
+        let (_, b) = s.window(10 * SECOND).last().unwrap();
+        let b = b.unwrap();
+        assert!(b.http.len() <= 5);
+        assert_eq!(b.folded, 6);
+        assert_eq!(b.http_total(), 10);
+    }
+
+    #[test]
+    fn origins_and_acao_are_keyed() {
+        let mut s = Store::new(small(600), TimeMode::EventTime);
+        let src = s.register_source("a");
+        let mut r = http(T0, Method::Options, "/api/orders", 204);
+        r.origin = Some("https://app.contoso.com".into());
+        r.acao = Some("https://app.contoso.com, https://app.contoso.com".into());
+        s.ingest_http(src, &r);
+        let o = s.origins.lookup("https://app.contoso.com").unwrap();
+        let n = s.sum_window(600 * SECOND, |k| k.origin == o && k.acao == AcaoSeen::Multiple);
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn auth_events_by_class() {
+        let mut s = Store::new(small(600), TimeMode::EventTime);
+        let src = s.register_source("auth");
+        let rec = AuthRecord {
+            time: T0,
+            operation: "ValidateToken".into(),
+            class: Some(AuthClass::Expired),
+            status: Some(401),
+            message: "IDX10223: Lifetime validation failed. Bearer abcdef".into(),
+        };
+        s.ingest_auth(src, &rec);
+        let (_, b) = s.window(10 * SECOND).last().unwrap();
+        assert_eq!(b.unwrap().auth[AuthClass::Expired as usize], 1);
+        let sample = s.auth_samples().last().unwrap();
+        assert!(!sample.message.contains("abcdef"));
+    }
+
+    #[test]
+    fn parse_errors_keep_a_redacted_sample() {
+        let mut s = Store::new(small(600), TimeMode::EventTime);
+        let src = s.register_source("a");
+        s.note_parse_error(src, b"\xff\xfe garbage Bearer sekret", "not UTF-8");
+        let st = &s.sources()[0];
+        assert_eq!(st.parse_errors, 1);
+        let (sample, reason) = st.last_error.clone().unwrap();
+        assert!(!sample.contains("sekret"));
+        assert_eq!(reason, "not UTF-8");
+        let huge = vec![b'x'; 10 << 20];
+        s.note_parse_error(src, &huge, "line too long");
+        assert!(s.sources()[0].last_error.as_ref().unwrap().0.len() < 1000);
+    }
+
+    #[test]
+    fn raw_ring_is_bounded() {
+        let cfg = StoreConfig {
+            raw_lines_per_source: 5,
+            ..small(600)
+        };
+        let mut s = Store::new(cfg, TimeMode::EventTime);
+        let src = s.register_source("a");
+        for i in 0..20 {
+            s.note_raw_line(src, 0, &format!("line {i}"));
+        }
+        let kept: Vec<&str> = s.raw_lines().map(|l| l.text.as_str()).collect();
+        assert_eq!(kept, vec!["line 15", "line 16", "line 17", "line 18", "line 19"]);
+    }
+}
