@@ -41,3 +41,29 @@ pub trait LogParser: Send {
         Ok(Fed::Skipped)
     }
 }
+
+/// Options that shape parsers (user-supplied nginx `log_format`, generic JSON field mapping).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FormatOptions {
+    /// An nginx `log_format` string, e.g. `$remote_addr - $remote_user [$time_local] "$request" ...`.
+    pub nginx_format: Option<String>,
+    /// Generic JSON lines: which field holds what (dotted paths).
+    pub json_fields: Option<JsonFieldMap>,
+}
+
+/// Field mapping for generic JSON lines (dotted paths into the object).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct JsonFieldMap {
+    pub time: String,
+    pub method: String,
+    pub path: String,
+    pub status: String,
+    pub latency_ms: Option<String>,
+    pub host: Option<String>,
+    pub origin: Option<String>,
+    pub referer: Option<String>,
+    pub acao: Option<String>,
+    pub instance: Option<String>,
+    pub client: Option<String>,
+}
