@@ -67,3 +67,29 @@ pub struct JsonFieldMap {
     pub instance: Option<String>,
     pub client: Option<String>,
 }
+
+/// Every format name `--format` accepts.
+pub const FORMAT_NAMES: &[&str] = &[];
+
+/// Asked for a format that does not exist.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown log format '{name}' (known: {known})")]
+pub struct UnknownFormat {
+    pub name: String,
+    pub known: String,
+}
+
+/// Guesses the format from a source's first lines; `None` when nothing matches yet.
+pub fn detect(first_lines: &[&[u8]]) -> Option<&'static str> {
+    let _ = first_lines;
+    None
+}
+
+/// A fresh parser for a named format.
+pub fn parser(name: &str, opts: &FormatOptions) -> Result<Box<dyn LogParser>, UnknownFormat> {
+    let _ = opts;
+    Err(UnknownFormat {
+        name: name.to_string(),
+        known: FORMAT_NAMES.join(", "),
+    })
+}
