@@ -4,6 +4,7 @@
 //! [`store`] counts them in time buckets, [`analysis`] turns the store into answers, and the
 //! views in [`ui`] draw those answers. Producers never touch rendering; views never do I/O.
 
+pub mod analysis;
 pub mod cli;
 pub mod config;
 pub mod cors;
