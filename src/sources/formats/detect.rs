@@ -132,6 +132,12 @@ fn json_shape(t: &[u8]) -> Option<(&'static str, bool)> {
 fn clf_shape(t: &[u8]) -> Option<(&'static str, bool)> {
     let mut c = Cursor::new(t);
     let _ = super::clf::parse_head(&mut c).ok()?;
+    // parse_head reads `$body_bytes_sent` leniently; detection insists on it.
+    let before = &t[..c.i];
+    let bytes = before.rsplit(|b| *b == b' ').next().unwrap_or_default();
+    if !(bytes == b"-" || bytes.iter().all(u8::is_ascii_digit)) || bytes.is_empty() {
+        return None;
+    }
     if c.quoted().is_some() && c.quoted().is_some() {
         let _len = c.token();
         let _time = c.token();
