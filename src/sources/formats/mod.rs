@@ -1,7 +1,32 @@
 //! Log formats: detection and line parsers. Every parser yields the same typed records
 //! through a [`Sink`], borrowing from the line so the replay path does not allocate per line.
+//!
+//! Conventions shared by all parsers:
+//! - A line is given without its terminator; a trailing `\r` is tolerated.
+//! - Only the fields a record uses are decoded; invalid UTF-8 in such a field is a
+//!   [`ParseError`], elsewhere (user agents, cookies) it is ignored.
+//! - When a format logs the `Origin` request header, a `-` or empty value means "no origin" and
+//!   nothing is derived. Only formats without an Origin field fall back to the Referer's origin
+//!   (`scheme://host[:port]`), flagged with `origin_derived`, because a same-origin request has
+//!   a Referer but no Origin and deriving one there would invent cross-origin traffic.
 
 use crate::event::Sink;
+
+mod appservice;
+pub mod auth_signature;
+mod azure;
+mod clf;
+mod common;
+mod detect;
+mod envoy;
+mod generic_json;
+mod jsonlog;
+mod jsonval;
+mod kudu;
+mod nginx;
+mod w3c;
+
+pub use auth_signature::{classify_auth_message, classify_auth_message_with_status};
 
 /// Why a line could not be parsed. Counted per source; never fatal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,27 +94,79 @@ pub struct JsonFieldMap {
 }
 
 /// Every format name `--format` accepts.
-pub const FORMAT_NAMES: &[&str] = &[];
+pub const FORMAT_NAMES: &[&str] = &[
+    "appservice-http",
+    "appservice-auth",
+    "azure-json",
+    "w3c",
+    "kudu",
+    "combined",
+    "ingress-nginx",
+    "nginx",
+    "caddy",
+    "traefik",
+    "envoy",
+    "json",
+];
 
-/// Asked for a format that does not exist.
+/// Why no parser could be built for a format name and options.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown log format '{name}' (known: {known})")]
-pub struct UnknownFormat {
-    pub name: String,
-    pub known: String,
+pub enum FormatError {
+    #[error("unknown log format '{name}' (known: {known})")]
+    Unknown { name: String, known: String },
+    #[error("format 'nginx' needs the nginx log_format string (--nginx-format)")]
+    MissingNginxFormat,
+    #[error("invalid nginx log_format: {0}")]
+    BadNginxFormat(String),
+    #[error("format 'json' needs a JSON field mapping (time, method, path, status)")]
+    MissingJsonFields,
+    #[error("invalid JSON field mapping: {0}")]
+    BadJsonFields(String),
 }
 
+/// Former name of [`FormatError`], kept so callers written against it still compile.
+pub type UnknownFormat = FormatError;
+
 /// Guesses the format from a source's first lines; `None` when nothing matches yet.
+///
+/// Looks at up to the first 20 non-empty lines. `json` is returned for JSON lines that match no
+/// known access-log shape (it then needs a field mapping); `nginx` is never guessed.
 pub fn detect(first_lines: &[&[u8]]) -> Option<&'static str> {
-    let _ = first_lines;
-    None
+    detect::detect(first_lines)
 }
 
 /// A fresh parser for a named format.
-pub fn parser(name: &str, opts: &FormatOptions) -> Result<Box<dyn LogParser>, UnknownFormat> {
-    let _ = opts;
-    Err(UnknownFormat {
-        name: name.to_string(),
-        known: FORMAT_NAMES.join(", "),
+pub fn parser(name: &str, opts: &FormatOptions) -> Result<Box<dyn LogParser>, FormatError> {
+    Ok(match name {
+        "appservice-http" => Box::new(appservice::HttpText),
+        "appservice-auth" => Box::new(appservice::AuthText::default()),
+        "azure-json" => Box::new(azure::AzureJson::default()),
+        "w3c" => Box::new(w3c::W3c::default()),
+        "kudu" => Box::new(kudu::Kudu::default()),
+        "combined" => Box::new(clf::Clf::combined()),
+        "ingress-nginx" => Box::new(clf::Clf::ingress()),
+        "nginx" => {
+            let fmt = opts
+                .nginx_format
+                .as_deref()
+                .ok_or(FormatError::MissingNginxFormat)?;
+            Box::new(nginx::NginxCustom::compile(fmt).map_err(FormatError::BadNginxFormat)?)
+        }
+        "caddy" => Box::new(jsonlog::Caddy),
+        "traefik" => Box::new(jsonlog::Traefik),
+        "envoy" => Box::new(envoy::Envoy),
+        "json" => {
+            let map = opts
+                .json_fields
+                .as_ref()
+                .ok_or(FormatError::MissingJsonFields)?;
+            Box::new(generic_json::GenericJson::new(map).map_err(FormatError::BadJsonFields)?)
+        }
+        _ => {
+            return Err(FormatError::Unknown {
+                name: name.to_string(),
+                known: FORMAT_NAMES.join(", "),
+            });
+        }
     })
 }

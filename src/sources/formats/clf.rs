@@ -1,0 +1,133 @@
+//! nginx / Apache common and combined log formats, the variant with `"$http_origin"
+//! "$sent_http_access_control_allow_origin" $request_time` appended, and the ingress-nginx
+//! default format.
+
+use std::borrow::Cow;
+
+use super::common::{self, Cursor, MAX_TEXT_LINE, err, origin_fields, prepare, request_line};
+use super::{Fed, LogParser, ParseError};
+use crate::event::{HttpRecord, Method, Sink};
+use crate::time::parse_clf;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    Combined,
+    Ingress,
+}
+
+pub struct Clf {
+    flavor: Flavor,
+}
+
+impl Clf {
+    pub fn combined() -> Clf {
+        Clf {
+            flavor: Flavor::Combined,
+        }
+    }
+    pub fn ingress() -> Clf {
+        Clf {
+            flavor: Flavor::Ingress,
+        }
+    }
+}
+
+/// The fields every CLF-family line starts with, up to `$body_bytes_sent`.
+pub(crate) struct ClfHead<'a> {
+    pub client: &'a [u8],
+    pub time: i64,
+    pub method: &'a [u8],
+    pub target: &'a str,
+    pub status: u16,
+}
+
+pub(crate) fn parse_head<'a>(c: &mut Cursor<'a>) -> Result<ClfHead<'a>, ParseError> {
+    let client = c.token().ok_or_else(|| err("empty line"))?;
+    let _ident = c.token().ok_or_else(|| err("missing ident"))?;
+    // `$remote_user` may contain spaces in odd setups; everything up to the `[` is the user.
+    let rest = c.rest();
+    let open = memchr::memchr(b'[', rest).ok_or_else(|| err("missing [time]"))?;
+    c.i += open;
+    let time = c
+        .bracketed()
+        .and_then(parse_clf)
+        .ok_or_else(|| err("bad [time]"))?;
+    let req = c.quoted().ok_or_else(|| err("missing \"request\""))?;
+    let (method, target) = request_line(req)?;
+    let status = common::status(c.token().ok_or_else(|| err("missing status"))?)?;
+    let _bytes = c.token();
+    Ok(ClfHead {
+        client,
+        time,
+        method,
+        target,
+        status,
+    })
+}
+
+impl LogParser for Clf {
+    fn name(&self) -> &'static str {
+        match self.flavor {
+            Flavor::Combined => "combined",
+            Flavor::Ingress => "ingress-nginx",
+        }
+    }
+
+    fn feed(&mut self, line: &[u8], sink: &mut dyn Sink) -> Result<Fed, ParseError> {
+        let line = prepare(line, MAX_TEXT_LINE)?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Fed::Skipped);
+        }
+        let mut c = Cursor::new(line);
+        let head = parse_head(&mut c)?;
+        let referer = c.quoted();
+        let _ua = c.quoted();
+        if referer.is_some() && _ua.is_none() {
+            return Err(err("missing \"user agent\""));
+        }
+        let mut rec = HttpRecord {
+            time: head.time,
+            method: Method::parse(head.method),
+            path: Cow::Borrowed(head.target),
+            status: head.status,
+            client: common::opt_field(head.client).map(Cow::Borrowed),
+            ..Default::default()
+        };
+        let referer = referer.and_then(common::opt_field);
+        let mut logs_origin = false;
+        let mut origin = None;
+        match self.flavor {
+            Flavor::Combined => {
+                // Optional tail: "origin" "acao" request_time, each part optional in order.
+                if let Some(o) = c.quoted() {
+                    logs_origin = true;
+                    origin = common::opt_field(o);
+                    if let Some(a) = c.quoted() {
+                        rec.acao = Some(Cow::Borrowed(std::str::from_utf8(a).unwrap_or("-")));
+                    }
+                }
+                if let Some(t) = c.token() {
+                    rec.latency_ms = common::seconds_to_ms(t);
+                }
+            }
+            Flavor::Ingress => {
+                if _ua.is_none() {
+                    return Err(err("missing ingress-nginx fields"));
+                }
+                let _req_len = c.token();
+                rec.latency_ms = c.token().and_then(common::seconds_to_ms);
+                let _upstream_name = c.bracketed().ok_or_else(|| err("missing [upstream]"))?;
+                let _alt = c.bracketed();
+                if let Some(addr) = c.token() {
+                    let addr = addr.strip_suffix(b",").unwrap_or(addr);
+                    rec.instance = common::opt_field(addr).map(Cow::Borrowed);
+                }
+            }
+        }
+        let (o, derived) = origin_fields(logs_origin, origin, referer);
+        rec.origin = o;
+        rec.origin_derived = derived;
+        sink.http(&rec);
+        Ok(Fed::Records(1))
+    }
+}

@@ -1,0 +1,764 @@
+//! Every format parser against its fixture file, format detection, and bad input.
+
+use std::borrow::Cow;
+
+use corstop::event::{AuthClass, HttpRecord, Method, VecSink};
+use corstop::sources::formats::{
+    self, Fed, FormatError, FormatOptions, JsonFieldMap, LogParser, ParseError,
+};
+
+/// 2026-04-04T10:31:02Z
+const T0: i64 = 1_775_298_662_000;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/logs/{name}.log", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+struct Run {
+    sink: VecSink,
+    fed: Vec<Result<Fed, ParseError>>,
+}
+
+impl Run {
+    fn errors(&self) -> Vec<&ParseError> {
+        self.fed.iter().filter_map(|r| r.as_ref().err()).collect()
+    }
+}
+
+fn run_with(format: &str, opts: &FormatOptions, input: &[u8]) -> Run {
+    let mut p = formats::parser(format, opts).expect("parser");
+    assert_eq!(p.name(), format);
+    let mut sink = VecSink::default();
+    let mut fed: Vec<Result<Fed, ParseError>> = input
+        .split(|b| *b == b'\n')
+        .map(|l| p.feed(l, &mut sink))
+        .collect();
+    fed.push(p.finish(&mut sink));
+    Run { sink, fed }
+}
+
+fn run(format: &str) -> Run {
+    run_with(format, &FormatOptions::default(), &fixture(format))
+}
+
+/// The record fields a test compares, in one tuple for readable tables.
+#[allow(clippy::type_complexity)]
+fn view(
+    r: &HttpRecord<'_>,
+) -> (
+    i64,
+    Method,
+    String,
+    u16,
+    Option<u32>,
+    Option<String>,
+    bool,
+    Option<String>,
+) {
+    (
+        r.time - T0,
+        r.method,
+        r.path.to_string(),
+        r.status,
+        r.latency_ms,
+        r.origin.as_deref().map(str::to_string),
+        r.origin_derived,
+        r.acao.as_deref().map(str::to_string),
+    )
+}
+
+fn s(v: &str) -> Option<String> {
+    Some(v.to_string())
+}
+
+#[test]
+fn appservice_http_fixture() {
+    let r = run("appservice-http");
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r.sink.http.iter().map(view).collect();
+    assert_eq!(
+        got,
+        vec![
+            (0, Method::Options, "/api/orders".into(), 401, Some(38), None, false, None),
+            (
+                250,
+                Method::Get,
+                "/api/orders/8812?expand=lines".into(),
+                200,
+                Some(17),
+                None,
+                false,
+                None
+            ),
+            (1000, Method::Post, "/api/orders".into(), 401, Some(4), None, false, None),
+            (2000, Method::Options, "/api/orders".into(), 204, Some(2), None, false, None),
+        ]
+    );
+}
+
+#[test]
+fn appservice_auth_fixture() {
+    let r = run("appservice-auth");
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r
+        .sink
+        .auth
+        .iter()
+        .map(|a| (a.time - T0, a.operation.to_string(), a.class, a.status))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (0, "ValidateToken".into(), Some(AuthClass::Expired), None),
+            (1000, "ValidateToken".into(), Some(AuthClass::Audience), None),
+            (2000, "ValidateToken".into(), None, None),
+            (3000, "Challenge".into(), Some(AuthClass::Other), Some(401)),
+        ]
+    );
+    // The exception block's lines belong to the audience event, not to separate events.
+    assert!(r.sink.auth[1].message.contains("End of inner exception stack trace"));
+    assert!(r.fed.contains(&Ok(Fed::Buffered)));
+}
+
+#[test]
+fn azure_json_fixture() {
+    let r = run("azure-json");
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r.sink.http.iter().map(view).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                0,
+                Method::Options,
+                "/api/orders".into(),
+                401,
+                Some(38),
+                s("https://app.contoso.com"),
+                true,
+                None
+            ),
+            (3000, Method::Get, "/api/orders/42".into(), 200, Some(17), None, false, None),
+        ]
+    );
+    let first = &r.sink.http[0];
+    assert_eq!(first.host.as_deref(), Some("contoso-api.azurewebsites.net"));
+    assert_eq!(first.instance.as_deref(), Some("RD0003FF1A2B3C"));
+    assert_eq!(first.client.as_deref(), Some("203.0.113.7"));
+    assert_eq!(r.sink.auth.len(), 1);
+    let a = &r.sink.auth[0];
+    assert_eq!((a.time - T0, a.class, a.status), (2000, Some(AuthClass::Expired), Some(401)));
+    assert_eq!(a.operation, "ValidateToken");
+    // The pretty-printed envelope spans lines: buffered, then one record when it closes.
+    assert!(r.fed.iter().filter(|f| **f == Ok(Fed::Buffered)).count() > 10);
+}
+
+#[test]
+fn w3c_fixture() {
+    let r = run("w3c");
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r.sink.http.iter().map(view).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                0,
+                Method::Options,
+                "/api/orders".into(),
+                401,
+                Some(38),
+                s("https://app.contoso.com"),
+                true,
+                None
+            ),
+            (1000, Method::Get, "/api/orders/8812".into(), 200, Some(12), None, false, None),
+            // The second #Fields logs Origin and ACAO: taken as logged, never derived.
+            (
+                2000,
+                Method::Options,
+                "/api/orders".into(),
+                204,
+                Some(3),
+                s("https://app.contoso.com"),
+                false,
+                s("https://app.contoso.com,+https://app.contoso.com")
+            ),
+            (3000, Method::Get, "/health".into(), 200, Some(1), None, false, s("-")),
+        ]
+    );
+    assert_eq!(r.sink.http[0].host.as_deref(), Some("contoso-api.azurewebsites.net"));
+    assert_eq!(
+        r.sink.http[2].acao_seen(),
+        corstop::event::AcaoSeen::Multiple
+    );
+    assert_eq!(r.sink.http[3].acao_seen(), corstop::event::AcaoSeen::Missing);
+}
+
+#[test]
+fn w3c_default_layout_and_column_errors() {
+    let opts = FormatOptions::default();
+    // 19 columns without a header: the App Service default set.
+    let line = b"2026-04-04 10:31:02 SITE GET /a - 443 - 1.2.3.4 UA - https://x.example/p host 200 0 0 1 2 7";
+    let r = run_with("w3c", &opts, line);
+    assert_eq!(r.sink.http.len(), 1);
+    assert_eq!(r.sink.http[0].origin.as_deref(), Some("https://x.example"));
+    // Other counts without a header: an error that says why.
+    let r = run_with("w3c", &opts, b"2026-04-04 10:31:02 GET /a 200");
+    assert!(r.errors()[0].reason.contains("no #Fields"), "{:?}", r.errors());
+    // A data line with a column too few for its header.
+    let r = run_with(
+        "w3c",
+        &opts,
+        b"#Fields: date time cs-method cs-uri-stem sc-status\n2026-04-04 10:31:02 GET 200",
+    );
+    assert!(r.errors()[0].reason.contains("columns"), "{:?}", r.errors());
+    // A header without the status column.
+    let r = run_with(
+        "w3c",
+        &opts,
+        b"#Fields: date time cs-method cs-uri-stem\n2026-04-04 10:31:02 GET /a",
+    );
+    assert!(r.errors()[0].reason.contains("sc-status"), "{:?}", r.errors());
+}
+
+#[test]
+fn kudu_fixture() {
+    let r = run("kudu");
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r.sink.http.iter().map(view).collect();
+    assert_eq!(
+        got,
+        vec![(
+            0,
+            Method::Options,
+            "/api/orders".into(),
+            401,
+            Some(38),
+            s("https://app.contoso.com"),
+            true,
+            None
+        )]
+    );
+    assert_eq!(r.sink.auth.len(), 1);
+    assert_eq!(r.sink.auth[0].class, Some(AuthClass::Expired));
+    assert_eq!(r.sink.auth[0].time - T0, 2500);
+    let skipped = r.fed.iter().filter(|f| **f == Ok(Fed::Skipped)).count();
+    // Banner x3, #Fields, app log line, stack frame, heartbeat, trailing empty, finish.
+    assert_eq!(skipped, 9);
+}
+
+#[test]
+fn combined_fixture() {
+    let r = run("combined");
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r.sink.http.iter().map(view).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                0,
+                Method::Options,
+                "/api/orders".into(),
+                401,
+                None,
+                s("https://app.contoso.com"),
+                true,
+                None
+            ),
+            (
+                1000,
+                Method::Get,
+                "/api/orders/8812?expand=lines".into(),
+                200,
+                None,
+                None,
+                false,
+                None
+            ),
+            (
+                2000,
+                Method::Options,
+                "/api/orders".into(),
+                204,
+                Some(12),
+                s("https://app.contoso.com"),
+                false,
+                s("https://app.contoso.com, https://app.contoso.com")
+            ),
+            (3000, Method::Post, "/api/orders".into(), 401, Some(3), None, false, s("-")),
+            (4000, Method::Get, "/index.html".into(), 304, None, None, false, None),
+        ]
+    );
+    assert_eq!(r.sink.http[0].client.as_deref(), Some("203.0.113.7"));
+}
+
+#[test]
+fn ingress_nginx_fixture() {
+    let r = run("ingress-nginx");
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r.sink.http.iter().map(view).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                0,
+                Method::Options,
+                "/api/orders".into(),
+                401,
+                Some(4),
+                s("https://app.contoso.com"),
+                true,
+                None
+            ),
+            (1000, Method::Get, "/api/orders/42".into(), 200, Some(20), None, false, None),
+        ]
+    );
+    let inst: Vec<_> = r.sink.http.iter().map(|h| h.instance.clone()).collect();
+    assert_eq!(
+        inst,
+        vec![
+            Some(Cow::Borrowed("10.244.0.17:8080")),
+            Some(Cow::Borrowed("10.244.0.18:8080"))
+        ]
+    );
+}
+
+#[test]
+fn nginx_custom_format_fixture() {
+    let opts = FormatOptions {
+        nginx_format: Some(r#"$remote_addr - [$time_local] "$request" $status "$http_origin""#.into()),
+        json_fields: None,
+    };
+    let r = run_with("nginx", &opts, &fixture("nginx"));
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r.sink.http.iter().map(view).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                0,
+                Method::Options,
+                "/api/orders".into(),
+                401,
+                None,
+                s("https://app.contoso.com"),
+                false,
+                None
+            ),
+            (1000, Method::Get, "/api/orders/7".into(), 200, None, None, false, None),
+        ]
+    );
+    // A line of another shape does not match the compiled format.
+    let r = run_with("nginx", &opts, b"hello world");
+    assert_eq!(r.errors().len(), 1);
+}
+
+#[test]
+fn nginx_format_errors_are_clear() {
+    let none = formats::parser("nginx", &FormatOptions::default()).err();
+    assert_eq!(none, Some(FormatError::MissingNginxFormat));
+    assert!(none.unwrap().to_string().contains("--nginx-format"));
+    let bad = FormatOptions {
+        nginx_format: Some("$remote_addr $request".into()),
+        json_fields: None,
+    };
+    let e = formats::parser("nginx", &bad).err().unwrap();
+    assert!(matches!(e, FormatError::BadNginxFormat(_)), "{e}");
+    let adjacent = FormatOptions {
+        nginx_format: Some("[$time_local] $request_method$uri $status".into()),
+        json_fields: None,
+    };
+    let e = formats::parser("nginx", &adjacent).err().unwrap();
+    assert!(e.to_string().contains("without separating text"), "{e}");
+    let unknown = formats::parser("syslog", &FormatOptions::default()).err().unwrap();
+    assert!(unknown.to_string().contains("known: appservice-http"), "{unknown}");
+}
+
+#[test]
+fn caddy_fixture() {
+    let r = run("caddy");
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r.sink.http.iter().map(view).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                123,
+                Method::Options,
+                "/api/orders".into(),
+                204,
+                Some(1),
+                s("https://app.contoso.com"),
+                false,
+                s("https://app.contoso.com, https://app.contoso.com")
+            ),
+            // No Origin header logged: derived from the Referer; no ACAO in the response.
+            (
+                1500,
+                Method::Get,
+                "/api/orders/42?x=1".into(),
+                401,
+                Some(15),
+                s("https://app.contoso.com"),
+                true,
+                s("-")
+            ),
+        ]
+    );
+    assert_eq!(r.sink.http[0].acao_seen(), corstop::event::AcaoSeen::Multiple);
+    assert_eq!(r.sink.http[0].host.as_deref(), Some("api.contoso.com"));
+    assert_eq!(r.sink.http[0].client.as_deref(), Some("203.0.113.7"));
+}
+
+#[test]
+fn traefik_fixture() {
+    let r = run("traefik");
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r.sink.http.iter().map(view).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                123,
+                Method::Options,
+                "/api/orders".into(),
+                401,
+                Some(4),
+                s("https://app.contoso.com"),
+                false,
+                s("")
+            ),
+            (
+                1000,
+                Method::Get,
+                "/api/orders/42".into(),
+                200,
+                Some(15),
+                s("https://app.contoso.com"),
+                true,
+                None
+            ),
+        ]
+    );
+    assert_eq!(r.sink.http[0].acao_seen(), corstop::event::AcaoSeen::Missing);
+    assert_eq!(r.sink.http[0].instance.as_deref(), Some("10.0.0.5:8080"));
+}
+
+#[test]
+fn envoy_fixture() {
+    let r = run("envoy");
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r.sink.http.iter().map(view).collect();
+    assert_eq!(
+        got,
+        vec![
+            (123, Method::Get, "/api/orders".into(), 200, Some(5), None, false, None),
+            (
+                1000,
+                Method::Get,
+                "/api/orders/42".into(),
+                401,
+                Some(1),
+                s("https://app.contoso.com"),
+                false,
+                None
+            ),
+            (
+                2000,
+                Method::Post,
+                "/api/orders".into(),
+                403,
+                Some(1),
+                s("https://app.contoso.com"),
+                false,
+                None
+            ),
+            (3000, Method::Options, "/api/orders".into(), 200, Some(2), None, false, None),
+        ]
+    );
+    assert_eq!(r.sink.http[0].instance.as_deref(), Some("10.0.0.1:8080"));
+    assert_eq!(r.sink.http[0].host.as_deref(), Some("api.example.com"));
+    let auth: Vec<_> = r
+        .sink
+        .auth
+        .iter()
+        .map(|a| (a.time - T0, a.class, a.status))
+        .collect();
+    assert_eq!(
+        auth,
+        vec![
+            (1000, Some(AuthClass::Expired), Some(401)),
+            (2000, Some(AuthClass::Audience), Some(403)),
+        ]
+    );
+    assert_eq!(r.fed[1], Ok(Fed::Records(2)));
+}
+
+#[test]
+fn envoy_jwt_details_classes() {
+    let cases = [
+        ("Jwt_is_missing", AuthClass::MalformedOrMissing),
+        ("Jwt_not_yet_valid", AuthClass::NotYetValid),
+        ("Jwt_issuer_is_not_configured", AuthClass::Issuer),
+        ("Jwks_doesn't_have_key_to_match_kid_or_alg_from_Jwt", AuthClass::KeyNotFound),
+        ("Jwt_verification_fails", AuthClass::BadSignature),
+        ("Something_new", AuthClass::Other),
+    ];
+    for (detail, want) in cases {
+        let line = format!(
+            r#"[2026-04-04T10:31:02.000Z] "GET /a HTTP/1.1" 401 - 0 0 1 - "-" "ua" "id" "h" "-" "-" jwt_authn_access_denied{{{detail}}}"#
+        );
+        let r = run_with("envoy", &FormatOptions::default(), line.as_bytes());
+        assert_eq!(r.sink.auth.len(), 1, "{detail}");
+        assert_eq!(r.sink.auth[0].class, Some(want), "{detail}");
+    }
+}
+
+#[test]
+fn generic_json_fixture() {
+    let opts = FormatOptions {
+        nginx_format: None,
+        json_fields: Some(JsonFieldMap {
+            time: "timestamp".into(),
+            method: "http.method".into(),
+            path: "http.path".into(),
+            status: "http.status".into(),
+            latency_ms: Some("http.duration_ms".into()),
+            origin: Some("http.headers.origin".into()),
+            instance: Some("pod".into()),
+            ..Default::default()
+        }),
+    };
+    let r = run_with("json", &opts, &fixture("json"));
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r.sink.http.iter().map(view).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                0,
+                Method::Options,
+                "/api/orders".into(),
+                401,
+                Some(4),
+                s("https://app.contoso.com"),
+                false,
+                None
+            ),
+            (1000, Method::Get, "/api/orders/1".into(), 200, None, None, false, None),
+        ]
+    );
+    assert_eq!(r.sink.http[0].instance.as_deref(), Some("orders-7f9c"));
+    let missing = formats::parser("json", &FormatOptions::default()).err();
+    assert_eq!(missing, Some(FormatError::MissingJsonFields));
+}
+
+#[test]
+fn status_out_of_range_is_an_error() {
+    let opts = FormatOptions::default();
+    for (fmt, line) in [
+        ("appservice-http", "2026-04-04T10:31:02Z GET /a 99 1"),
+        (
+            "combined",
+            r#"1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] "GET / HTTP/1.1" 1000 0 "-" "-""#,
+        ),
+        ("caddy", r#"{"ts":1775298662,"request":{"method":"GET","uri":"/"},"status":42}"#),
+        (
+            "traefik",
+            r#"{"RequestMethod":"GET","RequestPath":"/","DownstreamStatus":0,"StartUTC":"2026-04-04T10:31:02Z"}"#,
+        ),
+    ] {
+        let r = run_with(fmt, &opts, line.as_bytes());
+        assert_eq!(r.errors().len(), 1, "{fmt}");
+        assert!(r.sink.http.is_empty(), "{fmt}");
+    }
+}
+
+fn all_parsers() -> Vec<Box<dyn LogParser>> {
+    let opts = FormatOptions {
+        nginx_format: Some(r#"$remote_addr - [$time_local] "$request" $status"#.into()),
+        json_fields: Some(JsonFieldMap {
+            time: "t".into(),
+            method: "m".into(),
+            path: "p".into(),
+            status: "s".into(),
+            ..Default::default()
+        }),
+    };
+    formats::FORMAT_NAMES
+        .iter()
+        .map(|n| formats::parser(n, &opts).expect(n))
+        .collect()
+}
+
+/// Feeds a bad line to every parser: each must return a ParseError (no panic, no record).
+fn assert_rejected_everywhere(what: &str, line: &[u8]) {
+    for mut p in all_parsers() {
+        let mut sink = VecSink::default();
+        let fed = p.feed(line, &mut sink);
+        let fin = p.finish(&mut sink);
+        assert!(
+            fed.is_err() || fin.is_err(),
+            "{}: {what} gave {fed:?} / {fin:?}",
+            p.name()
+        );
+        assert!(sink.http.is_empty() && sink.auth.is_empty(), "{}: {what}", p.name());
+    }
+}
+
+#[test]
+fn binary_garbage_is_rejected() {
+    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = garbage.into_iter().filter(|b| *b != b'\n').collect();
+    assert_rejected_everywhere("binary garbage", &garbage);
+}
+
+#[test]
+fn ten_megabyte_line_is_rejected() {
+    let mut line = b"2026-04-04T10:31:02Z GET /".to_vec();
+    line.resize(10 << 20, b'a');
+    assert_rejected_everywhere("10 MB line", &line);
+    let mut json = br#"{"records":[{"time":"2026-04-04T10:31:02Z","x":""#.to_vec();
+    json.resize(10 << 20, b'a');
+    json.extend_from_slice(br#""}]}"#);
+    assert_rejected_everywhere("10 MB JSON", &json);
+}
+
+#[test]
+fn invalid_utf8_in_used_fields_is_rejected() {
+    let cases: &[(&str, &[u8])] = &[
+        ("appservice-http", b"2026-04-04T10:31:02Z GET /caf\xe9 200 1"),
+        (
+            "combined",
+            b"1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] \"GET /caf\xe9 HTTP/1.1\" 200 0 \"-\" \"-\"",
+        ),
+        ("envoy", b"[2026-04-04T10:31:02.000Z] \"GET /\xff HTTP/1.1\" 200 - 0 0 1 - \"-\" \"ua\" \"id\" \"h\" \"-\""),
+        ("w3c", b"2026-04-04 10:31:02 SITE GET /\xff - 443 - 1.2.3.4 UA - - host 200 0 0 1 2 7"),
+        ("caddy", b"{\"ts\":1775298662,\"request\":{\"method\":\"GET\",\"uri\":\"/\xff\"},\"status\":200}"),
+        ("appservice-auth", b"2026-04-04T10:31:02Z Valid\xffate IDX10223"),
+    ];
+    for (fmt, line) in cases {
+        let r = run_with(fmt, &FormatOptions::default(), line);
+        assert!(!r.errors().is_empty(), "{fmt}");
+        assert!(r.sink.http.is_empty(), "{fmt}");
+    }
+    // Bad bytes in a field that is not used (the user agent) are harmless.
+    let r = run_with(
+        "combined",
+        &FormatOptions::default(),
+        b"1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] \"GET / HTTP/1.1\" 200 0 \"-\" \"caf\xe9\"",
+    );
+    assert!(r.errors().is_empty());
+    assert_eq!(r.sink.http.len(), 1);
+}
+
+#[test]
+fn truncated_json_is_rejected() {
+    for fmt in ["caddy", "traefik"] {
+        let r = run_with(fmt, &FormatOptions::default(), br#"{"ts":1775298662,"request":{"method":"GE"#);
+        assert_eq!(r.errors().len(), 1, "{fmt}");
+        assert!(r.errors()[0].reason.contains("truncated"), "{fmt}: {:?}", r.errors());
+    }
+    // An Azure document cut off at the end of input.
+    let r = run_with("azure-json", &FormatOptions::default(), b"{\"records\":[{\"time\":\"2026-04-04T10:31:02Z\",");
+    assert_eq!(r.errors().len(), 1);
+    assert!(r.errors()[0].reason.contains("truncated"));
+    // Cut off, then followed by a complete document: the complete one still counts.
+    let input = concat!(
+        "{\"records\":[{\"time\":\"2026-04-04T10:31:02Z\",\n",
+        "{\"time\":\"2026-04-04T10:31:04Z\",\"category\":\"AppServiceHTTPLogs\",\"properties\":{\"CsMethod\":\"GET\",\"CsUriStem\":\"/a\",\"ScStatus\":200}}\n"
+    );
+    let r = run_with("azure-json", &FormatOptions::default(), input.as_bytes());
+    assert_eq!(r.errors().len(), 1);
+    assert_eq!(r.sink.http.len(), 1);
+}
+
+#[test]
+fn missing_or_unknown_columns_are_rejected() {
+    let opts = FormatOptions::default();
+    let cases: &[(&str, &str)] = &[
+        ("appservice-http", "2026-04-04T10:31:02Z GET /a"),
+        ("appservice-http", "2026-04-04T10:31:02Z GET /a 200 1 extra"),
+        ("combined", "1.2.3.4 - - [04/Apr/2026:10:31:02 +0000]"),
+        ("ingress-nginx", r#"1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] "GET / HTTP/1.1" 200 0 "-" "ua""#),
+        ("envoy", r#"[2026-04-04T10:31:02.000Z] "GET / HTTP/1.1""#),
+        ("caddy", r#"{"ts":1775298662,"request":{"uri":"/"},"status":200}"#),
+        ("traefik", r#"{"RequestMethod":"GET","DownstreamStatus":200}"#),
+        (
+            "azure-json",
+            r#"{"time":"2026-04-04T10:31:02Z","category":"AppServiceHTTPLogs","properties":{"CsMethod":"GET"}}"#,
+        ),
+    ];
+    for (fmt, line) in cases {
+        let r = run_with(fmt, &opts, line.as_bytes());
+        assert_eq!(r.errors().len(), 1, "{fmt}: {line}");
+        assert!(r.sink.http.is_empty(), "{fmt}");
+    }
+}
+
+#[test]
+fn pretty_printed_json_is_bounded() {
+    let mut input = String::from("{\n  \"records\": [\n");
+    let rec = "    {\"time\":\"2026-04-04T10:31:02Z\",\"category\":\"AppServiceHTTPLogs\",\"properties\":{\"CsMethod\":\"GET\",\"CsUriStem\":\"/a\",\"ScStatus\":200}},\n";
+    while input.len() < 5 << 20 {
+        input.push_str(rec);
+    }
+    input.push_str("    {}\n  ]\n}\n");
+    input.push_str(
+        "{\"time\":\"2026-04-04T10:31:04Z\",\"category\":\"AppServiceHTTPLogs\",\"properties\":{\"CsMethod\":\"GET\",\"CsUriStem\":\"/b\",\"ScStatus\":200}}\n",
+    );
+    let r = run_with("azure-json", &FormatOptions::default(), input.as_bytes());
+    assert_eq!(r.errors().len(), 1);
+    assert!(r.errors()[0].reason.contains("4 MB"));
+    // The oversized document is dropped as a whole; the next document parses normally.
+    assert_eq!(r.sink.http.len(), 1);
+    assert_eq!(r.sink.http[0].path, "/b");
+}
+
+#[test]
+fn detection_table() {
+    let cases: &[(&str, Option<&str>)] = &[
+        ("appservice-http", Some("appservice-http")),
+        ("appservice-auth", Some("appservice-auth")),
+        ("azure-json", Some("azure-json")),
+        ("w3c", Some("w3c")),
+        ("kudu", Some("kudu")),
+        ("combined", Some("combined")),
+        ("ingress-nginx", Some("ingress-nginx")),
+        ("caddy", Some("caddy")),
+        ("traefik", Some("traefik")),
+        ("envoy", Some("envoy")),
+        ("json", Some("json")),
+        // A custom nginx format is combined-like enough only when it is combined.
+        ("nginx", None),
+    ];
+    for (file, want) in cases {
+        let data = fixture(file);
+        let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
+        assert_eq!(formats::detect(&lines), *want, "{file}");
+    }
+    let inline: &[(&str, Option<&str>)] = &[
+        ("", None),
+        ("2026-04-04T10:31:02Z GET /a 200 1", Some("appservice-http")),
+        ("2026-04-04T10:31:02Z ValidateToken IDX10223: expired", Some("appservice-auth")),
+        ("2026-04-04T10:31:02  PID[1] Information hello", Some("kudu")),
+        ("Connected!\nNo new trace in the past 1 min(s).", Some("kudu")),
+        ("2026-04-04 10:31:02 SITE GET /a - 443 - 1.2.3.4 UA - - host 200 0 0 1 2 7", Some("w3c")),
+        ("{\n  \"records\": [", Some("azure-json")),
+        (r#"{"level":"info","ts":1775298662.1,"request":{"method":"GET"},"status":200}"#, Some("caddy")),
+        (r#"{"RequestMethod":"GET","DownstreamStatus":200}"#, Some("traefik")),
+        (r#"{"a":1}"#, Some("json")),
+        ("\u{1}\u{2}binary", None),
+    ];
+    for (text, want) in inline {
+        let lines: Vec<&[u8]> = text.as_bytes().split(|b| *b == b'\n').collect();
+        assert_eq!(formats::detect(&lines), *want, "{text}");
+    }
+}
+
+#[test]
+fn every_format_name_builds_a_parser() {
+    assert_eq!(all_parsers().len(), formats::FORMAT_NAMES.len());
+    assert_eq!(formats::FORMAT_NAMES.len(), 12);
+}
