@@ -977,3 +977,7 @@ mod tests {
         assert_eq!(kept, vec!["line 15", "line 16", "line 17", "line 18", "line 19"]);
     }
 }
+
+// `Store::merge` lives beside the store so that it can reach the private state it combines.
+#[path = "store_merge.rs"]
+mod merge;

@@ -1,3 +1,8 @@
 //! Producers: log sources (files, stdin) and their format parsers.
 
 pub mod formats;
+pub mod glob;
+pub mod lines;
+pub mod stdin;
+pub mod tail;
+pub mod live;

@@ -1,0 +1,760 @@
+//! Live log sources: one tokio task per configured source reads lines (a followed file, the
+//! files of a glob pattern, or standard input), works out the format, parses, and sends
+//! batches of owned records to the store's ingest task.
+//!
+//! Each source is its own task, so one that errors or stalls never holds up the others. Sends
+//! use a bounded channel and wait when it is full: a slow store slows the readers down, nothing
+//! is dropped. File reads and parsing run on tokio's blocking pool (a step reads at most a few
+//! thousand lines), never on the async workers.
+
+use std::collections::VecDeque;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::Sender;
+use tokio::task::JoinHandle;
+
+use super::formats::{self, Fed, FormatOptions, LogParser};
+use super::glob;
+use super::lines::{LineSplitter, Piece};
+use super::stdin;
+use super::tail::{FileFollower, FollowEvent, FollowOptions, OffsetBook, SharedBook, Wakeup};
+use crate::event::{Event, SourceBatch, SourceId, VecSink};
+use crate::store::MAX_RAW_LINE;
+
+/// One configured log source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSourceSpec {
+    /// A file path, a pattern with wildcards in the file name (`/var/log/nginx/*.log`), or `-`
+    /// for standard input.
+    pub path: String,
+    /// Name shown in the UI; the path when absent.
+    pub label: Option<String>,
+    /// Format name; `None` detects it from the first lines.
+    pub format: Option<String>,
+    /// Read existing content from the start instead of following from the end.
+    pub from_start: bool,
+    /// Poll instead of watching the directory (NFS, some container mounts).
+    pub poll: bool,
+}
+
+impl LogSourceSpec {
+    /// A spec for a path with every option at its default.
+    pub fn new(path: impl Into<String>) -> LogSourceSpec {
+        LogSourceSpec {
+            path: path.into(),
+            label: None,
+            format: None,
+            from_start: false,
+            poll: false,
+        }
+    }
+
+    /// The label shown for this source.
+    pub fn display_label(&self) -> String {
+        match &self.label {
+            Some(l) => l.clone(),
+            None if self.path == "-" => "stdin".to_string(),
+            None => self.path.clone(),
+        }
+    }
+
+    pub fn is_stdin(&self) -> bool {
+        self.path == "-"
+    }
+}
+
+/// Builds a fresh parser; used instead of format detection when the caller supplies the parser
+/// itself (custom formats, tests).
+pub type ParserFactory = Arc<dyn Fn() -> Box<dyn LogParser> + Send + Sync>;
+
+/// Lines per batch before it is sent regardless of time.
+pub const BATCH_LINES: u64 = 4096;
+/// Longest a batch waits before it is sent.
+pub const BATCH_INTERVAL: Duration = Duration::from_millis(100);
+/// Raw lines carried per batch (the store's ring keeps 200 per source).
+pub const RAW_PER_BATCH: usize = 200;
+
+/// Detection: first attempt after this many lines...
+const DETECT_LINES: usize = 20;
+/// ...or this long after the first line, whichever comes first.
+const DETECT_AFTER: Duration = Duration::from_secs(1);
+/// Detection gives up after this many lines or this long; lines then count as parse errors.
+const DETECT_GIVE_UP_LINES: usize = 200;
+const DETECT_GIVE_UP_AFTER: Duration = Duration::from_secs(10);
+/// Bytes of lines held while detecting (lines are up to 1 MiB each).
+const DETECT_MAX_BYTES: usize = 4 << 20;
+/// After giving up, detection is retried on the latest lines this often (in lines).
+const DETECT_RETRY_EVERY: usize = 200;
+/// How often a glob pattern is expanded again to pick up new files.
+const GLOB_REFRESH: Duration = Duration::from_secs(2);
+/// A glob file that no longer matches is let go after this long without growth.
+const GLOB_IDLE_DROP: Duration = Duration::from_secs(30);
+/// Longest error sample carried in a batch (the store truncates further and redacts).
+const ERROR_SAMPLE: usize = 1024;
+
+const NOT_RECOGNISED: &str = "format not recognised";
+
+/// Starts a live source: follows the file(s) or reads stdin, detects or uses the configured
+/// format, and sends batches and state notes on `tx` until the receiver goes away (or, for
+/// stdin, until end of input).
+pub fn spawn_log_source(
+    spec: LogSourceSpec,
+    source: SourceId,
+    opts: FormatOptions,
+    tx: Sender<Event>,
+) -> JoinHandle<()> {
+    let formats = match spec.format.clone() {
+        None => Formats::Detect(opts),
+        Some(name) => Formats::Named(name, opts),
+    };
+    spawn_with(spec, source, formats, tx)
+}
+
+/// Like [`spawn_log_source`], with the parser supplied by the caller (no detection).
+pub fn spawn_log_source_with_parser(
+    spec: LogSourceSpec,
+    source: SourceId,
+    make: ParserFactory,
+    tx: Sender<Event>,
+) -> JoinHandle<()> {
+    spawn_with(spec, source, Formats::Factory(make), tx)
+}
+
+/// Reads lines from any byte stream (a child process's output, a socket) as a live source that
+/// ends at end of input. Standard input goes through this too.
+pub fn spawn_stream_source<R>(
+    input: R,
+    source: SourceId,
+    format: Option<String>,
+    opts: FormatOptions,
+    tx: Sender<Event>,
+) -> JoinHandle<()>
+where
+    R: Read + Send + 'static,
+{
+    let formats = match format {
+        None => Formats::Detect(opts),
+        Some(name) => Formats::Named(name, opts),
+    };
+    tokio::spawn(async move {
+        let Some(consumer) = Consumer::new(source, formats, &tx).await else {
+            return;
+        };
+        run_stream(input, consumer, tx).await;
+    })
+}
+
+fn spawn_with(
+    spec: LogSourceSpec,
+    source: SourceId,
+    formats: Formats,
+    tx: Sender<Event>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let Some(consumer) = Consumer::new(source, formats, &tx).await else {
+            return;
+        };
+        if spec.is_stdin() {
+            run_stream(std::io::stdin(), consumer, tx).await;
+        } else {
+            run_files(spec, consumer, tx).await;
+        }
+    })
+}
+
+/// Where parsers come from.
+enum Formats {
+    Detect(FormatOptions),
+    Named(String, FormatOptions),
+    Factory(ParserFactory),
+}
+
+/// The part of a batch being assembled.
+struct BatchBuilder {
+    source: SourceId,
+    sink: VecSink,
+    raw: VecDeque<Vec<u8>>,
+    lines: u64,
+    bytes: u64,
+    skipped: u64,
+    parse_errors: u64,
+    last_error: Option<(Vec<u8>, String)>,
+    format: Option<&'static str>,
+    format_changed: bool,
+    opened: Option<Instant>,
+}
+
+impl BatchBuilder {
+    fn new(source: SourceId) -> BatchBuilder {
+        BatchBuilder {
+            source,
+            sink: VecSink::default(),
+            raw: VecDeque::with_capacity(RAW_PER_BATCH),
+            lines: 0,
+            bytes: 0,
+            skipped: 0,
+            parse_errors: 0,
+            last_error: None,
+            format: None,
+            format_changed: false,
+            opened: None,
+        }
+    }
+
+    fn touch(&mut self) {
+        self.opened.get_or_insert_with(Instant::now);
+    }
+
+    fn note_line(&mut self, line: &[u8]) {
+        self.touch();
+        self.lines += 1;
+        // Ring of reused buffers: no allocation per line once warm.
+        let mut buf = if self.raw.len() >= RAW_PER_BATCH {
+            self.raw.pop_front().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        buf.clear();
+        buf.extend_from_slice(&line[..line.len().min(MAX_RAW_LINE)]);
+        self.raw.push_back(buf);
+    }
+
+    fn note_error(&mut self, line: &[u8], reason: &str) {
+        self.touch();
+        self.parse_errors += 1;
+        let sample = line[..line.len().min(ERROR_SAMPLE)].to_vec();
+        self.last_error = Some((sample, reason.to_string()));
+    }
+
+    fn has_content(&self) -> bool {
+        self.opened.is_some() || self.format_changed
+    }
+
+    /// Time left before the batch must go out; `None` when empty.
+    fn time_left(&self) -> Option<Duration> {
+        self.opened
+            .map(|t| BATCH_INTERVAL.saturating_sub(t.elapsed()))
+    }
+
+    fn due(&self) -> bool {
+        self.lines >= BATCH_LINES
+            || self.sink.http.len() + self.sink.auth.len() >= BATCH_LINES as usize
+            || self.time_left() == Some(Duration::ZERO)
+            || (self.format_changed && self.opened.is_none())
+    }
+
+    fn take(&mut self) -> SourceBatch {
+        let sink = std::mem::take(&mut self.sink);
+        let raw_tail = self
+            .raw
+            .drain(..)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .collect();
+        let batch = SourceBatch {
+            source: self.source,
+            http: sink.http,
+            auth: sink.auth,
+            raw_tail,
+            lines: self.lines,
+            bytes: self.bytes,
+            skipped: self.skipped,
+            parse_errors: self.parse_errors,
+            last_error: self
+                .last_error
+                .take()
+                .map(|(s, r)| (String::from_utf8_lossy(&s).into_owned(), r)),
+            format: self.format,
+        };
+        self.lines = 0;
+        self.bytes = 0;
+        self.skipped = 0;
+        self.parse_errors = 0;
+        self.format_changed = false;
+        self.opened = None;
+        batch
+    }
+}
+
+/// Lines held while the format is not known yet.
+struct Detector {
+    pending: Vec<(usize, Vec<u8>)>,
+    pending_bytes: usize,
+    first_at: Option<Instant>,
+    next_try_lines: usize,
+    next_try_after: Duration,
+    gave_up: bool,
+    /// After giving up: the latest lines, for retries.
+    recent: VecDeque<Vec<u8>>,
+    since_try: usize,
+}
+
+impl Detector {
+    fn new() -> Detector {
+        Detector {
+            pending: Vec::new(),
+            pending_bytes: 0,
+            first_at: None,
+            next_try_lines: DETECT_LINES,
+            next_try_after: DETECT_AFTER,
+            gave_up: false,
+            recent: VecDeque::new(),
+            since_try: 0,
+        }
+    }
+}
+
+fn detect_in<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Option<&'static str> {
+    let sample: Vec<&[u8]> = lines
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+        .take(DETECT_GIVE_UP_LINES)
+        .collect();
+    if sample.is_empty() {
+        return None;
+    }
+    formats::detect(&sample)
+}
+
+/// Turns lines into batch content: detection, one parser per lane (file), counters.
+struct Consumer {
+    formats: Formats,
+    /// Known format name (detected, configured, or the supplied parser's).
+    format: Option<&'static str>,
+    /// A parser could not be created: lines count as errors with this reason.
+    parser_error: Option<String>,
+    parsers: Vec<Option<Box<dyn LogParser>>>,
+    detector: Detector,
+    batch: BatchBuilder,
+    /// State notes not sent yet, in order.
+    states: Vec<String>,
+}
+
+impl Consumer {
+    /// Validates a configured format up front; `None` (after telling the store) when it does
+    /// not exist.
+    async fn new(source: SourceId, formats: Formats, tx: &Sender<Event>) -> Option<Consumer> {
+        let mut format = None;
+        match &formats {
+            Formats::Detect(_) => {}
+            Formats::Named(name, opts) => match formats::parser(name, opts) {
+                Ok(p) => format = Some(p.name()),
+                Err(e) => {
+                    let state = format!("error: {e}");
+                    let _ = tx.send(Event::SourceState { source, state }).await;
+                    return None;
+                }
+            },
+            Formats::Factory(make) => format = Some(make().name()),
+        }
+        let mut batch = BatchBuilder::new(source);
+        batch.format = format;
+        batch.format_changed = format.is_some();
+        Some(Consumer {
+            formats,
+            format,
+            parser_error: None,
+            parsers: Vec::new(),
+            detector: Detector::new(),
+            batch,
+            states: Vec::new(),
+        })
+    }
+
+    fn add_lane(&mut self) -> usize {
+        self.parsers.push(None);
+        self.parsers.len() - 1
+    }
+
+    fn on_event(&mut self, lane: usize, ev: FollowEvent<'_>, state_prefix: Option<&str>) {
+        match ev {
+            FollowEvent::Line(line) => {
+                self.batch.note_line(line);
+                self.on_line(lane, line);
+            }
+            FollowEvent::TooLong { head, len } => {
+                self.batch.note_line(head);
+                self.batch
+                    .note_error(head, &format!("line too long ({len} bytes)"));
+            }
+            FollowEvent::State(s) => match state_prefix {
+                Some(p) => self.states.push(format!("{p}: {s}")),
+                None => self.states.push(s.to_string()),
+            },
+        }
+    }
+
+    fn on_piece(&mut self, lane: usize, piece: Piece<'_>) {
+        self.on_event(lane, piece.into(), None);
+    }
+
+    fn on_line(&mut self, lane: usize, line: &[u8]) {
+        if self.format.is_some() {
+            self.parse(lane, line);
+            return;
+        }
+        if let Some(reason) = &self.parser_error {
+            let reason = reason.clone();
+            self.batch.note_error(line, &reason);
+            return;
+        }
+        if self.detector.gave_up {
+            self.batch.note_error(line, NOT_RECOGNISED);
+            let d = &mut self.detector;
+            let mut buf = if d.recent.len() >= DETECT_LINES {
+                d.recent.pop_front().unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            buf.clear();
+            buf.extend_from_slice(&line[..line.len().min(64 << 10)]);
+            d.recent.push_back(buf);
+            d.since_try += 1;
+            if d.since_try >= DETECT_RETRY_EVERY {
+                d.since_try = 0;
+                if let Some(name) = detect_in(d.recent.iter().map(Vec::as_slice)) {
+                    self.set_format(name);
+                }
+            }
+            return;
+        }
+        let d = &mut self.detector;
+        d.first_at.get_or_insert_with(Instant::now);
+        d.pending_bytes += line.len();
+        d.pending.push((lane, line.to_vec()));
+        self.try_detect(false);
+    }
+
+    fn parse(&mut self, lane: usize, line: &[u8]) {
+        if self.parsers.len() <= lane {
+            self.parsers.resize_with(lane + 1, || None);
+        }
+        if self.parsers[lane].is_none() {
+            match self.make_parser() {
+                Ok(p) => self.parsers[lane] = Some(p),
+                Err(reason) => {
+                    self.batch.note_error(line, &reason);
+                    return;
+                }
+            }
+        }
+        let Some(parser) = self.parsers[lane].as_mut() else {
+            return;
+        };
+        match parser.feed(line, &mut self.batch.sink) {
+            Ok(Fed::Skipped) => self.batch.skipped += 1,
+            Ok(Fed::Records(_)) | Ok(Fed::Buffered) => {}
+            Err(e) => self.batch.note_error(line, &e.reason),
+        }
+    }
+
+    fn make_parser(&self) -> Result<Box<dyn LogParser>, String> {
+        match &self.formats {
+            Formats::Factory(make) => Ok(make()),
+            Formats::Named(name, opts) => formats::parser(name, opts).map_err(|e| e.to_string()),
+            Formats::Detect(opts) => match self.format {
+                Some(name) => formats::parser(name, opts).map_err(|e| e.to_string()),
+                None => Err(NOT_RECOGNISED.to_string()),
+            },
+        }
+    }
+
+    fn set_format(&mut self, name: &'static str) {
+        self.format = Some(name);
+        self.batch.format = Some(name);
+        self.batch.format_changed = true;
+        tracing::debug!(source = self.batch.source, format = name, "format detected");
+        if let Err(reason) = self.make_parser() {
+            self.format = None;
+            self.states.push(format!("error: {reason}"));
+            self.parser_error = Some(reason);
+        }
+    }
+
+    /// Decides the format when enough lines or time have accumulated; `eof` forces a decision.
+    fn try_detect(&mut self, eof: bool) {
+        let d = &mut self.detector;
+        if self.format.is_some() || d.gave_up || d.pending.is_empty() {
+            return;
+        }
+        let n = d.pending.len();
+        let elapsed = d.first_at.map_or(Duration::ZERO, |t| t.elapsed());
+        let over_bytes = d.pending_bytes > DETECT_MAX_BYTES;
+        if !(eof || over_bytes || n >= d.next_try_lines || elapsed >= d.next_try_after) {
+            return;
+        }
+        let found = detect_in(d.pending.iter().map(|(_, l)| l.as_slice()));
+        let pending = match found {
+            Some(name) => {
+                let pending = std::mem::take(&mut d.pending);
+                self.set_format(name);
+                pending
+            }
+            None if eof
+                || over_bytes
+                || n >= DETECT_GIVE_UP_LINES
+                || elapsed >= DETECT_GIVE_UP_AFTER =>
+            {
+                d.gave_up = true;
+                let pending = std::mem::take(&mut d.pending);
+                let keep = pending.len().saturating_sub(DETECT_LINES);
+                d.recent = pending[keep..].iter().map(|(_, l)| l.clone()).collect();
+                self.states
+                    .push(format!("{NOT_RECOGNISED} after {n} lines; still trying"));
+                pending
+            }
+            None => {
+                d.next_try_lines = n + DETECT_LINES;
+                d.next_try_after = elapsed + DETECT_AFTER;
+                return;
+            }
+        };
+        self.detector.pending_bytes = 0;
+        // Replayed through the normal path: parsed when detected, counted as errors otherwise.
+        for (lane, line) in pending {
+            self.on_line(lane, &line);
+        }
+    }
+
+    /// Flushes a lane's parser (its input ended or the file was let go).
+    fn finish_lane(&mut self, lane: usize) {
+        let Some(Some(parser)) = self.parsers.get_mut(lane) else {
+            return;
+        };
+        if let Err(e) = parser.finish(&mut self.batch.sink) {
+            self.batch.note_error(b"", &e.reason);
+        }
+        self.batch.touch();
+    }
+
+    fn remove_lane(&mut self, lane: usize) {
+        self.finish_lane(lane);
+        if lane < self.parsers.len() {
+            self.parsers.remove(lane);
+        }
+        self.detector.pending.retain(|(l, _)| *l != lane);
+        for (l, _) in self.detector.pending.iter_mut() {
+            if *l > lane {
+                *l -= 1;
+            }
+        }
+    }
+
+    /// End of all input: decide the format with what there is and flush every parser.
+    fn finish_all(&mut self) {
+        self.try_detect(true);
+        for lane in 0..self.parsers.len() {
+            self.finish_lane(lane);
+        }
+    }
+}
+
+/// Sends pending state notes and the batch when it is due (or when `force`). Returns false
+/// when the receiver is gone.
+async fn flush(consumer: &mut Consumer, tx: &Sender<Event>, force: bool) -> bool {
+    let source = consumer.batch.source;
+    if !consumer.states.is_empty() {
+        // Counts first, so that a note such as "rotated" follows the lines read before it.
+        if consumer.batch.has_content() {
+            let batch = consumer.batch.take();
+            if tx.send(Event::Batch(Box::new(batch))).await.is_err() {
+                return false;
+            }
+        }
+        for state in std::mem::take(&mut consumer.states) {
+            if tx.send(Event::SourceState { source, state }).await.is_err() {
+                return false;
+            }
+        }
+    }
+    if consumer.batch.has_content() && (force || consumer.batch.due()) {
+        let batch = consumer.batch.take();
+        if tx.send(Event::Batch(Box::new(batch))).await.is_err() {
+            return false;
+        }
+    }
+    !tx.is_closed()
+}
+
+/// The files behind one spec: a single path, or every file matching a pattern.
+struct FileWorker {
+    pattern: Option<String>,
+    lanes: Vec<FileFollower>,
+    consumer: Consumer,
+    book: SharedBook,
+    last_expand: Instant,
+}
+
+impl FileWorker {
+    fn new(spec: &LogSourceSpec, consumer: Consumer) -> FileWorker {
+        let mut w = FileWorker {
+            pattern: glob::is_pattern(&spec.path).then(|| spec.path.clone()),
+            lanes: Vec::new(),
+            consumer,
+            book: Arc::new(Mutex::new(OffsetBook::default())),
+            last_expand: Instant::now(),
+        };
+        let opts = FollowOptions {
+            from_start: spec.from_start,
+            ..Default::default()
+        };
+        if w.pattern.is_some() {
+            w.expand(opts);
+            if w.lanes.is_empty() {
+                w.consumer.states.push("waiting for file".into());
+            }
+        } else {
+            w.lanes.push(FileFollower::new(&spec.path, opts));
+            w.consumer.add_lane();
+        }
+        w
+    }
+
+    /// Picks up files that started matching the pattern and lets go of idle ones that stopped.
+    fn expand(&mut self, opts: FollowOptions) {
+        let Some(pattern) = &self.pattern else {
+            return;
+        };
+        self.last_expand = Instant::now();
+        let paths = match glob::expand(pattern) {
+            Ok(p) => p,
+            Err(e) => {
+                self.consumer.states.push(format!("error: {pattern}: {e}"));
+                return;
+            }
+        };
+        for path in &paths {
+            if self.lanes.iter().any(|f| f.path() == path) {
+                continue;
+            }
+            tracing::debug!(path = %path.display(), "following new file");
+            let follower = FileFollower::new(path, opts.clone()).with_book(Arc::clone(&self.book));
+            self.lanes.push(follower);
+            self.consumer.add_lane();
+        }
+        let mut i = 0;
+        while i < self.lanes.len() {
+            let gone = !paths.iter().any(|p| p == self.lanes[i].path());
+            if gone && (!self.lanes[i].is_open() || self.lanes[i].idle_for() >= GLOB_IDLE_DROP) {
+                let mut f = self.lanes.remove(i);
+                let consumer = &mut self.consumer;
+                f.finish(&mut |ev| consumer.on_event(i, ev, None));
+                consumer.remove_lane(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Reads what is available from every file. True when more is waiting.
+    fn step(&mut self) -> bool {
+        if self.pattern.is_some() && self.last_expand.elapsed() >= GLOB_REFRESH {
+            // Files appearing after start-up are new: read from their start.
+            self.expand(FollowOptions {
+                from_start: true,
+                ..Default::default()
+            });
+        }
+        let mut more = false;
+        let prefix_states = self.pattern.is_some();
+        for (i, f) in self.lanes.iter_mut().enumerate() {
+            let budget = BATCH_LINES.saturating_sub(self.consumer.batch.lines).max(256);
+            let name = f
+                .path()
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned());
+            let consumer = &mut self.consumer;
+            let prefix = if prefix_states { name.as_deref() } else { None };
+            let p = f.read_available(budget, &mut |ev| consumer.on_event(i, ev, prefix));
+            consumer.batch.bytes += p.bytes;
+            if p.bytes > 0 {
+                consumer.batch.touch();
+            }
+            more |= p.more;
+        }
+        self.consumer.try_detect(false);
+        more
+    }
+}
+
+async fn run_files(spec: LogSourceSpec, consumer: Consumer, tx: Sender<Event>) {
+    let (dir, _) = glob::split(&spec.path);
+    let mut wake = Wakeup::new(&dir, spec.poll);
+    if !spec.poll && !wake.is_watching() {
+        tracing::info!(path = %spec.path, "directory watch unavailable; polling");
+    }
+    let source = consumer.batch.source;
+    let mut worker = FileWorker::new(&spec, consumer);
+    loop {
+        let joined = tokio::task::spawn_blocking(move || {
+            let more = worker.step();
+            (worker, more)
+        })
+        .await;
+        let more;
+        (worker, more) = match joined {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(path = %spec.path, error = %e, "log source stopped");
+                let state = format!("error: reader stopped: {e}");
+                let _ = tx.send(Event::SourceState { source, state }).await;
+                return;
+            }
+        };
+        if !flush(&mut worker.consumer, &tx, false).await {
+            return;
+        }
+        if !more {
+            let cap = worker
+                .consumer
+                .batch
+                .time_left()
+                .unwrap_or(Duration::from_secs(1))
+                .max(Duration::from_millis(5));
+            wake.wait(cap).await;
+        }
+    }
+}
+
+async fn run_stream<R>(input: R, mut consumer: Consumer, tx: Sender<Event>)
+where
+    R: Read + Send + 'static,
+{
+    let mut rx = stdin::spawn_chunk_reader(input, 4);
+    let mut splitter = LineSplitter::default();
+    consumer.add_lane();
+    consumer.states.push("reading".into());
+    loop {
+        let cap = consumer
+            .batch
+            .time_left()
+            .unwrap_or(Duration::from_millis(500))
+            .max(Duration::from_millis(5));
+        let chunk = tokio::select! {
+            c = rx.recv() => Some(c),
+            _ = tokio::time::sleep(cap) => None,
+        };
+        match chunk {
+            Some(Some(Ok(buf))) => {
+                consumer.batch.bytes += buf.len() as u64;
+                consumer.batch.touch();
+                splitter.push(&buf, &mut |p| consumer.on_piece(0, p));
+            }
+            Some(Some(Err(e))) => {
+                consumer.states.push(format!("error: reading input: {e}"));
+            }
+            Some(None) => {
+                splitter.finish(&mut |p| consumer.on_piece(0, p));
+                consumer.finish_all();
+                consumer.states.push("stdin closed".into());
+                let _ = flush(&mut consumer, &tx, true).await;
+                return;
+            }
+            None => {}
+        }
+        consumer.try_detect(false);
+        if !flush(&mut consumer, &tx, false).await {
+            return;
+        }
+    }
+}
