@@ -4,8 +4,10 @@
 //! [`store`] counts them in time buckets, [`analysis`] turns the store into answers, and the
 //! views in [`ui`] draw those answers. Producers never touch rendering; views never do I/O.
 
+pub mod check;
 pub mod cors;
 pub mod event;
+pub mod probe;
 pub mod redact;
 pub mod route;
 pub mod sources;
