@@ -406,7 +406,11 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         let mut word: Vec<char> = word.chars().collect();
         loop {
             let wlen = word.len();
-            let need = if cur_len == 0 { wlen } else { cur_len + 1 + wlen };
+            let need = if cur_len == 0 {
+                wlen
+            } else {
+                cur_len + 1 + wlen
+            };
             if need <= width {
                 if cur_len > 0 {
                     cur.push(' ');
@@ -496,16 +500,18 @@ pub fn render_table(results: &[ProbeResult], all_required: bool) -> String {
             out.push_str(&fit(&line, WIDTH));
             out.push('\n');
             if sev > Severity::Info {
-                for w in r.verdict.warnings.iter().filter(|w| w.code.starts_with("security-")) {
+                for w in r
+                    .verdict
+                    .warnings
+                    .iter()
+                    .filter(|w| w.code.starts_with("security-"))
+                {
                     push_wrapped(&mut out, "", &w.message);
                 }
             }
             continue;
         }
-        let head = format!(
-            "{word:<5} {} {} <- {}",
-            r.shape.name, r.url, r.origin
-        );
+        let head = format!("{word:<5} {} {} <- {}", r.shape.name, r.url, r.origin);
         out.push_str(&fit(&head, WIDTH));
         out.push('\n');
         let v = &r.verdict;
@@ -532,11 +538,7 @@ pub fn render_table(results: &[ProbeResult], all_required: bool) -> String {
             push_wrapped(&mut out, &format!("! {}: ", w.code), &w.message);
         }
     }
-    out.push_str(&format!(
-        "{} checks, {} failed\n",
-        results.len(),
-        failed
-    ));
+    out.push_str(&format!("{} checks, {} failed\n", results.len(), failed));
     out
 }
 
@@ -648,7 +650,11 @@ mod tests {
             transport: None,
             verdict: Verdict {
                 allowed,
-                stage: if allowed { Stage::None } else { Stage::Preflight },
+                stage: if allowed {
+                    Stage::None
+                } else {
+                    Stage::Preflight
+                },
                 code,
                 chrome_message: (!allowed).then(|| {
                     "Access to fetch at 'https://api.example/a' from origin 'https://app.example' \
@@ -677,7 +683,10 @@ mod tests {
 
     #[test]
     fn table_fits_80_columns() {
-        let results = vec![result(false, "acao-missing", true), result(true, "ok", true)];
+        let results = vec![
+            result(false, "acao-missing", true),
+            result(true, "ok", true),
+        ];
         let t = render_table(&results, true);
         for line in t.lines() {
             assert!(line.chars().count() <= WIDTH, "{line}");
@@ -688,7 +697,10 @@ mod tests {
 
     #[test]
     fn junit_escapes_and_counts() {
-        let results = vec![result(false, "acao-missing", true), result(true, "ok", true)];
+        let results = vec![
+            result(false, "acao-missing", true),
+            result(true, "ok", true),
+        ];
         let x = render_junit(&results, true);
         assert!(x.contains("tests=\"2\" failures=\"1\""));
         assert!(x.contains("classname=\"https://api.example/a?x=1&amp;y=&lt;2&gt;\""));
@@ -701,8 +713,11 @@ mod tests {
     fn exit_codes() {
         let fail_noncritical = result(false, "acao-missing", false);
         let pass = result(true, "ok", true);
-        assert_eq!(exit_code(&[pass.clone()], false), 0);
-        assert_eq!(exit_code(&[pass.clone(), fail_noncritical.clone()], false), 0);
+        assert_eq!(exit_code(std::slice::from_ref(&pass), false), 0);
+        assert_eq!(
+            exit_code(&[pass.clone(), fail_noncritical.clone()], false),
+            0
+        );
         assert_eq!(exit_code(&[fail_noncritical], true), 1);
     }
 

@@ -23,7 +23,11 @@ async fn probe_spa(server: &RawServer) -> ProbeResult {
 }
 
 fn assert_blocked(r: &ProbeResult, code: &str, stage: Stage, message: &str) {
-    assert!(!r.verdict.allowed, "expected a failure, got {:?}", r.verdict);
+    assert!(
+        !r.verdict.allowed,
+        "expected a failure, got {:?}",
+        r.verdict
+    );
     assert_eq!(r.verdict.code, code, "{:?}", r.verdict);
     assert_eq!(r.verdict.stage, stage, "{:?}", r.verdict);
     let m = chrome(r);
@@ -34,11 +38,15 @@ fn assert_blocked(r: &ProbeResult, code: &str, stage: Stage, message: &str) {
         )),
         "{m}"
     );
-    assert!(m.contains(message), "chrome message {m:?} lacks {message:?}");
+    assert!(
+        m.contains(message),
+        "chrome message {m:?} lacks {message:?}"
+    );
 }
 
 const PREFLIGHT: &str = "Response to preflight request doesn't pass access control check: ";
-const NO_ACAO: &str = "No 'Access-Control-Allow-Origin' header is present on the requested resource.";
+const NO_ACAO: &str =
+    "No 'Access-Control-Allow-Origin' header is present on the requested resource.";
 
 #[tokio::test]
 async fn preflight_is_sent_as_a_browser_sends_it() {
@@ -76,10 +84,21 @@ async fn auth_before_cors_401_without_cors_headers() {
     )
     .await;
     let r = probe_spa(&server).await;
-    assert_blocked(&r, "acao-missing", Stage::Preflight, &format!("{PREFLIGHT}{NO_ACAO}"));
+    assert_blocked(
+        &r,
+        "acao-missing",
+        Stage::Preflight,
+        &format!("{PREFLIGHT}{NO_ACAO}"),
+    );
     assert_eq!(r.verdict.hidden_status, Some(401));
     assert_eq!(r.verdict.hypothesis, Some(Hypothesis::H2));
-    assert!(r.verdict.www_authenticate.as_deref().unwrap_or("").starts_with("Bearer"));
+    assert!(
+        r.verdict
+            .www_authenticate
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("Bearer")
+    );
 }
 
 #[tokio::test]
@@ -100,7 +119,12 @@ async fn auth_before_cors_401_with_cors_headers() {
 async fn forbidden_403_on_options() {
     let server = split_server_full(good_preflight(), "403 Forbidden", vec![], "200 OK").await;
     let r = probe_spa(&server).await;
-    assert_blocked(&r, "preflight-status", Stage::Preflight, "It does not have HTTP ok status.");
+    assert_blocked(
+        &r,
+        "preflight-status",
+        Stage::Preflight,
+        "It does not have HTTP ok status.",
+    );
     assert_eq!(r.verdict.hidden_status, Some(403));
     assert_eq!(r.verdict.hypothesis, Some(Hypothesis::H2));
 }
@@ -132,7 +156,10 @@ async fn duplicate_acao_on_two_lines() {
 #[tokio::test]
 async fn duplicate_acao_on_one_line() {
     let mut h = good_preflight();
-    h[0] = ("Access-Control-Allow-Origin", "https://app.example, https://admin.example");
+    h[0] = (
+        "Access-Control-Allow-Origin",
+        "https://app.example, https://admin.example",
+    );
     let server = split_server(h, "200 OK").await;
     let r = probe_spa(&server).await;
     assert_blocked(
@@ -199,9 +226,13 @@ async fn options_not_routed_404() {
 
 #[tokio::test]
 async fn options_not_routed_405() {
-    let server =
-        split_server_full(vec![("Allow", "GET, PUT")], "405 Method Not Allowed", vec![], "200 OK")
-            .await;
+    let server = split_server_full(
+        vec![("Allow", "GET, PUT")],
+        "405 Method Not Allowed",
+        vec![],
+        "200 OK",
+    )
+    .await;
     let r = probe_spa(&server).await;
     assert_blocked(&r, "acao-missing", Stage::Preflight, NO_ACAO);
     assert_eq!(r.verdict.hidden_status, Some(405));
@@ -265,7 +296,10 @@ async fn authorization_covered_only_by_wildcard() {
     let url = server.url("/api/orders/1");
     let shape = shape(
         "PUT",
-        &[("Authorization", "Bearer x"), ("Content-Type", "application/json")],
+        &[
+            ("Authorization", "Bearer x"),
+            ("Content-Type", "application/json"),
+        ],
         Credentials::Omit,
     );
     let r = probe_with(&settings(&url, ORIGIN), &target(&url, ORIGIN, shape)).await;
@@ -304,7 +338,10 @@ async fn allow_lists_split_over_several_lines() {
 #[tokio::test]
 async fn unparsable_allow_list() {
     let mut h = good_preflight();
-    h[3] = ("Access-Control-Allow-Headers", "authorization; content-type");
+    h[3] = (
+        "Access-Control-Allow-Headers",
+        "authorization; content-type",
+    );
     let server = split_server(h, "200 OK").await;
     let r = probe_spa(&server).await;
     assert_blocked(
@@ -406,7 +443,11 @@ async fn actual_401_without_acao() {
     // Without a configured token the shape's placeholder goes out, and is redacted when kept.
     assert_eq!(seen[1].header("authorization"), Some("Bearer <token>"));
     let kept = r.actual_request.as_ref().expect("actual kept");
-    assert!(kept.headers.iter().any(|(n, v)| n == "Authorization" && v == "Bearer [redacted]"));
+    assert!(
+        kept.headers
+            .iter()
+            .any(|(n, v)| n == "Authorization" && v == "Bearer [redacted]")
+    );
 }
 
 #[tokio::test]
@@ -435,7 +476,12 @@ async fn unsafe_actual_is_skipped_unless_allowed() {
     let r = probe_with(&s, &target(&url, ORIGIN, spa())).await;
     assert!(r.verdict.allowed, "{:?}", r.verdict);
     assert!(r.actual_request.is_none());
-    assert!(r.verdict.warnings.iter().any(|w| w.code == "actual-skipped"));
+    assert!(
+        r.verdict
+            .warnings
+            .iter()
+            .any(|w| w.code == "actual-skipped")
+    );
     assert_eq!(server.requests().len(), 1);
 }
 
@@ -444,7 +490,10 @@ async fn token_goes_only_on_the_actual_request() {
     let server = split_server_full(
         good_preflight(),
         "204 No Content",
-        vec![("Access-Control-Allow-Origin", ORIGIN), ("Access-Control-Allow-Credentials", "true")],
+        vec![
+            ("Access-Control-Allow-Origin", ORIGIN),
+            ("Access-Control-Allow-Credentials", "true"),
+        ],
         "200 OK",
     )
     .await;
@@ -455,7 +504,9 @@ async fn token_goes_only_on_the_actual_request() {
     let mut s = settings(&url, ORIGIN);
     s.actual = true;
     s.token_file = Some(token_path.display().to_string());
-    let token = corstop::probe::load_token(&s).expect("token file").expect("token");
+    let token = corstop::probe::load_token(&s)
+        .expect("token file")
+        .expect("token");
     let mut t = target(&url, ORIGIN, spa());
     t.allow_unsafe_actual = true;
     let r = probe_once(&ProbeClient::new(&s), &t, &clock(), Some(&token)).await;
@@ -480,7 +531,10 @@ async fn reflected_origin_without_vary() {
                 ("Access-Control-Allow-Origin", origin.as_str()),
                 ("Access-Control-Allow-Credentials", "true"),
                 ("Access-Control-Allow-Methods", "GET, PUT"),
-                ("Access-Control-Allow-Headers", "authorization, content-type"),
+                (
+                    "Access-Control-Allow-Headers",
+                    "authorization, content-type",
+                ),
             ],
         )
     })
@@ -511,7 +565,11 @@ async fn reflected_origin_without_vary() {
         .expect("critical finding");
     assert!(w.message.contains("cache poisoning"), "{}", w.message);
     assert!(
-        sec.iter().all(|r| r.verdict.warnings.iter().any(|w| w.code.starts_with("security-"))),
+        sec.iter().all(|r| r
+            .verdict
+            .warnings
+            .iter()
+            .any(|w| w.code.starts_with("security-"))),
         "every lookalike is reflected"
     );
     let requests = server.requests();
@@ -547,15 +605,26 @@ async fn round_robin_instances_answer_differently() {
     assert!(!r.verdict.allowed);
     assert_eq!(r.verdict.code, "acao-missing");
     assert_eq!(r.instance.as_deref(), Some("server=api-green"));
-    assert_eq!(r.verdict.hypothesis, Some(Hypothesis::InconsistentInstances));
+    assert_eq!(
+        r.verdict.hypothesis,
+        Some(Hypothesis::InconsistentInstances)
+    );
     let w = r
         .verdict
         .warnings
         .iter()
         .find(|w| w.code == "inconsistent-instances")
         .expect("inconsistency flagged");
-    assert!(w.message.contains("server=api-blue -> ok (x2)"), "{}", w.message);
-    assert!(w.message.contains("server=api-green -> acao-missing (x2)"), "{}", w.message);
+    assert!(
+        w.message.contains("server=api-blue -> ok (x2)"),
+        "{}",
+        w.message
+    );
+    assert!(
+        w.message.contains("server=api-green -> acao-missing (x2)"),
+        "{}",
+        w.message
+    );
     assert_eq!(server.requests().len(), 4);
 }
 
@@ -595,7 +664,13 @@ async fn connection_refused() {
 
 #[tokio::test]
 async fn simple_get_needs_no_preflight_and_is_judged_on_the_response() {
-    let server = split_server_full(vec![], "204 No Content", vec![("Access-Control-Allow-Origin", "*")], "200 OK").await;
+    let server = split_server_full(
+        vec![],
+        "204 No Content",
+        vec![("Access-Control-Allow-Origin", "*")],
+        "200 OK",
+    )
+    .await;
     let url = server.url("/api/public");
     let shape = RequestShape {
         name: "GET plain".into(),

@@ -392,7 +392,16 @@ pub async fn probe_once(
     if needed {
         let headers = preflight_headers(&target.origin, &target.shape);
         result.preflight_request = Some(redacted_request("OPTIONS", &target.url, &headers));
-        match send(http, client.timeout, "OPTIONS", &target.url, &headers, false).await {
+        match send(
+            http,
+            client.timeout,
+            "OPTIONS",
+            &target.url,
+            &headers,
+            false,
+        )
+        .await
+        {
             Ok(resp) => {
                 result.instance = instance_fingerprint(&resp);
                 result.verdict = cors::judge(
@@ -487,11 +496,7 @@ mod tests {
         assert!(h.iter().all(|(n, _)| {
             !n.eq_ignore_ascii_case("authorization") && !n.eq_ignore_ascii_case("cookie")
         }));
-        let get = |name: &str| {
-            h.iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-        };
+        let get = |name: &str| h.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
         assert_eq!(get("Access-Control-Request-Method"), Some("PUT"));
         assert_eq!(
             get("Access-Control-Request-Headers"),

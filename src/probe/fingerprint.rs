@@ -55,7 +55,10 @@ pub fn instance_fingerprint(resp: &RawResponse) -> Option<String> {
     }
     for cookie in resp.all("set-cookie") {
         let name = cookie.split(['=', ';']).next().unwrap_or("").trim();
-        if AFFINITY_COOKIES.iter().any(|a| a.eq_ignore_ascii_case(name)) {
+        if AFFINITY_COOKIES
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(name))
+        {
             let part = format!("cookie={name}");
             if !parts.contains(&part) {
                 parts.push(part);
@@ -64,10 +67,10 @@ pub fn instance_fingerprint(resp: &RawResponse) -> Option<String> {
     }
     if let Some(ray) = resp.first("cf-ray") {
         // `8f2b6c1d9e0a1234-FRA`: the suffix is the Cloudflare colo.
-        if let Some((_, colo)) = ray.trim().rsplit_once('-') {
-            if !colo.is_empty() {
-                parts.push(format!("cf={}", clip(colo, 8)));
-            }
+        if let Some((_, colo)) = ray.trim().rsplit_once('-')
+            && !colo.is_empty()
+        {
+            parts.push(format!("cf={}", clip(colo, 8)));
         }
     }
     if parts.is_empty() {
@@ -94,14 +97,18 @@ mod tests {
 
     #[test]
     fn fingerprints() {
-        let cases: &[(&[(&str, &str)], Option<&str>)] = &[
+        type Case<'a> = (&'a [(&'a str, &'a str)], Option<&'a str>);
+        let cases: &[Case] = &[
             (&[("content-type", "text/plain")], None),
             (&[("server", "nginx/1.22")], Some("server=nginx/1.22")),
             (
                 &[
                     ("server", "Kestrel"),
                     ("set-cookie", "ARRAffinity=[redacted]; Path=/; HttpOnly"),
-                    ("set-cookie", "ARRAffinitySameSite=[redacted]; SameSite=None"),
+                    (
+                        "set-cookie",
+                        "ARRAffinitySameSite=[redacted]; SameSite=None",
+                    ),
                     ("set-cookie", "session=[redacted]"),
                 ],
                 Some("server=Kestrel cookie=ARRAffinity cookie=ARRAffinitySameSite"),

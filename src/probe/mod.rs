@@ -12,4 +12,6 @@ pub use client::{ProbeClient, Token, TokenError, classify_error, load_token, pro
 pub use fingerprint::instance_fingerprint;
 pub use scheduler::{run_once, spawn};
 pub use security::{SecurityFinding, SecurityKind, Severity};
-pub use settings::{DurationSetting, EndpointSpec, ProbeSettings, ProbeTarget, SettingsError, ShapeSpec};
+pub use settings::{
+    DurationSetting, EndpointSpec, ProbeSettings, ProbeTarget, SettingsError, ShapeSpec,
+};

@@ -66,10 +66,7 @@ async fn probe_repeated(
 /// Folds repeated results of one target. Pure, so the consistency rule is testable without a
 /// network.
 pub fn fold_repeats(mut results: Vec<ProbeResult>) -> ProbeResult {
-    let pick = results
-        .iter()
-        .position(|r| !r.verdict.allowed)
-        .unwrap_or(0);
+    let pick = results.iter().position(|r| !r.verdict.allowed).unwrap_or(0);
     let mut codes: Vec<&'static str> = results.iter().map(|r| r.verdict.code).collect();
     codes.sort_unstable();
     codes.dedup();
@@ -271,7 +268,10 @@ mod tests {
         ]);
         assert!(!r.verdict.allowed);
         assert_eq!(r.verdict.code, "acao-missing");
-        assert_eq!(r.verdict.hypothesis, Some(Hypothesis::InconsistentInstances));
+        assert_eq!(
+            r.verdict.hypothesis,
+            Some(Hypothesis::InconsistentInstances)
+        );
         let w = &r.verdict.warnings[0];
         assert_eq!(w.code, "inconsistent-instances");
         assert!(w.message.contains("server=a -> ok (x2)"), "{}", w.message);

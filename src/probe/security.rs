@@ -331,7 +331,10 @@ mod tests {
             (SecurityKind::HttpScheme, "http://app.contoso.com"),
             (SecurityKind::Subdomain, "https://x7k2.app.contoso.com"),
             (SecurityKind::UnescapedDot, "https://app-contoso.com"),
-            (SecurityKind::SpecialChar, "https://app.contoso.com_.evil.example"),
+            (
+                SecurityKind::SpecialChar,
+                "https://app.contoso.com_.evil.example",
+            ),
         ];
         assert_eq!(got.len(), want.len());
         for ((gk, go), (wk, wo)) in got.iter().zip(want) {
@@ -356,7 +359,13 @@ mod tests {
             origin: origin.to_string(),
         };
         let arb = c(SecurityKind::Arbitrary, ARBITRARY_ORIGIN);
-        let cases: &[(&SecurityCandidate, &[(&str, &str)], Severity, bool)] = &[
+        type Case<'a> = (
+            &'a SecurityCandidate,
+            &'a [(&'a str, &'a str)],
+            Severity,
+            bool,
+        );
+        let cases: &[Case] = &[
             (
                 &arb,
                 &[

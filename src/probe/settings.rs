@@ -219,7 +219,11 @@ pub fn valid_origin(o: &str) -> bool {
     let Some((scheme, rest)) = o.split_once("://") else {
         return false;
     };
-    if scheme.is_empty() || !scheme.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'+') {
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'+')
+    {
         return false;
     }
     !rest.is_empty()
@@ -347,7 +351,10 @@ impl ProbeSettings {
         if self.shape.is_empty() {
             return vec![RequestShape::spa_default()];
         }
-        self.shape.iter().filter_map(|s| s.to_shape().ok()).collect()
+        self.shape
+            .iter()
+            .filter_map(|s| s.to_shape().ok())
+            .collect()
     }
 
     /// Endpoints × origins × shapes. Entries that fail [`ProbeSettings::validate`] are skipped.
@@ -361,10 +368,10 @@ impl ProbeSettings {
             let origins = e.origins.as_ref().unwrap_or(&self.origins);
             for origin in origins.iter().filter(|o| valid_origin(o)) {
                 for shape in &shapes {
-                    if let Some(wanted) = &e.shapes {
-                        if !wanted.iter().any(|w| *w == shape.name) {
-                            continue;
-                        }
+                    if let Some(wanted) = &e.shapes
+                        && !wanted.contains(&shape.name)
+                    {
+                        continue;
                     }
                     out.push(ProbeTarget {
                         url: e.url.clone(),
@@ -495,16 +502,24 @@ mod tests {
             SettingsError::BadMethod { .. }
         ));
         assert!(matches!(
-            bad("origins=[\"https://a.example\"]\n[[endpoint]]\nurl=\"https://x.example\"\nshapes=[\"nope\"]"),
+            bad(
+                "origins=[\"https://a.example\"]\n[[endpoint]]\nurl=\"https://x.example\"\nshapes=[\"nope\"]"
+            ),
             SettingsError::UnknownShape { .. }
         ));
         assert!(matches!(
             bad("jitter = 1.5"),
-            SettingsError::OutOfRange { field: "jitter", .. }
+            SettingsError::OutOfRange {
+                field: "jitter",
+                ..
+            }
         ));
         assert!(matches!(
             bad("repeat = 0"),
-            SettingsError::OutOfRange { field: "repeat", .. }
+            SettingsError::OutOfRange {
+                field: "repeat",
+                ..
+            }
         ));
     }
 

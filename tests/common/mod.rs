@@ -204,7 +204,10 @@ pub fn good_preflight() -> Vec<(&'static str, &'static str)> {
         ("Access-Control-Allow-Origin", ORIGIN),
         ("Access-Control-Allow-Credentials", "true"),
         ("Access-Control-Allow-Methods", "GET, PUT, OPTIONS"),
-        ("Access-Control-Allow-Headers", "authorization, content-type"),
+        (
+            "Access-Control-Allow-Headers",
+            "authorization, content-type",
+        ),
         ("Vary", "Origin"),
     ]
 }
