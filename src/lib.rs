@@ -5,10 +5,12 @@
 //! views in [`ui`] draw those answers. Producers never touch rendering; views never do I/O.
 
 pub mod analysis;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod cors;
 pub mod event;
+pub mod probe;
 pub mod redact;
 pub mod route;
 pub mod sources;
