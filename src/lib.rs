@@ -5,6 +5,7 @@
 //! views in [`ui`] draw those answers. Producers never touch rendering; views never do I/O.
 
 pub mod cors;
+pub mod demo;
 pub mod event;
 pub mod redact;
 pub mod route;
