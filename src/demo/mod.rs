@@ -193,7 +193,9 @@ fn invalid(msg: &str) -> std::io::Error {
 /// Starts the demo API on `127.0.0.1:0`, its log writers and (if asked) the browsers.
 pub async fn start(opts: DemoOptions) -> std::io::Result<DemoHandle> {
     if !(opts.speed.is_finite() && opts.speed > 0.0 && opts.speed <= MAX_SPEED) {
-        return Err(invalid("demo speed must be greater than 0 and at most 100000"));
+        return Err(invalid(
+            "demo speed must be greater than 0 and at most 100000",
+        ));
     }
     let start_ms = opts
         .start_ms
@@ -274,7 +276,13 @@ pub async fn serve_only(opts: DemoOptions) -> anyhow::Result<()> {
         let eps: Vec<String> = demo
             .probe_endpoints()
             .into_iter()
-            .map(|(u, critical)| if critical { format!("{u} (critical)") } else { u })
+            .map(|(u, critical)| {
+                if critical {
+                    format!("{u} (critical)")
+                } else {
+                    u
+                }
+            })
             .collect();
         eps.join(" ")
     });

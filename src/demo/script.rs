@@ -308,8 +308,14 @@ mod tests {
         s.double_acao_ms = 10 * MINUTE;
         s.recovery_ms = 0;
         assert_eq!(s.phase_at(T0), (Phase::PreflightAuth, T0));
-        assert_eq!(s.phase_at(T0 + 10 * MINUTE), (Phase::DoubleAcao, T0 + 10 * MINUTE));
-        assert_eq!(s.phase_at(T0 + 20 * MINUTE), (Phase::PreflightAuth, T0 + 20 * MINUTE));
+        assert_eq!(
+            s.phase_at(T0 + 10 * MINUTE),
+            (Phase::DoubleAcao, T0 + 10 * MINUTE)
+        );
+        assert_eq!(
+            s.phase_at(T0 + 20 * MINUTE),
+            (Phase::PreflightAuth, T0 + 20 * MINUTE)
+        );
         // No H3 phase: tokens live their full lifetime, refresh never fails.
         assert_eq!(s.token_expiry(T0), T0 + HOUR);
         assert_eq!(s.refresh_outage(T0 + 3 * HOUR), None);

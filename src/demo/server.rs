@@ -140,7 +140,7 @@ pub struct Counters {
 
 /// Which instance answers: the load balancer alternates.
 pub fn instance_name(n: u64) -> &'static str {
-    if n % 2 == 0 { "web-1" } else { "web-2" }
+    if n.is_multiple_of(2) { "web-1" } else { "web-2" }
 }
 
 fn allowed(origin: Option<&str>) -> Option<&str> {
@@ -440,8 +440,8 @@ pub fn decide(
                 // as the .NET logger writes it; the rest are single lines.
                 let previous = counters
                     .last_exception_wave
-                    .swap(valid_to, Ordering::Relaxed);
-                r.auth_lines.push(if previous != valid_to {
+                    .fetch_max(valid_to, Ordering::Relaxed);
+                r.auth_lines.push(if previous < valid_to {
                     logs::expired_exception_block(valid_to, now)
                 } else {
                     logs::auth_line(now, "ValidateToken", &logs::expired_message(valid_to, now))
@@ -451,7 +451,7 @@ pub fn decide(
             TokenCheck::Valid(s) => {
                 subject = Some(s);
                 let n = counters.validated.fetch_add(1, Ordering::Relaxed);
-                if n % VALIDATED_SAMPLE == 0 {
+                if n.is_multiple_of(VALIDATED_SAMPLE) {
                     let mut r = route_body(route, req.method, req.path, subject);
                     r.auth_lines
                         .push(logs::auth_line(now, "ValidateToken", "Token validated."));
@@ -552,7 +552,10 @@ fn into_response(reply: Reply, instance: &str, head: bool) -> Response {
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = resp.headers_mut();
     headers.append("server", HeaderValue::from_static("Kestrel"));
-    headers.append("x-instance", HeaderValue::from_str(instance).unwrap_or(HeaderValue::from_static("web")));
+    headers.append(
+        "x-instance",
+        HeaderValue::from_str(instance).unwrap_or(HeaderValue::from_static("web")),
+    );
     for (name, value) in reply.headers {
         if let Ok(v) = HeaderValue::from_str(&value) {
             headers.append(HeaderName::from_static(name), v);
@@ -632,7 +635,8 @@ mod tests {
         let c = Counters::default();
         let app = "https://app.contoso.com";
         // (phase, path, origin, status, ACAO values, auth lines)
-        let cases: &[(Phase, &str, &str, u16, &[&str], usize)] = &[
+        type Case<'a> = (Phase, &'a str, &'a str, u16, &'a [&'a str], usize);
+        let cases: &[Case] = &[
             (Phase::Healthy, "/api/orders", app, 204, &[app], 0),
             (Phase::Healthy, "/api/orders", UNLISTED_ORIGIN, 204, &[], 0),
             (Phase::PreflightAuth, "/api/orders", app, 401, &[], 1),
@@ -647,7 +651,11 @@ mod tests {
         for &(phase, path, origin, status, acao, auth) in cases {
             let r = decide(&script(phase), &c, &preflight(path, origin), T0, "web-1");
             assert_eq!(r.status, status, "{phase:?} {path} {origin}");
-            assert_eq!(all(&r, "access-control-allow-origin"), acao, "{phase:?} {path}");
+            assert_eq!(
+                all(&r, "access-control-allow-origin"),
+                acao,
+                "{phase:?} {path}"
+            );
             assert_eq!(r.auth_lines.len(), auth, "{phase:?} {path}");
         }
         // The other instance's platform layer adds `*` in front of the app's value.
@@ -696,7 +704,10 @@ mod tests {
         }
         let r = decide(&s, &c, &get(Some(expired), "/api/orders"), T0, "web-1");
         let www = all(&r, "www-authenticate")[0];
-        assert!(www.contains("The token expired at '04/04/2026 09:59:00'"), "{www}");
+        assert!(
+            www.contains("The token expired at '04/04/2026 09:59:00'"),
+            "{www}"
+        );
         assert!(r.auth_lines[0].contains("IDX10223"));
         let put = Incoming {
             method: "POST",
@@ -717,7 +728,13 @@ mod tests {
             body,
             ..Incoming::default()
         };
-        let r = decide(&s, &c, &grant(b"grant_type=password&username=bob"), T0, "web-1");
+        let r = decide(
+            &s,
+            &c,
+            &grant(b"grant_type=password&username=bob"),
+            T0,
+            "web-1",
+        );
         assert_eq!(r.status, 200);
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         let token = v["access_token"].as_str().unwrap();

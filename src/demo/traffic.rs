@@ -384,7 +384,10 @@ impl Browser {
         let now = (ctx.clock)();
         if needed {
             let key = format!("{} {} {}", call.method, url, request_headers);
-            let cached = self.preflight_cache.get(&key).is_some_and(|&until| now < until);
+            let cached = self
+                .preflight_cache
+                .get(&key)
+                .is_some_and(|&until| now < until);
             if !cached {
                 let mut req = ctx
                     .http
