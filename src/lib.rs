@@ -9,6 +9,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod cors;
+pub mod demo;
 pub mod event;
 pub mod probe;
 pub mod redact;
