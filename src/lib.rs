@@ -4,6 +4,7 @@
 //! [`store`] counts them in time buckets, [`analysis`] turns the store into answers, and the
 //! views in [`ui`] draw those answers. Producers never touch rendering; views never do I/O.
 
+pub mod analysis;
 pub mod cors;
 pub mod event;
 pub mod redact;
@@ -11,3 +12,4 @@ pub mod route;
 pub mod sources;
 pub mod store;
 pub mod time;
+pub mod ui;
