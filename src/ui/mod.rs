@@ -1,1 +1,6 @@
 //! Terminal views.
+pub mod theme;
+pub mod glyphs;
+pub mod state;
+pub mod draw;
+pub mod views;
