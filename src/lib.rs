@@ -17,3 +17,4 @@ pub mod route;
 pub mod sources;
 pub mod store;
 pub mod time;
+pub mod ui;

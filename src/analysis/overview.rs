@@ -1,0 +1,354 @@
+//! The war-room summary and the paging rule.
+//!
+//! The rule, kept deliberately small so an on-call engineer can check it by hand:
+//!
+//! - **PAGE** when a *critical* route (one a probe marked `critical`) has a cross-origin
+//!   failure rate above [`PAGE_FAILURE_RATE`] (5 %) over the last [`PAGE_WINDOW_MS`]
+//!   (10 minutes), counted over at least [`PAGE_MIN_REQUESTS`] cross-origin requests.
+//! - **DEGRADED** when any route's preflight success rate (OPTIONS 2xx / all OPTIONS) over
+//!   the last [`STATUS_WINDOW_MS`] (15 minutes) is below the [`PREFLIGHT_OBJECTIVE`]
+//!   (99.9 %), when a critical route fails above 5 % without meeting the paging bar, or when
+//!   the latest result of any probe is blocked.
+//! - **OK** otherwise.
+//!
+//! A request is cross-origin when its log line carries an origin (direct or from the Referer);
+//! it failed when its status is 400 or above, or when it is an OPTIONS answered outside 2xx.
+
+use rustc_hash::FxHashSet;
+
+use crate::event::{AuthClass, Method};
+use crate::store::{HttpKey, NO_ORIGIN, Store};
+use crate::time::{EpochMs, MINUTE};
+
+use super::{ProbeRow, url_path};
+
+pub const STATUS_WINDOW_MS: EpochMs = 15 * MINUTE;
+pub const PAGE_WINDOW_MS: EpochMs = 10 * MINUTE;
+pub const PREFLIGHT_OBJECTIVE: f64 = 0.999;
+pub const PAGE_FAILURE_RATE: f64 = 0.05;
+pub const PAGE_MIN_REQUESTS: u64 = 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum Status {
+    #[default]
+    Ok,
+    Degraded,
+    Page,
+}
+
+impl Status {
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Degraded => "DEGRADED",
+            Status::Page => "PAGE",
+        }
+    }
+}
+
+/// True when a counter key is a failure from the browser's point of view.
+pub fn is_failure(k: &HttpKey) -> bool {
+    k.status >= 400 || (k.method == Method::Options && !(200..300).contains(&k.status))
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct RouteHealth {
+    pub route: String,
+    pub critical: bool,
+    pub options_total: u64,
+    pub options_ok: u64,
+    pub cross_origin_total: u64,
+    pub cross_origin_failed: u64,
+    pub status_401: u64,
+    pub status_403: u64,
+}
+
+impl RouteHealth {
+    /// OPTIONS 2xx / all OPTIONS; `None` without preflights.
+    pub fn preflight_success(&self) -> Option<f64> {
+        (self.options_total > 0).then(|| self.options_ok as f64 / self.options_total as f64)
+    }
+    pub fn cross_origin_failure_rate(&self) -> Option<f64> {
+        (self.cross_origin_total > 0)
+            .then(|| self.cross_origin_failed as f64 / self.cross_origin_total as f64)
+    }
+    pub fn below_objective(&self) -> bool {
+        self.preflight_success()
+            .is_some_and(|s| s < PREFLIGHT_OBJECTIVE)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct AuthSummary {
+    pub status_401: u64,
+    pub status_403: u64,
+    /// 401/403 answered to OPTIONS: preflights challenged by auth (H2).
+    pub options_401_403: u64,
+    /// Non-zero classes only, in [`AuthClass::ALL`] order.
+    pub by_class: Vec<(AuthClass, u64)>,
+    pub failures: u64,
+    pub successes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct SourceHealth {
+    pub label: String,
+    pub format: Option<&'static str>,
+    pub state: String,
+    pub lines: u64,
+    pub lines_per_sec: f64,
+    pub parse_errors: u64,
+    /// Latest offending line (redacted) and the reason.
+    pub last_error: Option<(String, String)>,
+    pub last_line_age_ms: Option<EpochMs>,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ProbeCounts {
+    pub total: usize,
+    pub allowed: usize,
+    pub blocked: usize,
+    /// Blocked because no response came back at all.
+    pub transport: usize,
+    pub critical_blocked: usize,
+}
+
+/// What was folded or dropped to keep memory bounded; shown so nothing disappears silently.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Folding {
+    pub other_route_events: u64,
+    pub other_route_names: usize,
+    pub other_origin_events: u64,
+    pub other_origin_names: usize,
+    pub bucket_folded: u64,
+    pub totals_folded: u64,
+    pub dropped_too_old: u64,
+    pub dropped_future: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Overview {
+    pub status: Status,
+    /// Why the status is what it is, worst first (empty when OK).
+    pub reasons: Vec<String>,
+    /// Routes seen in the last 15 minutes, problems first.
+    pub routes: Vec<RouteHealth>,
+    pub auth: AuthSummary,
+    pub sources: Vec<SourceHealth>,
+    pub probes: ProbeCounts,
+    pub folding: Folding,
+    pub requests_15m: u64,
+}
+
+/// Route ids of the endpoints that probes mark critical.
+pub fn critical_routes(store: &Store) -> FxHashSet<u16> {
+    store
+        .probe_latest()
+        .iter()
+        .filter(|p| p.critical)
+        .filter_map(|p| {
+            let templ = crate::route::template(url_path(&p.url));
+            store.routes.lookup(&templ)
+        })
+        .collect()
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1} %", x * 100.0)
+}
+
+pub fn compute(
+    store: &Store,
+    critical: &FxHashSet<u16>,
+    probes: &[ProbeRow],
+    wall_now: EpochMs,
+) -> Overview {
+    let mut routes: Vec<(u16, RouteHealth)> = Vec::new();
+    let mut page_window: Vec<(u16, u64, u64)> = Vec::new();
+    let mut auth = AuthSummary::default();
+    let mut class_counts = [0u64; AuthClass::COUNT];
+    let mut folding = Folding::default();
+    let mut requests = 0u64;
+    let now = store.now();
+    for (start, bucket) in store.window(STATUS_WINDOW_MS) {
+        let Some(b) = bucket else { continue };
+        let in_page_window = start + store.bucket_ms() > now - PAGE_WINDOW_MS;
+        folding.bucket_folded += b.folded as u64;
+        for (c, n) in class_counts.iter_mut().zip(b.auth) {
+            *c += n as u64;
+        }
+        auth.successes += b.auth_ok as u64;
+        for (k, &n) in &b.http {
+            let n = n as u64;
+            requests += n;
+            let i = match routes.iter().position(|(id, _)| *id == k.route) {
+                Some(i) => i,
+                None => {
+                    routes.push((
+                        k.route,
+                        RouteHealth {
+                            route: store.route_name(k.route).to_string(),
+                            critical: critical.contains(&k.route),
+                            ..Default::default()
+                        },
+                    ));
+                    routes.len() - 1
+                }
+            };
+            let r = &mut routes[i].1;
+            let failed = is_failure(k);
+            if k.method == Method::Options {
+                r.options_total += n;
+                if (200..300).contains(&k.status) {
+                    r.options_ok += n;
+                }
+            }
+            match k.status {
+                401 => {
+                    r.status_401 += n;
+                    auth.status_401 += n;
+                }
+                403 => {
+                    r.status_403 += n;
+                    auth.status_403 += n;
+                }
+                _ => {}
+            }
+            if k.method == Method::Options && matches!(k.status, 401 | 403) {
+                auth.options_401_403 += n;
+            }
+            if k.origin != NO_ORIGIN {
+                r.cross_origin_total += n;
+                if failed {
+                    r.cross_origin_failed += n;
+                }
+                if in_page_window && r.critical {
+                    let e = match page_window.iter().position(|(id, _, _)| *id == k.route) {
+                        Some(i) => &mut page_window[i],
+                        None => {
+                            page_window.push((k.route, 0, 0));
+                            let last = page_window.len() - 1;
+                            &mut page_window[last]
+                        }
+                    };
+                    e.1 += n;
+                    if failed {
+                        e.2 += n;
+                    }
+                }
+            }
+        }
+    }
+    auth.by_class = AuthClass::ALL
+        .iter()
+        .map(|&c| (c, class_counts[c as usize]))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    auth.failures = class_counts.iter().sum();
+
+    let mut status = Status::Ok;
+    let mut reasons: Vec<(Status, String)> = Vec::new();
+    for (id, total, failed) in &page_window {
+        let rate = *failed as f64 / (*total).max(1) as f64;
+        if rate > PAGE_FAILURE_RATE {
+            let name = store.route_name(*id);
+            let sev = if *total >= PAGE_MIN_REQUESTS {
+                Status::Page
+            } else {
+                Status::Degraded
+            };
+            reasons.push((
+                sev,
+                format!(
+                    "{name} (critical): {} cross-origin failures over 10m ({failed}/{total})",
+                    pct(rate)
+                ),
+            ));
+        }
+    }
+    for (_, r) in &routes {
+        if let (true, Some(s)) = (r.below_objective(), r.preflight_success()) {
+            reasons.push((
+                Status::Degraded,
+                format!(
+                    "{}: preflight success {} < 99.9 % ({}/{} OPTIONS 2xx)",
+                    r.route,
+                    pct(s),
+                    r.options_ok,
+                    r.options_total
+                ),
+            ));
+        }
+    }
+    let probe_counts = ProbeCounts {
+        total: probes.len(),
+        allowed: probes.iter().filter(|p| p.allowed).count(),
+        blocked: probes.iter().filter(|p| !p.allowed).count(),
+        transport: probes
+            .iter()
+            .filter(|p| p.code.starts_with("transport-"))
+            .count(),
+        critical_blocked: probes.iter().filter(|p| !p.allowed && p.critical).count(),
+    };
+    if probe_counts.blocked > 0 {
+        reasons.push((
+            Status::Degraded,
+            format!(
+                "{} of {} probes blocked ({} critical)",
+                probe_counts.blocked, probe_counts.total, probe_counts.critical_blocked
+            ),
+        ));
+    }
+    reasons.sort_by(|a, b| b.0.cmp(&a.0));
+    if let Some((s, _)) = reasons.first() {
+        status = *s;
+    }
+
+    let mut routes: Vec<RouteHealth> = routes.into_iter().map(|(_, r)| r).collect();
+    routes.sort_by(|a, b| {
+        let bad = |r: &RouteHealth| {
+            r.below_objective()
+                || r.cross_origin_failure_rate()
+                    .is_some_and(|x| x > PAGE_FAILURE_RATE)
+        };
+        bad(b)
+            .cmp(&bad(a))
+            .then(b.critical.cmp(&a.critical))
+            .then(b.cross_origin_failed.cmp(&a.cross_origin_failed))
+            .then(b.options_total.cmp(&a.options_total))
+            .then(a.route.cmp(&b.route))
+    });
+
+    let sources = store
+        .sources()
+        .iter()
+        .map(|s| SourceHealth {
+            label: s.label.clone(),
+            format: s.format,
+            state: s.state.clone(),
+            lines: s.lines,
+            lines_per_sec: s.lines_per_sec(wall_now),
+            parse_errors: s.parse_errors,
+            last_error: s.last_error.clone(),
+            last_line_age_ms: s.last_line_wall.map(|w| (wall_now - w).max(0)),
+        })
+        .collect();
+    folding.other_route_events = store.routes.other_events;
+    folding.other_route_names = store.routes.other_distinct();
+    folding.other_origin_events = store.origins.other_events;
+    folding.other_origin_names = store.origins.other_distinct();
+    folding.totals_folded = store.totals_folded();
+    folding.dropped_too_old = store.dropped_too_old;
+    folding.dropped_future = store.dropped_future;
+
+    Overview {
+        status,
+        reasons: reasons.into_iter().map(|(_, r)| r).collect(),
+        routes,
+        auth,
+        sources,
+        probes: probe_counts,
+        folding,
+        requests_15m: requests,
+    }
+}

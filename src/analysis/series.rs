@@ -1,0 +1,429 @@
+//! Time series and tables over a time range: OPTIONS status trends per route, failures by
+//! route × origin, and 401/403 beside auth failure classes.
+//!
+//! All three ranges are filled in one pass over the longest window, so switching range in the
+//! UI needs no new snapshot (a frozen screen can still change range).
+
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::event::{AuthClass, Method};
+use crate::store::{NO_ORIGIN, Store};
+use crate::time::EpochMs;
+
+use super::TimeRange;
+use super::overview::is_failure;
+
+/// Most columns per series in the model; the UI merges adjacent columns to fit its width.
+pub const MAX_COLUMNS: usize = 180;
+/// Most route × origin cells kept per table.
+pub const MAX_ORIGIN_CELLS: usize = 500;
+
+/// The status classes the trend separates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StatusClass {
+    S2xx,
+    S3xx,
+    S401,
+    S403,
+    S404or405,
+    S5xx,
+    /// 1xx, 400, 429 and other 4xx.
+    Other,
+}
+
+impl StatusClass {
+    pub const COUNT: usize = 7;
+    pub const ALL: [StatusClass; StatusClass::COUNT] = [
+        StatusClass::S2xx,
+        StatusClass::S3xx,
+        StatusClass::S401,
+        StatusClass::S403,
+        StatusClass::S404or405,
+        StatusClass::S5xx,
+        StatusClass::Other,
+    ];
+
+    pub fn of(status: u16) -> StatusClass {
+        match status {
+            200..=299 => StatusClass::S2xx,
+            300..=399 => StatusClass::S3xx,
+            401 => StatusClass::S401,
+            403 => StatusClass::S403,
+            404 | 405 => StatusClass::S404or405,
+            500..=599 => StatusClass::S5xx,
+            _ => StatusClass::Other,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            StatusClass::S2xx => "2xx",
+            StatusClass::S3xx => "3xx",
+            StatusClass::S401 => "401",
+            StatusClass::S403 => "403",
+            StatusClass::S404or405 => "404/405",
+            StatusClass::S5xx => "5xx",
+            StatusClass::Other => "other",
+        }
+    }
+}
+
+/// OPTIONS responses of one route, per column and status class.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct RouteTrend {
+    pub route: String,
+    pub critical: bool,
+    /// Indexed by `StatusClass as usize`.
+    pub totals: [u64; StatusClass::COUNT],
+    pub columns: Vec<[u32; StatusClass::COUNT]>,
+}
+
+impl RouteTrend {
+    pub fn total(&self) -> u64 {
+        self.totals.iter().sum()
+    }
+    pub fn non_2xx(&self) -> u64 {
+        self.total() - self.totals[StatusClass::S2xx as usize]
+    }
+}
+
+/// Shared time axis of a range.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Axis {
+    /// Start of the first column.
+    pub start: EpochMs,
+    /// End of the last column.
+    pub end: EpochMs,
+    /// Width of one column.
+    pub column_ms: EpochMs,
+    pub columns: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Trend {
+    pub axis: Axis,
+    /// Routes with OPTIONS traffic in the range, most non-2xx first.
+    pub routes: Vec<RouteTrend>,
+}
+
+/// Failures of one route × origin pair.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct OriginCell {
+    pub route: String,
+    pub origin: String,
+    /// Every request of this cell had its origin derived from the Referer.
+    pub derived: bool,
+    pub requests: u64,
+    pub failed: u64,
+    /// The most frequent failing status and method.
+    pub dominant: Option<(u16, Method, u64)>,
+}
+
+impl OriginCell {
+    pub fn failure_rate(&self) -> f64 {
+        self.failed as f64 / self.requests.max(1) as f64
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct OriginTable {
+    /// Most failures first.
+    pub cells: Vec<OriginCell>,
+    /// Requests without any origin (same-origin or server to server), not in the table.
+    pub without_origin: u64,
+    /// Cells left out past [`MAX_ORIGIN_CELLS`].
+    pub cells_left_out: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct AuthColumn {
+    pub status_401: u32,
+    pub status_403: u32,
+    pub classes: [u32; AuthClass::COUNT],
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct AuthTimeline {
+    pub axis: Axis,
+    pub columns: Vec<AuthColumn>,
+    pub total_401: u64,
+    pub total_403: u64,
+    pub class_totals: [u64; AuthClass::COUNT],
+    /// 401 and 403 per method, methods with any first by count.
+    pub by_method: Vec<(Method, u64, u64)>,
+}
+
+#[derive(Default)]
+struct CellAcc {
+    requests: u64,
+    failed: u64,
+    direct: u64,
+    statuses: Vec<(u16, Method, u64)>,
+}
+
+struct RangeAcc {
+    first: usize,
+    per_col: usize,
+    trend: FxHashMap<u16, RouteTrend>,
+    cells: FxHashMap<(u16, u16), CellAcc>,
+    without_origin: u64,
+    auth: AuthTimeline,
+    by_method: [(u64, u64); Method::ALL.len()],
+}
+
+pub fn compute(
+    store: &Store,
+    critical: &FxHashSet<u16>,
+) -> ([Trend; 3], [OriginTable; 3], [AuthTimeline; 3]) {
+    let w = store.bucket_ms();
+    let window: Vec<_> = store.window(TimeRange::H6.span_ms()).collect();
+    let n = window.len();
+    let mut accs: Vec<RangeAcc> = TimeRange::ALL
+        .iter()
+        .map(|r| {
+            let count = (((r.span_ms() + w - 1) / w) as usize).clamp(1, n.max(1));
+            let per_col = count.div_ceil(MAX_COLUMNS);
+            let columns = count.div_ceil(per_col);
+            let first = n.saturating_sub(count);
+            let start = window.get(first).map_or(store.now(), |(s, _)| *s);
+            let axis = Axis {
+                start,
+                end: start + count as EpochMs * w,
+                column_ms: per_col as EpochMs * w,
+                columns,
+            };
+            RangeAcc {
+                first,
+                per_col,
+                trend: FxHashMap::default(),
+                cells: FxHashMap::default(),
+                without_origin: 0,
+                auth: AuthTimeline {
+                    axis,
+                    columns: vec![AuthColumn::default(); columns],
+                    ..Default::default()
+                },
+                by_method: [(0, 0); Method::ALL.len()],
+            }
+        })
+        .collect();
+
+    for (i, (_, bucket)) in window.iter().enumerate() {
+        let Some(b) = bucket else { continue };
+        for acc in accs.iter_mut().filter(|a| i >= a.first) {
+            let col = (i - acc.first) / acc.per_col;
+            let columns = acc.auth.axis.columns;
+            let ac = &mut acc.auth.columns[col];
+            for (c, n) in b.auth.iter().enumerate() {
+                ac.classes[c] += n;
+                acc.auth.class_totals[c] += *n as u64;
+            }
+            for (k, &cnt) in &b.http {
+                let n = cnt as u64;
+                match k.status {
+                    401 => {
+                        ac.status_401 += cnt;
+                        acc.auth.total_401 += n;
+                        acc.by_method[k.method as usize].0 += n;
+                    }
+                    403 => {
+                        ac.status_403 += cnt;
+                        acc.auth.total_403 += n;
+                        acc.by_method[k.method as usize].1 += n;
+                    }
+                    _ => {}
+                }
+                if k.method == Method::Options {
+                    let t = acc.trend.entry(k.route).or_insert_with(|| RouteTrend {
+                        route: store.route_name(k.route).to_string(),
+                        critical: critical.contains(&k.route),
+                        columns: vec![[0; StatusClass::COUNT]; columns],
+                        ..Default::default()
+                    });
+                    let class = StatusClass::of(k.status) as usize;
+                    t.totals[class] += n;
+                    t.columns[col][class] += cnt;
+                }
+                if k.origin == NO_ORIGIN {
+                    acc.without_origin += n;
+                    continue;
+                }
+                let cell = acc.cells.entry((k.route, k.origin)).or_default();
+                cell.requests += n;
+                if !k.origin_derived {
+                    cell.direct += n;
+                }
+                if is_failure(k) {
+                    cell.failed += n;
+                    match cell
+                        .statuses
+                        .iter_mut()
+                        .find(|(s, m, _)| *s == k.status && *m == k.method)
+                    {
+                        Some(e) => e.2 += n,
+                        None => cell.statuses.push((k.status, k.method, n)),
+                    }
+                }
+            }
+        }
+    }
+
+    let mut trends: Vec<Trend> = Vec::with_capacity(3);
+    let mut tables: Vec<OriginTable> = Vec::with_capacity(3);
+    let mut auths: Vec<AuthTimeline> = Vec::with_capacity(3);
+    for acc in accs {
+        let mut routes: Vec<RouteTrend> = acc.trend.into_values().collect();
+        routes.sort_by(|a, b| {
+            b.non_2xx()
+                .cmp(&a.non_2xx())
+                .then(b.critical.cmp(&a.critical))
+                .then(b.total().cmp(&a.total()))
+                .then(a.route.cmp(&b.route))
+        });
+        trends.push(Trend {
+            axis: acc.auth.axis.clone(),
+            routes,
+        });
+
+        let mut cells: Vec<OriginCell> = acc
+            .cells
+            .into_iter()
+            .map(|((route, origin), c)| OriginCell {
+                route: store.route_name(route).to_string(),
+                origin: store.origin_name(origin).to_string(),
+                derived: c.direct == 0,
+                requests: c.requests,
+                failed: c.failed,
+                dominant: c
+                    .statuses
+                    .iter()
+                    .copied()
+                    .max_by(|a, b| a.2.cmp(&b.2).then(b.0.cmp(&a.0))),
+            })
+            .collect();
+        sort_cells(&mut cells, OriginSort::Failures);
+        let cells_left_out = cells.len().saturating_sub(MAX_ORIGIN_CELLS);
+        cells.truncate(MAX_ORIGIN_CELLS);
+        tables.push(OriginTable {
+            cells,
+            without_origin: acc.without_origin,
+            cells_left_out,
+        });
+
+        let mut auth = acc.auth;
+        let mut by_method: Vec<(Method, u64, u64)> = Method::ALL
+            .iter()
+            .map(|&m| (m, acc.by_method[m as usize].0, acc.by_method[m as usize].1))
+            .filter(|(_, a, b)| a + b > 0)
+            .collect();
+        by_method.sort_by(|a, b| (b.1 + b.2).cmp(&(a.1 + a.2)).then(a.0.cmp(&b.0)));
+        auth.by_method = by_method;
+        auths.push(auth);
+    }
+    (three(trends), three(tables), three(auths))
+}
+
+fn three<T: Default>(v: Vec<T>) -> [T; 3] {
+    let mut it = v.into_iter();
+    [
+        it.next().unwrap_or_default(),
+        it.next().unwrap_or_default(),
+        it.next().unwrap_or_default(),
+    ]
+}
+
+/// Orders of the origin table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OriginSort {
+    #[default]
+    Failures,
+    Rate,
+    Route,
+}
+
+impl OriginSort {
+    pub fn next(self) -> OriginSort {
+        match self {
+            OriginSort::Failures => OriginSort::Rate,
+            OriginSort::Rate => OriginSort::Route,
+            OriginSort::Route => OriginSort::Failures,
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            OriginSort::Failures => "failures",
+            OriginSort::Rate => "rate",
+            OriginSort::Route => "route",
+        }
+    }
+}
+
+pub fn sort_cells(cells: &mut [OriginCell], by: OriginSort) {
+    cells.sort_by(|a, b| {
+        let names = a.route.cmp(&b.route).then(a.origin.cmp(&b.origin));
+        match by {
+            OriginSort::Failures => b
+                .failed
+                .cmp(&a.failed)
+                .then(b.failure_rate().total_cmp(&a.failure_rate()))
+                .then(names),
+            OriginSort::Rate => b
+                .failure_rate()
+                .total_cmp(&a.failure_rate())
+                .then(b.failed.cmp(&a.failed))
+                .then(names),
+            OriginSort::Route => names,
+        }
+    });
+}
+
+/// Merges adjacent columns so a series fits `width` cells; each output cell sums its inputs.
+pub fn fit_columns<const N: usize>(columns: &[[u32; N]], width: usize) -> Vec<[u64; N]> {
+    if width == 0 || columns.is_empty() {
+        return Vec::new();
+    }
+    let per = columns.len().div_ceil(width);
+    columns
+        .chunks(per)
+        .map(|chunk| {
+            let mut out = [0u64; N];
+            for c in chunk {
+                for (o, v) in out.iter_mut().zip(c) {
+                    *o += *v as u64;
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_classes() {
+        for (s, c) in [
+            (204, StatusClass::S2xx),
+            (307, StatusClass::S3xx),
+            (401, StatusClass::S401),
+            (403, StatusClass::S403),
+            (404, StatusClass::S404or405),
+            (405, StatusClass::S404or405),
+            (502, StatusClass::S5xx),
+            (429, StatusClass::Other),
+        ] {
+            assert_eq!(StatusClass::of(s), c, "{s}");
+        }
+    }
+
+    #[test]
+    fn fitting_merges_adjacent_columns() {
+        let cols: Vec<[u32; 1]> = (1..=10).map(|i| [i]).collect();
+        assert_eq!(fit_columns(&cols, 5), vec![[3], [7], [11], [15], [19]]);
+        assert_eq!(fit_columns(&cols, 4), vec![[6], [15], [24], [10]]);
+        assert_eq!(fit_columns(&cols, 20).len(), 10);
+        let total: u64 = fit_columns(&cols, 3).iter().map(|c| c[0]).sum();
+        assert_eq!(total, 55);
+    }
+}

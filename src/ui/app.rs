@@ -1,0 +1,153 @@
+//! The terminal loop: one `select!` over input, a frame tick and signals.
+//!
+//! The store is written by the ingest task; here it is only locked briefly once per frame
+//! tick to compare its generation and, when it moved, to compute a fresh view model. Drawing
+//! happens with the lock released. Nothing is drawn when nothing changed, and never more
+//! than `fps` times per second.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures_util::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::Notify;
+
+use crate::analysis::{ViewModel, snapshot};
+use crate::store::{Store, TimeMode};
+use crate::time::now_ms;
+
+use super::draw::draw;
+use super::state::{Action, UiState, handle_key, handle_mouse};
+use super::terminal::TerminalGuard;
+use super::theme::Theme;
+
+pub struct UiOptions {
+    /// Most frames per second (default 10).
+    pub fps: u32,
+    pub theme: Theme,
+    /// ASCII borders and bars instead of box drawing and block elements.
+    pub ascii: bool,
+    /// `LIVE`, `REPLAY` or `DEMO`.
+    pub mode_label: &'static str,
+}
+
+impl Default for UiOptions {
+    fn default() -> Self {
+        UiOptions {
+            fps: 10,
+            theme: Theme::default_theme(),
+            ascii: false,
+            mode_label: "LIVE",
+        }
+    }
+}
+
+/// Takes a view model if the store changed since `last_generation`. Advances the live clock
+/// first so the window follows the wall clock.
+fn refresh(store: &Mutex<Store>, last_generation: &mut Option<u64>) -> Option<ViewModel> {
+    let mut s = match store.lock() {
+        Ok(s) => s,
+        // A producer panicked while holding the lock; the counters are still readable.
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let wall = now_ms();
+    if s.mode() == TimeMode::Live {
+        s.tick(wall);
+    }
+    let generation = s.generation();
+    if *last_generation == Some(generation) {
+        return None;
+    }
+    *last_generation = Some(generation);
+    Some(snapshot(&s, wall))
+}
+
+/// Runs the dashboard until the user quits or a SIGTERM / SIGHUP arrives.
+pub async fn run(
+    store: Arc<Mutex<Store>>,
+    opts: UiOptions,
+    probe_now: Arc<Notify>,
+) -> anyhow::Result<()> {
+    let fps = opts.fps.clamp(1, 60);
+    let period = Duration::from_millis(1000 / fps as u64);
+    let mut sigterm = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
+    let mut sighup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
+
+    let _guard = TerminalGuard::enter().context("entering the terminal UI")?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    terminal.clear()?;
+    let mut events = EventStream::new();
+    let mut ticker = tokio::time::interval(period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+
+    let mut state = UiState::new(opts.mode_label, opts.ascii);
+    let mut last_generation = None;
+    let mut model = match refresh(&store, &mut last_generation) {
+        Some(m) => m,
+        None => snapshot(&Store::new(Default::default(), TimeMode::EventTime), now_ms()),
+    };
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let mut was_frozen = false;
+
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                if was_frozen && !state.frozen {
+                    // Unfreezing takes a snapshot at once even if the store did not move.
+                    last_generation = None;
+                }
+                was_frozen = state.frozen;
+                if !state.frozen
+                    && let Some(m) = refresh(&store, &mut last_generation)
+                {
+                    model = m;
+                    dirty = true;
+                }
+            }
+            ev = events.next() => {
+                match ev {
+                    Some(Ok(TermEvent::Key(key))) => match handle_key(&mut state, key) {
+                        Action::Quit => break,
+                        Action::ProbeNow => {
+                            probe_now.notify_one();
+                            dirty = true;
+                        }
+                        Action::Redraw => dirty = true,
+                        Action::None => {}
+                    },
+                    Some(Ok(TermEvent::Mouse(m))) => {
+                        if handle_mouse(&mut state, m) != Action::None {
+                            dirty = true;
+                        }
+                    }
+                    Some(Ok(TermEvent::Resize(_, _))) => {
+                        terminal.autoresize()?;
+                        dirty = true;
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => return Err(e).context("reading terminal input"),
+                    None => break,
+                }
+                // Input is answered at once unless that would exceed the frame budget; the
+                // next tick catches up otherwise.
+                if dirty && last_draw.is_some_and(|t| t.elapsed() < period) {
+                    continue;
+                }
+            }
+            _ = sigterm.recv() => break,
+            _ = sighup.recv() => break,
+        }
+        if dirty {
+            terminal.draw(|frame| draw(frame, &mut state, &model, &opts.theme))?;
+            last_draw = Some(Instant::now());
+            dirty = false;
+        }
+    }
+    drop(terminal);
+    Ok(())
+}

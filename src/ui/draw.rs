@@ -1,0 +1,251 @@
+//! The frame: header with tabs and status, the active view, footer with key hints, the help
+//! overlay, and the "terminal too small" message.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use crate::analysis::{Status, ViewModel};
+use crate::time::format_rfc3339;
+
+use super::glyphs::{Glyphs, glyphs};
+use super::state::{UiState, View};
+use super::theme::Theme;
+use super::views;
+
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+/// Draws the whole screen for `model`. Also records the clickable areas in `state`.
+pub fn draw(frame: &mut Frame, state: &mut UiState, model: &ViewModel, theme: &Theme) {
+    let area = frame.area();
+    state.hit = Default::default();
+    frame.render_widget(Block::default().style(theme.text), area);
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        draw_too_small(frame, area, theme);
+        return;
+    }
+    let g = glyphs(state.ascii);
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(2),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_header(frame, header, state, model, theme, g);
+    match state.view {
+        View::Overview => views::overview(frame, body, state, model, theme, g),
+        View::Trend => views::trend(frame, body, state, model, theme, g),
+        View::Origins => views::origins(frame, body, state, model, theme, g),
+        View::Auth => views::auth(frame, body, state, model, theme, g),
+        View::Probes => views::probes(frame, body, state, model, theme, g),
+        View::Log => views::log(frame, body, state, model, theme, g),
+    }
+    draw_footer(frame, footer, state, theme);
+    if state.help {
+        draw_help(frame, body, theme, g);
+    }
+}
+
+fn draw_too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let msg = format!(
+        "terminal too small: {}x{}, need {MIN_WIDTH}x{MIN_HEIGHT}",
+        area.width, area.height
+    );
+    let y = area.y + area.height / 2;
+    let lines = vec![
+        Line::styled(msg, theme.warning),
+        Line::styled("resize the window, or press q to quit", theme.muted),
+    ];
+    let rect = Rect::new(area.x, y.saturating_sub(1).max(area.y), area.width, 2.min(area.height));
+    frame.render_widget(Paragraph::new(lines).alignment(Alignment::Center), rect);
+}
+
+pub fn status_span(status: Status, theme: &Theme, g: &Glyphs) -> Span<'static> {
+    let (sym, style) = match status {
+        Status::Ok => (g.ok, theme.status_ok),
+        Status::Degraded => (g.degraded, theme.status_degraded),
+        Status::Page => (g.page, theme.status_page),
+    };
+    Span::styled(format!(" {sym} {} ", status.label()), style)
+}
+
+fn draw_header(
+    frame: &mut Frame,
+    area: Rect,
+    state: &mut UiState,
+    model: &ViewModel,
+    theme: &Theme,
+    g: &Glyphs,
+) {
+    let mut spans: Vec<Span> = Vec::new();
+    let mut x = area.x;
+    for (i, v) in View::ALL.iter().enumerate() {
+        let label = format!(" {} {} ", i + 1, tab_name(*v));
+        let active = *v == state.view;
+        let text = if active {
+            format!("[{}]", label.trim_matches(' '))
+        } else {
+            label
+        };
+        let width = text.chars().count() as u16;
+        state.hit.tabs.push((Rect::new(x, area.y, width, 1), *v));
+        x += width + 1;
+        spans.push(Span::styled(
+            text,
+            if active { theme.tab_active } else { theme.tab_inactive },
+        ));
+        spans.push(Span::raw(" "));
+    }
+    let title = Span::styled("corstop", theme.title);
+    let used: usize = spans.iter().map(|s| s.width()).sum();
+    if (area.width as usize) > used + 8 {
+        spans.push(Span::raw(" ".repeat(area.width as usize - used - 7)));
+        spans.push(title);
+    }
+    let o = &model.overview;
+    let mut second = vec![
+        status_span(o.status, theme, g),
+        Span::raw(" "),
+        Span::styled(format!(" {} ", state.mode_label), theme.mode),
+        Span::raw(" "),
+    ];
+    if state.frozen {
+        second.push(Span::styled(" FROZEN ", theme.frozen));
+        second.push(Span::raw(" "));
+    }
+    second.push(Span::styled(format_rfc3339(model.now), theme.text));
+    second.push(Span::styled(format!("  range {}", state.range.label()), theme.muted));
+    if let Some(reason) = o.reasons.first() {
+        second.push(Span::styled(format!("  {}", reason), theme.muted));
+    }
+    let [l1, l2] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
+    frame.render_widget(Line::from(spans), l1);
+    frame.render_widget(Line::from(second), l2);
+}
+
+fn tab_name(v: View) -> &'static str {
+    match v {
+        View::Trend => "Trend",
+        other => other.title(),
+    }
+}
+
+fn hints(state: &UiState) -> Vec<(&'static str, &'static str)> {
+    let mut h = vec![("q", "quit"), ("?", "help"), ("1-6", "views")];
+    match state.view {
+        View::Overview => h.extend([("j/k", "route"), ("Enter", "trend")]),
+        View::Trend => h.extend([("j/k", "route"), ("t", "range")]),
+        View::Origins => h.extend([("j/k", "row"), ("s", "sort"), ("t", "range"), ("Enter", "trend")]),
+        View::Auth => h.extend([("j/k", "sample"), ("t", "range")]),
+        View::Probes if state.detail => h.extend([("j/k", "scroll"), ("Esc", "close")]),
+        View::Probes => h.extend([("j/k", "probe"), ("Enter", "detail"), ("r", "probe now")]),
+        View::Log => h.extend([("/", "filter"), ("p", "pause"), ("G", "follow")]),
+    }
+    h.push(("f", if state.frozen { "unfreeze" } else { "freeze" }));
+    h
+}
+
+fn draw_footer(frame: &mut Frame, area: Rect, state: &UiState, theme: &Theme) {
+    let mut spans = Vec::new();
+    for (k, d) in hints(state) {
+        spans.push(Span::styled(k, theme.help_key));
+        spans.push(Span::styled(format!(" {d}  "), theme.help_text));
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+/// Every binding, as the help overlay lists them.
+pub const BINDINGS: &[(&str, &str)] = &[
+    ("q, Ctrl-C", "quit"),
+    ("?", "this help"),
+    ("1-6, Tab, Shift-Tab", "switch view"),
+    ("j/k, Down/Up", "move selection (scroll in log and detail)"),
+    ("PgDn/PgUp, g/G", "move by 10, jump to first/last"),
+    ("Enter", "drill down: route trend, probe detail"),
+    ("Esc", "back, close detail or help, clear filter"),
+    ("f", "freeze / unfreeze the screen"),
+    ("t", "time range 15m / 1h / 6h"),
+    ("r", "run the probes now"),
+    ("s", "origins: change sort order"),
+    ("/", "log: filter lines (Enter keeps, Esc clears)"),
+    ("p", "log: pause / resume"),
+    ("mouse", "click tabs and rows, wheel scrolls"),
+];
+
+fn draw_help(frame: &mut Frame, body: Rect, theme: &Theme, g: &Glyphs) {
+    let width = 64.min(body.width);
+    let height = (BINDINGS.len() as u16 + 4).min(body.height);
+    let rect = Rect::new(
+        body.x + (body.width - width) / 2,
+        body.y + (body.height - height) / 2,
+        width,
+        height,
+    );
+    let mut lines: Vec<Line> = BINDINGS
+        .iter()
+        .map(|(k, d)| {
+            Line::from(vec![
+                Span::styled(format!("{k:>20}  "), theme.help_key),
+                Span::styled(*d, theme.help_text),
+            ])
+        })
+        .collect();
+    lines.push(Line::styled(
+        "Status: OK / DEGRADED / PAGE (rule in the Overview)",
+        theme.muted,
+    ));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(panel(" Help — keys ", theme, g)),
+        rect,
+    );
+}
+
+/// A bordered panel with a title, in the theme's border and title styles.
+pub fn panel<'a>(title: impl Into<String>, theme: &Theme, g: &Glyphs) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_set(g.border)
+        .border_style(theme.border)
+        .title(Span::styled(title.into(), theme.title))
+        .style(theme.text)
+}
+
+/// Cuts `s` to `width` display columns, marking the cut.
+pub fn fit(s: &str, width: usize, g: &Glyphs) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push_str(g.ellipsis);
+    out
+}
+
+/// `12`, `9999`, `12.3k`, `4.5M`.
+pub fn count(n: u64) -> String {
+    if n < 10_000 {
+        n.to_string()
+    } else if n < 1_000_000 {
+        format!("{:.1}k", n as f64 / 1e3)
+    } else {
+        format!("{:.1}M", n as f64 / 1e6)
+    }
+}
+
+/// Percentage with one decimal, `-` when there is nothing to divide.
+pub fn percent(x: Option<f64>) -> String {
+    match x {
+        Some(x) => format!("{:.1}%", x * 100.0),
+        None => "-".into(),
+    }
+}
+
+pub fn plain(s: impl Into<String>) -> Span<'static> {
+    Span::styled(s.into(), Style::default())
+}

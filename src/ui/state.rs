@@ -1,0 +1,308 @@
+//! UI state and input handling as pure functions: a key or mouse event and the state in, the
+//! new state and an [`Action`] for the terminal loop out. Nothing here touches the terminal.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+use crate::analysis::TimeRange;
+use crate::analysis::series::OriginSort;
+
+/// The views, in tab order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum View {
+    #[default]
+    Overview,
+    Trend,
+    Origins,
+    Auth,
+    Probes,
+    Log,
+}
+
+impl View {
+    pub const ALL: [View; 6] = [
+        View::Overview,
+        View::Trend,
+        View::Origins,
+        View::Auth,
+        View::Probes,
+        View::Log,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Overview => "Overview",
+            View::Trend => "OPTIONS trend",
+            View::Origins => "Origins",
+            View::Auth => "Auth",
+            View::Probes => "Probes",
+            View::Log => "Log",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    fn offset(self, by: isize) -> View {
+        let n = View::ALL.len() as isize;
+        View::ALL[(self as isize + by).rem_euclid(n) as usize]
+    }
+}
+
+/// What the terminal loop should do after an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing changed.
+    None,
+    /// The state changed: draw again.
+    Redraw,
+    Quit,
+    /// Run the probes now.
+    ProbeNow,
+}
+
+/// Screen areas recorded while drawing, so mouse clicks can be mapped back to tabs and rows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HitAreas {
+    pub tabs: Vec<(Rect, View)>,
+    /// The visible table body and the row index shown on its first line.
+    pub rows: Option<(Rect, usize)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct UiState {
+    pub view: View,
+    previous: Option<View>,
+    /// Selected row per view (the log view uses it as the scroll offset from the newest line).
+    pub selected: [usize; 6],
+    pub range: TimeRange,
+    pub frozen: bool,
+    pub help: bool,
+    /// Probe detail pane open.
+    pub detail: bool,
+    pub detail_scroll: u16,
+    pub log_paused: bool,
+    pub log_filter: String,
+    pub filter_editing: bool,
+    pub origin_sort: OriginSort,
+    pub mode_label: &'static str,
+    pub ascii: bool,
+    /// A route another view asked the trend view to select (resolved when drawing).
+    pub focus_route: Option<String>,
+    /// Names of the routes in the current table, in display order (set while drawing).
+    pub row_routes: Vec<String>,
+    pub hit: HitAreas,
+}
+
+impl UiState {
+    pub fn new(mode_label: &'static str, ascii: bool) -> UiState {
+        UiState {
+            view: View::Overview,
+            previous: None,
+            selected: [0; 6],
+            range: TimeRange::M15,
+            frozen: false,
+            help: false,
+            detail: false,
+            detail_scroll: 0,
+            log_paused: false,
+            log_filter: String::new(),
+            filter_editing: false,
+            origin_sort: OriginSort::Failures,
+            mode_label,
+            ascii,
+            focus_route: None,
+            row_routes: Vec::new(),
+            hit: HitAreas::default(),
+        }
+    }
+
+    pub fn selection(&self) -> usize {
+        self.selected[self.view.index()]
+    }
+
+    /// Clamps the current view's selection to `rows` rows; returns the clamped value.
+    pub fn clamp_selection(&mut self, rows: usize) -> usize {
+        let s = &mut self.selected[self.view.index()];
+        *s = (*s).min(rows.saturating_sub(1));
+        *s
+    }
+
+    pub fn switch_to(&mut self, view: View) {
+        if view != self.view {
+            self.previous = Some(self.view);
+            self.view = view;
+            self.detail = false;
+        }
+    }
+
+    fn move_selection(&mut self, by: isize) {
+        if self.detail && self.view == View::Probes {
+            self.detail_scroll = (self.detail_scroll as isize + by).clamp(0, u16::MAX as isize) as u16;
+            return;
+        }
+        if self.view == View::Log {
+            // In the log, "up" goes back in time: the offset from the newest line grows.
+            let s = &mut self.selected[View::Log.index()];
+            *s = (*s as isize - by).max(0) as usize;
+            self.log_paused = *s > 0 || self.log_paused;
+            return;
+        }
+        let s = &mut self.selected[self.view.index()];
+        *s = (*s as isize + by).max(0) as usize;
+    }
+
+    fn drill_down(&mut self) {
+        match self.view {
+            View::Probes => {
+                self.detail = true;
+                self.detail_scroll = 0;
+            }
+            View::Overview | View::Origins => {
+                if let Some(route) = self.row_routes.get(self.selection()).cloned() {
+                    self.focus_route = Some(route);
+                    self.switch_to(View::Trend);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn back(&mut self) -> Action {
+        if self.help {
+            self.help = false;
+        } else if self.detail {
+            self.detail = false;
+        } else if self.view == View::Log && !self.log_filter.is_empty() {
+            self.log_filter.clear();
+        } else if let Some(prev) = self.previous.take() {
+            self.view = prev;
+        } else {
+            return Action::None;
+        }
+        Action::Redraw
+    }
+}
+
+/// Applies one key press.
+pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
+    if key.kind == KeyEventKind::Release {
+        return Action::None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C')) {
+        return Action::Quit;
+    }
+    if state.filter_editing {
+        match key.code {
+            KeyCode::Esc => {
+                state.log_filter.clear();
+                state.filter_editing = false;
+            }
+            KeyCode::Enter => state.filter_editing = false,
+            KeyCode::Backspace => {
+                state.log_filter.pop();
+            }
+            KeyCode::Char(c) if !ctrl && state.log_filter.len() < 200 => state.log_filter.push(c),
+            _ => return Action::None,
+        }
+        return Action::Redraw;
+    }
+    if state.help {
+        return match key.code {
+            KeyCode::Char('q') => Action::Quit,
+            KeyCode::Char('?') | KeyCode::Esc | KeyCode::Enter => {
+                state.help = false;
+                Action::Redraw
+            }
+            _ => Action::None,
+        };
+    }
+    match key.code {
+        KeyCode::Char('q') => return Action::Quit,
+        KeyCode::Char('?') => state.help = true,
+        KeyCode::Tab => state.switch_to(state.view.offset(1)),
+        KeyCode::BackTab => state.switch_to(state.view.offset(-1)),
+        KeyCode::Char(c @ '1'..='6') => {
+            state.switch_to(View::ALL[(c as u8 - b'1') as usize]);
+        }
+        KeyCode::Char('j') | KeyCode::Down => state.move_selection(1),
+        KeyCode::Char('k') | KeyCode::Up => state.move_selection(-1),
+        KeyCode::PageDown => state.move_selection(10),
+        KeyCode::PageUp => state.move_selection(-10),
+        KeyCode::Char('g') | KeyCode::Home => {
+            if state.view == View::Log {
+                state.move_selection(-(isize::MAX / 2));
+            } else {
+                state.selected[state.view.index()] = 0;
+                state.detail_scroll = 0;
+            }
+        }
+        KeyCode::Char('G') | KeyCode::End => {
+            if state.view == View::Log {
+                state.selected[View::Log.index()] = 0;
+                state.log_paused = false;
+            } else {
+                state.selected[state.view.index()] = usize::MAX;
+            }
+        }
+        KeyCode::Enter => state.drill_down(),
+        KeyCode::Esc => return state.back(),
+        KeyCode::Char('f') => state.frozen = !state.frozen,
+        KeyCode::Char('t') => state.range = state.range.next(),
+        KeyCode::Char('r') => return Action::ProbeNow,
+        KeyCode::Char('s') if state.view == View::Origins => {
+            state.origin_sort = state.origin_sort.next();
+        }
+        KeyCode::Char('/') if state.view == View::Log => state.filter_editing = true,
+        KeyCode::Char('p') if state.view == View::Log => {
+            state.log_paused = !state.log_paused;
+            if !state.log_paused {
+                state.selected[View::Log.index()] = 0;
+            }
+        }
+        _ => return Action::None,
+    }
+    Action::Redraw
+}
+
+/// Applies one mouse event, using the areas recorded by the last draw.
+pub fn handle_mouse(state: &mut UiState, ev: MouseEvent) -> Action {
+    let at = Position::new(ev.column, ev.row);
+    match ev.kind {
+        MouseEventKind::Down(MouseButton::Left) => {
+            if state.help {
+                state.help = false;
+                return Action::Redraw;
+            }
+            if let Some(view) = state
+                .hit
+                .tabs
+                .iter()
+                .find(|(r, _)| r.contains(at))
+                .map(|(_, v)| *v)
+            {
+                state.switch_to(view);
+                return Action::Redraw;
+            }
+            if let Some((body, first)) = state.hit.rows
+                && body.contains(at)
+                && state.view != View::Log
+            {
+                state.selected[state.view.index()] = first + (at.y - body.y) as usize;
+                return Action::Redraw;
+            }
+            Action::None
+        }
+        MouseEventKind::ScrollDown => {
+            state.move_selection(1);
+            Action::Redraw
+        }
+        MouseEventKind::ScrollUp => {
+            state.move_selection(-1);
+            Action::Redraw
+        }
+        _ => Action::None,
+    }
+}

@@ -1,0 +1,841 @@
+//! The six views. Each reads only the view model and the UI state.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState};
+
+use crate::analysis::series::{fit_columns, sort_cells};
+use crate::analysis::{
+    PAGE_FAILURE_RATE, ProbeRow, RouteHealth, StatusClass, ViewModel, filter_log,
+};
+use crate::event::{AuthClass, ProbeResult};
+use crate::time::{format_duration, format_hms};
+
+use super::draw::{count, fit, panel, percent};
+use super::glyphs::{Glyphs, bar};
+use super::state::{UiState, View};
+use super::theme::Theme;
+
+/// Renders a selectable table and records where its rows are for mouse clicks.
+#[allow(clippy::too_many_arguments)]
+fn selectable_table(
+    frame: &mut Frame,
+    area: Rect,
+    state: &mut UiState,
+    title: String,
+    header: Vec<&'static str>,
+    rows: Vec<Row<'static>>,
+    widths: Vec<Constraint>,
+    theme: &Theme,
+    g: &Glyphs,
+) {
+    let n = rows.len();
+    let selected = state.clamp_selection(n);
+    let empty = n == 0;
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.table_header))
+        .block(panel(title, theme, g))
+        .row_highlight_style(theme.row_selected)
+        .highlight_symbol(Line::from(format!("{} ", g.selected)))
+        .highlight_spacing(HighlightSpacing::Always);
+    let mut ts = TableState::default();
+    if !empty {
+        ts.select(Some(selected));
+    }
+    frame.render_stateful_widget(table, area, &mut ts);
+    let body = Rect::new(
+        area.x + 1,
+        area.y + 2,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(3),
+    );
+    state.hit.rows = Some((body, ts.offset()));
+    if empty {
+        let msg = Rect::new(body.x + 2, body.y, body.width.saturating_sub(2), 1.min(body.height));
+        frame.render_widget(Line::styled("no data in this range yet", theme.muted), msg);
+    }
+}
+
+fn num(n: u64, theme: &Theme, warn: bool) -> Cell<'static> {
+    let style = if n == 0 {
+        theme.muted
+    } else if warn {
+        theme.bad
+    } else {
+        theme.text
+    };
+    Cell::from(Span::styled(count(n), style))
+}
+
+// ---------------------------------------------------------------- overview
+
+pub fn overview(
+    frame: &mut Frame,
+    area: Rect,
+    state: &mut UiState,
+    model: &ViewModel,
+    theme: &Theme,
+    g: &Glyphs,
+) {
+    let o = &model.overview;
+    let reasons = o.reasons.len().clamp(1, 3) as u16;
+    let src_rows = (o.sources.len().max(1) as u16 + 1).min(6);
+    let [top, middle, bottom] = Layout::vertical([
+        Constraint::Length(reasons + 3),
+        Constraint::Min(8),
+        Constraint::Length(src_rows + 3),
+    ])
+    .areas(area);
+
+    // Status: the big line and why.
+    let mut lines = vec![Line::from(vec![
+        super::draw::status_span(o.status, theme, g),
+        Span::styled(
+            format!(
+                "  {} requests in 15m, {} routes, preflight objective 99.9 %, page above {:.0} % cross-origin failures on a critical route",
+                count(o.requests_15m),
+                o.routes.len(),
+                PAGE_FAILURE_RATE * 100.0
+            ),
+            theme.muted,
+        ),
+    ])];
+    if o.reasons.is_empty() {
+        lines.push(Line::styled("all routes within objective, all probes allowed", theme.good));
+    }
+    for r in o.reasons.iter().take(3) {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", g.degraded), theme.warning),
+            Span::styled(r.clone(), theme.text),
+        ]));
+    }
+    frame.render_widget(Paragraph::new(lines).block(panel(" Status ", theme, g)), top);
+
+    let [routes_area, side] =
+        Layout::horizontal([Constraint::Min(46), Constraint::Length(34)]).areas(middle);
+    state.row_routes = o.routes.iter().map(|r| r.route.clone()).collect();
+    let rows: Vec<Row> = o.routes.iter().map(|r| route_health_row(r, theme, g)).collect();
+    selectable_table(
+        frame,
+        routes_area,
+        state,
+        " Preflight success by route (15m) ".into(),
+        vec!["Route", "OPTIONS", "2xx", "xo fail", "401", "403"],
+        rows,
+        vec![
+            Constraint::Min(16),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(7),
+            Constraint::Length(5),
+            Constraint::Length(5),
+        ],
+        theme,
+        g,
+    );
+
+    let a = &o.auth;
+    let mut side_lines = vec![
+        Line::styled("Auth (15m)", theme.table_header),
+        Line::from(vec![
+            Span::styled(format!(" 401: {}", count(a.status_401)), theme.series_401),
+            Span::styled(format!("  403: {}", count(a.status_403)), theme.series_403),
+        ]),
+        Line::styled(
+            format!(" on OPTIONS: {}", count(a.options_401_403)),
+            if a.options_401_403 > 0 { theme.bad } else { theme.muted },
+        ),
+        Line::styled(
+            format!(" auth failures: {}  ok: {}", count(a.failures), count(a.successes)),
+            theme.text,
+        ),
+    ];
+    for (c, n) in a.by_class.iter().take(3) {
+        side_lines.push(Line::styled(format!("   {c}: {}", count(*n)), theme.series_auth));
+    }
+    let p = &o.probes;
+    side_lines.push(Line::styled("Probes (latest)", theme.table_header));
+    side_lines.push(Line::from(vec![
+        Span::styled(format!(" ALLOWED {}", p.allowed), theme.verdict_allowed),
+        Span::styled(format!("  BLOCKED {}", p.blocked), if p.blocked > 0 { theme.verdict_blocked } else { theme.muted }),
+    ]));
+    side_lines.push(Line::styled(
+        format!(" no response {}  critical blocked {}", p.transport, p.critical_blocked),
+        theme.muted,
+    ));
+    let f = &o.folding;
+    side_lines.push(Line::styled("Folded / dropped", theme.table_header));
+    side_lines.push(Line::styled(
+        format!(" (other) routes: {} ev / {} names", count(f.other_route_events), f.other_route_names),
+        if f.other_route_events > 0 { theme.warning } else { theme.muted },
+    ));
+    side_lines.push(Line::styled(
+        format!(" (other) origins: {} ev / {} names", count(f.other_origin_events), f.other_origin_names),
+        if f.other_origin_events > 0 { theme.warning } else { theme.muted },
+    ));
+    side_lines.push(Line::styled(
+        format!(
+            " bucket folds {}, too old {}, future {}",
+            count(f.bucket_folded),
+            count(f.dropped_too_old),
+            count(f.dropped_future)
+        ),
+        if f.bucket_folded + f.dropped_too_old + f.dropped_future > 0 { theme.warning } else { theme.muted },
+    ));
+    frame.render_widget(
+        Paragraph::new(side_lines).block(panel(" Signals ", theme, g)),
+        side,
+    );
+
+    // Sources.
+    let header = Row::new(vec!["Source", "Format", "State", "lines/s", "Errors", "Last line"])
+        .style(theme.table_header);
+    let mut rows: Vec<Row> = o
+        .sources
+        .iter()
+        .map(|s| {
+            Row::new(vec![
+                Cell::from(s.label.clone()),
+                Cell::from(s.format.unwrap_or("?").to_string()),
+                Cell::from(s.state.clone()),
+                Cell::from(format!("{:.1}", s.lines_per_sec)),
+                num(s.parse_errors, theme, true),
+                Cell::from(s.last_line_age_ms.map_or("never".into(), |a| {
+                    format!("{} ago", format_duration(a))
+                })),
+            ])
+        })
+        .collect();
+    if let Some((s, (sample, reason))) = o
+        .sources
+        .iter()
+        .filter_map(|s| s.last_error.as_ref().map(|e| (s, e)))
+        .next_back()
+    {
+        rows.push(Row::new(vec![Cell::from(Span::styled(
+            format!("{}: {reason}: {}", s.label, fit(sample, 160, g)),
+            theme.warning,
+        ))]));
+    }
+    if o.sources.is_empty() {
+        rows.push(Row::new(vec![Cell::from(Span::styled("no sources", theme.muted))]));
+    }
+    let widths = [
+        Constraint::Min(14),
+        Constraint::Length(12),
+        Constraint::Length(12),
+        Constraint::Length(8),
+        Constraint::Length(7),
+        Constraint::Length(11),
+    ];
+    frame.render_widget(
+        Table::new(rows, widths)
+            .header(header)
+            .block(panel(" Sources ", theme, g)),
+        bottom,
+    );
+}
+
+fn route_health_row(r: &RouteHealth, theme: &Theme, g: &Glyphs) -> Row<'static> {
+    let success = r.preflight_success();
+    let success_style = match success {
+        None => theme.muted,
+        Some(_) if r.below_objective() => theme.bad,
+        Some(_) => theme.good,
+    };
+    let xo = r.cross_origin_failure_rate();
+    let xo_style = match xo {
+        Some(x) if x > PAGE_FAILURE_RATE => theme.bad,
+        Some(x) if x > 0.0 => theme.warning,
+        _ => theme.muted,
+    };
+    let mut route = vec![];
+    if r.critical {
+        route.push(Span::styled(format!("{} ", g.critical), theme.critical));
+    }
+    route.push(Span::styled(r.route.clone(), theme.text));
+    let below = if r.below_objective() { " <" } else { "" };
+    Row::new(vec![
+        Cell::from(Line::from(route)),
+        num(r.options_total, theme, false),
+        Cell::from(Span::styled(format!("{}{below}", percent(success)), success_style)),
+        Cell::from(Span::styled(percent(xo), xo_style)),
+        num(r.status_401, theme, true),
+        num(r.status_403, theme, true),
+    ])
+}
+
+// ---------------------------------------------------------------- trend
+
+/// One labelled one-line sparkline: `label  ▁▂▇  total`.
+fn spark_line(
+    label: &str,
+    values: &[u64],
+    max: u64,
+    total: u64,
+    style: Style,
+    theme: &Theme,
+    g: &Glyphs,
+) -> Line<'static> {
+    let bars: String = values.iter().map(|&v| bar(g, v, max)).collect();
+    Line::from(vec![
+        Span::styled(format!("{label:>8} "), if total > 0 { style.add_modifier(Modifier::BOLD) } else { theme.muted }),
+        Span::styled(bars, style),
+        Span::styled(format!(" {:>6}", count(total)), if total > 0 { theme.text } else { theme.muted }),
+    ])
+}
+
+fn axis_line(start: i64, end: i64, width: usize, theme: &Theme) -> Line<'static> {
+    let left = format_hms(start);
+    let right = format_hms(end);
+    let gap = width.saturating_sub(left.len() + right.len());
+    Line::styled(format!("{:>8} {left}{}{right}", "UTC", " ".repeat(gap)), theme.axis)
+}
+
+pub fn trend(
+    frame: &mut Frame,
+    area: Rect,
+    state: &mut UiState,
+    model: &ViewModel,
+    theme: &Theme,
+    g: &Glyphs,
+) {
+    let t = model.trend(state.range);
+    if let Some(route) = state.focus_route.take()
+        && let Some(i) = t.routes.iter().position(|r| r.route == route)
+    {
+        state.selected[View::Trend.index()] = i;
+    }
+    let table_h = (t.routes.len().clamp(1, 6) as u16) + 3;
+    let [top, chart] =
+        Layout::vertical([Constraint::Length(table_h), Constraint::Min(10)]).areas(area);
+    state.row_routes = t.routes.iter().map(|r| r.route.clone()).collect();
+    let rows: Vec<Row> = t
+        .routes
+        .iter()
+        .map(|r| {
+            let total = r.total();
+            let ok = r.totals[StatusClass::S2xx as usize];
+            let mut cells = vec![
+                Cell::from(Line::from(vec![
+                    Span::styled(if r.critical { format!("{} ", g.critical) } else { String::new() }, theme.critical),
+                    Span::styled(r.route.clone(), theme.text),
+                ])),
+                num(total, theme, false),
+                Cell::from(Span::styled(
+                    percent((total > 0).then(|| ok as f64 / total as f64)),
+                    if ok < total { theme.bad } else { theme.good },
+                )),
+            ];
+            for c in &StatusClass::ALL[1..] {
+                cells.push(num(r.totals[*c as usize], theme, true));
+            }
+            Row::new(cells)
+        })
+        .collect();
+    let mut widths = vec![Constraint::Min(16), Constraint::Length(7), Constraint::Length(7)];
+    widths.extend([Constraint::Length(6); 6]);
+    selectable_table(
+        frame,
+        top,
+        state,
+        format!(" OPTIONS by route ({}) ", state.range.label()),
+        vec!["Route", "OPTIONS", "2xx", "3xx", "401", "403", "404/5", "5xx", "other"],
+        rows,
+        widths,
+        theme,
+        g,
+    );
+
+    let sel = state.selection();
+    let Some(rt) = t.routes.get(sel) else {
+        frame.render_widget(
+            Paragraph::new(Line::styled("no OPTIONS requests in this range", theme.muted))
+                .block(panel(" OPTIONS status trend ", theme, g)),
+            chart,
+        );
+        return;
+    };
+    let inner_w = chart.width.saturating_sub(2) as usize;
+    let bars_w = inner_w.saturating_sub(9 + 7).max(1);
+    let cols = fit_columns(&rt.columns, bars_w);
+    let per = rt.columns.len().div_ceil(bars_w.max(1)).max(1) as i64;
+    let max = cols.iter().flat_map(|c| c.iter()).copied().max().unwrap_or(0);
+    let mut lines: Vec<Line> = StatusClass::ALL
+        .iter()
+        .map(|c| {
+            let series: Vec<u64> = cols.iter().map(|col| col[*c as usize]).collect();
+            spark_line(c.label(), &series, max, rt.totals[*c as usize], theme.series(*c as usize), theme, g)
+        })
+        .collect();
+    lines.push(axis_line(t.axis.start, t.axis.end, cols.len(), theme));
+    let title = format!(
+        " {} OPTIONS by status, {} per column, peak {} ",
+        rt.route,
+        format_duration(t.axis.column_ms * per),
+        count(max)
+    );
+    frame.render_widget(Paragraph::new(lines).block(panel(title, theme, g)), chart);
+}
+
+// ---------------------------------------------------------------- origins
+
+pub fn origins(
+    frame: &mut Frame,
+    area: Rect,
+    state: &mut UiState,
+    model: &ViewModel,
+    theme: &Theme,
+    g: &Glyphs,
+) {
+    let table = model.origin_table(state.range);
+    let mut cells = table.cells.clone();
+    sort_cells(&mut cells, state.origin_sort);
+    let [main, legend] = Layout::vertical([Constraint::Min(5), Constraint::Length(1)]).areas(area);
+    state.row_routes = cells.iter().map(|c| c.route.clone()).collect();
+    let rows: Vec<Row> = cells
+        .iter()
+        .map(|c| {
+            let origin = if c.derived {
+                Span::styled(format!("~{}", c.origin), theme.derived)
+            } else {
+                Span::styled(c.origin.clone(), theme.text)
+            };
+            let rate = c.failure_rate();
+            let rate_style = if c.failed == 0 {
+                theme.muted
+            } else if rate > PAGE_FAILURE_RATE {
+                theme.bad
+            } else {
+                theme.warning
+            };
+            Row::new(vec![
+                Cell::from(c.route.clone()),
+                Cell::from(origin),
+                num(c.requests, theme, false),
+                num(c.failed, theme, true),
+                Cell::from(Span::styled(percent(Some(rate)), rate_style)),
+                Cell::from(Span::styled(
+                    c.dominant
+                        .map_or("-".into(), |(s, m, n)| format!("{s} {m} ×{}", count(n))),
+                    if c.dominant.is_some() { theme.text } else { theme.muted },
+                )),
+            ])
+        })
+        .collect();
+    selectable_table(
+        frame,
+        main,
+        state,
+        format!(
+            " Failing endpoints by origin ({}, sorted by {}) ",
+            state.range.label(),
+            state.origin_sort.label()
+        ),
+        vec!["Route", "Origin", "Req", "Failed", "Rate", "Dominant failure"],
+        rows,
+        vec![
+            Constraint::Min(14),
+            Constraint::Min(20),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(6),
+            Constraint::Length(18),
+        ],
+        theme,
+        g,
+    );
+    let mut legend_spans = vec![
+        Span::styled("~", theme.derived),
+        Span::styled(" origin from Referer   ", theme.muted),
+        Span::styled(
+            format!(
+                "failed = status >= 400 or OPTIONS not 2xx   {} requests without origin",
+                count(table.without_origin)
+            ),
+            theme.muted,
+        ),
+    ];
+    if table.cells_left_out > 0 {
+        legend_spans.push(Span::styled(
+            format!("   {} more pairs not shown", table.cells_left_out),
+            theme.warning,
+        ));
+    }
+    frame.render_widget(Line::from(legend_spans), legend);
+}
+
+// ---------------------------------------------------------------- auth
+
+pub fn auth(
+    frame: &mut Frame,
+    area: Rect,
+    state: &mut UiState,
+    model: &ViewModel,
+    theme: &Theme,
+    g: &Glyphs,
+) {
+    let a = model.auth_timeline(state.range);
+    let classes: Vec<AuthClass> = AuthClass::ALL
+        .iter()
+        .copied()
+        .filter(|c| a.class_totals[*c as usize] > 0 || *c == AuthClass::Expired)
+        .collect();
+    let chart_h = (2 + classes.len().min(6) + 1 + 2) as u16;
+    let [top, bottom] = Layout::vertical([Constraint::Length(chart_h), Constraint::Min(5)]).areas(area);
+    let [chart, methods] =
+        Layout::horizontal([Constraint::Min(40), Constraint::Length(26)]).areas(top);
+
+    let inner_w = chart.width.saturating_sub(2) as usize;
+    let bars_w = inner_w.saturating_sub(9 + 7).max(1);
+    let status_cols: Vec<[u32; 2]> = a.columns.iter().map(|c| [c.status_401, c.status_403]).collect();
+    let class_cols: Vec<[u32; AuthClass::COUNT]> = a.columns.iter().map(|c| c.classes).collect();
+    let sc = fit_columns(&status_cols, bars_w);
+    let cc = fit_columns(&class_cols, bars_w);
+    let max = sc
+        .iter()
+        .flat_map(|c| c.iter())
+        .chain(cc.iter().flat_map(|c| c.iter()))
+        .copied()
+        .max()
+        .unwrap_or(0);
+    let pick = |cols: &[[u64; 2]], i: usize| cols.iter().map(|c| c[i]).collect::<Vec<u64>>();
+    let mut lines = vec![
+        spark_line("401", &pick(&sc, 0), max, a.total_401, theme.series_401, theme, g),
+        spark_line("403", &pick(&sc, 1), max, a.total_403, theme.series_403, theme, g),
+    ];
+    for c in classes.iter().take(6) {
+        let series: Vec<u64> = cc.iter().map(|col| col[*c as usize]).collect();
+        let label: String = c.as_str().chars().take(8).collect();
+        lines.push(spark_line(&label, &series, max, a.class_totals[*c as usize], theme.series_auth, theme, g));
+    }
+    lines.push(axis_line(a.axis.start, a.axis.end, sc.len(), theme));
+    frame.render_widget(
+        Paragraph::new(lines).block(panel(
+            format!(" 401/403 beside auth failures ({}) ", state.range.label()),
+            theme,
+            g,
+        )),
+        chart,
+    );
+
+    let mut mlines = vec![Line::styled(format!("{:<8}{:>7}{:>7}", "method", "401", "403"), theme.table_header)];
+    for (m, n401, n403) in &a.by_method {
+        lines_push_method(&mut mlines, m.as_str(), *n401, *n403, theme);
+    }
+    if a.by_method.is_empty() {
+        mlines.push(Line::styled("no 401/403", theme.muted));
+    } else if a.by_method.first().is_some_and(|(m, _, _)| *m == crate::event::Method::Options) {
+        mlines.push(Line::styled("OPTIONS leads: suspect", theme.warning));
+        mlines.push(Line::styled("preflight auth (H2)", theme.warning));
+    }
+    frame.render_widget(Paragraph::new(mlines).block(panel(" By method ", theme, g)), methods);
+
+    let rows: Vec<Row> = model
+        .auth_samples
+        .iter()
+        .map(|s| {
+            Row::new(vec![
+                Cell::from(Span::styled(format_hms(s.time), theme.axis)),
+                Cell::from(Span::styled(s.class.as_str(), theme.series_auth)),
+                Cell::from(s.operation.clone()),
+                Cell::from(s.message.clone()),
+            ])
+        })
+        .collect();
+    state.row_routes.clear();
+    selectable_table(
+        frame,
+        bottom,
+        state,
+        " Latest auth failures (redacted) ".into(),
+        vec!["Time", "Class", "Operation", "Message"],
+        rows,
+        vec![
+            Constraint::Length(8),
+            Constraint::Length(20),
+            Constraint::Length(16),
+            Constraint::Min(20),
+        ],
+        theme,
+        g,
+    );
+}
+
+fn lines_push_method(out: &mut Vec<Line<'static>>, m: &str, a: u64, b: u64, theme: &Theme) {
+    out.push(Line::from(vec![
+        Span::styled(format!("{m:<8}"), theme.text),
+        Span::styled(format!("{:>7}", count(a)), if a > 0 { theme.series_401 } else { theme.muted }),
+        Span::styled(format!("{:>7}", count(b)), if b > 0 { theme.series_403 } else { theme.muted }),
+    ]));
+}
+
+// ---------------------------------------------------------------- probes
+
+fn verdict_cell(p: &ProbeRow, theme: &Theme) -> Cell<'static> {
+    if p.allowed {
+        Cell::from(Span::styled("ALLOWED", theme.verdict_allowed))
+    } else {
+        Cell::from(Span::styled("BLOCKED", theme.verdict_blocked))
+    }
+}
+
+pub fn probes(
+    frame: &mut Frame,
+    area: Rect,
+    state: &mut UiState,
+    model: &ViewModel,
+    theme: &Theme,
+    g: &Glyphs,
+) {
+    let rows: Vec<Row> = model
+        .probes
+        .iter()
+        .map(|p| {
+            let mut endpoint = vec![];
+            if p.critical {
+                endpoint.push(Span::styled(format!("{} ", g.critical), theme.critical));
+            }
+            endpoint.push(Span::raw(p.endpoint.clone()));
+            Row::new(vec![
+                verdict_cell(p, theme),
+                Cell::from(Line::from(endpoint)),
+                Cell::from(p.origin.clone()),
+                Cell::from(p.shape.clone()),
+                Cell::from(Span::styled(
+                    p.code.clone(),
+                    if p.doubled_acao { theme.warning } else { theme.text },
+                )),
+                Cell::from(p.hidden_status.map_or("-".into(), |s| s.to_string())),
+                Cell::from(p.latency_ms.map_or("-".into(), |l| format!("{l}ms"))),
+                Cell::from(p.instance.clone().unwrap_or_else(|| "-".into())),
+            ])
+        })
+        .collect();
+    state.row_routes.clear();
+    if state.detail {
+        let sel = state.clamp_selection(model.probes.len());
+        if let Some(p) = model.probe_results.get(sel) {
+            let [head, detail] =
+                Layout::vertical([Constraint::Length(4), Constraint::Min(5)]).areas(area);
+            let row = &model.probes[sel];
+            let summary = vec![
+                Line::from(vec![
+                    Span::styled(if row.allowed { "ALLOWED" } else { "BLOCKED" }, if row.allowed { theme.verdict_allowed } else { theme.verdict_blocked }),
+                    Span::styled(format!("  {}  {}", row.code, p.shape.name), theme.text),
+                ]),
+                Line::styled(format!("{} from {}", p.url, p.origin), theme.muted),
+            ];
+            frame.render_widget(
+                Paragraph::new(summary).block(panel(" Probe ", theme, g)),
+                head,
+            );
+            let lines = probe_detail_lines(p, theme, g);
+            let max_scroll = (lines.len() as u16).saturating_sub(detail.height.saturating_sub(2));
+            state.detail_scroll = state.detail_scroll.min(max_scroll);
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .scroll((state.detail_scroll, 0))
+                    .block(panel(" Evidence (as sent / as received) — Esc closes ", theme, g)),
+                detail,
+            );
+            return;
+        }
+        state.detail = false;
+    }
+    selectable_table(
+        frame,
+        area,
+        state,
+        " Probes: endpoint × origin × shape (latest) ".into(),
+        vec!["Verdict", "Endpoint", "Origin", "Shape", "Code", "Hidden", "Latency", "Instance"],
+        rows,
+        vec![
+            Constraint::Length(7),
+            Constraint::Min(14),
+            Constraint::Min(18),
+            Constraint::Length(13),
+            Constraint::Length(16),
+            Constraint::Length(6),
+            Constraint::Length(7),
+            Constraint::Length(10),
+        ],
+        theme,
+        g,
+    );
+}
+
+/// The evidence of one probe, line by line: requests as sent, responses as received (every
+/// header line in order, doubled ones marked), then what each browser would say.
+pub fn probe_detail_lines(p: &ProbeResult, theme: &Theme, g: &Glyphs) -> Vec<Line<'static>> {
+    let mut out: Vec<Line<'static>> = Vec::new();
+    let section = |out: &mut Vec<Line<'static>>, title: &str| {
+        out.push(Line::styled(title.to_string(), theme.table_header));
+    };
+    let request = |out: &mut Vec<Line<'static>>, r: &crate::cors::RawRequest| {
+        out.push(Line::styled(format!("  {} {}", r.method, r.url), theme.text));
+        for (n, v) in &r.headers {
+            out.push(Line::styled(
+                format!("  {n}: {}", crate::redact::header_value(n, v)),
+                theme.text,
+            ));
+        }
+    };
+    let response = |out: &mut Vec<Line<'static>>, r: &crate::cors::RawResponse| {
+        out.push(Line::styled(
+            format!("  HTTP {}  ({} ms)", r.status, r.elapsed_ms),
+            theme.text,
+        ));
+        for (i, (n, v)) in r.headers.iter().enumerate() {
+            let repeated = r.headers[..i].iter().any(|(m, _)| m.eq_ignore_ascii_case(n))
+                || r.headers[i + 1..].iter().any(|(m, _)| m.eq_ignore_ascii_case(n));
+            let dup_cors = repeated && n.to_ascii_lowercase().starts_with("access-control-");
+            let text = format!("  {n}: {}", crate::redact::header_value(n, v));
+            if dup_cors {
+                out.push(Line::from(vec![
+                    Span::styled(text, theme.warning),
+                    Span::styled(format!("   {} repeated header", g.degraded), theme.warning),
+                ]));
+            } else {
+                out.push(Line::styled(text, theme.text));
+            }
+        }
+    };
+    section(&mut out, "Preflight request (as sent)");
+    match &p.preflight_request {
+        Some(r) => request(&mut out, r),
+        None => out.push(Line::styled("  (no preflight needed or sent)", theme.muted)),
+    }
+    section(&mut out, "Preflight response (as received)");
+    match &p.preflight {
+        Some(r) => response(&mut out, r),
+        None => out.push(Line::styled("  (none)", theme.muted)),
+    }
+    if p.actual_request.is_some() || p.actual.is_some() {
+        section(&mut out, "Actual request (as sent)");
+        if let Some(r) = &p.actual_request {
+            request(&mut out, r);
+        }
+        section(&mut out, "Actual response (as received)");
+        match &p.actual {
+            Some(r) => response(&mut out, r),
+            None => out.push(Line::styled("  (none)", theme.muted)),
+        }
+    }
+    if let Some(t) = &p.transport {
+        section(&mut out, "Transport error");
+        out.push(Line::styled(format!("  {}: {}", t.kind.as_str(), t.message), theme.bad));
+    }
+    let v = &p.verdict;
+    section(&mut out, "Verdict");
+    out.push(Line::from(vec![
+        Span::styled(
+            if v.allowed { "  ALLOWED" } else { "  BLOCKED" },
+            if v.allowed { theme.verdict_allowed } else { theme.verdict_blocked },
+        ),
+        Span::styled(
+            format!(
+                "  code {}  stage {}{}",
+                v.code,
+                v.stage.as_str(),
+                v.hidden_status.map_or(String::new(), |s| format!("  hidden status {s}"))
+            ),
+            theme.text,
+        ),
+    ]));
+    if let Some(w) = &v.www_authenticate {
+        out.push(Line::styled(format!("  WWW-Authenticate: {w}"), theme.text));
+    }
+    out.push(Line::styled("Chrome says", theme.table_header));
+    out.push(Line::styled(
+        format!("  {}", v.chrome_message.as_deref().unwrap_or("(no error)")),
+        theme.text,
+    ));
+    out.push(Line::styled("Firefox says", theme.table_header));
+    out.push(Line::styled(
+        format!("  {}", v.firefox_message.as_deref().unwrap_or("(no error)")),
+        theme.text,
+    ));
+    if !v.warnings.is_empty() {
+        section(&mut out, "Warnings");
+        for w in &v.warnings {
+            out.push(Line::styled(format!("  {}: {}", w.code, w.message), theme.warning));
+        }
+    }
+    if let Some(h) = v.hypothesis {
+        section(&mut out, "Hypothesis");
+        out.push(Line::styled(format!("  {} {}", h.id(), h.title()), theme.text));
+    }
+    if let Some(i) = &p.instance {
+        out.push(Line::styled(format!("Instance: {i}"), theme.muted));
+    }
+    out
+}
+
+// ---------------------------------------------------------------- log
+
+pub fn log(
+    frame: &mut Frame,
+    area: Rect,
+    state: &mut UiState,
+    model: &ViewModel,
+    theme: &Theme,
+    g: &Glyphs,
+) {
+    let matched = filter_log(&model.log, &state.log_filter);
+    let inner_h = area.height.saturating_sub(3) as usize;
+    let max_offset = matched.len().saturating_sub(inner_h);
+    let offset = state.clamp_selection(max_offset + 1);
+    let end = matched.len() - offset.min(matched.len());
+    let start = end.saturating_sub(inner_h);
+    let label_w = model.log.iter().map(|l| l.source.chars().count()).max().unwrap_or(0).min(16);
+    let mut lines: Vec<Line> = matched[start..end]
+        .iter()
+        .map(|&i| {
+            let l = &model.log[i];
+            Line::from(vec![
+                Span::styled(format!("{} ", format_hms(l.wall)), theme.axis),
+                Span::styled(format!("{:<label_w$}", fit(&l.source, label_w, g)), theme.log_source),
+                Span::styled(format!(" {} ", g.sep), theme.border),
+                Span::styled(l.text.clone(), theme.text),
+            ])
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::styled(
+            if state.log_filter.is_empty() { "no lines yet" } else { "no line matches the filter" },
+            theme.muted,
+        ));
+    }
+    let [body, prompt] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    let status = if state.log_paused || state.frozen { "PAUSED" } else { "FOLLOWING" };
+    frame.render_widget(
+        Paragraph::new(lines).block(panel(
+            format!(
+                " Live log: {} of {} lines, {status} ",
+                matched.len(),
+                model.log_ring_len
+            ),
+            theme,
+            g,
+        )),
+        body,
+    );
+    let prompt_line = if state.filter_editing {
+        Line::from(vec![
+            Span::styled("/", theme.filter),
+            Span::styled(format!("{}_", state.log_filter), theme.filter),
+            Span::styled("   Enter keeps, Esc clears", theme.muted),
+        ])
+    } else if !state.log_filter.is_empty() {
+        Line::from(vec![
+            Span::styled(format!("filter: {}", state.log_filter), theme.filter),
+            Span::styled("   / edits, Esc clears", theme.muted),
+        ])
+    } else {
+        Line::styled("/ to filter (substring, any case)", theme.muted)
+    };
+    frame.render_widget(prompt_line, prompt);
+}
