@@ -1,12 +1,10 @@
-<<<<<<< HEAD
-pub mod bursts;
-=======
 //! Pure functions from the store to what the screens show. No I/O, no clocks: the wall time is
 //! passed in, so the same store always gives the same view model.
 //!
 //! One [`snapshot`] is taken per frame under the store lock; the views only ever see the
 //! [`ViewModel`], never the store, so drawing happens with the lock released.
 
+pub mod bursts;
 pub mod overview;
 pub mod series;
 
@@ -254,4 +252,3 @@ mod tests {
         assert_eq!(TimeRange::H6.span_ms(), 6 * HOUR);
     }
 }
->>>>>>> wip/ui
