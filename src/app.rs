@@ -14,11 +14,11 @@ use tokio::task::JoinHandle;
 use crate::cli::{Cli, Command, DashboardArgs, DemoArgs, ReportArgs, ReportFormat};
 use crate::config::{self, ConfigError, FileConfig};
 use crate::event::Event;
-use crate::probe::ProbeSettings;
+use crate::probe::{DurationSetting, EndpointSpec, ProbeSettings};
 use crate::sources::formats::FormatOptions;
 use crate::sources::live::{LogSourceSpec, spawn_log_source};
 use crate::store::{Store, StoreConfig, TimeMode};
-use crate::time::{Clock, MINUTE, now_ms, parse_duration, wall_clock};
+use crate::time::{Clock, EpochMs, MINUTE, SECOND, now_ms, parse_duration, wall_clock};
 
 /// The store as every task shares it. Locks are held only to apply a batch or to build a
 /// frame's view model, never across I/O.
@@ -139,22 +139,19 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
         });
     }
 
-    let mut probe = match &file.probe {
-        Some(table) => Some(ProbeSettings::from_table(table.clone()).map_err(|e| {
-            ConfigError::Invalid {
-                origin: format!("{origin_of_file}: [probe]"),
-                message: e.to_string(),
-            }
-        })?),
-        None => None,
-    };
+    let mut probe = file.probe.clone();
     if !args.probes.is_empty() || !args.origins.is_empty() {
         let p = probe.get_or_insert_with(ProbeSettings::default);
-        p.apply_flags(&args.probes, &args.origins);
+        apply_probe_flags(p, &args.probes, &args.origins);
     }
     if let Some(p) = &probe {
+        let origin = if args.probes.is_empty() && args.origins.is_empty() {
+            format!("{origin_of_file}: [probe]")
+        } else {
+            "--probe/--origin".to_string()
+        };
         p.validate().map_err(|e| ConfigError::Invalid {
-            origin: "probe settings".into(),
+            origin,
             message: e.to_string(),
         })?;
     }
@@ -194,6 +191,26 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
         slo_percent: file.analysis.slo.unwrap_or(99.9),
         config_path,
     })
+}
+
+/// Flags replace the file's endpoints and origins (flags > file), keeping the rest of the
+/// file's probe settings.
+pub fn apply_probe_flags(p: &mut ProbeSettings, urls: &[String], origins: &[String]) {
+    if !urls.is_empty() {
+        p.endpoint = urls
+            .iter()
+            .map(|u| EndpointSpec {
+                url: u.clone(),
+                critical: false,
+                origins: None,
+                shapes: None,
+                allow_unsafe_actual: false,
+            })
+            .collect();
+    }
+    if !origins.is_empty() {
+        p.origins = origins.to_vec();
+    }
 }
 
 /// A running pipeline: producers → channel → ingest task → store.
@@ -309,7 +326,8 @@ fn init_tracing(path: &std::path::Path) {
 }
 
 fn ui_options(settings: &Settings, mode_label: &'static str) -> anyhow::Result<crate::ui::UiOptions> {
-    let theme = crate::ui::theme::Theme::resolve(&settings.theme)?;
+    let theme =
+        crate::ui::theme::Theme::load(&settings.theme, crate::ui::theme::Theme::no_color_env())?;
     Ok(crate::ui::UiOptions {
         fps: settings.fps,
         theme,
@@ -371,7 +389,7 @@ pub fn demo_store_config() -> StoreConfig {
 /// tailed and its endpoints probed.
 pub fn start_demo_pipeline(
     demo: &crate::demo::DemoHandle,
-    probe_interval_real: &str,
+    probe_interval_real: EpochMs,
 ) -> anyhow::Result<Pipeline> {
     let mut pipeline = Pipeline::new(demo_store_config(), TimeMode::EventTime);
     let opts = FormatOptions::default();
@@ -389,12 +407,12 @@ pub fn start_demo_pipeline(
     }
     let mut probe = ProbeSettings::default();
     let endpoints: Vec<String> = demo.probe_endpoints().into_iter().map(|(u, _)| u).collect();
-    probe.apply_flags(&endpoints, &demo.origins());
+    apply_probe_flags(&mut probe, &endpoints, &demo.origins());
     for (ep, (_, critical)) in probe.endpoint.iter_mut().zip(demo.probe_endpoints()) {
         ep.critical = critical;
     }
-    probe.set_interval_text(probe_interval_real);
-    probe.set_timeout_text("2s");
+    probe.interval = DurationSetting(probe_interval_real);
+    probe.timeout = DurationSetting(2 * SECOND);
     pipeline.add_prober(probe, demo.clock.clone());
     Ok(pipeline)
 }
@@ -412,7 +430,7 @@ async fn run_demo(args: &DemoArgs, settings: Settings) -> anyhow::Result<()> {
     let demo = crate::demo::start(opts)
         .await
         .context("starting the demo server")?;
-    let pipeline = start_demo_pipeline(&demo, "5s")?;
+    let pipeline = start_demo_pipeline(&demo, 5 * SECOND)?;
     let ui = ui_options(&settings, "DEMO")?;
     let result = crate::ui::run(pipeline.store.clone(), ui, pipeline.probe_now.clone()).await;
     pipeline.shutdown().await;
@@ -484,6 +502,9 @@ pub fn main() -> ExitCode {
             .block_on(run_demo(args, settings))
             .map(|()| ExitCode::SUCCESS),
         Some(Command::Report(args)) => run_report(args),
+        Some(Command::Check(args)) => runtime
+            .block_on(crate::check::run(args, settings.probe.clone()))
+            .map(|code| ExitCode::from(code.clamp(0, 255) as u8)),
     };
     // Producers may still be blocked in reads (stdin); do not wait for them.
     runtime.shutdown_background();

@@ -28,6 +28,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Read log sources to their end and print what they hold (for postmortems and CI).
     Report(ReportArgs),
+    /// Probe once and exit: 0 when every check passes, 1 when any fails, 2 on usage errors.
+    Check(crate::check::CheckArgs),
 }
 
 /// Settings shared by the dashboard and the demo.

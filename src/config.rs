@@ -71,7 +71,7 @@ pub struct FileConfig {
     pub formats: FormatsSection,
     #[serde(default)]
     pub analysis: AnalysisSection,
-    pub probe: Option<toml::Table>,
+    pub probe: Option<crate::probe::ProbeSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -352,6 +352,33 @@ token-lifetimes = ["60m", "8h"]
         let text = "fps = \"fast\"\n";
         let e = parse(text, &p()).unwrap_err().to_string();
         assert!(e.starts_with("corstop.toml:1: key `fps`"), "{e}");
+    }
+
+    #[test]
+    fn probe_section() {
+        let text = r#"
+[probe]
+interval = "10s"
+origins = ["https://app.contoso.com"]
+
+[[probe.endpoint]]
+url = "https://api.contoso.com/api/orders"
+critical = true
+
+[[probe.shape]]
+name = "GET json"
+method = "GET"
+headers = ["Accept: application/json"]
+"#;
+        let cfg = parse(text, &p()).unwrap();
+        let probe = cfg.probe.unwrap();
+        assert_eq!(probe.interval.ms(), 10_000);
+        assert!(probe.endpoint[0].critical);
+        assert_eq!(probe.targets().len(), 1);
+
+        let typo = "[probe]\norigins = []\n\n[[probe.endpoint]]\nurl = \"https://a.example\"\ncritcal = true\n";
+        let e = parse(typo, &p()).unwrap_err().to_string();
+        assert!(e.starts_with("corstop.toml:6: key `critcal`"), "{e}");
     }
 
     #[test]

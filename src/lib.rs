@@ -5,6 +5,7 @@
 //! views in [`ui`] draw those answers. Producers never touch rendering; views never do I/O.
 
 pub mod analysis;
+pub mod app;
 pub mod check;
 pub mod cli;
 pub mod config;

@@ -27,7 +27,7 @@ async fn h2_phase_shows_options_401_on_the_challenged_route_only() {
         ..DemoOptions::default()
     };
     let demo = corstop::demo::start(opts).await.expect("demo starts");
-    let pipeline = start_demo_pipeline(&demo, "1s").expect("pipeline starts");
+    let pipeline = start_demo_pipeline(&demo, corstop::time::SECOND).expect("pipeline starts");
 
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
