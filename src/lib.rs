@@ -7,6 +7,7 @@
 pub mod cors;
 pub mod event;
 pub mod redact;
+pub mod report;
 pub mod route;
 pub mod sources;
 pub mod store;
