@@ -79,7 +79,10 @@ impl Method {
     }
 
     pub fn from_index(i: u8) -> Method {
-        Method::ALL.get(i as usize).copied().unwrap_or(Method::Other)
+        Method::ALL
+            .get(i as usize)
+            .copied()
+            .unwrap_or(Method::Other)
     }
 }
 
@@ -439,7 +442,10 @@ pub enum Event {
     Batch(Box<SourceBatch>),
     Probe(Box<ProbeResult>),
     /// A source's lifecycle note (waiting for file, rotated, error...).
-    SourceState { source: SourceId, state: String },
+    SourceState {
+        source: SourceId,
+        state: String,
+    },
 }
 
 /// What a log source read in one go. Counters are deltas since the previous batch.

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod event;
 pub mod probe;
 pub mod redact;
+pub mod report;
 pub mod route;
 pub mod sources;
 pub mod store;

@@ -143,7 +143,13 @@ fn might_hold_secret(s: &str) -> bool {
 }
 
 fn scheme_prefix(b: &[u8]) -> Option<usize> {
-    for p in [&b"Bearer "[..], b"bearer ", b"BEARER ", b"Basic ", b"basic "] {
+    for p in [
+        &b"Bearer "[..],
+        b"bearer ",
+        b"BEARER ",
+        b"Basic ",
+        b"basic ",
+    ] {
         if b.starts_with(p) {
             return Some(p.len());
         }

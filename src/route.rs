@@ -58,8 +58,9 @@ pub fn template(raw: &str) -> Cow<'_, str> {
     if path.is_empty() {
         return Cow::Borrowed("/");
     }
-    let needs_change =
-        path.len() > MAX_TEMPLATE_LEN || path.split('/').any(is_id_segment) || !path.starts_with('/');
+    let needs_change = path.len() > MAX_TEMPLATE_LEN
+        || path.split('/').any(is_id_segment)
+        || !path.starts_with('/');
     if !needs_change {
         return Cow::Borrowed(path);
     }

@@ -731,7 +731,13 @@ fn sample_text(sample: &[u8]) -> String {
     let lossy = String::from_utf8_lossy(head);
     let printable: String = lossy
         .chars()
-        .map(|c| if c.is_control() && c != '\t' { '\u{FFFD}' } else { c })
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
         .collect();
     let mut out = truncate(&redact::text(&printable), MAX_SAMPLE);
     if sample.len() > head.len() && !out.ends_with('…') {
@@ -925,7 +931,9 @@ mod tests {
         r.acao = Some("https://app.contoso.com, https://app.contoso.com".into());
         s.ingest_http(src, &r);
         let o = s.origins.lookup("https://app.contoso.com").unwrap();
-        let n = s.sum_window(600 * SECOND, |k| k.origin == o && k.acao == AcaoSeen::Multiple);
+        let n = s.sum_window(600 * SECOND, |k| {
+            k.origin == o && k.acao == AcaoSeen::Multiple
+        });
         assert_eq!(n, 1);
     }
 
@@ -974,7 +982,10 @@ mod tests {
             s.note_raw_line(src, 0, &format!("line {i}"));
         }
         let kept: Vec<&str> = s.raw_lines().map(|l| l.text.as_str()).collect();
-        assert_eq!(kept, vec!["line 15", "line 16", "line 17", "line 18", "line 19"]);
+        assert_eq!(
+            kept,
+            vec!["line 15", "line 16", "line 17", "line 18", "line 19"]
+        );
     }
 }
 

@@ -142,7 +142,11 @@ pub fn parse_rfc3339(s: &[u8]) -> Option<EpochMs> {
                 _ => return None,
             };
             let off = (h as i64 * 60 + m as i64) * 60_000;
-            Some(if *sign == b'+' { base - off } else { base + off })
+            Some(if *sign == b'+' {
+                base - off
+            } else {
+                base + off
+            })
         }
         _ => None,
     }
@@ -261,7 +265,11 @@ pub fn parse_clf(s: &[u8]) -> Option<EpochMs> {
         [] => Some(base),
         [b' ', sign @ (b'+' | b'-'), a, b, c, d] => {
             let off = (digits(&[*a, *b])? as i64 * 60 + digits(&[*c, *d])? as i64) * 60_000;
-            Some(if *sign == b'+' { base - off } else { base + off })
+            Some(if *sign == b'+' {
+                base - off
+            } else {
+                base + off
+            })
         }
         _ => None,
     }

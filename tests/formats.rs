@@ -11,7 +11,10 @@ use corstop::sources::formats::{
 const T0: i64 = 1_775_298_662_000;
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/logs/{name}.log", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/logs/{name}.log",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -80,7 +83,16 @@ fn appservice_http_fixture() {
     assert_eq!(
         got,
         vec![
-            (0, Method::Options, "/api/orders".into(), 401, Some(38), None, false, None),
+            (
+                0,
+                Method::Options,
+                "/api/orders".into(),
+                401,
+                Some(38),
+                None,
+                false,
+                None
+            ),
             (
                 250,
                 Method::Get,
@@ -91,8 +103,26 @@ fn appservice_http_fixture() {
                 false,
                 None
             ),
-            (1000, Method::Post, "/api/orders".into(), 401, Some(4), None, false, None),
-            (2000, Method::Options, "/api/orders".into(), 204, Some(2), None, false, None),
+            (
+                1000,
+                Method::Post,
+                "/api/orders".into(),
+                401,
+                Some(4),
+                None,
+                false,
+                None
+            ),
+            (
+                2000,
+                Method::Options,
+                "/api/orders".into(),
+                204,
+                Some(2),
+                None,
+                false,
+                None
+            ),
         ]
     );
 }
@@ -111,13 +141,22 @@ fn appservice_auth_fixture() {
         got,
         vec![
             (0, "ValidateToken".into(), Some(AuthClass::Expired), None),
-            (1000, "ValidateToken".into(), Some(AuthClass::Audience), None),
+            (
+                1000,
+                "ValidateToken".into(),
+                Some(AuthClass::Audience),
+                None
+            ),
             (2000, "ValidateToken".into(), None, None),
             (3000, "Challenge".into(), Some(AuthClass::Other), Some(401)),
         ]
     );
     // The exception block's lines belong to the audience event, not to separate events.
-    assert!(r.sink.auth[1].message.contains("End of inner exception stack trace"));
+    assert!(
+        r.sink.auth[1]
+            .message
+            .contains("End of inner exception stack trace")
+    );
     assert!(r.fed.contains(&Ok(Fed::Buffered)));
 }
 
@@ -139,7 +178,16 @@ fn azure_json_fixture() {
                 true,
                 None
             ),
-            (3000, Method::Get, "/api/orders/42".into(), 200, Some(17), None, false, None),
+            (
+                3000,
+                Method::Get,
+                "/api/orders/42".into(),
+                200,
+                Some(17),
+                None,
+                false,
+                None
+            ),
         ]
     );
     let first = &r.sink.http[0];
@@ -148,7 +196,10 @@ fn azure_json_fixture() {
     assert_eq!(first.client.as_deref(), Some("203.0.113.7"));
     assert_eq!(r.sink.auth.len(), 1);
     let a = &r.sink.auth[0];
-    assert_eq!((a.time - T0, a.class, a.status), (2000, Some(AuthClass::Expired), Some(401)));
+    assert_eq!(
+        (a.time - T0, a.class, a.status),
+        (2000, Some(AuthClass::Expired), Some(401))
+    );
     assert_eq!(a.operation, "ValidateToken");
     // The pretty-printed envelope spans lines: buffered, then one record when it closes.
     assert!(r.fed.iter().filter(|f| **f == Ok(Fed::Buffered)).count() > 10);
@@ -172,7 +223,16 @@ fn w3c_fixture() {
                 true,
                 None
             ),
-            (1000, Method::Get, "/api/orders/8812".into(), 200, Some(12), None, false, None),
+            (
+                1000,
+                Method::Get,
+                "/api/orders/8812".into(),
+                200,
+                Some(12),
+                None,
+                false,
+                None
+            ),
             // The second #Fields logs Origin and ACAO: taken as logged, never derived.
             (
                 2000,
@@ -184,15 +244,30 @@ fn w3c_fixture() {
                 false,
                 s("https://app.contoso.com,+https://app.contoso.com")
             ),
-            (3000, Method::Get, "/health".into(), 200, Some(1), None, false, s("-")),
+            (
+                3000,
+                Method::Get,
+                "/health".into(),
+                200,
+                Some(1),
+                None,
+                false,
+                s("-")
+            ),
         ]
     );
-    assert_eq!(r.sink.http[0].host.as_deref(), Some("contoso-api.azurewebsites.net"));
+    assert_eq!(
+        r.sink.http[0].host.as_deref(),
+        Some("contoso-api.azurewebsites.net")
+    );
     assert_eq!(
         r.sink.http[2].acao_seen(),
         corstop::event::AcaoSeen::Multiple
     );
-    assert_eq!(r.sink.http[3].acao_seen(), corstop::event::AcaoSeen::Missing);
+    assert_eq!(
+        r.sink.http[3].acao_seen(),
+        corstop::event::AcaoSeen::Missing
+    );
 }
 
 #[test]
@@ -205,7 +280,11 @@ fn w3c_default_layout_and_column_errors() {
     assert_eq!(r.sink.http[0].origin.as_deref(), Some("https://x.example"));
     // Other counts without a header: an error that says why.
     let r = run_with("w3c", &opts, b"2026-04-04 10:31:02 GET /a 200");
-    assert!(r.errors()[0].reason.contains("no #Fields"), "{:?}", r.errors());
+    assert!(
+        r.errors()[0].reason.contains("no #Fields"),
+        "{:?}",
+        r.errors()
+    );
     // A data line with a column too few for its header.
     let r = run_with(
         "w3c",
@@ -219,7 +298,11 @@ fn w3c_default_layout_and_column_errors() {
         &opts,
         b"#Fields: date time cs-method cs-uri-stem\n2026-04-04 10:31:02 GET /a",
     );
-    assert!(r.errors()[0].reason.contains("sc-status"), "{:?}", r.errors());
+    assert!(
+        r.errors()[0].reason.contains("sc-status"),
+        "{:?}",
+        r.errors()
+    );
 }
 
 #[test]
@@ -286,8 +369,26 @@ fn combined_fixture() {
                 false,
                 s("https://app.contoso.com, https://app.contoso.com")
             ),
-            (3000, Method::Post, "/api/orders".into(), 401, Some(3), None, false, s("-")),
-            (4000, Method::Get, "/index.html".into(), 304, None, None, false, None),
+            (
+                3000,
+                Method::Post,
+                "/api/orders".into(),
+                401,
+                Some(3),
+                None,
+                false,
+                s("-")
+            ),
+            (
+                4000,
+                Method::Get,
+                "/index.html".into(),
+                304,
+                None,
+                None,
+                false,
+                None
+            ),
         ]
     );
     assert_eq!(r.sink.http[0].client.as_deref(), Some("203.0.113.7"));
@@ -311,7 +412,16 @@ fn ingress_nginx_fixture() {
                 true,
                 None
             ),
-            (1000, Method::Get, "/api/orders/42".into(), 200, Some(20), None, false, None),
+            (
+                1000,
+                Method::Get,
+                "/api/orders/42".into(),
+                200,
+                Some(20),
+                None,
+                false,
+                None
+            ),
         ]
     );
     let inst: Vec<_> = r.sink.http.iter().map(|h| h.instance.clone()).collect();
@@ -327,7 +437,9 @@ fn ingress_nginx_fixture() {
 #[test]
 fn nginx_custom_format_fixture() {
     let opts = FormatOptions {
-        nginx_format: Some(r#"$remote_addr - [$time_local] "$request" $status "$http_origin""#.into()),
+        nginx_format: Some(
+            r#"$remote_addr - [$time_local] "$request" $status "$http_origin""#.into(),
+        ),
         json_fields: None,
     };
     let r = run_with("nginx", &opts, &fixture("nginx"));
@@ -346,7 +458,16 @@ fn nginx_custom_format_fixture() {
                 false,
                 None
             ),
-            (1000, Method::Get, "/api/orders/7".into(), 200, None, None, false, None),
+            (
+                1000,
+                Method::Get,
+                "/api/orders/7".into(),
+                200,
+                None,
+                None,
+                false,
+                None
+            ),
         ]
     );
     // A line of another shape does not match the compiled format.
@@ -371,8 +492,13 @@ fn nginx_format_errors_are_clear() {
     };
     let e = formats::parser("nginx", &adjacent).err().unwrap();
     assert!(e.to_string().contains("without separating text"), "{e}");
-    let unknown = formats::parser("syslog", &FormatOptions::default()).err().unwrap();
-    assert!(unknown.to_string().contains("known: appservice-http"), "{unknown}");
+    let unknown = formats::parser("syslog", &FormatOptions::default())
+        .err()
+        .unwrap();
+    assert!(
+        unknown.to_string().contains("known: appservice-http"),
+        "{unknown}"
+    );
 }
 
 #[test]
@@ -406,7 +532,10 @@ fn caddy_fixture() {
             ),
         ]
     );
-    assert_eq!(r.sink.http[0].acao_seen(), corstop::event::AcaoSeen::Multiple);
+    assert_eq!(
+        r.sink.http[0].acao_seen(),
+        corstop::event::AcaoSeen::Multiple
+    );
     assert_eq!(r.sink.http[0].host.as_deref(), Some("api.contoso.com"));
     assert_eq!(r.sink.http[0].client.as_deref(), Some("203.0.113.7"));
 }
@@ -441,7 +570,10 @@ fn traefik_fixture() {
             ),
         ]
     );
-    assert_eq!(r.sink.http[0].acao_seen(), corstop::event::AcaoSeen::Missing);
+    assert_eq!(
+        r.sink.http[0].acao_seen(),
+        corstop::event::AcaoSeen::Missing
+    );
     assert_eq!(r.sink.http[0].instance.as_deref(), Some("10.0.0.5:8080"));
 }
 
@@ -453,7 +585,16 @@ fn envoy_fixture() {
     assert_eq!(
         got,
         vec![
-            (123, Method::Get, "/api/orders".into(), 200, Some(5), None, false, None),
+            (
+                123,
+                Method::Get,
+                "/api/orders".into(),
+                200,
+                Some(5),
+                None,
+                false,
+                None
+            ),
             (
                 1000,
                 Method::Get,
@@ -474,7 +615,16 @@ fn envoy_fixture() {
                 false,
                 None
             ),
-            (3000, Method::Options, "/api/orders".into(), 200, Some(2), None, false, None),
+            (
+                3000,
+                Method::Options,
+                "/api/orders".into(),
+                200,
+                Some(2),
+                None,
+                false,
+                None
+            ),
         ]
     );
     assert_eq!(r.sink.http[0].instance.as_deref(), Some("10.0.0.1:8080"));
@@ -501,7 +651,10 @@ fn envoy_jwt_details_classes() {
         ("Jwt_is_missing", AuthClass::MalformedOrMissing),
         ("Jwt_not_yet_valid", AuthClass::NotYetValid),
         ("Jwt_issuer_is_not_configured", AuthClass::Issuer),
-        ("Jwks_doesn't_have_key_to_match_kid_or_alg_from_Jwt", AuthClass::KeyNotFound),
+        (
+            "Jwks_doesn't_have_key_to_match_kid_or_alg_from_Jwt",
+            AuthClass::KeyNotFound,
+        ),
         ("Jwt_verification_fails", AuthClass::BadSignature),
         ("Something_new", AuthClass::Other),
     ];
@@ -546,7 +699,16 @@ fn generic_json_fixture() {
                 false,
                 None
             ),
-            (1000, Method::Get, "/api/orders/1".into(), 200, None, None, false, None),
+            (
+                1000,
+                Method::Get,
+                "/api/orders/1".into(),
+                200,
+                None,
+                None,
+                false,
+                None
+            ),
         ]
     );
     assert_eq!(r.sink.http[0].instance.as_deref(), Some("orders-7f9c"));
@@ -563,7 +725,10 @@ fn status_out_of_range_is_an_error() {
             "combined",
             r#"1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] "GET / HTTP/1.1" 1000 0 "-" "-""#,
         ),
-        ("caddy", r#"{"ts":1775298662,"request":{"method":"GET","uri":"/"},"status":42}"#),
+        (
+            "caddy",
+            r#"{"ts":1775298662,"request":{"method":"GET","uri":"/"},"status":42}"#,
+        ),
         (
             "traefik",
             r#"{"RequestMethod":"GET","RequestPath":"/","DownstreamStatus":0,"StartUTC":"2026-04-04T10:31:02Z"}"#,
@@ -603,13 +768,19 @@ fn assert_rejected_everywhere(what: &str, line: &[u8]) {
             "{}: {what} gave {fed:?} / {fin:?}",
             p.name()
         );
-        assert!(sink.http.is_empty() && sink.auth.is_empty(), "{}: {what}", p.name());
+        assert!(
+            sink.http.is_empty() && sink.auth.is_empty(),
+            "{}: {what}",
+            p.name()
+        );
     }
 }
 
 #[test]
 fn binary_garbage_is_rejected() {
-    let garbage: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let garbage: Vec<u8> = garbage.into_iter().filter(|b| *b != b'\n').collect();
     assert_rejected_everywhere("binary garbage", &garbage);
 }
@@ -656,12 +827,24 @@ fn invalid_utf8_in_used_fields_is_rejected() {
 #[test]
 fn truncated_json_is_rejected() {
     for fmt in ["caddy", "traefik"] {
-        let r = run_with(fmt, &FormatOptions::default(), br#"{"ts":1775298662,"request":{"method":"GE"#);
+        let r = run_with(
+            fmt,
+            &FormatOptions::default(),
+            br#"{"ts":1775298662,"request":{"method":"GE"#,
+        );
         assert_eq!(r.errors().len(), 1, "{fmt}");
-        assert!(r.errors()[0].reason.contains("truncated"), "{fmt}: {:?}", r.errors());
+        assert!(
+            r.errors()[0].reason.contains("truncated"),
+            "{fmt}: {:?}",
+            r.errors()
+        );
     }
     // An Azure document cut off at the end of input.
-    let r = run_with("azure-json", &FormatOptions::default(), b"{\"records\":[{\"time\":\"2026-04-04T10:31:02Z\",");
+    let r = run_with(
+        "azure-json",
+        &FormatOptions::default(),
+        b"{\"records\":[{\"time\":\"2026-04-04T10:31:02Z\",",
+    );
     assert_eq!(r.errors().len(), 1);
     assert!(r.errors()[0].reason.contains("truncated"));
     // Cut off, then followed by a complete document: the complete one still counts.
@@ -681,10 +864,19 @@ fn missing_or_unknown_columns_are_rejected() {
         ("appservice-http", "2026-04-04T10:31:02Z GET /a"),
         ("appservice-http", "2026-04-04T10:31:02Z GET /a 200 1 extra"),
         ("combined", "1.2.3.4 - - [04/Apr/2026:10:31:02 +0000]"),
-        ("ingress-nginx", r#"1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] "GET / HTTP/1.1" 200 0 "-" "ua""#),
+        (
+            "ingress-nginx",
+            r#"1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] "GET / HTTP/1.1" 200 0 "-" "ua""#,
+        ),
         ("envoy", r#"[2026-04-04T10:31:02.000Z] "GET / HTTP/1.1""#),
-        ("caddy", r#"{"ts":1775298662,"request":{"uri":"/"},"status":200}"#),
-        ("traefik", r#"{"RequestMethod":"GET","DownstreamStatus":200}"#),
+        (
+            "caddy",
+            r#"{"ts":1775298662,"request":{"uri":"/"},"status":200}"#,
+        ),
+        (
+            "traefik",
+            r#"{"RequestMethod":"GET","DownstreamStatus":200}"#,
+        ),
         (
             "azure-json",
             r#"{"time":"2026-04-04T10:31:02Z","category":"AppServiceHTTPLogs","properties":{"CsMethod":"GET"}}"#,
@@ -741,13 +933,31 @@ fn detection_table() {
     let inline: &[(&str, Option<&str>)] = &[
         ("", None),
         ("2026-04-04T10:31:02Z GET /a 200 1", Some("appservice-http")),
-        ("2026-04-04T10:31:02Z ValidateToken IDX10223: expired", Some("appservice-auth")),
-        ("2026-04-04T10:31:02  PID[1] Information hello", Some("kudu")),
-        ("Connected!\nNo new trace in the past 1 min(s).", Some("kudu")),
-        ("2026-04-04 10:31:02 SITE GET /a - 443 - 1.2.3.4 UA - - host 200 0 0 1 2 7", Some("w3c")),
+        (
+            "2026-04-04T10:31:02Z ValidateToken IDX10223: expired",
+            Some("appservice-auth"),
+        ),
+        (
+            "2026-04-04T10:31:02  PID[1] Information hello",
+            Some("kudu"),
+        ),
+        (
+            "Connected!\nNo new trace in the past 1 min(s).",
+            Some("kudu"),
+        ),
+        (
+            "2026-04-04 10:31:02 SITE GET /a - 443 - 1.2.3.4 UA - - host 200 0 0 1 2 7",
+            Some("w3c"),
+        ),
         ("{\n  \"records\": [", Some("azure-json")),
-        (r#"{"level":"info","ts":1775298662.1,"request":{"method":"GET"},"status":200}"#, Some("caddy")),
-        (r#"{"RequestMethod":"GET","DownstreamStatus":200}"#, Some("traefik")),
+        (
+            r#"{"level":"info","ts":1775298662.1,"request":{"method":"GET"},"status":200}"#,
+            Some("caddy"),
+        ),
+        (
+            r#"{"RequestMethod":"GET","DownstreamStatus":200}"#,
+            Some("traefik"),
+        ),
         (r#"{"a":1}"#, Some("json")),
         ("\u{1}\u{2}binary", None),
     ];

@@ -13,7 +13,12 @@ pub fn preflight_request_headers(shape: &RequestShape) -> (bool, String) {
         .headers
         .iter()
         .map(|(n, _)| n.to_ascii_lowercase())
-        .filter(|n| !matches!(n.as_str(), "accept" | "accept-language" | "content-language"))
+        .filter(|n| {
+            !matches!(
+                n.as_str(),
+                "accept" | "accept-language" | "content-language"
+            )
+        })
         .collect();
     names.sort();
     names.dedup();

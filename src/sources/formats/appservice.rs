@@ -184,15 +184,24 @@ mod tests {
             Ok(Fed::Records(1))
         );
         assert_eq!(
-            p.feed(b"2026-04-04T10:31:03.250Z GET /api/orders/7?x=1 200 12\r", &mut s),
+            p.feed(
+                b"2026-04-04T10:31:03.250Z GET /api/orders/7?x=1 200 12\r",
+                &mut s
+            ),
             Ok(Fed::Records(1))
         );
         let r = &s.http[1];
         assert_eq!(r.method, Method::Get);
         assert_eq!(r.path, "/api/orders/7?x=1");
         assert_eq!(r.latency_ms, Some(12));
-        assert!(p.feed(b"2026-04-04T10:31:02Z GET /a 2000 1", &mut s).is_err());
-        assert!(p.feed(b"2026-04-04T10:31:02Z GET /a 099 1", &mut s).is_err());
+        assert!(
+            p.feed(b"2026-04-04T10:31:02Z GET /a 2000 1", &mut s)
+                .is_err()
+        );
+        assert!(
+            p.feed(b"2026-04-04T10:31:02Z GET /a 099 1", &mut s)
+                .is_err()
+        );
         assert!(p.feed(b"yesterday GET /a 200 1", &mut s).is_err());
     }
 
@@ -229,8 +238,11 @@ mod tests {
     fn buffered_message_is_capped() {
         let mut p = AuthText::default();
         let mut s = VecSink::default();
-        p.feed(b"2026-04-04T10:31:02Z ValidateToken IDX10223: failed", &mut s)
-            .unwrap();
+        p.feed(
+            b"2026-04-04T10:31:02Z ValidateToken IDX10223: failed",
+            &mut s,
+        )
+        .unwrap();
         let frame = vec![b' '; 1000];
         for _ in 0..100 {
             let mut l = frame.clone();

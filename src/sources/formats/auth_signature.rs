@@ -82,23 +82,35 @@ const PHRASES: &[(&str, AuthClass)] = &[
     ("jwks doesn't have key to match kid", AuthClass::KeyNotFound),
     ("signing key not found", AuthClass::KeyNotFound),
     ("unable to find a signing key", AuthClass::KeyNotFound),
-    ("securitytokensignaturekeynotfoundexception", AuthClass::KeyNotFound),
+    (
+        "securitytokensignaturekeynotfoundexception",
+        AuthClass::KeyNotFound,
+    ),
     // Signature
     ("invalid signature", AuthClass::BadSignature),
     ("the signature is invalid", AuthClass::BadSignature),
     ("signature is invalid", AuthClass::BadSignature),
     ("jwt verification fails", AuthClass::BadSignature),
     ("signature verification failed", AuthClass::BadSignature),
-    ("securitytokeninvalidsignatureexception", AuthClass::BadSignature),
+    (
+        "securitytokeninvalidsignatureexception",
+        AuthClass::BadSignature,
+    ),
     // Missing or malformed
     ("jwt malformed", AuthClass::MalformedOrMissing),
     ("jwt is missing", AuthClass::MalformedOrMissing),
-    ("no authorization token was found", AuthClass::MalformedOrMissing),
+    (
+        "no authorization token was found",
+        AuthClass::MalformedOrMissing,
+    ),
     ("jwt must be provided", AuthClass::MalformedOrMissing),
     ("jwt is not in the form of", AuthClass::MalformedOrMissing),
     ("token is malformed", AuthClass::MalformedOrMissing),
     ("malformed jwt", AuthClass::MalformedOrMissing),
-    ("securitytokenmalformedexception", AuthClass::MalformedOrMissing),
+    (
+        "securitytokenmalformedexception",
+        AuthClass::MalformedOrMissing,
+    ),
     // Lost nonce / state cookie
     ("correlation failed", AuthClass::NonceState),
     ("oauth state was missing or invalid", AuthClass::NonceState),
@@ -139,7 +151,10 @@ pub fn classify_auth_message_with_status(msg: &str, status: Option<u16>) -> Opti
     }
     let failed_status = matches!(status, Some(s) if s == 401 || s == 403)
         || matches!(super::common::status_in_text(hay), Some(401 | 403));
-    if failed_status || GENERIC_FAILURE.iter().any(|w| memmem::find(hay, w.as_bytes()).is_some())
+    if failed_status
+        || GENERIC_FAILURE
+            .iter()
+            .any(|w| memmem::find(hay, w.as_bytes()).is_some())
     {
         return Some(AuthClass::Other);
     }
@@ -151,10 +166,10 @@ pub fn classify_auth_message_with_status(msg: &str, status: Option<u16>) -> Opti
 fn earliest(hay: &[u8], table: &[(&str, AuthClass)]) -> Option<AuthClass> {
     let mut best: Option<(usize, AuthClass)> = None;
     for (needle, class) in table {
-        if let Some(pos) = memmem::find(hay, needle.as_bytes()) {
-            if best.is_none_or(|(p, _)| pos < p) {
-                best = Some((pos, *class));
-            }
+        if let Some(pos) = memmem::find(hay, needle.as_bytes())
+            && best.is_none_or(|(p, _)| pos < p)
+        {
+            best = Some((pos, *class));
         }
     }
     best.map(|(_, c)| c)
@@ -191,10 +206,19 @@ mod tests {
                 "JWT expired at 2026-04-04T10:31:02Z. Current time: 2026-04-04T11:00:00Z, a difference of 1738000 milliseconds.",
                 Some(Expired),
             ),
-            ("oidc: token is expired (Token Expiry: 2026-04-04 10:31:02 +0000 UTC)", Some(Expired)),
-            ("An error occurred while attempting to decode the Jwt: Expired JWT", Some(Expired)),
+            (
+                "oidc: token is expired (Token Expiry: 2026-04-04 10:31:02 +0000 UTC)",
+                Some(Expired),
+            ),
+            (
+                "An error occurred while attempting to decode the Jwt: Expired JWT",
+                Some(Expired),
+            ),
             ("token expired", Some(Expired)),
-            ("IDX10222: Lifetime validation failed. The token is not yet valid. ValidFrom: '...'", Some(NotYetValid)),
+            (
+                "IDX10222: Lifetime validation failed. The token is not yet valid. ValidFrom: '...'",
+                Some(NotYetValid),
+            ),
             ("NotBeforeError: jwt not active", Some(NotYetValid)),
             ("Jwt not yet valid", Some(NotYetValid)),
             ("Jwt used before 2026-04-04T10:31:02Z", Some(NotYetValid)),
@@ -202,45 +226,111 @@ mod tests {
                 "IDX10214: Audience validation failed. Audiences: 'api://default'. Did not match: validationParameters.ValidAudience: 'api://orders' or validationParameters.ValidAudiences: 'null'.",
                 Some(Audience),
             ),
-            ("IDX10231: Audience validation failed. Delegate returned false", Some(Audience)),
-            ("JsonWebTokenError: jwt audience invalid. expected: api://orders", Some(Audience)),
-            ("The audience 'https://contoso.azurewebsites.net' is invalid", Some(Audience)),
-            ("oidc: expected audience \"orders\" got [\"web\"]", Some(Audience)),
+            (
+                "IDX10231: Audience validation failed. Delegate returned false",
+                Some(Audience),
+            ),
+            (
+                "JsonWebTokenError: jwt audience invalid. expected: api://orders",
+                Some(Audience),
+            ),
+            (
+                "The audience 'https://contoso.azurewebsites.net' is invalid",
+                Some(Audience),
+            ),
+            (
+                "oidc: expected audience \"orders\" got [\"web\"]",
+                Some(Audience),
+            ),
             ("Audiences in Jwt are not allowed", Some(Audience)),
             (
                 "IDX10205: Issuer validation failed. Issuer: 'https://sts.windows.net/x/'. Did not match: validationParameters.ValidIssuer",
                 Some(Issuer),
             ),
-            ("jwt issuer invalid. expected: https://login.example", Some(Issuer)),
-            ("The issuer 'https://sts.windows.net/abc/' is invalid", Some(Issuer)),
-            ("oidc: id token issued by a different provider, expected \"a\" got \"b\"", Some(Issuer)),
+            (
+                "jwt issuer invalid. expected: https://login.example",
+                Some(Issuer),
+            ),
+            (
+                "The issuer 'https://sts.windows.net/abc/' is invalid",
+                Some(Issuer),
+            ),
+            (
+                "oidc: id token issued by a different provider, expected \"a\" got \"b\"",
+                Some(Issuer),
+            ),
             (
                 "IDX10503: Signature validation failed. Token does not have a kid. Keys tried: '[PII is hidden by default. Set the 'ShowPII' flag]'.",
                 Some(KeyNotFound),
             ),
-            ("IDX10501: Signature validation failed. Unable to match key: kid: 'abc'", Some(KeyNotFound)),
-            ("IDX10517: Signature validation failed. The token's kid is missing.", Some(KeyNotFound)),
-            ("Bearer error=\"invalid_token\", error_description=\"The signature key was not found\"", Some(KeyNotFound)),
-            ("Jwks doesn't have key to match kid or alg from Jwt", Some(KeyNotFound)),
-            ("IDX10511: Signature validation failed. Keys tried: 'x'. kid: 'y'.", Some(BadSignature)),
+            (
+                "IDX10501: Signature validation failed. Unable to match key: kid: 'abc'",
+                Some(KeyNotFound),
+            ),
+            (
+                "IDX10517: Signature validation failed. The token's kid is missing.",
+                Some(KeyNotFound),
+            ),
+            (
+                "Bearer error=\"invalid_token\", error_description=\"The signature key was not found\"",
+                Some(KeyNotFound),
+            ),
+            (
+                "Jwks doesn't have key to match kid or alg from Jwt",
+                Some(KeyNotFound),
+            ),
+            (
+                "IDX10511: Signature validation failed. Keys tried: 'x'. kid: 'y'.",
+                Some(BadSignature),
+            ),
             ("JsonWebTokenError: invalid signature", Some(BadSignature)),
-            ("Bearer error=\"invalid_token\", error_description=\"The signature is invalid\"", Some(BadSignature)),
-            ("IDX14100: JWT is not well formed, there are no dots (.).", Some(MalformedOrMissing)),
-            ("IDX12709: CanReadToken() returned false. JWT is not well formed.", Some(MalformedOrMissing)),
-            ("IDX12741: JWT: '[PII is hidden]' must have three segments (JWS) or five segments (JWE).", Some(MalformedOrMissing)),
+            (
+                "Bearer error=\"invalid_token\", error_description=\"The signature is invalid\"",
+                Some(BadSignature),
+            ),
+            (
+                "IDX14100: JWT is not well formed, there are no dots (.).",
+                Some(MalformedOrMissing),
+            ),
+            (
+                "IDX12709: CanReadToken() returned false. JWT is not well formed.",
+                Some(MalformedOrMissing),
+            ),
+            (
+                "IDX12741: JWT: '[PII is hidden]' must have three segments (JWS) or five segments (JWE).",
+                Some(MalformedOrMissing),
+            ),
             ("JsonWebTokenError: jwt malformed", Some(MalformedOrMissing)),
             ("Jwt is missing", Some(MalformedOrMissing)),
-            ("UnauthorizedError: No authorization token was found", Some(MalformedOrMissing)),
-            ("IDX21323: RequireNonce is 'True'. OpenIdConnectProtocolValidationContext.Nonce was null", Some(NonceState)),
+            (
+                "UnauthorizedError: No authorization token was found",
+                Some(MalformedOrMissing),
+            ),
+            (
+                "IDX21323: RequireNonce is 'True'. OpenIdConnectProtocolValidationContext.Nonce was null",
+                Some(NonceState),
+            ),
             ("IDX21349: RequireNonce is 'True'", Some(NonceState)),
-            ("IDX21321: The 'nonce' found in the jwt token did not match the expected nonce", Some(NonceState)),
-            ("IDX21331: Unable to validate the 'state', context.State is null", Some(NonceState)),
+            (
+                "IDX21321: The 'nonce' found in the jwt token did not match the expected nonce",
+                Some(NonceState),
+            ),
+            (
+                "IDX21331: Unable to validate the 'state', context.State is null",
+                Some(NonceState),
+            ),
             ("Exception: Correlation failed.", Some(NonceState)),
-            ("Authorization failed. These requirements were not met", Some(Other)),
+            (
+                "Authorization failed. These requirements were not met",
+                Some(Other),
+            ),
             ("Request returned 401 Unauthorized", Some(Other)),
             ("status 403", Some(Other)),
             ("Token validated successfully for subject 1234", None),
-            ("IDX10242: Security token: '[PII is hidden]' has a valid signature.", None),
+            (
+                "IDX10242: Security token: '[PII is hidden]' has a valid signature.",
+                None,
+            ),
             ("Successfully validated the token.", None),
             ("", None),
         ];
@@ -254,7 +344,10 @@ mod tests {
         // The outer message names the failure even when the inner exception mentions another.
         let msg = "IDX10503: Signature validation failed. Exceptions caught: IDX10223: Lifetime validation failed.";
         assert_eq!(classify_auth_message(msg), Some(KeyNotFound));
-        assert_eq!(classify_auth_message_with_status("challenge", Some(401)), Some(Other));
+        assert_eq!(
+            classify_auth_message_with_status("challenge", Some(401)),
+            Some(Other)
+        );
         assert_eq!(classify_auth_message_with_status("ok", Some(200)), None);
     }
 

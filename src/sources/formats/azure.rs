@@ -235,9 +235,15 @@ fn emit(r: &Record<'_>, sink: &mut dyn Sink) -> Result<u32, ParseError> {
         .ok_or_else(|| err("record without a valid time"))?;
     if is_http {
         let method = p.cs_method.get().ok_or_else(|| err("missing CsMethod"))?;
-        let path = p.cs_uri_stem.get().ok_or_else(|| err("missing CsUriStem"))?;
-        let status =
-            common::status_num(p.sc_status.as_u64().ok_or_else(|| err("missing ScStatus"))?)?;
+        let path = p
+            .cs_uri_stem
+            .get()
+            .ok_or_else(|| err("missing CsUriStem"))?;
+        let status = common::status_num(
+            p.sc_status
+                .as_u64()
+                .ok_or_else(|| err("missing ScStatus"))?,
+        )?;
         let (origin, origin_derived) = origin_fields(false, None, p.referer.get());
         sink.http(&HttpRecord {
             time,
@@ -249,7 +255,11 @@ fn emit(r: &Record<'_>, sink: &mut dyn Sink) -> Result<u32, ParseError> {
             origin,
             origin_derived,
             acao: None,
-            instance: p.computer_name.get().and_then(common::present).map(Cow::Borrowed),
+            instance: p
+                .computer_name
+                .get()
+                .and_then(common::present)
+                .map(Cow::Borrowed),
             client: p.c_ip.get().and_then(common::present).map(Cow::Borrowed),
         });
         return Ok(1);

@@ -146,7 +146,11 @@ pub fn epoch_seconds(v: f64) -> Option<EpochMs> {
 pub fn referer_origin(r: &str) -> Option<&str> {
     let b = r.as_bytes();
     let colon = memchr::memchr(b':', b)?;
-    if colon == 0 || !b[..colon].iter().all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c)) {
+    if colon == 0
+        || !b[..colon]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"+-.".contains(c))
+    {
         return None;
     }
     if b.get(colon + 1..colon + 3) != Some(b"//") {
@@ -312,12 +316,18 @@ mod tests {
     #[test]
     fn referer_origins() {
         let cases = [
-            ("https://app.contoso.com/orders?x=1", Some("https://app.contoso.com")),
+            (
+                "https://app.contoso.com/orders?x=1",
+                Some("https://app.contoso.com"),
+            ),
             ("http://localhost:5173/", Some("http://localhost:5173")),
             ("https://app.contoso.com", Some("https://app.contoso.com")),
             ("https://user@evil.example/", None),
             ("/relative/path", None),
-            ("android-app://com.example", Some("android-app://com.example")),
+            (
+                "android-app://com.example",
+                Some("android-app://com.example"),
+            ),
             ("-", None),
             ("https://", None),
         ];
@@ -338,7 +348,10 @@ mod tests {
 
     #[test]
     fn statuses_in_text() {
-        assert_eq!(status_in_text(b"request returned 401 Unauthorized"), Some(401));
+        assert_eq!(
+            status_in_text(b"request returned 401 Unauthorized"),
+            Some(401)
+        );
         assert_eq!(status_in_text(b"IDX10223: expired at 10:31:02"), None);
         assert_eq!(status_in_text(b"(403)"), Some(403));
         assert_eq!(status_in_text(b"took 4.500s"), None);

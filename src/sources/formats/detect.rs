@@ -74,17 +74,17 @@ fn classify_line(line: &[u8]) -> Option<(&'static str, bool)> {
     {
         return Some(("kudu", true));
     }
-    let json_array = t.starts_with(b"[") && matches!(t[1..].trim_ascii().first(), None | Some(b'{'));
+    let json_array =
+        t.starts_with(b"[") && matches!(t[1..].trim_ascii().first(), None | Some(b'{'));
     if t.starts_with(b"{") || t.starts_with(b"\"") || t.starts_with(b"}") || json_array {
         return json_shape(t);
     }
     // Envoy: `[2026-04-04T10:31:02.123Z] "GET ...`.
-    if let Some(rest) = t.strip_prefix(b"[") {
-        if let Some(end) = memchr::memchr(b']', rest) {
-            if parse_rfc3339(&rest[..end]).is_some() {
-                return Some(("envoy", false));
-            }
-        }
+    if let Some(rest) = t.strip_prefix(b"[")
+        && let Some(end) = memchr::memchr(b']', rest)
+        && parse_rfc3339(&rest[..end]).is_some()
+    {
+        return Some(("envoy", false));
     }
     // Timestamp-first lines: Kudu (two spaces), App Service HTTP and auth text, W3C data.
     if let Some(sp) = memchr::memchr(b' ', t) {

@@ -109,10 +109,10 @@ impl LogParser for Envoy {
                     }
                 }
                 Some(_) => {
-                    if let Some(t) = c.token() {
-                        if is_details(t) {
-                            details = Some(t);
-                        }
+                    if let Some(t) = c.token()
+                        && is_details(t)
+                    {
+                        details = Some(t);
                     }
                 }
                 None => break,
@@ -133,8 +133,10 @@ impl LogParser for Envoy {
             client: None,
         });
         let mut n = 1;
-        if let Some(d) = details.and_then(|d| std::str::from_utf8(d).ok()) {
-            if let Some(class) = jwt_details_class(d) {
+        if let Some(d) = details.and_then(|d| std::str::from_utf8(d).ok())
+            && let Some(class) = jwt_details_class(d)
+        {
+            {
                 sink.auth(&AuthRecord {
                     time,
                     operation: Cow::Borrowed("jwt_authn"),

@@ -112,7 +112,10 @@ impl LogParser for GenericJson {
             _ => None,
         }
         .ok_or_else(|| err("bad time"))?;
-        let method = self.method.str(&v).ok_or_else(|| err("missing method field"))?;
+        let method = self
+            .method
+            .str(&v)
+            .ok_or_else(|| err("missing method field"))?;
         let path = self.path.str(&v).ok_or_else(|| err("missing path field"))?;
         let status = self
             .status
@@ -143,7 +146,9 @@ impl LogParser for GenericJson {
                 .as_ref()
                 .and_then(|p| p.get(&v))
                 .and_then(num)
-                .and_then(|ms| (ms.is_finite() && ms >= 0.0).then(|| ms.round().min(u32::MAX as f64) as u32)),
+                .and_then(|ms| {
+                    (ms.is_finite() && ms >= 0.0).then(|| ms.round().min(u32::MAX as f64) as u32)
+                }),
             host: get(&self.host),
             origin,
             origin_derived,

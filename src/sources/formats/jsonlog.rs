@@ -91,7 +91,10 @@ impl LogParser for Caddy {
             return Ok(Fed::Skipped);
         };
         let time = l.ts.0.ok_or_else(|| err("missing or bad ts"))?;
-        let method = req.method.get().ok_or_else(|| err("missing request.method"))?;
+        let method = req
+            .method
+            .get()
+            .ok_or_else(|| err("missing request.method"))?;
         let path = req.uri.get().ok_or_else(|| err("missing request.uri"))?;
         let status = common::status_num(l.status.as_u64().ok_or_else(|| err("missing status"))?)?;
         let headers = req.headers.as_ref();
@@ -181,8 +184,11 @@ impl LogParser for Traefik {
             return Ok(Fed::Skipped);
         };
         let path = l.path.get().ok_or_else(|| err("missing RequestPath"))?;
-        let status =
-            common::status_num(l.status.as_u64().ok_or_else(|| err("missing DownstreamStatus"))?)?;
+        let status = common::status_num(
+            l.status
+                .as_u64()
+                .ok_or_else(|| err("missing DownstreamStatus"))?,
+        )?;
         let time = l
             .start_utc
             .get()
@@ -206,7 +212,11 @@ impl LogParser for Traefik {
             origin,
             origin_derived,
             acao: l.acao.0.clone(),
-            instance: l.service_addr.get().and_then(common::present).map(Cow::Borrowed),
+            instance: l
+                .service_addr
+                .get()
+                .and_then(common::present)
+                .map(Cow::Borrowed),
             client: l.client.get().and_then(common::present).map(Cow::Borrowed),
         });
         Ok(Fed::Records(1))

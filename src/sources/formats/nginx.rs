@@ -168,9 +168,8 @@ impl LogParser for NginxCustom {
                 Piece::Var(v) => {
                     let rest = &line[pos..];
                     let end = match self.pieces.get(k + 1) {
-                        Some(Piece::Lit(l)) => {
-                            value_end(rest, l).ok_or_else(|| err("line does not match the log_format"))?
-                        }
+                        Some(Piece::Lit(l)) => value_end(rest, l)
+                            .ok_or_else(|| err("line does not match the log_format"))?,
                         _ => rest.len(),
                     };
                     let val = &rest[..end];

@@ -143,8 +143,9 @@ impl LogParser for W3c {
         let layout = match &self.layout {
             Some(l) => l,
             None => {
-                fallback = Self::default_layout(n)
-                    .ok_or_else(|| err("no #Fields header yet (and not a default IIS/App Service layout)"))?;
+                fallback = Self::default_layout(n).ok_or_else(|| {
+                    err("no #Fields header yet (and not a default IIS/App Service layout)")
+                })?;
                 &fallback
             }
         };
@@ -206,7 +207,8 @@ impl LogParser for W3c {
         if layout.has_acao {
             // Logged: `-` means the response had none.
             rec.acao = Some(Cow::Borrowed(
-                acao.and_then(|a| std::str::from_utf8(a).ok()).unwrap_or("-"),
+                acao.and_then(|a| std::str::from_utf8(a).ok())
+                    .unwrap_or("-"),
             ));
         }
         sink.http(&rec);
