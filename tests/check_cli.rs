@@ -293,3 +293,47 @@ fn check_attributes(mut a: &str) {
         a = &v[end + 1..];
     }
 }
+
+#[test]
+fn security_findings_fail_the_check() {
+    let rt = runtime();
+    let server = rt.block_on(raw_server(|req, _| {
+        let origin = req.header("origin").unwrap_or("").to_string();
+        response(
+            "200 OK",
+            &[
+                ("Access-Control-Allow-Origin", origin.as_str()),
+                ("Access-Control-Allow-Credentials", "true"),
+                ("Access-Control-Allow-Methods", "GET, PUT"),
+                (
+                    "Access-Control-Allow-Headers",
+                    "authorization, content-type",
+                ),
+                ("Vary", "Origin"),
+            ],
+        )
+    }));
+    let url = server.url("/api/orders/1");
+    let out = corstop()
+        .args([
+            "check",
+            "--url",
+            &url,
+            "--origin",
+            ORIGIN,
+            "--security",
+            "--format",
+            "json",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let checks = json(&out.stdout);
+    assert_eq!(checks.len(), 9, "the check and eight lookalike origins");
+    let arbitrary = checks
+        .iter()
+        .find(|c| c["shape"] == "security:arbitrary")
+        .expect("arbitrary origin");
+    assert_eq!(arbitrary["severity"], "critical");
+    assert_eq!(arbitrary["origin"], "https://corstop-probe.example");
+}

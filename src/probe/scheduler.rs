@@ -162,8 +162,9 @@ fn round<'a>(
     client: &'a ProbeClient,
     clock: &'a Clock,
     token: Option<&'a Token>,
+    nonce: &str,
 ) -> impl Stream<Item = (usize, ProbeResult)> + 'a {
-    let jobs = jobs(settings, &nonce());
+    let jobs = jobs(settings, nonce);
     stream::iter(jobs.into_iter().enumerate())
         .map(move |(i, job)| async move {
             let r = match &job {
@@ -192,9 +193,10 @@ fn round_token(settings: &ProbeSettings) -> Option<Token> {
 pub async fn run_once(settings: &ProbeSettings, clock: Clock) -> Vec<ProbeResult> {
     let client = ProbeClient::new(settings);
     let token = round_token(settings);
-    let mut out: Vec<(usize, ProbeResult)> = round(settings, &client, &clock, token.as_ref())
-        .collect()
-        .await;
+    let mut out: Vec<(usize, ProbeResult)> =
+        round(settings, &client, &clock, token.as_ref(), &nonce())
+            .collect()
+            .await;
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, r)| r).collect()
 }
@@ -217,9 +219,13 @@ pub fn spawn(
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         let client = ProbeClient::new(&settings);
+        // One subdomain label for the scheduler's life: the store keeps the latest result per
+        // origin, and a new label every round would fill it with one-off origins.
+        let nonce = nonce();
         loop {
             let token = round_token(&settings);
-            let mut results = std::pin::pin!(round(&settings, &client, &clock, token.as_ref()));
+            let mut results =
+                std::pin::pin!(round(&settings, &client, &clock, token.as_ref(), &nonce));
             while let Some((_, r)) = results.next().await {
                 if tx.send(Event::Probe(Box::new(r))).await.is_err() {
                     return;
