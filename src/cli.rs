@@ -72,7 +72,7 @@ pub struct DashboardArgs {
     pub poll: bool,
 
     /// Most frames per second (default 10).
-    #[arg(long, env = "CORSTOP_FPS")]
+    #[arg(long, env = "CORSTOP_FPS", global = true)]
     pub fps: Option<u32>,
 
     /// Time bucket width, e.g. 10s.
@@ -84,15 +84,15 @@ pub struct DashboardArgs {
     pub retention: Option<String>,
 
     /// Theme name (default, light, high-contrast, colorblind, monochrome) or path.
-    #[arg(long, env = "CORSTOP_THEME")]
+    #[arg(long, env = "CORSTOP_THEME", global = true)]
     pub theme: Option<String>,
 
     /// ASCII instead of braille and box-drawing glyphs.
-    #[arg(long, env = "CORSTOP_ASCII")]
+    #[arg(long, env = "CORSTOP_ASCII", global = true)]
     pub ascii: bool,
 
     /// Where diagnostics are written (never to the terminal the dashboard owns).
-    #[arg(long, value_name = "PATH", env = "CORSTOP_LOG_FILE")]
+    #[arg(long, value_name = "PATH", env = "CORSTOP_LOG_FILE", global = true)]
     pub log_file: Option<PathBuf>,
 }
 
