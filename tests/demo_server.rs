@@ -344,5 +344,8 @@ async fn dropping_the_handle_stops_the_server() {
             break;
         }
     }
-    assert!(refused, "the demo API still answers after its handle was dropped");
+    assert!(
+        refused,
+        "the demo API still answers after its handle was dropped"
+    );
 }
