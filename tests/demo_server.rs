@@ -349,3 +349,19 @@ async fn dropping_the_handle_stops_the_server() {
         "the demo API still answers after its handle was dropped"
     );
 }
+
+#[tokio::test]
+async fn recent_changes_follow_the_script() {
+    let demo = demo::start(DemoOptions {
+        skip_ms: 70 * MINUTE,
+        ..opts()
+    })
+    .await
+    .unwrap();
+    let changes = demo.recent_changes(60 * MINUTE);
+    let phases: Vec<Phase> = changes.iter().map(|(_, p, _)| *p).collect();
+    assert_eq!(phases, [Phase::PreflightAuth, Phase::TokenExpiry]);
+    assert_eq!(changes[0].0, T0 + 15 * MINUTE);
+    assert!(changes.iter().all(|(_, _, note)| !note.is_empty()));
+    demo.shutdown().await;
+}

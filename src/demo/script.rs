@@ -45,11 +45,11 @@ impl Phase {
     /// What the phase does, for status lines.
     pub fn title(self) -> &'static str {
         match self {
-            Phase::Healthy => "healthy",
+            Phase::Healthy => "no fault",
             Phase::PreflightAuth => "H2: preflight challenged by auth on /api/orders*",
             Phase::TokenExpiry => "H3: tokens expire in waves, refresh fails",
             Phase::DoubleAcao => "H4: doubled Access-Control-Allow-Origin on /api/orders*",
-            Phase::Recovery => "recovery",
+            Phase::Recovery => "fault removed, traffic settling",
         }
     }
 
