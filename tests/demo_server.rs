@@ -320,3 +320,48 @@ async fn traffic_writes_well_formed_logs() {
         assert!(parse_rfc3339(stamp.as_bytes()).is_some(), "{line}");
     }
 }
+
+#[tokio::test]
+async fn dropping_the_handle_stops_the_server() {
+    let demo = demo::start(forced(Phase::Healthy)).await.unwrap();
+    let health = format!("{}/api/health", demo.url);
+    let fresh = || {
+        reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(2))
+            .build()
+            .unwrap()
+    };
+    assert_eq!(fresh().get(&health).send().await.unwrap().status(), 200);
+    drop(demo);
+    // Aborted tasks are dropped on the runtime's next turn; allow a bounded number of turns.
+    let mut refused = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if fresh().get(&health).send().await.is_err() {
+            refused = true;
+            break;
+        }
+    }
+    assert!(
+        refused,
+        "the demo API still answers after its handle was dropped"
+    );
+}
+
+#[tokio::test]
+async fn recent_changes_follow_the_script() {
+    let demo = demo::start(DemoOptions {
+        skip_ms: 70 * MINUTE,
+        ..opts()
+    })
+    .await
+    .unwrap();
+    let changes = demo.recent_changes(60 * MINUTE);
+    let phases: Vec<Phase> = changes.iter().map(|(_, p, _)| *p).collect();
+    assert_eq!(phases, [Phase::PreflightAuth, Phase::TokenExpiry]);
+    assert_eq!(changes[0].0, T0 + 15 * MINUTE);
+    assert!(changes.iter().all(|(_, _, note)| !note.is_empty()));
+    demo.shutdown().await;
+}

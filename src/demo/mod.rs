@@ -46,6 +46,7 @@ pub struct DemoOptions {
     pub traffic: bool,
     /// Hold one phase forever instead of cycling.
     pub force_phase: Option<Phase>,
+    /// Phase lengths in demo milliseconds (a zero-length phase is skipped).
     pub healthy_ms: EpochMs,
     pub preflight_auth_ms: EpochMs,
     pub token_expiry_ms: EpochMs,
@@ -137,6 +138,25 @@ impl DemoHandle {
             .chain(std::iter::once(&UNLISTED_ORIGIN))
             .map(|s| s.to_string())
             .collect()
+    }
+
+    /// Scripted changes (deploys, configuration, identity provider events) within the last
+    /// `span_ms` of demo time, oldest first, each with the phase it started.
+    pub fn recent_changes(&self, span_ms: EpochMs) -> Vec<(EpochMs, Phase, &'static str)> {
+        let now = (self.clock)();
+        let mut out: Vec<(EpochMs, Phase, &'static str)> = self
+            .script
+            .transitions_between(now - span_ms.max(0), now)
+            .into_iter()
+            .map(|(t, p)| (t, p, p.change_note()))
+            .collect();
+        if out.is_empty() {
+            let (phase, since) = self.phase();
+            if since >= now - span_ms.max(0) {
+                out.push((since, phase, phase.change_note()));
+            }
+        }
+        out
     }
 
     /// Requests the server has answered.
@@ -287,6 +307,7 @@ pub async fn serve_only(opts: DemoOptions) -> anyhow::Result<()> {
         eps.join(" ")
     });
     let mut shown: Option<Phase> = None;
+    let mut waves_until = (demo.clock)();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -304,15 +325,24 @@ pub async fn serve_only(opts: DemoOptions) -> anyhow::Result<()> {
                         .map(|t| format!(", next change {}", format_rfc3339(t)))
                         .unwrap_or_default();
                     println!(
-                        "{}  phase {} ({}), since {}{}  [{} requests so far]",
+                        "{}  phase {}: {} (since {}{})  [{} requests so far]\n                      change: {}",
                         format_rfc3339(now),
                         phase.id(),
                         phase.title(),
                         format_rfc3339(since),
                         next,
                         demo.requests_served(),
+                        phase.change_note(),
                     );
                 }
+                for wave in demo.script.waves_between(waves_until + 1, now) {
+                    println!(
+                        "{}  access tokens expire together; refresh fails for {}",
+                        format_rfc3339(wave),
+                        crate::time::format_duration(demo.script.refresh_outage_ms),
+                    );
+                }
+                waves_until = now;
             }
         }
     }

@@ -45,11 +45,29 @@ impl Phase {
     /// What the phase does, for status lines.
     pub fn title(self) -> &'static str {
         match self {
-            Phase::Healthy => "healthy",
+            Phase::Healthy => "no fault",
             Phase::PreflightAuth => "H2: preflight challenged by auth on /api/orders*",
             Phase::TokenExpiry => "H3: tokens expire in waves, refresh fails",
             Phase::DoubleAcao => "H4: doubled Access-Control-Allow-Origin on /api/orders*",
-            Phase::Recovery => "recovery",
+            Phase::Recovery => "fault removed, traffic settling",
+        }
+    }
+
+    /// The change that starts the phase, phrased as it would appear in a deployment or
+    /// configuration history (for a "recent changes" panel).
+    pub fn change_note(self) -> &'static str {
+        match self {
+            Phase::Healthy => "steady state: app CORS policy only, auth after CORS",
+            Phase::PreflightAuth => {
+                "deploy api 2026.4.2: authentication middleware registered ahead of CORS"
+            }
+            Phase::TokenExpiry => {
+                "identity provider: session store failover; token lifetime policy re-applied"
+            }
+            Phase::DoubleAcao => {
+                "config change: platform CORS enabled in the portal alongside the app's policy"
+            }
+            Phase::Recovery => "rollback: platform CORS cleared, middleware order restored",
         }
     }
 
@@ -175,6 +193,27 @@ impl Script {
             .map(|(_, d)| *d)
             .unwrap_or(0);
         Some(begin + len)
+    }
+
+    /// Phase changes in `(from, to]`, oldest first (bounded), each with the phase it starts.
+    pub fn transitions_between(&self, from: EpochMs, to: EpochMs) -> Vec<(EpochMs, Phase)> {
+        let mut out = Vec::new();
+        let mut t = from;
+        while out.len() < 256 {
+            let Some(next) = self.next_change(t) else {
+                break;
+            };
+            if next > to || next <= t {
+                break;
+            }
+            let (phase, _) = self.phase_at(next);
+            // A script with a single non-empty phase wraps onto itself: no change to report.
+            if phase != self.phase_at(t).0 {
+                out.push((next, phase));
+            }
+            t = next;
+        }
+        out
     }
 
     /// Calls `visit` with every expiry wave in `[from, to]`, oldest first, until it returns
@@ -328,6 +367,33 @@ mod tests {
         empty.recovery_ms = 0;
         assert_eq!(empty.phase_at(T0 + 5), (Phase::Healthy, T0));
         assert_eq!(empty.next_change(T0), None);
+    }
+
+    #[test]
+    fn transitions_in_order() {
+        let s = Script::new(T0);
+        let m = MINUTE;
+        assert_eq!(
+            s.transitions_between(T0, T0 + 5 * HOUR),
+            vec![
+                (T0 + 15 * m, Phase::PreflightAuth),
+                (T0 + 60 * m, Phase::TokenExpiry),
+                (T0 + 240 * m, Phase::DoubleAcao),
+                (T0 + 285 * m, Phase::Recovery),
+                (T0 + 300 * m, Phase::Healthy),
+            ]
+        );
+        assert!(s.transitions_between(T0 + m, T0 + 14 * m).is_empty());
+        // A zero-length phase is skipped, not reported.
+        let mut z = Script::new(T0);
+        z.preflight_auth_ms = 0;
+        assert_eq!(
+            z.transitions_between(T0, T0 + 20 * m),
+            vec![(T0 + 15 * m, Phase::TokenExpiry)]
+        );
+        for p in Phase::ALL {
+            assert!(!p.change_note().is_empty());
+        }
     }
 
     #[test]

@@ -140,7 +140,11 @@ pub struct Counters {
 
 /// Which instance answers: the load balancer alternates.
 pub fn instance_name(n: u64) -> &'static str {
-    if n.is_multiple_of(2) { "web-1" } else { "web-2" }
+    if n.is_multiple_of(2) {
+        "web-1"
+    } else {
+        "web-2"
+    }
 }
 
 fn allowed(origin: Option<&str>) -> Option<&str> {

@@ -19,7 +19,7 @@ use crate::cors::{Credentials, RawResponse, RequestShape, judge, preflight_reque
 use crate::time::{Clock, EpochMs, SECOND};
 
 /// Pause between one browser's actions, real milliseconds.
-const STEP_PAUSE_MS: std::ops::RangeInclusive<u64> = 280..=720;
+const STEP_PAUSE_MS: std::ops::RangeInclusive<u64> = 220..=560;
 /// A browser retries a failed grant after this much demo time (plus jitter).
 const GRANT_RETRY_MS: EpochMs = 30 * SECOND;
 /// After this many failed refreshes in a row the app falls back to a full sign-in.
@@ -172,7 +172,7 @@ async fn pause(stop: &mut watch::Receiver<bool>, d: Duration) -> bool {
 }
 
 async fn run(mut b: Browser, ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
-    let first = Duration::from_millis(b.rng.u64(0..=800));
+    let first = Duration::from_millis(b.rng.u64(0..=400));
     if !pause(&mut stop, first).await {
         return;
     }
