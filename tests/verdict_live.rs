@@ -136,6 +136,16 @@ fn spa(credentials: Credentials) -> RequestShape {
     }
 }
 
+/// Path, shape, then what the verdict must say: allowed, stage, code, hypothesis.
+type Expectation = (
+    &'static str,
+    RequestShape,
+    bool,
+    Stage,
+    &'static str,
+    Option<Hypothesis>,
+);
+
 #[tokio::test]
 async fn verdicts_against_real_servers() {
     let base = serve().await;
@@ -145,7 +155,7 @@ async fn verdicts_against_real_servers() {
         .expect("client");
 
     // (path, shape, allowed, stage, code, hypothesis)
-    let cases: Vec<(&str, RequestShape, bool, Stage, &str, Option<Hypothesis>)> = vec![
+    let cases: Vec<Expectation> = vec![
         (
             "/ok/api/orders",
             spa(Credentials::Include),
