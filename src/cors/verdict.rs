@@ -72,7 +72,7 @@ pub fn preflight_request_headers(shape: &RequestShape) -> (bool, String) {
 pub fn preflight_request(origin: &str, url: &str, shape: &RequestShape) -> RawRequest {
     let p = prepare(shape);
     let mut headers = vec![
-        ("Origin".to_string(), origin.to_string()),
+        ("Origin".to_string(), messages::serialize_origin(origin)),
         ("Accept".to_string(), "*/*".to_string()),
         ("Access-Control-Request-Method".to_string(), p.method),
     ];
@@ -106,7 +106,7 @@ pub fn actual_request(origin: &str, url: &str, shape: &RequestShape) -> RawReque
     {
         headers.push(("Accept".to_string(), "*/*".to_string()));
     }
-    headers.push(("Origin".to_string(), origin.to_string()));
+    headers.push(("Origin".to_string(), messages::serialize_origin(origin)));
     headers.push(("Sec-Fetch-Mode".to_string(), "cors".to_string()));
     if p.include {
         let jar: Vec<&str> = shape
@@ -570,6 +570,10 @@ fn vary_hazard(resp: &RawResponse, origin: &str) -> Option<String> {
 
 /// Judges a probe exchange as Chrome would (the verdict), with Firefox's reading alongside.
 ///
+/// `origin` is serialised first as the browser would send it (`https://App.example.com/` is
+/// the page origin `https://app.example.com`); the response's ACAO is then compared to it byte
+/// for byte.
+///
 /// `preflight` is ignored for shapes that need none (browsers do not send it); `actual` is
 /// judged only when the preflight passed or was not needed. When a preflight is needed but not
 /// given, the actual response is judged alone and a `preflight-not-judged` warning says so.
@@ -582,6 +586,8 @@ pub fn judge(
 ) -> Verdict {
     let p = prepare(shape);
     let shown_url = messages::display_url(url);
+    let origin_owned = messages::serialize_origin(origin);
+    let origin = origin_owned.as_str();
     let mut v = base_verdict(&p);
 
     // Chrome: the verdict.

@@ -1459,3 +1459,17 @@ fn hostile_input_never_panics() {
         }
     }
 }
+
+#[test]
+fn page_origin_is_serialised_like_the_browser_does() {
+    let v = judge(
+        "https://App.Example.com/",
+        U,
+        &spa(),
+        Some(&good_preflight(&[])),
+        Some(&good_actual(200)),
+    );
+    assert_eq!(verdict_key(&v), (true, codes::OK));
+    let req = preflight_request("https://app.example.com:443/", U, &spa());
+    assert_eq!(req.headers[0], ("Origin".to_string(), O.to_string()));
+}
