@@ -16,6 +16,24 @@
 //! fail), it runs the origin check on a redirected preflight before refusing the redirect, it
 //! validates and matches Allow-Methods before even parsing Allow-Headers, and it still lets
 //! `Allow-Headers: *` cover `Authorization`.
+//!
+//! Where older write-ups and current browsers disagree, current browser source wins:
+//! - Chrome appends "If an opaque response serves your needs..." (and, for value errors, "Have
+//!   the server send the header with a valid value, or, ...") to `fetch` failures whether the
+//!   failing response was the preflight or not; the condition in Chromium is the initiator.
+//! - Firefox's method failure names no method ("Did not find method in CORS header
+//!   'Access-Control-Allow-Methods'") and its header failure reads "header 'h' is not allowed
+//!   according to header 'Access-Control-Allow-Headers' from CORS preflight response"; the
+//!   "missing token ... from CORS preflight channel" wording belongs to older releases.
+//! - Methods match byte for byte after normalisation (Chromium's spec-conformant mode, on by
+//!   default), so a page's `patch` is not allowed by `PATCH`.
+//! - A 3xx without `Location` is not a redirect to either network stack; it fails the status
+//!   check instead (its hypothesis is still "preflight redirected").
+//! - Firefox does not cache a preflight whose `Access-Control-Max-Age` is not plain digits
+//!   (reported as 0 s), where Chromium falls back to 5 s.
+//!
+//! `max_age_chrome` / `max_age_firefox` are set when that browser's preflight passed; 0 means
+//! the browser will not cache it.
 
 use super::codes;
 use super::messages::{self, ChromeReason, FirefoxReason};
