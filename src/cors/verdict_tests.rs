@@ -1481,7 +1481,7 @@ fn random_exchanges_never_panic_and_stay_in_the_code_set() {
     let alphabet: Vec<char> = "aA*, ;:/\"'=-_.()\t\u{0}\u{7f}é0123456789eyJ"
         .chars()
         .collect();
-    let mut word = |rng: &mut fastrand::Rng| -> String {
+    let word = |rng: &mut fastrand::Rng| -> String {
         let n = rng.usize(0..12);
         (0..n)
             .map(|_| alphabet[rng.usize(0..alphabet.len())])
