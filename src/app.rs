@@ -75,10 +75,12 @@ fn load_file(args: &DashboardArgs) -> Result<(FileConfig, Option<PathBuf>), Conf
 fn flag_duration(flag: &str, value: &Option<String>) -> Result<Option<i64>, ConfigError> {
     match value {
         None => Ok(None),
-        Some(v) => parse_duration(v).map(Some).ok_or_else(|| ConfigError::Invalid {
-            origin: format!("--{flag}"),
-            message: format!("invalid duration '{v}' (examples: 10s, 5m, 6h)"),
-        }),
+        Some(v) => parse_duration(v)
+            .map(Some)
+            .ok_or_else(|| ConfigError::Invalid {
+                origin: format!("--{flag}"),
+                message: format!("invalid duration '{v}' (examples: 10s, 5m, 6h)"),
+            }),
     }
 }
 
@@ -325,7 +327,10 @@ fn init_tracing(path: &std::path::Path) {
         .try_init();
 }
 
-fn ui_options(settings: &Settings, mode_label: &'static str) -> anyhow::Result<crate::ui::UiOptions> {
+fn ui_options(
+    settings: &Settings,
+    mode_label: &'static str,
+) -> anyhow::Result<crate::ui::UiOptions> {
     let theme =
         crate::ui::theme::Theme::load(&settings.theme, crate::ui::theme::Theme::no_color_env())?;
     Ok(crate::ui::UiOptions {
@@ -368,7 +373,11 @@ pub async fn run_dashboard(settings: Settings) -> anyhow::Result<()> {
     if let Some(p) = &settings.probe {
         pipeline.add_prober(p.clone(), wall_clock());
     }
-    let label = if settings.from_start { "REPLAY" } else { "LIVE" };
+    let label = if settings.from_start {
+        "REPLAY"
+    } else {
+        "LIVE"
+    };
     let opts = ui_options(&settings, label)?;
     let result = crate::ui::run(pipeline.store.clone(), opts, pipeline.probe_now.clone()).await;
     pipeline.shutdown().await;

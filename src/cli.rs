@@ -44,7 +44,13 @@ pub struct DashboardArgs {
     pub print_config: bool,
 
     /// Log file, glob, or - for standard input (repeatable).
-    #[arg(long = "log", short = 'l', value_name = "PATH", env = "CORSTOP_LOG", value_delimiter = ',')]
+    #[arg(
+        long = "log",
+        short = 'l',
+        value_name = "PATH",
+        env = "CORSTOP_LOG",
+        value_delimiter = ','
+    )]
     pub logs: Vec<String>,
 
     /// Log format for the --log sources (default: detected from the first lines).
@@ -56,11 +62,23 @@ pub struct DashboardArgs {
     pub nginx_format: Option<String>,
 
     /// Endpoint URL to probe with synthetic preflights (repeatable).
-    #[arg(long = "probe", short = 'p', value_name = "URL", env = "CORSTOP_PROBE", value_delimiter = ',')]
+    #[arg(
+        long = "probe",
+        short = 'p',
+        value_name = "URL",
+        env = "CORSTOP_PROBE",
+        value_delimiter = ','
+    )]
     pub probes: Vec<String>,
 
     /// Page origin the probes send, e.g. https://app.example.com (repeatable).
-    #[arg(long = "origin", short = 'o', value_name = "ORIGIN", env = "CORSTOP_ORIGIN", value_delimiter = ',')]
+    #[arg(
+        long = "origin",
+        short = 'o',
+        value_name = "ORIGIN",
+        env = "CORSTOP_ORIGIN",
+        value_delimiter = ','
+    )]
     pub origins: Vec<String>,
 
     /// Replay logs from their beginning; the view follows event time.

@@ -211,7 +211,10 @@ fn validate(cfg: &FileConfig, path: &Path, text: &str) -> Result<(), ConfigError
     if let Some(slo) = cfg.analysis.slo
         && !(0.0..100.0).contains(&slo)
     {
-        return Err(err("slo", format!("must be a percentage below 100, got {slo}")));
+        return Err(err(
+            "slo",
+            format!("must be a percentage below 100, got {slo}"),
+        ));
     }
     for entry in &cfg.log {
         if entry.path.trim().is_empty() {

@@ -89,37 +89,37 @@ pub fn text(s: &str) -> Cow<'_, str> {
             }
         }
         // `Bearer <token>`, `Basic <credentials>`.
-        if let Some(skip) = scheme_prefix(&b[i..]) {
-            if i == 0 || !b[i - 1].is_ascii_alphanumeric() {
-                let start = i + skip;
-                let mut j = start;
-                while j < b.len() && !b[j].is_ascii_whitespace() && b[j] != b'"' && b[j] != b',' {
-                    j += 1;
-                }
-                if j > start && !s[start..j].starts_with(REDACTED) {
-                    out.push_str(&s[copied..start]);
-                    out.push_str(REDACTED);
-                    copied = j;
-                    i = j;
-                    continue;
-                }
+        if let Some(skip) = scheme_prefix(&b[i..])
+            && (i == 0 || !b[i - 1].is_ascii_alphanumeric())
+        {
+            let start = i + skip;
+            let mut j = start;
+            while j < b.len() && !b[j].is_ascii_whitespace() && b[j] != b'"' && b[j] != b',' {
+                j += 1;
+            }
+            if j > start && !s[start..j].starts_with(REDACTED) {
+                out.push_str(&s[copied..start]);
+                out.push_str(REDACTED);
+                copied = j;
+                i = j;
+                continue;
             }
         }
         // Secret-bearing `key=value` pairs in query strings, cookies and headers echoed in text.
-        if let Some(klen) = secret_key_prefix(&b[i..]) {
-            if i == 0 || !(is_b64url(b[i - 1])) {
-                let start = i + klen;
-                let mut j = start;
-                while j < b.len() && !matches!(b[j], b'&' | b';' | b' ' | b'"' | b'\'' | b',') {
-                    j += 1;
-                }
-                if j > start {
-                    out.push_str(&s[copied..start]);
-                    out.push_str(REDACTED);
-                    copied = j;
-                    i = j;
-                    continue;
-                }
+        if let Some(klen) = secret_key_prefix(&b[i..])
+            && (i == 0 || !is_b64url(b[i - 1]))
+        {
+            let start = i + klen;
+            let mut j = start;
+            while j < b.len() && !matches!(b[j], b'&' | b';' | b' ' | b'"' | b'\'' | b',') {
+                j += 1;
+            }
+            if j > start {
+                out.push_str(&s[copied..start]);
+                out.push_str(REDACTED);
+                copied = j;
+                i = j;
+                continue;
             }
         }
         i += 1;

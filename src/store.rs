@@ -144,10 +144,8 @@ impl Interner {
 }
 
 fn fx_hash(s: &str) -> u64 {
-    use std::hash::{BuildHasher, Hash, Hasher};
-    let mut h = rustc_hash::FxBuildHasher.build_hasher();
-    s.hash(&mut h);
-    h.finish()
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(s)
 }
 
 /// The counter key: one cell of the route × method × status × origin × source space.

@@ -275,6 +275,14 @@ pub fn parse_clf(s: &[u8]) -> Option<EpochMs> {
     }
 }
 
+/// A shareable clock: the wall clock live, a compressed clock in the demo.
+pub type Clock = std::sync::Arc<dyn Fn() -> EpochMs + Send + Sync>;
+
+/// The wall clock as a [`Clock`].
+pub fn wall_clock() -> Clock {
+    std::sync::Arc::new(now_ms)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,12 +342,4 @@ mod tests {
         assert_eq!(format_duration(HOUR + 5 * MINUTE), "1h 5m");
         assert_eq!(format_duration(1500), "1s");
     }
-}
-
-/// A shareable clock: the wall clock live, a compressed clock in the demo.
-pub type Clock = std::sync::Arc<dyn Fn() -> EpochMs + Send + Sync>;
-
-/// The wall clock as a [`Clock`].
-pub fn wall_clock() -> Clock {
-    std::sync::Arc::new(now_ms)
 }

@@ -51,7 +51,7 @@ async fn h2_phase_shows_options_401_on_the_challenged_route_only() {
         .find(|s| s.label == "http.log")
         .expect("http source");
     assert_eq!(http.format, Some("azure-json"), "{http:?}");
-    assert!(http.http_events > 100, "{http:?}");
+    assert!(http.http_events > 50, "{http:?}");
     assert_eq!(http.parse_errors, 0, "{:?}", http.last_error);
     let auth = sources
         .iter()
@@ -64,7 +64,10 @@ async fn h2_phase_shows_options_401_on_the_challenged_route_only() {
     let healthy_2xx = options_count(&store, "/api/products", 204);
     assert!(challenged >= 5, "OPTIONS 401 on /api/orders: {challenged}");
     assert_eq!(healthy_401, 0, "OPTIONS 401 on /api/products");
-    assert!(healthy_2xx > 0, "OPTIONS 204 on /api/products: {healthy_2xx}");
+    assert!(
+        healthy_2xx > 0,
+        "OPTIONS 204 on /api/products: {healthy_2xx}"
+    );
 
     // The auth log carries the missing-token signature at preflight times.
     let missing = store

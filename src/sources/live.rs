@@ -658,7 +658,9 @@ impl FileWorker {
         let mut more = false;
         let prefix_states = self.pattern.is_some();
         for (i, f) in self.lanes.iter_mut().enumerate() {
-            let budget = BATCH_LINES.saturating_sub(self.consumer.batch.lines).max(256);
+            let budget = BATCH_LINES
+                .saturating_sub(self.consumer.batch.lines)
+                .max(256);
             let name = f
                 .path()
                 .file_name()

@@ -3,6 +3,6 @@
 pub mod formats;
 pub mod glob;
 pub mod lines;
+pub mod live;
 pub mod stdin;
 pub mod tail;
-pub mod live;

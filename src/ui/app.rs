@@ -88,7 +88,10 @@ pub async fn run(
     let mut last_generation = None;
     let mut model = match refresh(&store, &mut last_generation) {
         Some(m) => m,
-        None => snapshot(&Store::new(Default::default(), TimeMode::EventTime), now_ms()),
+        None => snapshot(
+            &Store::new(Default::default(), TimeMode::EventTime),
+            now_ms(),
+        ),
     };
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;

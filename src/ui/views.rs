@@ -53,7 +53,12 @@ fn selectable_table(
     );
     state.hit.rows = Some((body, ts.offset()));
     if empty {
-        let msg = Rect::new(body.x + 2, body.y, body.width.saturating_sub(2), 1.min(body.height));
+        let msg = Rect::new(
+            body.x + 2,
+            body.y,
+            body.width.saturating_sub(2),
+            1.min(body.height),
+        );
         frame.render_widget(Line::styled("no data in this range yet", theme.muted), msg);
     }
 }
@@ -103,7 +108,10 @@ pub fn overview(
         ),
     ])];
     if o.reasons.is_empty() {
-        lines.push(Line::styled("all routes within objective, all probes allowed", theme.good));
+        lines.push(Line::styled(
+            "all routes within objective, all probes allowed",
+            theme.good,
+        ));
     }
     for r in o.reasons.iter().take(3) {
         lines.push(Line::from(vec![
@@ -111,12 +119,19 @@ pub fn overview(
             Span::styled(r.clone(), theme.text),
         ]));
     }
-    frame.render_widget(Paragraph::new(lines).block(panel(" Status ", theme, g)), top);
+    frame.render_widget(
+        Paragraph::new(lines).block(panel(" Status ", theme, g)),
+        top,
+    );
 
     let [routes_area, side] =
         Layout::horizontal([Constraint::Min(46), Constraint::Length(34)]).areas(middle);
     state.row_routes = o.routes.iter().map(|r| r.route.clone()).collect();
-    let rows: Vec<Row> = o.routes.iter().map(|r| route_health_row(r, theme, g)).collect();
+    let rows: Vec<Row> = o
+        .routes
+        .iter()
+        .map(|r| route_health_row(r, theme, g))
+        .collect();
     selectable_table(
         frame,
         routes_area,
@@ -145,35 +160,72 @@ pub fn overview(
         ]),
         Line::styled(
             format!(" on OPTIONS: {}", count(a.options_401_403)),
-            if a.options_401_403 > 0 { theme.bad } else { theme.muted },
+            if a.options_401_403 > 0 {
+                theme.bad
+            } else {
+                theme.muted
+            },
         ),
         Line::styled(
-            format!(" auth failures: {}  ok: {}", count(a.failures), count(a.successes)),
+            format!(
+                " auth failures: {}  ok: {}",
+                count(a.failures),
+                count(a.successes)
+            ),
             theme.text,
         ),
     ];
     for (c, n) in a.by_class.iter().take(3) {
-        side_lines.push(Line::styled(format!("   {c}: {}", count(*n)), theme.series_auth));
+        side_lines.push(Line::styled(
+            format!("   {c}: {}", count(*n)),
+            theme.series_auth,
+        ));
     }
     let p = &o.probes;
     side_lines.push(Line::styled("Probes (latest)", theme.table_header));
     side_lines.push(Line::from(vec![
         Span::styled(format!(" ALLOWED {}", p.allowed), theme.verdict_allowed),
-        Span::styled(format!("  BLOCKED {}", p.blocked), if p.blocked > 0 { theme.verdict_blocked } else { theme.muted }),
+        Span::styled(
+            format!("  BLOCKED {}", p.blocked),
+            if p.blocked > 0 {
+                theme.verdict_blocked
+            } else {
+                theme.muted
+            },
+        ),
     ]));
     side_lines.push(Line::styled(
-        format!(" no response {}  critical blocked {}", p.transport, p.critical_blocked),
+        format!(
+            " no response {}  critical blocked {}",
+            p.transport, p.critical_blocked
+        ),
         theme.muted,
     ));
     let f = &o.folding;
     side_lines.push(Line::styled("Folded / dropped", theme.table_header));
     side_lines.push(Line::styled(
-        format!(" (other) routes: {} ev / {} names", count(f.other_route_events), f.other_route_names),
-        if f.other_route_events > 0 { theme.warning } else { theme.muted },
+        format!(
+            " (other) routes: {} ev / {} names",
+            count(f.other_route_events),
+            f.other_route_names
+        ),
+        if f.other_route_events > 0 {
+            theme.warning
+        } else {
+            theme.muted
+        },
     ));
     side_lines.push(Line::styled(
-        format!(" (other) origins: {} ev / {} names", count(f.other_origin_events), f.other_origin_names),
-        if f.other_origin_events > 0 { theme.warning } else { theme.muted },
+        format!(
+            " (other) origins: {} ev / {} names",
+            count(f.other_origin_events),
+            f.other_origin_names
+        ),
+        if f.other_origin_events > 0 {
+            theme.warning
+        } else {
+            theme.muted
+        },
     ));
     side_lines.push(Line::styled(
         format!(
@@ -182,7 +234,11 @@ pub fn overview(
             count(f.dropped_too_old),
             count(f.dropped_future)
         ),
-        if f.bucket_folded + f.dropped_too_old + f.dropped_future > 0 { theme.warning } else { theme.muted },
+        if f.bucket_folded + f.dropped_too_old + f.dropped_future > 0 {
+            theme.warning
+        } else {
+            theme.muted
+        },
     ));
     frame.render_widget(
         Paragraph::new(side_lines).block(panel(" Signals ", theme, g)),
@@ -190,8 +246,15 @@ pub fn overview(
     );
 
     // Sources.
-    let header = Row::new(vec!["Source", "Format", "State", "lines/s", "Errors", "Last line"])
-        .style(theme.table_header);
+    let header = Row::new(vec![
+        "Source",
+        "Format",
+        "State",
+        "lines/s",
+        "Errors",
+        "Last line",
+    ])
+    .style(theme.table_header);
     let mut rows: Vec<Row> = o
         .sources
         .iter()
@@ -202,9 +265,10 @@ pub fn overview(
                 Cell::from(s.state.clone()),
                 Cell::from(format!("{:.1}", s.lines_per_sec)),
                 num(s.parse_errors, theme, true),
-                Cell::from(s.last_line_age_ms.map_or("never".into(), |a| {
-                    format!("{} ago", format_duration(a))
-                })),
+                Cell::from(
+                    s.last_line_age_ms
+                        .map_or("never".into(), |a| format!("{} ago", format_duration(a))),
+                ),
             ])
         })
         .collect();
@@ -220,7 +284,10 @@ pub fn overview(
         ))]));
     }
     if o.sources.is_empty() {
-        rows.push(Row::new(vec![Cell::from(Span::styled("no sources", theme.muted))]));
+        rows.push(Row::new(vec![Cell::from(Span::styled(
+            "no sources",
+            theme.muted,
+        ))]));
     }
     let widths = [
         Constraint::Min(14),
@@ -260,7 +327,10 @@ fn route_health_row(r: &RouteHealth, theme: &Theme, g: &Glyphs) -> Row<'static> 
     Row::new(vec![
         Cell::from(Line::from(route)),
         num(r.options_total, theme, false),
-        Cell::from(Span::styled(format!("{}{below}", percent(success)), success_style)),
+        Cell::from(Span::styled(
+            format!("{}{below}", percent(success)),
+            success_style,
+        )),
         Cell::from(Span::styled(percent(xo), xo_style)),
         num(r.status_401, theme, true),
         num(r.status_403, theme, true),
@@ -281,9 +351,19 @@ fn spark_line(
 ) -> Line<'static> {
     let bars: String = values.iter().map(|&v| bar(g, v, max)).collect();
     Line::from(vec![
-        Span::styled(format!("{label:>8} "), if total > 0 { style.add_modifier(Modifier::BOLD) } else { theme.muted }),
+        Span::styled(
+            format!("{label:>8} "),
+            if total > 0 {
+                style.add_modifier(Modifier::BOLD)
+            } else {
+                theme.muted
+            },
+        ),
         Span::styled(bars, style),
-        Span::styled(format!(" {:>6}", count(total)), if total > 0 { theme.text } else { theme.muted }),
+        Span::styled(
+            format!(" {:>6}", count(total)),
+            if total > 0 { theme.text } else { theme.muted },
+        ),
     ])
 }
 
@@ -291,7 +371,10 @@ fn axis_line(start: i64, end: i64, width: usize, theme: &Theme) -> Line<'static>
     let left = format_hms(start);
     let right = format_hms(end);
     let gap = width.saturating_sub(left.len() + right.len());
-    Line::styled(format!("{:>8} {left}{}{right}", "UTC", " ".repeat(gap)), theme.axis)
+    Line::styled(
+        format!("{:>8} {left}{}{right}", "UTC", " ".repeat(gap)),
+        theme.axis,
+    )
 }
 
 pub fn trend(
@@ -320,7 +403,14 @@ pub fn trend(
             let ok = r.totals[StatusClass::S2xx as usize];
             let mut cells = vec![
                 Cell::from(Line::from(vec![
-                    Span::styled(if r.critical { format!("{} ", g.critical) } else { String::new() }, theme.critical),
+                    Span::styled(
+                        if r.critical {
+                            format!("{} ", g.critical)
+                        } else {
+                            String::new()
+                        },
+                        theme.critical,
+                    ),
                     Span::styled(r.route.clone(), theme.text),
                 ])),
                 num(total, theme, false),
@@ -335,14 +425,20 @@ pub fn trend(
             Row::new(cells)
         })
         .collect();
-    let mut widths = vec![Constraint::Min(16), Constraint::Length(7), Constraint::Length(7)];
+    let mut widths = vec![
+        Constraint::Min(16),
+        Constraint::Length(7),
+        Constraint::Length(7),
+    ];
     widths.extend([Constraint::Length(6); 6]);
     selectable_table(
         frame,
         top,
         state,
         format!(" OPTIONS by route ({}) ", state.range.label()),
-        vec!["Route", "OPTIONS", "2xx", "3xx", "401", "403", "404/5", "5xx", "other"],
+        vec![
+            "Route", "OPTIONS", "2xx", "3xx", "401", "403", "404/5", "5xx", "other",
+        ],
         rows,
         widths,
         theme,
@@ -352,8 +448,11 @@ pub fn trend(
     let sel = state.selection();
     let Some(rt) = t.routes.get(sel) else {
         frame.render_widget(
-            Paragraph::new(Line::styled("no OPTIONS requests in this range", theme.muted))
-                .block(panel(" OPTIONS status trend ", theme, g)),
+            Paragraph::new(Line::styled(
+                "no OPTIONS requests in this range",
+                theme.muted,
+            ))
+            .block(panel(" OPTIONS status trend ", theme, g)),
             chart,
         );
         return;
@@ -362,12 +461,25 @@ pub fn trend(
     let bars_w = inner_w.saturating_sub(9 + 7).max(1);
     let cols = fit_columns(&rt.columns, bars_w);
     let per = rt.columns.len().div_ceil(bars_w.max(1)).max(1) as i64;
-    let max = cols.iter().flat_map(|c| c.iter()).copied().max().unwrap_or(0);
+    let max = cols
+        .iter()
+        .flat_map(|c| c.iter())
+        .copied()
+        .max()
+        .unwrap_or(0);
     let mut lines: Vec<Line> = StatusClass::ALL
         .iter()
         .map(|c| {
             let series: Vec<u64> = cols.iter().map(|col| col[*c as usize]).collect();
-            spark_line(c.label(), &series, max, rt.totals[*c as usize], theme.series(*c as usize), theme, g)
+            spark_line(
+                c.label(),
+                &series,
+                max,
+                rt.totals[*c as usize],
+                theme.series(*c as usize),
+                theme,
+                g,
+            )
         })
         .collect();
     lines.push(axis_line(t.axis.start, t.axis.end, cols.len(), theme));
@@ -420,7 +532,11 @@ pub fn origins(
                 Cell::from(Span::styled(
                     c.dominant
                         .map_or("-".into(), |(s, m, n)| format!("{s} {m} ×{}", count(n))),
-                    if c.dominant.is_some() { theme.text } else { theme.muted },
+                    if c.dominant.is_some() {
+                        theme.text
+                    } else {
+                        theme.muted
+                    },
                 )),
             ])
         })
@@ -434,7 +550,14 @@ pub fn origins(
             state.range.label(),
             state.origin_sort.label()
         ),
-        vec!["Route", "Origin", "Req", "Failed", "Rate", "Dominant failure"],
+        vec![
+            "Route",
+            "Origin",
+            "Req",
+            "Failed",
+            "Rate",
+            "Dominant failure",
+        ],
         rows,
         vec![
             Constraint::Min(14),
@@ -484,13 +607,18 @@ pub fn auth(
         .filter(|c| a.class_totals[*c as usize] > 0 || *c == AuthClass::Expired)
         .collect();
     let chart_h = (2 + classes.len().min(6) + 1 + 2) as u16;
-    let [top, bottom] = Layout::vertical([Constraint::Length(chart_h), Constraint::Min(5)]).areas(area);
+    let [top, bottom] =
+        Layout::vertical([Constraint::Length(chart_h), Constraint::Min(5)]).areas(area);
     let [chart, methods] =
         Layout::horizontal([Constraint::Min(40), Constraint::Length(26)]).areas(top);
 
     let inner_w = chart.width.saturating_sub(2) as usize;
     let bars_w = inner_w.saturating_sub(9 + 7).max(1);
-    let status_cols: Vec<[u32; 2]> = a.columns.iter().map(|c| [c.status_401, c.status_403]).collect();
+    let status_cols: Vec<[u32; 2]> = a
+        .columns
+        .iter()
+        .map(|c| [c.status_401, c.status_403])
+        .collect();
     let class_cols: Vec<[u32; AuthClass::COUNT]> = a.columns.iter().map(|c| c.classes).collect();
     let sc = fit_columns(&status_cols, bars_w);
     let cc = fit_columns(&class_cols, bars_w);
@@ -503,13 +631,37 @@ pub fn auth(
         .unwrap_or(0);
     let pick = |cols: &[[u64; 2]], i: usize| cols.iter().map(|c| c[i]).collect::<Vec<u64>>();
     let mut lines = vec![
-        spark_line("401", &pick(&sc, 0), max, a.total_401, theme.series_401, theme, g),
-        spark_line("403", &pick(&sc, 1), max, a.total_403, theme.series_403, theme, g),
+        spark_line(
+            "401",
+            &pick(&sc, 0),
+            max,
+            a.total_401,
+            theme.series_401,
+            theme,
+            g,
+        ),
+        spark_line(
+            "403",
+            &pick(&sc, 1),
+            max,
+            a.total_403,
+            theme.series_403,
+            theme,
+            g,
+        ),
     ];
     for c in classes.iter().take(6) {
         let series: Vec<u64> = cc.iter().map(|col| col[*c as usize]).collect();
         let label: String = c.as_str().chars().take(8).collect();
-        lines.push(spark_line(&label, &series, max, a.class_totals[*c as usize], theme.series_auth, theme, g));
+        lines.push(spark_line(
+            &label,
+            &series,
+            max,
+            a.class_totals[*c as usize],
+            theme.series_auth,
+            theme,
+            g,
+        ));
     }
     lines.push(axis_line(a.axis.start, a.axis.end, sc.len(), theme));
     frame.render_widget(
@@ -521,17 +673,27 @@ pub fn auth(
         chart,
     );
 
-    let mut mlines = vec![Line::styled(format!("{:<8}{:>7}{:>7}", "method", "401", "403"), theme.table_header)];
+    let mut mlines = vec![Line::styled(
+        format!("{:<8}{:>7}{:>7}", "method", "401", "403"),
+        theme.table_header,
+    )];
     for (m, n401, n403) in &a.by_method {
         lines_push_method(&mut mlines, m.as_str(), *n401, *n403, theme);
     }
     if a.by_method.is_empty() {
         mlines.push(Line::styled("no 401/403", theme.muted));
-    } else if a.by_method.first().is_some_and(|(m, _, _)| *m == crate::event::Method::Options) {
+    } else if a
+        .by_method
+        .first()
+        .is_some_and(|(m, _, _)| *m == crate::event::Method::Options)
+    {
         mlines.push(Line::styled("OPTIONS leads: suspect", theme.warning));
         mlines.push(Line::styled("preflight auth (H2)", theme.warning));
     }
-    frame.render_widget(Paragraph::new(mlines).block(panel(" By method ", theme, g)), methods);
+    frame.render_widget(
+        Paragraph::new(mlines).block(panel(" By method ", theme, g)),
+        methods,
+    );
 
     let rows: Vec<Row> = model
         .auth_samples
@@ -567,8 +729,14 @@ pub fn auth(
 fn lines_push_method(out: &mut Vec<Line<'static>>, m: &str, a: u64, b: u64, theme: &Theme) {
     out.push(Line::from(vec![
         Span::styled(format!("{m:<8}"), theme.text),
-        Span::styled(format!("{:>7}", count(a)), if a > 0 { theme.series_401 } else { theme.muted }),
-        Span::styled(format!("{:>7}", count(b)), if b > 0 { theme.series_403 } else { theme.muted }),
+        Span::styled(
+            format!("{:>7}", count(a)),
+            if a > 0 { theme.series_401 } else { theme.muted },
+        ),
+        Span::styled(
+            format!("{:>7}", count(b)),
+            if b > 0 { theme.series_403 } else { theme.muted },
+        ),
     ]));
 }
 
@@ -606,7 +774,11 @@ pub fn probes(
                 Cell::from(p.shape.clone()),
                 Cell::from(Span::styled(
                     p.code.clone(),
-                    if p.doubled_acao { theme.warning } else { theme.text },
+                    if p.doubled_acao {
+                        theme.warning
+                    } else {
+                        theme.text
+                    },
                 )),
                 Cell::from(p.hidden_status.map_or("-".into(), |s| s.to_string())),
                 Cell::from(p.latency_ms.map_or("-".into(), |l| format!("{l}ms"))),
@@ -623,7 +795,14 @@ pub fn probes(
             let row = &model.probes[sel];
             let summary = vec![
                 Line::from(vec![
-                    Span::styled(if row.allowed { "ALLOWED" } else { "BLOCKED" }, if row.allowed { theme.verdict_allowed } else { theme.verdict_blocked }),
+                    Span::styled(
+                        if row.allowed { "ALLOWED" } else { "BLOCKED" },
+                        if row.allowed {
+                            theme.verdict_allowed
+                        } else {
+                            theme.verdict_blocked
+                        },
+                    ),
                     Span::styled(format!("  {}  {}", row.code, p.shape.name), theme.text),
                 ]),
                 Line::styled(format!("{} from {}", p.url, p.origin), theme.muted),
@@ -638,7 +817,11 @@ pub fn probes(
             frame.render_widget(
                 Paragraph::new(lines)
                     .scroll((state.detail_scroll, 0))
-                    .block(panel(" Evidence (as sent / as received) — Esc closes ", theme, g)),
+                    .block(panel(
+                        " Evidence (as sent / as received) — Esc closes ",
+                        theme,
+                        g,
+                    )),
                 detail,
             );
             return;
@@ -650,7 +833,9 @@ pub fn probes(
         area,
         state,
         " Probes: endpoint × origin × shape (latest) ".into(),
-        vec!["Verdict", "Endpoint", "Origin", "Shape", "Code", "Hidden", "Latency", "Instance"],
+        vec![
+            "Verdict", "Endpoint", "Origin", "Shape", "Code", "Hidden", "Latency", "Instance",
+        ],
         rows,
         vec![
             Constraint::Length(7),
@@ -675,7 +860,10 @@ pub fn probe_detail_lines(p: &ProbeResult, theme: &Theme, g: &Glyphs) -> Vec<Lin
         out.push(Line::styled(title.to_string(), theme.table_header));
     };
     let request = |out: &mut Vec<Line<'static>>, r: &crate::cors::RawRequest| {
-        out.push(Line::styled(format!("  {} {}", r.method, r.url), theme.text));
+        out.push(Line::styled(
+            format!("  {} {}", r.method, r.url),
+            theme.text,
+        ));
         for (n, v) in &r.headers {
             out.push(Line::styled(
                 format!("  {n}: {}", crate::redact::header_value(n, v)),
@@ -689,8 +877,12 @@ pub fn probe_detail_lines(p: &ProbeResult, theme: &Theme, g: &Glyphs) -> Vec<Lin
             theme.text,
         ));
         for (i, (n, v)) in r.headers.iter().enumerate() {
-            let repeated = r.headers[..i].iter().any(|(m, _)| m.eq_ignore_ascii_case(n))
-                || r.headers[i + 1..].iter().any(|(m, _)| m.eq_ignore_ascii_case(n));
+            let repeated = r.headers[..i]
+                .iter()
+                .any(|(m, _)| m.eq_ignore_ascii_case(n))
+                || r.headers[i + 1..]
+                    .iter()
+                    .any(|(m, _)| m.eq_ignore_ascii_case(n));
             let dup_cors = repeated && n.to_ascii_lowercase().starts_with("access-control-");
             let text = format!("  {n}: {}", crate::redact::header_value(n, v));
             if dup_cors {
@@ -726,21 +918,29 @@ pub fn probe_detail_lines(p: &ProbeResult, theme: &Theme, g: &Glyphs) -> Vec<Lin
     }
     if let Some(t) = &p.transport {
         section(&mut out, "Transport error");
-        out.push(Line::styled(format!("  {}: {}", t.kind.as_str(), t.message), theme.bad));
+        out.push(Line::styled(
+            format!("  {}: {}", t.kind.as_str(), t.message),
+            theme.bad,
+        ));
     }
     let v = &p.verdict;
     section(&mut out, "Verdict");
     out.push(Line::from(vec![
         Span::styled(
             if v.allowed { "  ALLOWED" } else { "  BLOCKED" },
-            if v.allowed { theme.verdict_allowed } else { theme.verdict_blocked },
+            if v.allowed {
+                theme.verdict_allowed
+            } else {
+                theme.verdict_blocked
+            },
         ),
         Span::styled(
             format!(
                 "  code {}  stage {}{}",
                 v.code,
                 v.stage.as_str(),
-                v.hidden_status.map_or(String::new(), |s| format!("  hidden status {s}"))
+                v.hidden_status
+                    .map_or(String::new(), |s| format!("  hidden status {s}"))
             ),
             theme.text,
         ),
@@ -761,12 +961,18 @@ pub fn probe_detail_lines(p: &ProbeResult, theme: &Theme, g: &Glyphs) -> Vec<Lin
     if !v.warnings.is_empty() {
         section(&mut out, "Warnings");
         for w in &v.warnings {
-            out.push(Line::styled(format!("  {}: {}", w.code, w.message), theme.warning));
+            out.push(Line::styled(
+                format!("  {}: {}", w.code, w.message),
+                theme.warning,
+            ));
         }
     }
     if let Some(h) = v.hypothesis {
         section(&mut out, "Hypothesis");
-        out.push(Line::styled(format!("  {} {}", h.id(), h.title()), theme.text));
+        out.push(Line::styled(
+            format!("  {} {}", h.id(), h.title()),
+            theme.text,
+        ));
     }
     if let Some(i) = &p.instance {
         out.push(Line::styled(format!("Instance: {i}"), theme.muted));
@@ -790,14 +996,23 @@ pub fn log(
     let offset = state.clamp_selection(max_offset + 1);
     let end = matched.len() - offset.min(matched.len());
     let start = end.saturating_sub(inner_h);
-    let label_w = model.log.iter().map(|l| l.source.chars().count()).max().unwrap_or(0).min(16);
+    let label_w = model
+        .log
+        .iter()
+        .map(|l| l.source.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(16);
     let mut lines: Vec<Line> = matched[start..end]
         .iter()
         .map(|&i| {
             let l = &model.log[i];
             Line::from(vec![
                 Span::styled(format!("{} ", format_hms(l.wall)), theme.axis),
-                Span::styled(format!("{:<label_w$}", fit(&l.source, label_w, g)), theme.log_source),
+                Span::styled(
+                    format!("{:<label_w$}", fit(&l.source, label_w, g)),
+                    theme.log_source,
+                ),
                 Span::styled(format!(" {} ", g.sep), theme.border),
                 Span::styled(l.text.clone(), theme.text),
             ])
@@ -805,12 +1020,20 @@ pub fn log(
         .collect();
     if lines.is_empty() {
         lines.push(Line::styled(
-            if state.log_filter.is_empty() { "no lines yet" } else { "no line matches the filter" },
+            if state.log_filter.is_empty() {
+                "no lines yet"
+            } else {
+                "no line matches the filter"
+            },
             theme.muted,
         ));
     }
     let [body, prompt] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
-    let status = if state.log_paused || state.frozen { "PAUSED" } else { "FOLLOWING" };
+    let status = if state.log_paused || state.frozen {
+        "PAUSED"
+    } else {
+        "FOLLOWING"
+    };
     frame.render_widget(
         Paragraph::new(lines).block(panel(
             format!(
