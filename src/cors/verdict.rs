@@ -47,26 +47,6 @@ pub const FIREFOX_MAX_AGE_CAP: u32 = 86400;
 /// Both browsers cache a preflight for 5 s when the response says nothing.
 pub const DEFAULT_MAX_AGE: u32 = 5;
 
-<<<<<<< HEAD
-/// The `Access-Control-Request-Headers` list for a shape: unsafe names lowercased, sorted,
-/// de-duplicated, comma-joined.
-pub fn preflight_request_headers(shape: &RequestShape) -> (bool, String) {
-    let mut names: Vec<String> = shape
-        .headers
-        .iter()
-        .map(|(n, _)| n.to_ascii_lowercase())
-        .filter(|n| {
-            !matches!(
-                n.as_str(),
-                "accept" | "accept-language" | "content-language"
-            )
-        })
-        .collect();
-    names.sort();
-    names.dedup();
-    let needed = !SAFELISTED_METHODS.contains(&shape.method.as_str()) || !names.is_empty();
-    (needed, names.join(","))
-=======
 /// What the page's `fetch` turns into, computed once per judgement.
 struct Prepared {
     method: String,
@@ -77,7 +57,6 @@ struct Prepared {
     unsafe_firefox: Vec<String>,
     preflight_chrome: bool,
     preflight_firefox: bool,
->>>>>>> wip/verdict
 }
 
 fn prepare(shape: &RequestShape) -> Prepared {
