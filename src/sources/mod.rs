@@ -3,6 +3,7 @@
 pub mod formats;
 pub mod glob;
 pub mod lines;
+pub mod live;
+pub mod reader;
 pub mod stdin;
 pub mod tail;
-pub mod live;
