@@ -17,7 +17,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -69,13 +69,15 @@ pub enum Parallelism {
     Threads(usize),
     /// As many as there are cores, at most 4.
     Auto,
+    /// Exactly this many ranges whatever the file size (tests and benchmarks comparing runs).
+    Split(usize),
 }
 
 impl Parallelism {
     fn threads(self) -> usize {
         match self {
             Parallelism::Single => 1,
-            Parallelism::Threads(n) => n.max(1),
+            Parallelism::Threads(n) | Parallelism::Split(n) => n.max(1),
             Parallelism::Auto => std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
                 .min(4),
@@ -292,11 +294,10 @@ fn detect_file(path: &Path) -> Result<Option<&'static str>, ReadError> {
     if lines.is_empty() {
         return Ok(None);
     }
-    let first = &lines[..lines.len().min(DETECT_LINES)];
-    if let Some(f) = formats::detect(first) {
-        return Ok(Some(f));
-    }
-    Ok(formats::detect(&lines[..lines.len().min(DETECT_GIVE_UP_LINES)]))
+    // Detection looks at 20 lines at a time: later windows get their chance too (a banner or a
+    // burst of noise at the start of a file).
+    let lines = &lines[..lines.len().min(DETECT_GIVE_UP_LINES)];
+    Ok(lines.chunks(DETECT_LINES).find_map(formats::detect))
 }
 
 fn read_file_inner(
@@ -313,7 +314,11 @@ fn read_file_inner(
     }
     let size = meta.len();
     let threads = par.threads();
-    if threads < 2 || size < PARALLEL_MIN_BYTES || !meta.is_file() {
+    let min = match par {
+        Parallelism::Split(_) => 0,
+        _ => PARALLEL_MIN_BYTES,
+    };
+    if threads < 2 || size < min || size == 0 || !meta.is_file() {
         let parser = make().map_err(|message| ReadError::Format {
             label: path.display().to_string(),
             message,
@@ -433,11 +438,12 @@ fn read_range(
     end: Option<u64>,
     lines: &mut LineParser<'_>,
 ) -> io::Result<u64> {
-    let mut f = file.try_clone()?;
-    f.seek(SeekFrom::Start(start))?;
-    let mut input: Box<dyn Read> = match end {
-        Some(e) => Box::new(f.take(e.saturating_sub(start))),
-        None => Box::new(f),
+    // Positional reads: the threads share one open file, and a cloned handle would share
+    // its offset too.
+    let mut input = RangeReader {
+        file,
+        pos: start,
+        end,
     };
     let mut buf = vec![0u8; READ_BUF];
     let mut splitter = LineSplitter::default();
@@ -454,6 +460,25 @@ fn read_range(
     }
     splitter.finish(&mut |p| lines.piece(p));
     Ok(bytes)
+}
+
+struct RangeReader<'f> {
+    file: &'f File,
+    pos: u64,
+    end: Option<u64>,
+}
+
+impl Read for RangeReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.end.map_or(u64::MAX, |e| e.saturating_sub(self.pos));
+        let want = (buf.len() as u64).min(left) as usize;
+        if want == 0 {
+            return Ok(0);
+        }
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
 }
 
 /// A file whose format could not be detected from its start: every line counts as a parse
@@ -686,11 +711,14 @@ impl<'s> LineParser<'s> {
         let Mode::Detecting { pending, .. } = &self.mode else {
             return;
         };
-        let sample: Vec<&[u8]> = pending
+        let mut sample: Vec<&[u8]> = pending
             .iter()
+            .rev()
             .map(Vec::as_slice)
             .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
+            .take(DETECT_LINES)
             .collect();
+        sample.reverse();
         let parser = formats::detect(&sample).and_then(|n| formats::parser(n, &opts).ok());
         if parser.is_none() && !give_up {
             return;
