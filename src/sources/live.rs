@@ -305,14 +305,18 @@ impl Detector {
     }
 }
 
-fn detect_in<'a>(lines: impl Iterator<Item = &'a [u8]>) -> Option<&'static str> {
-    let sample: Vec<&[u8]> = lines
+/// Runs detection on the latest lines (detection looks at 20 lines; retries must show it new
+/// ones, not the same first ones again).
+fn detect_in<'a>(lines: impl DoubleEndedIterator<Item = &'a [u8]>) -> Option<&'static str> {
+    let mut sample: Vec<&[u8]> = lines
+        .rev()
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
-        .take(DETECT_GIVE_UP_LINES)
+        .take(DETECT_LINES)
         .collect();
     if sample.is_empty() {
         return None;
     }
+    sample.reverse();
     formats::detect(&sample)
 }
 

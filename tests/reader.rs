@@ -1,0 +1,385 @@
+//! The headless reader on generated files, and the live source task against it.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use corstop::event::Event;
+use corstop::sources::formats::FormatOptions;
+use corstop::sources::live::{LogSourceSpec, spawn_log_source, spawn_stream_source};
+use corstop::sources::reader::{Parallelism, ReadError, read_to_end, read_to_end_with};
+use corstop::store::{Store, StoreConfig, TimeMode};
+use corstop::time::now_ms;
+
+const METHODS: [&str; 4] = ["OPTIONS", "GET", "POST", "DELETE"];
+const STATUSES: [u16; 5] = [204, 200, 401, 403, 500];
+
+/// One App Service HTTP text line; 20 ms apart so a few thousand lines span minutes.
+fn http_line(i: u64) -> String {
+    let ms = 37_800_000 + i * 20; // from 10:30:00
+    let (h, m, s, frac) = (
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000,
+    );
+    format!(
+        "2026-04-04T{h:02}:{m:02}:{s:02}.{frac:03}Z {} /api/r{}/{} {} {}\n",
+        METHODS[(i % 4) as usize],
+        i % 9,
+        i * 7,
+        STATUSES[(i % 5) as usize],
+        i % 300
+    )
+}
+
+fn event_store() -> Store {
+    Store::new(StoreConfig::default(), TimeMode::EventTime)
+}
+
+fn spec(path: &Path) -> LogSourceSpec {
+    LogSourceSpec::new(path.display().to_string())
+}
+
+/// The counts of a store by name (ids may differ between stores).
+fn snapshot(s: &Store) -> Vec<String> {
+    let mut out: Vec<String> = s
+        .totals()
+        .iter()
+        .map(|(k, c)| {
+            format!(
+                "T {} {} {} {} {c}",
+                s.route_name(k.route),
+                k.method,
+                k.status,
+                s.origin_name(k.origin)
+            )
+        })
+        .collect();
+    out.sort();
+    for (start, b) in s.window(s.config().retention_ms) {
+        let Some(b) = b else { continue };
+        let mut keys: Vec<String> = b
+            .http
+            .iter()
+            .map(|(k, c)| format!("B {start} {} {} {} {c}", s.route_name(k.route), k.method, k.status))
+            .collect();
+        keys.sort();
+        out.extend(keys);
+        out.push(format!("L {start} {} {}", b.latency_sum_ms, b.latency_n));
+    }
+    for src in s.sources() {
+        out.push(format!(
+            "S {} {} {} {} {} {:?}",
+            src.label, src.lines, src.http_events, src.skipped, src.parse_errors, src.format
+        ));
+    }
+    out
+}
+
+#[test]
+fn exact_counts_with_errors_blanks_and_an_unterminated_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("http.log");
+    let mut text = String::new();
+    for i in 0..5_000 {
+        text.push_str(&http_line(i));
+        if i % 1000 == 999 {
+            text.push_str("garbage here Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig\n");
+            text.push('\n');
+        }
+    }
+    text.push_str("2026-04-04T10:35:00Z GET /api/last 200 1");
+    fs::write(&path, &text).unwrap();
+
+    let mut store = event_store();
+    let summary = read_to_end(&[spec(&path)], &FormatOptions::default(), &mut store).unwrap();
+    let s = &summary.sources[0];
+    assert_eq!(s.lines, 5_000 + 5 + 5 + 1);
+    assert_eq!(s.skipped, 5);
+    assert_eq!(s.parse_errors, 5);
+    assert_eq!(s.bytes, text.len() as u64);
+    assert_eq!(s.format, Some("appservice-http"));
+    assert_eq!(store.totals().values().sum::<u64>(), 5_001);
+
+    let st = &store.sources()[0];
+    assert_eq!((st.lines, st.skipped, st.parse_errors), (5_011, 5, 5));
+    assert_eq!(st.http_events, 5_001);
+    assert_eq!(st.format, Some("appservice-http"));
+    let (sample, reason) = st.last_error.clone().unwrap();
+    assert!(sample.starts_with("garbage here"), "{sample}");
+    assert!(!sample.contains("payload"), "sample not redacted: {sample}");
+    assert!(!reason.is_empty());
+    // OPTIONS /api/r0 ... lines: i % 4 == 0 and i % 9 == 0, i.e. i % 36 == 0.
+    let r0 = store.routes.lookup("/api/r0/{id}").unwrap();
+    let options_r0: u64 = store
+        .totals()
+        .iter()
+        .filter(|(k, _)| k.route == r0 && k.method == corstop::event::Method::Options)
+        .map(|(_, c)| c)
+        .sum();
+    assert_eq!(options_r0, (0..5_000).filter(|i| i % 36 == 0).count() as u64);
+}
+
+#[test]
+fn a_ten_megabyte_line_is_one_parse_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    let mut f = fs::File::create(&path).unwrap();
+    for i in 0..100 {
+        f.write_all(http_line(i).as_bytes()).unwrap();
+    }
+    f.write_all(b"2026-04-04T10:31:02Z GET /").unwrap();
+    f.write_all(&vec![b'a'; 10 << 20]).unwrap();
+    f.write_all(b" 200 1\n").unwrap();
+    for i in 100..200 {
+        f.write_all(http_line(i).as_bytes()).unwrap();
+    }
+    drop(f);
+    for par in [Parallelism::Single, Parallelism::Split(2)] {
+        let mut store = event_store();
+        let summary =
+            read_to_end_with(&[spec(&path)], &FormatOptions::default(), &mut store, par).unwrap();
+        let s = &summary.sources[0];
+        assert_eq!((s.lines, s.parse_errors), (201, 1), "{par:?}");
+        assert_eq!(store.totals().values().sum::<u64>(), 200);
+        let (sample, reason) = store.sources()[0].last_error.clone().unwrap();
+        assert!(reason.starts_with("line too long"), "{reason}");
+        assert!(sample.len() < 2_000);
+    }
+}
+
+#[test]
+fn invalid_utf8_is_a_counted_parse_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bytes.log");
+    let mut data = Vec::new();
+    for i in 0..50 {
+        data.extend_from_slice(http_line(i).as_bytes());
+        if i % 10 == 5 {
+            data.extend_from_slice(b"2026-04-04T10:31:02Z GET /api/\xff\xfe 200 1\n");
+        }
+    }
+    fs::write(&path, &data).unwrap();
+    let mut store = event_store();
+    let summary = read_to_end(&[spec(&path)], &FormatOptions::default(), &mut store).unwrap();
+    assert_eq!(summary.sources[0].lines, 55);
+    assert_eq!(summary.sources[0].parse_errors, 5);
+    assert_eq!(store.totals().values().sum::<u64>(), 50);
+    let (sample, _) = store.sources()[0].last_error.clone().unwrap();
+    assert!(sample.contains('\u{FFFD}'));
+}
+
+#[test]
+fn split_reads_give_the_same_store_as_one_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.log");
+    let mut text = String::new();
+    for i in 0..40_000 {
+        text.push_str(&http_line(i));
+        if i % 997 == 0 {
+            text.push_str("not a log line\n");
+        }
+    }
+    fs::write(&path, &text).unwrap();
+    let read = |par| {
+        let mut store = event_store();
+        let summary =
+            read_to_end_with(&[spec(&path)], &FormatOptions::default(), &mut store, par).unwrap();
+        (summary, store)
+    };
+    let (one, single) = read(Parallelism::Single);
+    assert_eq!(one.sources[0].threads, 1);
+    assert_eq!(one.sources[0].parse_errors, 41);
+    for n in [2, 3, 5] {
+        let (sum, split) = read(Parallelism::Split(n));
+        assert_eq!(sum.sources[0].threads, n);
+        assert_eq!(
+            (sum.lines(), sum.bytes(), sum.parse_errors()),
+            (one.lines(), one.bytes(), one.parse_errors())
+        );
+        assert_eq!(snapshot(&split), snapshot(&single), "split into {n}");
+        assert_eq!(split.dropped_too_old, single.dropped_too_old);
+    }
+}
+
+#[test]
+fn stateful_formats_are_read_on_one_thread() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs/w3c.log");
+    let read = |par| {
+        let mut store = event_store();
+        let summary =
+            read_to_end_with(&[spec(&fixture)], &FormatOptions::default(), &mut store, par)
+                .unwrap();
+        (summary, store)
+    };
+    let (one, single) = read(Parallelism::Single);
+    let (split, store) = read(Parallelism::Split(2));
+    assert_eq!(split.sources[0].format, Some("w3c"));
+    assert_eq!(split.sources[0].threads, 1);
+    assert_eq!(snapshot(&store), snapshot(&single));
+    assert!(one.sources[0].lines > 0);
+    assert!(store.totals().values().sum::<u64>() > 0);
+}
+
+#[test]
+fn an_undetectable_file_counts_every_line_as_unrecognised() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prose.log");
+    let mut text = String::new();
+    for i in 0..300 {
+        writeln!(text, "just some words, number {i}").unwrap();
+    }
+    fs::write(&path, &text).unwrap();
+    let mut store = event_store();
+    let summary = read_to_end(&[spec(&path)], &FormatOptions::default(), &mut store).unwrap();
+    assert_eq!(summary.sources[0].format, None);
+    assert_eq!(summary.sources[0].parse_errors, 300);
+    let (_, reason) = store.sources()[0].last_error.clone().unwrap();
+    assert_eq!(reason, "format not recognised");
+}
+
+#[test]
+fn detection_recovers_when_the_format_shows_up_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("late.log");
+    let mut text = String::new();
+    for i in 0..250 {
+        writeln!(text, "starting up, step {i}").unwrap();
+    }
+    for i in 0..1_000 {
+        text.push_str(&http_line(i));
+    }
+    fs::write(&path, &text).unwrap();
+    let mut store = event_store();
+    let summary = read_to_end(&[spec(&path)], &FormatOptions::default(), &mut store).unwrap();
+    let s = &summary.sources[0];
+    assert_eq!(s.format, Some("appservice-http"));
+    assert_eq!(s.lines, 1_250);
+    // Retries happen every 200 undetected lines on the latest 20: lines up to the successful
+    // retry count as errors, every later line is parsed.
+    let parsed = store.totals().values().sum::<u64>();
+    assert_eq!(parsed + s.parse_errors, 1_250);
+    assert!(parsed >= 1_000 - 200, "parsed {parsed}");
+}
+
+#[test]
+fn globs_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, range) in [("a.log", 0..100), ("b.log", 100..250)] {
+        let text: String = range.map(http_line).collect();
+        fs::write(dir.path().join(name), text).unwrap();
+    }
+    fs::write(dir.path().join("c.txt"), "ignored\n").unwrap();
+    let pattern = format!("{}/*.log", dir.path().display());
+    let mut store = event_store();
+    let mut glob_spec = LogSourceSpec::new(pattern.clone());
+    glob_spec.label = Some("web".into());
+    let summary = read_to_end(&[glob_spec], &FormatOptions::default(), &mut store).unwrap();
+    assert_eq!(summary.sources[0].files.len(), 2);
+    assert_eq!(summary.sources[0].lines, 250);
+    assert_eq!(store.sources()[0].label, "web");
+
+    let missing = spec(&dir.path().join("nope.log"));
+    let err = read_to_end(&[missing], &FormatOptions::default(), &mut event_store()).unwrap_err();
+    assert!(matches!(err, ReadError::Io { .. }), "{err}");
+    let none = LogSourceSpec::new(format!("{}/*.gz", dir.path().display()));
+    let err = read_to_end(&[none], &FormatOptions::default(), &mut event_store()).unwrap_err();
+    assert!(matches!(err, ReadError::NoMatch(_)), "{err}");
+    let mut bad = spec(&dir.path().join("a.log"));
+    bad.format = Some("no-such-format".into());
+    let err = read_to_end(&[bad], &FormatOptions::default(), &mut event_store()).unwrap_err();
+    assert!(err.to_string().contains("no-such-format"), "{err}");
+}
+
+/// Applies events to a store until the source reports `lines` lines (or a deadline).
+async fn apply_until(
+    rx: &mut tokio::sync::mpsc::Receiver<Event>,
+    store: &mut Store,
+    lines: u64,
+    states: &mut Vec<String>,
+) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline && store.sources()[0].lines < lines {
+        match tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
+            Ok(Some(ev)) => {
+                if let Event::SourceState { state, .. } = &ev {
+                    states.push(state.clone());
+                }
+                store.apply(ev, now_ms());
+            }
+            Ok(None) => break,
+            Err(_) => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_source_batches_match_the_headless_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("live.log");
+    let mut text = String::new();
+    for i in 0..12_000 {
+        text.push_str(&http_line(i));
+        if i % 2_000 == 1 {
+            text.push_str("broken line\n");
+        }
+    }
+    fs::write(&path, &text).unwrap();
+
+    let mut headless = event_store();
+    headless.register_source("live");
+    let mut s = spec(&path);
+    s.label = Some("live".into());
+    read_to_end(std::slice::from_ref(&s), &FormatOptions::default(), &mut headless).unwrap();
+
+    let mut live = event_store();
+    let id = live.register_source("live");
+    s.from_start = true;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let task = spawn_log_source(s, id, FormatOptions::default(), tx);
+    let mut states = Vec::new();
+    apply_until(&mut rx, &mut live, 12_006, &mut states).await;
+    task.abort();
+
+    assert_eq!(live.sources()[0].format, Some("appservice-http"));
+    assert_eq!(live.sources()[0].parse_errors, 6);
+    assert_eq!(live.sources()[0].bytes, text.len() as u64);
+    assert_eq!(snapshot(&live), snapshot(&headless));
+    assert!(states.iter().any(|s| s == "following"), "{states:?}");
+    // Raw lines reach the store's ring (bounded).
+    assert_eq!(live.raw_lines().count(), 200);
+}
+
+#[tokio::test]
+async fn stream_source_reads_to_end_of_input() {
+    let mut text = String::new();
+    for i in 0..3_000 {
+        text.push_str(&http_line(i));
+    }
+    text.push_str("2026-04-04T11:00:00Z GET /api/tail 200 1"); // no newline at the end
+    let mut store = event_store();
+    let id = store.register_source("stdin");
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let task = spawn_stream_source(
+        std::io::Cursor::new(text.into_bytes()),
+        id,
+        None,
+        FormatOptions::default(),
+        tx,
+    );
+    let mut states = Vec::new();
+    while let Some(ev) = rx.recv().await {
+        if let Event::SourceState { state, .. } = &ev {
+            states.push(state.clone());
+        }
+        store.apply(ev, now_ms());
+    }
+    task.await.unwrap();
+    assert_eq!(store.sources()[0].lines, 3_001);
+    assert_eq!(store.totals().values().sum::<u64>(), 3_001);
+    assert_eq!(store.sources()[0].format, Some("appservice-http"));
+    assert_eq!(states.last().map(String::as_str), Some("stdin closed"));
+}
