@@ -4,9 +4,6 @@ pub mod formats;
 pub mod glob;
 pub mod lines;
 pub mod live;
-<<<<<<< HEAD
-=======
 pub mod reader;
->>>>>>> wip/tail
 pub mod stdin;
 pub mod tail;
