@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use corstop::analysis::{self, Status, TimeRange, ViewModel};
 use corstop::cors::{Credentials, RawRequest, RawResponse, RequestShape, Stage, Verdict};
 use corstop::event::{
-    AuthClass, AuthRecord, Hypothesis, HttpRecord, Method, ProbeResult, SourceBatch,
+    AuthClass, AuthRecord, HttpRecord, Hypothesis, Method, ProbeResult, SourceBatch,
 };
 use corstop::store::{Store, StoreConfig, TimeMode};
 use corstop::time::{MINUTE, SECOND};
@@ -21,7 +21,13 @@ const T0: i64 = 1_775_298_662_000; // 2026-04-04T10:31:02Z
 const APP: &str = "https://app.contoso.com";
 const ADMIN: &str = "https://admin.contoso.com";
 
-fn http(t: i64, method: Method, path: &str, status: u16, origin: Option<&str>) -> HttpRecord<'static> {
+fn http(
+    t: i64,
+    method: Method,
+    path: &str,
+    status: u16,
+    origin: Option<&str>,
+) -> HttpRecord<'static> {
     HttpRecord {
         time: t,
         method,
@@ -33,7 +39,12 @@ fn http(t: i64, method: Method, path: &str, status: u16, origin: Option<&str>) -
     }
 }
 
-fn verdict(allowed: bool, code: &'static str, hidden: Option<u16>, h: Option<Hypothesis>) -> Verdict {
+fn verdict(
+    allowed: bool,
+    code: &'static str,
+    hidden: Option<u16>,
+    h: Option<Hypothesis>,
+) -> Verdict {
     Verdict {
         allowed,
         stage: if allowed { Stage::None } else { Stage::Preflight },
@@ -62,7 +73,10 @@ fn probe(path: &str, critical: bool, acao: &[&str], verdict: Verdict) -> ProbeRe
         .map(|v| ("Access-Control-Allow-Origin".to_string(), v.to_string()))
         .collect();
     headers.push(("Access-Control-Allow-Methods".into(), "GET, PUT".into()));
-    headers.push(("Access-Control-Allow-Headers".into(), "authorization, content-type".into()));
+    headers.push((
+        "Access-Control-Allow-Headers".into(),
+        "authorization, content-type".into(),
+    ));
     headers.push(("Access-Control-Allow-Credentials".into(), "true".into()));
     headers.push(("Server".into(), "Kestrel".into()));
     ProbeResult {
@@ -80,7 +94,10 @@ fn probe(path: &str, critical: bool, acao: &[&str], verdict: Verdict) -> ProbeRe
             headers: vec![
                 ("Origin".into(), APP.into()),
                 ("Access-Control-Request-Method".into(), "PUT".into()),
-                ("Access-Control-Request-Headers".into(), "authorization,content-type".into()),
+                (
+                    "Access-Control-Request-Headers".into(),
+                    "authorization,content-type".into(),
+                ),
             ],
         }),
         preflight: Some(RawResponse {
@@ -117,7 +134,9 @@ fn incident_store() -> Store {
     };
     for i in 0..30 {
         let t = T0 - 590 * SECOND + i * 20 * SECOND;
-        batch.http.push(http(t, Method::Options, "/api/orders", 401, Some(APP)));
+        batch
+            .http
+            .push(http(t, Method::Options, "/api/orders", 401, Some(APP)));
         batch.raw_tail.push(format!(
             "2026-04-04 10:{:02}:{:02} OPTIONS /api/orders - 443 - 10.0.0.{i} 401",
             21 + i / 3,
@@ -125,22 +144,46 @@ fn incident_store() -> Store {
         ));
     }
     for i in 0..5 {
-        batch.http.push(http(T0 - i * MINUTE, Method::Put, "/api/orders", 200, Some(APP)));
+        batch.http.push(http(
+            T0 - i * MINUTE,
+            Method::Put,
+            "/api/orders",
+            200,
+            Some(APP),
+        ));
     }
     for i in 0..40 {
         let t = T0 - 14 * MINUTE + i * 20 * SECOND;
-        batch.http.push(http(t, Method::Options, "/api/products", 204, Some(APP)));
-        batch.http.push(http(t + SECOND, Method::Get, "/api/products", 200, Some(APP)));
+        batch
+            .http
+            .push(http(t, Method::Options, "/api/products", 204, Some(APP)));
+        batch.http.push(http(
+            t + SECOND,
+            Method::Get,
+            "/api/products",
+            200,
+            Some(APP),
+        ));
     }
     for i in 0..3 {
-        let mut r = http(T0 - (i + 1) * MINUTE, Method::Get, "/api/orders/123", 403, Some(ADMIN));
+        let mut r = http(
+            T0 - (i + 1) * MINUTE,
+            Method::Get,
+            "/api/orders/123",
+            403,
+            Some(ADMIN),
+        );
         r.origin_derived = true;
         batch.http.push(r);
     }
     for i in 0..10 {
-        batch.http.push(http(T0 - i * MINUTE, Method::Get, "/health", 200, None));
+        batch
+            .http
+            .push(http(T0 - i * MINUTE, Method::Get, "/health", 200, None));
     }
-    batch.raw_tail.push("2026-04-04 10:31:00 GET /health - 443 - 10.0.0.9 200 Cookie: session=abc123".into());
+    batch
+        .raw_tail
+        .push("2026-04-04 10:31:00 GET /health - 443 - 10.0.0.9 200 Cookie: session=abc123".into());
     s.apply_batch(batch, T0);
 
     let mut ab = SourceBatch {
@@ -173,7 +216,12 @@ fn incident_store() -> Store {
         &[APP, APP],
         verdict(false, "acao-multiple", Some(204), Some(Hypothesis::H4)),
     ));
-    s.ingest_probe(probe("/api/products", false, &[APP], verdict(true, "ok", None, None)));
+    s.ingest_probe(probe(
+        "/api/products",
+        false,
+        &[APP],
+        verdict(true, "ok", None, None),
+    ));
     s
 }
 
@@ -190,7 +238,13 @@ fn render_with(state: &mut UiState, model: &ViewModel, theme: &Theme, w: u16, h:
 fn render(view: View, w: u16, h: u16) -> (Buffer, UiState) {
     let mut state = UiState::new("REPLAY", false);
     state.switch_to(view);
-    let buf = render_with(&mut state, &model(), &Theme::builtin("default").unwrap(), w, h);
+    let buf = render_with(
+        &mut state,
+        &model(),
+        &Theme::builtin("default").unwrap(),
+        w,
+        h,
+    );
     (buf, state)
 }
 
@@ -226,18 +280,36 @@ fn analysis_reads_the_incident() {
     let m = model();
     let o = &m.overview;
     assert_eq!(o.status, Status::Page, "{:?}", o.reasons);
-    assert!(o.reasons[0].contains("/api/orders (critical)"), "{:?}", o.reasons);
+    assert!(
+        o.reasons[0].contains("/api/orders (critical)"),
+        "{:?}",
+        o.reasons
+    );
     let orders = o.routes.iter().find(|r| r.route == "/api/orders").unwrap();
     assert!(orders.critical);
     assert_eq!((orders.options_total, orders.options_ok), (30, 0));
     assert_eq!(orders.status_401, 30);
-    let products = o.routes.iter().find(|r| r.route == "/api/products").unwrap();
+    let products = o
+        .routes
+        .iter()
+        .find(|r| r.route == "/api/products")
+        .unwrap();
     assert_eq!(products.preflight_success(), Some(1.0));
     assert_eq!(o.auth.status_401, 30);
     assert_eq!(o.auth.status_403, 3);
     assert_eq!(o.auth.options_401_403, 30);
-    assert_eq!(o.auth.by_class, vec![(AuthClass::Expired, 6), (AuthClass::Audience, 1)]);
-    assert_eq!((o.probes.allowed, o.probes.blocked, o.probes.critical_blocked), (1, 1, 1));
+    assert_eq!(
+        o.auth.by_class,
+        vec![(AuthClass::Expired, 6), (AuthClass::Audience, 1)]
+    );
+    assert_eq!(
+        (
+            o.probes.allowed,
+            o.probes.blocked,
+            o.probes.critical_blocked
+        ),
+        (1, 1, 1)
+    );
     let web = &o.sources[0];
     assert_eq!(web.last_line_age_ms, Some(3 * SECOND));
     assert!(!web.last_error.as_ref().unwrap().0.contains("secretpayload"));
@@ -253,11 +325,20 @@ fn analysis_reads_the_incident() {
 
     let trend = m.trend(TimeRange::M15);
     assert_eq!(trend.routes[0].route, "/api/orders");
-    assert_eq!(trend.routes[0].totals[analysis::StatusClass::S401 as usize], 30);
+    assert_eq!(
+        trend.routes[0].totals[analysis::StatusClass::S401 as usize],
+        30
+    );
     let per_column: u64 = trend.routes[0].columns.iter().map(|c| c[2] as u64).sum();
     assert_eq!(per_column, 30);
-    assert_eq!(m.auth_timeline(TimeRange::H1).class_totals[AuthClass::Expired as usize], 6);
-    assert_eq!(m.auth_timeline(TimeRange::H1).by_method[0], (Method::Options, 30, 0));
+    assert_eq!(
+        m.auth_timeline(TimeRange::H1).class_totals[AuthClass::Expired as usize],
+        6
+    );
+    assert_eq!(
+        m.auth_timeline(TimeRange::H1).by_method[0],
+        (Method::Options, 30, 0)
+    );
 }
 
 #[test]
@@ -384,7 +465,10 @@ fn log_panels_and_filter() {
         handle_key(&mut state, key(KeyCode::Char(c)));
     }
     // While typing a filter, `q` is text, not quit.
-    assert_eq!(handle_key(&mut state, key(KeyCode::Char('q'))), Action::Redraw);
+    assert_eq!(
+        handle_key(&mut state, key(KeyCode::Char('q'))),
+        Action::Redraw
+    );
     handle_key(&mut state, key(KeyCode::Backspace));
     handle_key(&mut state, key(KeyCode::Enter));
     assert_eq!(state.log_filter, "health");
@@ -471,10 +555,16 @@ fn keys_switch_views_and_toggle_modes() {
     assert!(s.frozen);
     handle_key(&mut s, key(KeyCode::Char('t')));
     assert_eq!(s.range, TimeRange::H1);
-    assert_eq!(handle_key(&mut s, key(KeyCode::Char('r'))), Action::ProbeNow);
+    assert_eq!(
+        handle_key(&mut s, key(KeyCode::Char('r'))),
+        Action::ProbeNow
+    );
     assert_eq!(handle_key(&mut s, key(KeyCode::Char('q'))), Action::Quit);
     assert_eq!(
-        handle_key(&mut s, KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+        handle_key(
+            &mut s,
+            KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)
+        ),
         Action::Quit
     );
     assert_eq!(handle_key(&mut s, key(KeyCode::Char('x'))), Action::None);
@@ -512,7 +602,10 @@ fn mouse_clicks_tabs_and_rows() {
         row: y,
         modifiers: KeyModifiers::NONE,
     };
-    assert_eq!(handle_mouse(&mut s, click(probes_tab.x + 1, probes_tab.y)), Action::Redraw);
+    assert_eq!(
+        handle_mouse(&mut s, click(probes_tab.x + 1, probes_tab.y)),
+        Action::Redraw
+    );
     assert_eq!(s.view, View::Probes);
     render_with(&mut s, &m, &theme, 80, 24);
     let (body, _) = s.hit.rows.unwrap();

@@ -12,11 +12,11 @@ use crate::store::{AuthSample, Store, TimeMode};
 use crate::time::{EpochMs, HOUR, MINUTE};
 
 pub use overview::{
-    AuthSummary, Folding, Overview, ProbeCounts, RouteHealth, SourceHealth, Status,
-    PAGE_FAILURE_RATE, PAGE_MIN_REQUESTS, PAGE_WINDOW_MS, PREFLIGHT_OBJECTIVE, STATUS_WINDOW_MS,
+    AuthSummary, Folding, Overview, PAGE_FAILURE_RATE, PAGE_MIN_REQUESTS, PAGE_WINDOW_MS,
+    PREFLIGHT_OBJECTIVE, ProbeCounts, RouteHealth, STATUS_WINDOW_MS, SourceHealth, Status,
 };
 pub use series::{
-    AuthTimeline, OriginCell, OriginTable, RouteTrend, StatusClass, Trend, MAX_COLUMNS,
+    AuthTimeline, MAX_COLUMNS, OriginCell, OriginTable, RouteTrend, StatusClass, Trend,
 };
 
 /// The time ranges the trend, origin and auth views can show.
@@ -174,7 +174,7 @@ pub fn snapshot(store: &Store, wall_now: EpochMs) -> ViewModel {
 /// when several auth logs are tailed).
 fn newest_auth_samples(store: &Store) -> Vec<AuthSample> {
     let mut v: Vec<AuthSample> = store.auth_samples().cloned().collect();
-    v.sort_by(|a, b| b.time.cmp(&a.time));
+    v.sort_by_key(|s| std::cmp::Reverse(s.time));
     v.truncate(MAX_AUTH_SAMPLES);
     v
 }
@@ -209,7 +209,9 @@ fn probe_row(p: &ProbeResult) -> ProbeRow {
         .any(|r| r.all("access-control-allow-origin").count() > 1);
     let latency_ms = match (&p.preflight, &p.actual) {
         (None, None) => None,
-        (a, b) => Some(a.as_ref().map_or(0, |r| r.elapsed_ms) + b.as_ref().map_or(0, |r| r.elapsed_ms)),
+        (a, b) => {
+            Some(a.as_ref().map_or(0, |r| r.elapsed_ms) + b.as_ref().map_or(0, |r| r.elapsed_ms))
+        }
     };
     let code = match &p.transport {
         Some(t) if p.preflight.is_none() && p.actual.is_none() => {

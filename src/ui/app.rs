@@ -46,24 +46,41 @@ impl Default for UiOptions {
     }
 }
 
-/// Takes a view model if the store changed since `last_generation`. Advances the live clock
-/// first so the window follows the wall clock.
-fn refresh(store: &Mutex<Store>, last_generation: &mut Option<u64>) -> Option<ViewModel> {
-    let mut s = match store.lock() {
-        Ok(s) => s,
-        // A producer panicked while holding the lock; the counters are still readable.
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    let wall = now_ms();
-    if s.mode() == TimeMode::Live {
-        s.tick(wall);
+/// Decides when a new view model is needed: only when the store's generation moved since the
+/// last one, and never while the screen is frozen.
+#[derive(Debug, Default)]
+pub struct Snapshotter {
+    last_generation: Option<u64>,
+}
+
+impl Snapshotter {
+    /// Forces the next poll to take a snapshot (after unfreezing).
+    pub fn invalidate(&mut self) {
+        self.last_generation = None;
     }
-    let generation = s.generation();
-    if *last_generation == Some(generation) {
-        return None;
+
+    /// Advances the live clock (so the window follows the wall clock), then returns a fresh
+    /// view model if the store changed. The lock is held only for this call.
+    pub fn poll(&mut self, store: &Mutex<Store>, frozen: bool) -> Option<ViewModel> {
+        if frozen {
+            return None;
+        }
+        let mut s = match store.lock() {
+            Ok(s) => s,
+            // A producer panicked while holding the lock; the counters are still readable.
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let wall = now_ms();
+        if s.mode() == TimeMode::Live {
+            s.tick(wall);
+        }
+        let generation = s.generation();
+        if self.last_generation == Some(generation) {
+            return None;
+        }
+        self.last_generation = Some(generation);
+        Some(snapshot(&s, wall))
     }
-    *last_generation = Some(generation);
-    Some(snapshot(&s, wall))
 }
 
 /// Runs the dashboard until the user quits or a SIGTERM / SIGHUP arrives.
@@ -85,10 +102,13 @@ pub async fn run(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     let mut state = UiState::new(opts.mode_label, opts.ascii);
-    let mut last_generation = None;
-    let mut model = match refresh(&store, &mut last_generation) {
+    let mut snapshots = Snapshotter::default();
+    let mut model = match snapshots.poll(&store, false) {
         Some(m) => m,
-        None => snapshot(&Store::new(Default::default(), TimeMode::EventTime), now_ms()),
+        None => snapshot(
+            &Store::new(Default::default(), TimeMode::EventTime),
+            now_ms(),
+        ),
     };
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
@@ -99,12 +119,10 @@ pub async fn run(
             _ = ticker.tick() => {
                 if was_frozen && !state.frozen {
                     // Unfreezing takes a snapshot at once even if the store did not move.
-                    last_generation = None;
+                    snapshots.invalidate();
                 }
                 was_frozen = state.frozen;
-                if !state.frozen
-                    && let Some(m) = refresh(&store, &mut last_generation)
-                {
+                if let Some(m) = snapshots.poll(&store, state.frozen) {
                     model = m;
                     dirty = true;
                 }

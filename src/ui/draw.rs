@@ -59,7 +59,12 @@ fn draw_too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
         Line::styled(msg, theme.warning),
         Line::styled("resize the window, or press q to quit", theme.muted),
     ];
-    let rect = Rect::new(area.x, y.saturating_sub(1).max(area.y), area.width, 2.min(area.height));
+    let rect = Rect::new(
+        area.x,
+        y.saturating_sub(1).max(area.y),
+        area.width,
+        2.min(area.height),
+    );
     frame.render_widget(Paragraph::new(lines).alignment(Alignment::Center), rect);
 }
 
@@ -95,7 +100,11 @@ fn draw_header(
         x += width + 1;
         spans.push(Span::styled(
             text,
-            if active { theme.tab_active } else { theme.tab_inactive },
+            if active {
+                theme.tab_active
+            } else {
+                theme.tab_inactive
+            },
         ));
         spans.push(Span::raw(" "));
     }
@@ -117,7 +126,10 @@ fn draw_header(
         second.push(Span::raw(" "));
     }
     second.push(Span::styled(format_rfc3339(model.now), theme.text));
-    second.push(Span::styled(format!("  range {}", state.range.label()), theme.muted));
+    second.push(Span::styled(
+        format!("  range {}", state.range.label()),
+        theme.muted,
+    ));
     if let Some(reason) = o.reasons.first() {
         second.push(Span::styled(format!("  {}", reason), theme.muted));
     }
@@ -138,7 +150,12 @@ fn hints(state: &UiState) -> Vec<(&'static str, &'static str)> {
     match state.view {
         View::Overview => h.extend([("j/k", "route"), ("Enter", "trend")]),
         View::Trend => h.extend([("j/k", "route"), ("t", "range")]),
-        View::Origins => h.extend([("j/k", "row"), ("s", "sort"), ("t", "range"), ("Enter", "trend")]),
+        View::Origins => h.extend([
+            ("j/k", "row"),
+            ("s", "sort"),
+            ("t", "range"),
+            ("Enter", "trend"),
+        ]),
         View::Auth => h.extend([("j/k", "sample"), ("t", "range")]),
         View::Probes if state.detail => h.extend([("j/k", "scroll"), ("Esc", "close")]),
         View::Probes => h.extend([("j/k", "probe"), ("Enter", "detail"), ("r", "probe now")]),

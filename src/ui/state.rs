@@ -1,7 +1,9 @@
 //! UI state and input handling as pure functions: a key or mouse event and the state in, the
 //! new state and an [`Action`] for the terminal loop out. Nothing here touches the terminal.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 use ratatui::layout::{Position, Rect};
 
 use crate::analysis::TimeRange;
@@ -139,7 +141,8 @@ impl UiState {
 
     fn move_selection(&mut self, by: isize) {
         if self.detail && self.view == View::Probes {
-            self.detail_scroll = (self.detail_scroll as isize + by).clamp(0, u16::MAX as isize) as u16;
+            self.detail_scroll =
+                (self.detail_scroll as isize + by).clamp(0, u16::MAX as isize) as u16;
             return;
         }
         if self.view == View::Log {

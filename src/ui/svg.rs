@@ -92,7 +92,10 @@ pub fn render_svg(buffer: &Buffer, theme: &Theme) -> String {
         svg,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="'DejaVu Sans Mono', Menlo, Consolas, monospace" font-size="{FONT_SIZE}">"#
     );
-    let _ = write!(svg, r#"<rect width="100%" height="100%" fill="{default_bg}"/>"#);
+    let _ = write!(
+        svg,
+        r#"<rect width="100%" height="100%" fill="{default_bg}"/>"#
+    );
     for y in 0..area.height {
         let mut x = 0u16;
         while x < area.width {
@@ -109,7 +112,11 @@ pub fn render_svg(buffer: &Buffer, theme: &Theme) -> String {
                 if (c.fg, c.bg, c.modifier) != key {
                     break;
                 }
-                text.push_str(if c.symbol().is_empty() { " " } else { c.symbol() });
+                text.push_str(if c.symbol().is_empty() {
+                    " "
+                } else {
+                    c.symbol()
+                });
                 x += 1;
             }
             let (fg, bg, m) = key;

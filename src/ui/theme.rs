@@ -21,7 +21,9 @@ pub enum ThemeError {
         key: String,
         message: String,
     },
-    #[error("{file}:{line}: `{key}`: `{value}` is not a colour (use an ANSI name such as `lightred`, or `#rrggbb`)")]
+    #[error(
+        "{file}:{line}: `{key}`: `{value}` is not a colour (use an ANSI name such as `lightred`, or `#rrggbb`)"
+    )]
     BadColour {
         file: String,
         line: usize,
@@ -271,7 +273,6 @@ impl Theme {
         Theme::builtin("default").unwrap_or_else(|_| Theme::plain("default"))
     }
 
-
     /// Loads `spec`: a built-in name, else a path to a TOML file. `no_color` (the `NO_COLOR`
     /// convention) forces the monochrome theme whatever was asked.
     pub fn load(spec: &str, no_color: bool) -> Result<Theme, ThemeError> {
@@ -319,4 +320,3 @@ impl Default for Theme {
         Theme::default_theme()
     }
 }
-

@@ -53,11 +53,15 @@ fn selectable_table(
     );
     state.hit.rows = Some((body, ts.offset()));
     if empty {
-        let msg = Rect::new(body.x + 2, body.y, body.width.saturating_sub(2), 1.min(body.height));
+        let msg = Rect::new(
+            body.x + 2,
+            body.y,
+            body.width.saturating_sub(2),
+            1.min(body.height),
+        );
         frame.render_widget(Line::styled("no data in this range yet", theme.muted), msg);
     }
 }
-
 
 /// A table column: a fixed width, or text whose width follows its longest value.
 #[derive(Clone, Copy)]
@@ -177,12 +181,11 @@ pub fn overview(
         top,
     );
 
-    let [routes_area, side] =
-        Layout::horizontal([
-            Constraint::Min(48),
-            Constraint::Length(if area.width >= 140 { 44 } else { 30 }),
-        ])
-        .areas(middle);
+    let [routes_area, side] = Layout::horizontal([
+        Constraint::Min(48),
+        Constraint::Length(if area.width >= 140 { 44 } else { 30 }),
+    ])
+    .areas(middle);
     state.row_routes = o.routes.iter().map(|r| r.route.clone()).collect();
     let rows: Vec<Row> = o
         .routes
@@ -219,8 +222,14 @@ pub fn overview(
     let dim_if = |zero: bool, style: Style| if zero { theme.muted } else { style };
     let mut side_lines = vec![
         Line::from(vec![
-            Span::styled(format!("401: {}", count(a.status_401)), dim_if(a.status_401 == 0, theme.series_401)),
-            Span::styled(format!("   403: {}", count(a.status_403)), dim_if(a.status_403 == 0, theme.series_403)),
+            Span::styled(
+                format!("401: {}", count(a.status_401)),
+                dim_if(a.status_401 == 0, theme.series_401),
+            ),
+            Span::styled(
+                format!("   403: {}", count(a.status_403)),
+                dim_if(a.status_403 == 0, theme.series_403),
+            ),
         ]),
         Line::styled(
             format!("401/403 on OPTIONS: {}", count(a.options_401_403)),
@@ -239,25 +248,45 @@ pub fn overview(
         ),
     ];
     for (c, n) in a.by_class.iter().take(inner_h.saturating_sub(8).min(4)) {
-        side_lines.push(Line::styled(format!("  {c}: {}", count(*n)), theme.series_auth));
+        side_lines.push(Line::styled(
+            format!("  {c}: {}", count(*n)),
+            theme.series_auth,
+        ));
     }
     let p = &o.probes;
     side_lines.push(Line::from(vec![
         Span::styled("probes ", theme.text),
-        Span::styled(format!("ALLOWED {}", p.allowed), dim_if(p.allowed == 0, theme.verdict_allowed)),
-        Span::styled(format!(" BLOCKED {}", p.blocked), dim_if(p.blocked == 0, theme.verdict_blocked)),
+        Span::styled(
+            format!("ALLOWED {}", p.allowed),
+            dim_if(p.allowed == 0, theme.verdict_allowed),
+        ),
+        Span::styled(
+            format!(" BLOCKED {}", p.blocked),
+            dim_if(p.blocked == 0, theme.verdict_blocked),
+        ),
     ]));
     side_lines.push(Line::styled(
-        format!("  critical {}, no response {}", p.critical_blocked, p.transport),
+        format!(
+            "  critical {}, no response {}",
+            p.critical_blocked, p.transport
+        ),
         dim_if(p.critical_blocked + p.transport == 0, theme.bad),
     ));
     let f = &o.folding;
     side_lines.push(Line::styled(
-        format!("(other) routes {} ev/{} names", count(f.other_route_events), f.other_route_names),
+        format!(
+            "(other) routes {} ev/{} names",
+            count(f.other_route_events),
+            f.other_route_names
+        ),
         dim_if(f.other_route_events == 0, theme.warning),
     ));
     side_lines.push(Line::styled(
-        format!("(other) origins {} ev/{} names", count(f.other_origin_events), f.other_origin_names),
+        format!(
+            "(other) origins {} ev/{} names",
+            count(f.other_origin_events),
+            f.other_origin_names
+        ),
         dim_if(f.other_origin_events == 0, theme.warning),
     ));
     side_lines.push(Line::styled(
@@ -267,7 +296,10 @@ pub fn overview(
             count(f.dropped_future),
             count(f.bucket_folded)
         ),
-        dim_if(f.bucket_folded + f.dropped_too_old + f.dropped_future == 0, theme.warning),
+        dim_if(
+            f.bucket_folded + f.dropped_too_old + f.dropped_future == 0,
+            theme.warning,
+        ),
     ));
     frame.render_widget(
         Paragraph::new(side_lines).block(panel(" Auth, probes, folding ", theme, g)),
@@ -280,8 +312,15 @@ pub fn overview(
     frame.render_widget(block, bottom);
     let [table_area, error_area] =
         Layout::vertical([Constraint::Min(1), Constraint::Length(error_line)]).areas(inner);
-    let header = Row::new(vec!["Source", "Format", "State", "lines/s", "Errors", "Last line"])
-        .style(theme.table_header);
+    let header = Row::new(vec![
+        "Source",
+        "Format",
+        "State",
+        "lines/s",
+        "Errors",
+        "Last line",
+    ])
+    .style(theme.table_header);
     let mut rows: Vec<Row> = o
         .sources
         .iter()
@@ -292,14 +331,18 @@ pub fn overview(
                 Cell::from(s.state.clone()),
                 Cell::from(format!("{:.1}", s.lines_per_sec)),
                 num(s.parse_errors, theme, true),
-                Cell::from(s.last_line_age_ms.map_or("never".into(), |a| {
-                    format!("{} ago", format_duration(a))
-                })),
+                Cell::from(
+                    s.last_line_age_ms
+                        .map_or("never".into(), |a| format!("{} ago", format_duration(a))),
+                ),
             ])
         })
         .collect();
     if o.sources.is_empty() {
-        rows.push(Row::new(vec![Cell::from(Span::styled("no sources", theme.muted))]));
+        rows.push(Row::new(vec![Cell::from(Span::styled(
+            "no sources",
+            theme.muted,
+        ))]));
     }
     let widths = [
         Constraint::Length(
@@ -352,7 +395,10 @@ fn route_health_row(r: &RouteHealth, theme: &Theme, g: &Glyphs) -> Row<'static> 
     Row::new(vec![
         Cell::from(Line::from(route)),
         num(r.options_total, theme, false),
-        Cell::from(Span::styled(format!("{}{below}", percent(success)), success_style)),
+        Cell::from(Span::styled(
+            format!("{}{below}", percent(success)),
+            success_style,
+        )),
         Cell::from(Span::styled(percent(xo), xo_style)),
         num(r.status_401, theme, true),
         num(r.status_403, theme, true),
@@ -378,9 +424,19 @@ fn spark_line(
         .flat_map(|&v| std::iter::repeat_n(bar(g, v, max), stretch))
         .collect();
     Line::from(vec![
-        Span::styled(format!("{label:>8} "), if total > 0 { style.add_modifier(Modifier::BOLD) } else { theme.muted }),
+        Span::styled(
+            format!("{label:>8} "),
+            if total > 0 {
+                style.add_modifier(Modifier::BOLD)
+            } else {
+                theme.muted
+            },
+        ),
         Span::styled(bars, style),
-        Span::styled(format!(" {:>6}", count(total)), if total > 0 { theme.text } else { theme.muted }),
+        Span::styled(
+            format!(" {:>6}", count(total)),
+            if total > 0 { theme.text } else { theme.muted },
+        ),
     ])
 }
 
@@ -388,7 +444,10 @@ fn axis_line(start: i64, end: i64, width: usize, theme: &Theme) -> Line<'static>
     let left = format_hms(start);
     let right = format_hms(end);
     let gap = width.saturating_sub(left.len() + right.len());
-    Line::styled(format!("{:>8} {left}{}{right}", "UTC", " ".repeat(gap)), theme.axis)
+    Line::styled(
+        format!("{:>8} {left}{}{right}", "UTC", " ".repeat(gap)),
+        theme.axis,
+    )
 }
 
 pub fn trend(
@@ -421,7 +480,14 @@ pub fn trend(
             let ok = r.totals[StatusClass::S2xx as usize];
             let mut cells = vec![
                 Cell::from(Line::from(vec![
-                    Span::styled(if r.critical { format!("{} ", g.critical) } else { String::new() }, theme.critical),
+                    Span::styled(
+                        if r.critical {
+                            format!("{} ", g.critical)
+                        } else {
+                            String::new()
+                        },
+                        theme.critical,
+                    ),
                     Span::styled(r.route.clone(), theme.text),
                 ])),
                 num(total, theme, false),
@@ -451,7 +517,9 @@ pub fn trend(
         top,
         state,
         format!(" OPTIONS by route ({}) ", state.range.label()),
-        vec!["Route", "OPTIONS", "2xx", "3xx", "401", "403", "404/5", "5xx", "other"],
+        vec![
+            "Route", "OPTIONS", "2xx", "3xx", "401", "403", "404/5", "5xx", "other",
+        ],
         rows,
         widths,
         theme,
@@ -461,8 +529,11 @@ pub fn trend(
     let sel = state.selection();
     let Some(rt) = t.routes.get(sel) else {
         frame.render_widget(
-            Paragraph::new(Line::styled("no OPTIONS requests in this range", theme.muted))
-                .block(panel(" OPTIONS status trend ", theme, g)),
+            Paragraph::new(Line::styled(
+                "no OPTIONS requests in this range",
+                theme.muted,
+            ))
+            .block(panel(" OPTIONS status trend ", theme, g)),
             chart,
         );
         return;
@@ -471,16 +542,35 @@ pub fn trend(
     let bars_w = inner_w.saturating_sub(9 + 7).max(1);
     let cols = fit_columns(&rt.columns, bars_w);
     let per = rt.columns.len().div_ceil(bars_w.max(1)).max(1) as i64;
-    let max = cols.iter().flat_map(|c| c.iter()).copied().max().unwrap_or(0);
+    let max = cols
+        .iter()
+        .flat_map(|c| c.iter())
+        .copied()
+        .max()
+        .unwrap_or(0);
     let stretch = (bars_w / cols.len().max(1)).max(1);
     let mut lines: Vec<Line> = StatusClass::ALL
         .iter()
         .map(|c| {
             let series: Vec<u64> = cols.iter().map(|col| col[*c as usize]).collect();
-            spark_line(c.label(), stretch, &series, max, rt.totals[*c as usize], theme.series(*c as usize), theme, g)
+            spark_line(
+                c.label(),
+                stretch,
+                &series,
+                max,
+                rt.totals[*c as usize],
+                theme.series(*c as usize),
+                theme,
+                g,
+            )
         })
         .collect();
-    lines.push(axis_line(t.axis.start, t.axis.end, cols.len() * stretch, theme));
+    lines.push(axis_line(
+        t.axis.start,
+        t.axis.end,
+        cols.len() * stretch,
+        theme,
+    ));
     let title = format!(
         " {} OPTIONS by status, {} per column, peak {} ",
         rt.route,
@@ -520,9 +610,15 @@ pub fn trend(
             let n = r.non_2xx();
             Line::from(vec![
                 Span::styled(format!("{marker} "), theme.text),
-                Span::styled(format!("{:<name_w$} ", fit(&r.route, name_w, g)), theme.text),
+                Span::styled(
+                    format!("{:<name_w$} ", fit(&r.route, name_w, g)),
+                    theme.text,
+                ),
                 Span::styled(bars, if n > 0 { theme.bad } else { theme.muted }),
-                Span::styled(format!(" {:>6}", count(n)), if n > 0 { theme.text } else { theme.muted }),
+                Span::styled(
+                    format!(" {:>6}", count(n)),
+                    if n > 0 { theme.text } else { theme.muted },
+                ),
             ])
         })
         .collect();
@@ -576,7 +672,11 @@ pub fn origins(
                 Cell::from(Span::styled(
                     c.dominant
                         .map_or("-".into(), |(s, m, n)| format!("{s} {m} ×{}", count(n))),
-                    if c.dominant.is_some() { theme.text } else { theme.muted },
+                    if c.dominant.is_some() {
+                        theme.text
+                    } else {
+                        theme.muted
+                    },
                 )),
             ])
         })
@@ -649,13 +749,18 @@ pub fn auth(
         .filter(|c| a.class_totals[*c as usize] > 0 || *c == AuthClass::Expired)
         .collect();
     let chart_h = (2 + classes.len().min(6) + 1 + 2) as u16;
-    let [top, bottom] = Layout::vertical([Constraint::Length(chart_h), Constraint::Min(5)]).areas(area);
+    let [top, bottom] =
+        Layout::vertical([Constraint::Length(chart_h), Constraint::Min(5)]).areas(area);
     let [chart, methods] =
         Layout::horizontal([Constraint::Min(40), Constraint::Length(26)]).areas(top);
 
     let inner_w = chart.width.saturating_sub(2) as usize;
     let bars_w = inner_w.saturating_sub(9 + 7).max(1);
-    let status_cols: Vec<[u32; 2]> = a.columns.iter().map(|c| [c.status_401, c.status_403]).collect();
+    let status_cols: Vec<[u32; 2]> = a
+        .columns
+        .iter()
+        .map(|c| [c.status_401, c.status_403])
+        .collect();
     let class_cols: Vec<[u32; AuthClass::COUNT]> = a.columns.iter().map(|c| c.classes).collect();
     let sc = fit_columns(&status_cols, bars_w);
     let cc = fit_columns(&class_cols, bars_w);
@@ -669,15 +774,47 @@ pub fn auth(
     let stretch = (bars_w / sc.len().max(1)).max(1);
     let pick = |cols: &[[u64; 2]], i: usize| cols.iter().map(|c| c[i]).collect::<Vec<u64>>();
     let mut lines = vec![
-        spark_line("401", stretch, &pick(&sc, 0), max, a.total_401, theme.series_401, theme, g),
-        spark_line("403", stretch, &pick(&sc, 1), max, a.total_403, theme.series_403, theme, g),
+        spark_line(
+            "401",
+            stretch,
+            &pick(&sc, 0),
+            max,
+            a.total_401,
+            theme.series_401,
+            theme,
+            g,
+        ),
+        spark_line(
+            "403",
+            stretch,
+            &pick(&sc, 1),
+            max,
+            a.total_403,
+            theme.series_403,
+            theme,
+            g,
+        ),
     ];
     for c in classes.iter().take(6) {
         let series: Vec<u64> = cc.iter().map(|col| col[*c as usize]).collect();
         let label: String = c.as_str().chars().take(8).collect();
-        lines.push(spark_line(&label, stretch, &series, max, a.class_totals[*c as usize], theme.series_auth, theme, g));
+        lines.push(spark_line(
+            &label,
+            stretch,
+            &series,
+            max,
+            a.class_totals[*c as usize],
+            theme.series_auth,
+            theme,
+            g,
+        ));
     }
-    lines.push(axis_line(a.axis.start, a.axis.end, sc.len() * stretch, theme));
+    lines.push(axis_line(
+        a.axis.start,
+        a.axis.end,
+        sc.len() * stretch,
+        theme,
+    ));
     frame.render_widget(
         Paragraph::new(lines).block(panel(
             format!(" 401/403 beside auth failures ({}) ", state.range.label()),
@@ -687,17 +824,27 @@ pub fn auth(
         chart,
     );
 
-    let mut mlines = vec![Line::styled(format!("{:<8}{:>7}{:>7}", "method", "401", "403"), theme.table_header)];
+    let mut mlines = vec![Line::styled(
+        format!("{:<8}{:>7}{:>7}", "method", "401", "403"),
+        theme.table_header,
+    )];
     for (m, n401, n403) in &a.by_method {
         lines_push_method(&mut mlines, m.as_str(), *n401, *n403, theme);
     }
     if a.by_method.is_empty() {
         mlines.push(Line::styled("no 401/403", theme.muted));
-    } else if a.by_method.first().is_some_and(|(m, _, _)| *m == crate::event::Method::Options) {
+    } else if a
+        .by_method
+        .first()
+        .is_some_and(|(m, _, _)| *m == crate::event::Method::Options)
+    {
         mlines.push(Line::styled("OPTIONS leads: suspect", theme.warning));
         mlines.push(Line::styled("preflight auth (H2)", theme.warning));
     }
-    frame.render_widget(Paragraph::new(mlines).block(panel(" By method ", theme, g)), methods);
+    frame.render_widget(
+        Paragraph::new(mlines).block(panel(" By method ", theme, g)),
+        methods,
+    );
 
     let rows: Vec<Row> = model
         .auth_samples
@@ -733,8 +880,14 @@ pub fn auth(
 fn lines_push_method(out: &mut Vec<Line<'static>>, m: &str, a: u64, b: u64, theme: &Theme) {
     out.push(Line::from(vec![
         Span::styled(format!("{m:<8}"), theme.text),
-        Span::styled(format!("{:>7}", count(a)), if a > 0 { theme.series_401 } else { theme.muted }),
-        Span::styled(format!("{:>7}", count(b)), if b > 0 { theme.series_403 } else { theme.muted }),
+        Span::styled(
+            format!("{:>7}", count(a)),
+            if a > 0 { theme.series_401 } else { theme.muted },
+        ),
+        Span::styled(
+            format!("{:>7}", count(b)),
+            if b > 0 { theme.series_403 } else { theme.muted },
+        ),
     ]));
 }
 
@@ -772,7 +925,11 @@ pub fn probes(
                 Cell::from(p.shape.clone()),
                 Cell::from(Span::styled(
                     p.code.clone(),
-                    if p.doubled_acao { theme.warning } else { theme.text },
+                    if p.doubled_acao {
+                        theme.warning
+                    } else {
+                        theme.text
+                    },
                 )),
                 Cell::from(p.hidden_status.map_or("-".into(), |s| s.to_string())),
                 Cell::from(p.latency_ms.map_or("-".into(), |l| format!("{l}ms"))),
@@ -789,7 +946,14 @@ pub fn probes(
             let row = &model.probes[sel];
             let summary = vec![
                 Line::from(vec![
-                    Span::styled(if row.allowed { "ALLOWED" } else { "BLOCKED" }, if row.allowed { theme.verdict_allowed } else { theme.verdict_blocked }),
+                    Span::styled(
+                        if row.allowed { "ALLOWED" } else { "BLOCKED" },
+                        if row.allowed {
+                            theme.verdict_allowed
+                        } else {
+                            theme.verdict_blocked
+                        },
+                    ),
                     Span::styled(format!("  {}  {}", row.code, p.shape.name), theme.text),
                 ]),
                 Line::styled(format!("{} from {}", p.url, p.origin), theme.muted),
@@ -804,7 +968,11 @@ pub fn probes(
             frame.render_widget(
                 Paragraph::new(lines)
                     .scroll((state.detail_scroll, 0))
-                    .block(panel(" Evidence (as sent / as received) — Esc closes ", theme, g)),
+                    .block(panel(
+                        " Evidence (as sent / as received) — Esc closes ",
+                        theme,
+                        g,
+                    )),
                 detail,
             );
             return;
@@ -845,7 +1013,13 @@ pub fn probes(
     let widths = fit_widths(area.width, &cols);
     let rows = rows
         .into_iter()
-        .map(|cells| Row::new(if wide { cells } else { cells.into_iter().take(6).collect() }))
+        .map(|cells| {
+            Row::new(if wide {
+                cells
+            } else {
+                cells.into_iter().take(6).collect()
+            })
+        })
         .collect();
     selectable_table(
         frame,
@@ -853,7 +1027,11 @@ pub fn probes(
         state,
         format!(
             " Probes: endpoint × origin × shape, latest{} ",
-            if wide { "" } else { " (wider terminal: latency, instance)" }
+            if wide {
+                ""
+            } else {
+                " (wider terminal: latency, instance)"
+            }
         ),
         header,
         rows,
@@ -871,7 +1049,10 @@ pub fn probe_detail_lines(p: &ProbeResult, theme: &Theme, g: &Glyphs) -> Vec<Lin
         out.push(Line::styled(title.to_string(), theme.table_header));
     };
     let request = |out: &mut Vec<Line<'static>>, r: &crate::cors::RawRequest| {
-        out.push(Line::styled(format!("  {} {}", r.method, r.url), theme.text));
+        out.push(Line::styled(
+            format!("  {} {}", r.method, r.url),
+            theme.text,
+        ));
         for (n, v) in &r.headers {
             out.push(Line::styled(
                 format!("  {n}: {}", crate::redact::header_value(n, v)),
@@ -885,8 +1066,12 @@ pub fn probe_detail_lines(p: &ProbeResult, theme: &Theme, g: &Glyphs) -> Vec<Lin
             theme.text,
         ));
         for (i, (n, v)) in r.headers.iter().enumerate() {
-            let repeated = r.headers[..i].iter().any(|(m, _)| m.eq_ignore_ascii_case(n))
-                || r.headers[i + 1..].iter().any(|(m, _)| m.eq_ignore_ascii_case(n));
+            let repeated = r.headers[..i]
+                .iter()
+                .any(|(m, _)| m.eq_ignore_ascii_case(n))
+                || r.headers[i + 1..]
+                    .iter()
+                    .any(|(m, _)| m.eq_ignore_ascii_case(n));
             let dup_cors = repeated && n.to_ascii_lowercase().starts_with("access-control-");
             let text = format!("  {n}: {}", crate::redact::header_value(n, v));
             if dup_cors {
@@ -922,21 +1107,29 @@ pub fn probe_detail_lines(p: &ProbeResult, theme: &Theme, g: &Glyphs) -> Vec<Lin
     }
     if let Some(t) = &p.transport {
         section(&mut out, "Transport error");
-        out.push(Line::styled(format!("  {}: {}", t.kind.as_str(), t.message), theme.bad));
+        out.push(Line::styled(
+            format!("  {}: {}", t.kind.as_str(), t.message),
+            theme.bad,
+        ));
     }
     let v = &p.verdict;
     section(&mut out, "Verdict");
     out.push(Line::from(vec![
         Span::styled(
             if v.allowed { "  ALLOWED" } else { "  BLOCKED" },
-            if v.allowed { theme.verdict_allowed } else { theme.verdict_blocked },
+            if v.allowed {
+                theme.verdict_allowed
+            } else {
+                theme.verdict_blocked
+            },
         ),
         Span::styled(
             format!(
                 "  code {}  stage {}{}",
                 v.code,
                 v.stage.as_str(),
-                v.hidden_status.map_or(String::new(), |s| format!("  hidden status {s}"))
+                v.hidden_status
+                    .map_or(String::new(), |s| format!("  hidden status {s}"))
             ),
             theme.text,
         ),
@@ -957,12 +1150,18 @@ pub fn probe_detail_lines(p: &ProbeResult, theme: &Theme, g: &Glyphs) -> Vec<Lin
     if !v.warnings.is_empty() {
         section(&mut out, "Warnings");
         for w in &v.warnings {
-            out.push(Line::styled(format!("  {}: {}", w.code, w.message), theme.warning));
+            out.push(Line::styled(
+                format!("  {}: {}", w.code, w.message),
+                theme.warning,
+            ));
         }
     }
     if let Some(h) = v.hypothesis {
         section(&mut out, "Hypothesis");
-        out.push(Line::styled(format!("  {} {}", h.id(), h.title()), theme.text));
+        out.push(Line::styled(
+            format!("  {} {}", h.id(), h.title()),
+            theme.text,
+        ));
     }
     if let Some(i) = &p.instance {
         out.push(Line::styled(format!("Instance: {i}"), theme.muted));
@@ -986,14 +1185,23 @@ pub fn log(
     let offset = state.clamp_selection(max_offset + 1);
     let end = matched.len() - offset.min(matched.len());
     let start = end.saturating_sub(inner_h);
-    let label_w = model.log.iter().map(|l| l.source.chars().count()).max().unwrap_or(0).min(16);
+    let label_w = model
+        .log
+        .iter()
+        .map(|l| l.source.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(16);
     let mut lines: Vec<Line> = matched[start..end]
         .iter()
         .map(|&i| {
             let l = &model.log[i];
             Line::from(vec![
                 Span::styled(format!("{} ", format_hms(l.wall)), theme.axis),
-                Span::styled(format!("{:<label_w$}", fit(&l.source, label_w, g)), theme.log_source),
+                Span::styled(
+                    format!("{:<label_w$}", fit(&l.source, label_w, g)),
+                    theme.log_source,
+                ),
                 Span::styled(format!(" {} ", g.sep), theme.border),
                 Span::styled(l.text.clone(), theme.text),
             ])
@@ -1001,12 +1209,20 @@ pub fn log(
         .collect();
     if lines.is_empty() {
         lines.push(Line::styled(
-            if state.log_filter.is_empty() { "no lines yet" } else { "no line matches the filter" },
+            if state.log_filter.is_empty() {
+                "no lines yet"
+            } else {
+                "no line matches the filter"
+            },
             theme.muted,
         ));
     }
     let [body, prompt] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
-    let status = if state.log_paused || state.frozen { "PAUSED" } else { "FOLLOWING" };
+    let status = if state.log_paused || state.frozen {
+        "PAUSED"
+    } else {
+        "FOLLOWING"
+    };
     frame.render_widget(
         Paragraph::new(lines).block(panel(
             format!(
