@@ -96,7 +96,8 @@ pub async fn run(
 
     let _guard = TerminalGuard::enter().context("entering the terminal UI")?;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
-    terminal.clear()?;
+    // No `terminal.clear()`: it queries the cursor position, which races with the event
+    // stream; the alternate screen starts blank anyway.
     let mut events = EventStream::new();
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -143,8 +144,8 @@ pub async fn run(
                             dirty = true;
                         }
                     }
-                    Some(Ok(TermEvent::Resize(_, _))) => {
-                        terminal.autoresize()?;
+                    Some(Ok(TermEvent::Resize(w, h))) => {
+                        terminal.resize(ratatui::layout::Rect::new(0, 0, w, h))?;
                         dirty = true;
                     }
                     Some(Ok(_)) => {}
