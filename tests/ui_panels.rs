@@ -631,3 +631,26 @@ fn svg_screenshot_has_cells_and_colours() {
     assert!(svg.contains("fill=\"#cd0000\""));
     assert!(!svg.contains("<script"));
 }
+
+#[test]
+fn paused_log_holds_still_while_lines_arrive() {
+    let theme = Theme::builtin("default").unwrap();
+    let mut store = incident_store();
+    let mut state = UiState::new("LIVE", false);
+    state.switch_to(View::Log);
+    render_with(&mut state, &analysis::snapshot(&store, T0), &theme, 80, 24);
+    assert_eq!(
+        handle_key(&mut state, key(KeyCode::Char('p'))),
+        Action::Redraw
+    );
+    render_with(&mut state, &analysis::snapshot(&store, T0), &theme, 80, 24);
+    store.note_raw_line(0, T0 + SECOND, "GET /api/late-arrival 200");
+    let later = analysis::snapshot(&store, T0 + SECOND);
+    let t = text(&render_with(&mut state, &later, &theme, 80, 24));
+    assert!(!t.contains("late-arrival"), "{t}");
+    assert!(t.contains("PAUSED, 1 newer"), "{t}");
+    handle_key(&mut state, key(KeyCode::Char('p')));
+    let t = text(&render_with(&mut state, &later, &theme, 80, 24));
+    assert!(t.contains("late-arrival"), "{t}");
+    assert!(t.contains("FOLLOWING"), "{t}");
+}

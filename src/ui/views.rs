@@ -1179,7 +1179,19 @@ pub fn log(
     theme: &Theme,
     g: &Glyphs,
 ) {
-    let matched = filter_log(&model.log, &state.log_filter);
+    let all = filter_log(&model.log, &state.log_filter);
+    let paused = state.log_paused || state.frozen;
+    let (matched, newer) = if paused {
+        let anchor = *state
+            .log_anchor
+            .get_or_insert_with(|| model.log.last().map_or(0, |l| l.seq));
+        let (kept, newer): (Vec<usize>, Vec<usize>) =
+            all.into_iter().partition(|&i| model.log[i].seq <= anchor);
+        (kept, newer.len())
+    } else {
+        state.log_anchor = None;
+        (all, 0)
+    };
     let inner_h = area.height.saturating_sub(3) as usize;
     let max_offset = matched.len().saturating_sub(inner_h);
     let offset = state.clamp_selection(max_offset + 1);
@@ -1218,10 +1230,10 @@ pub fn log(
         ));
     }
     let [body, prompt] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
-    let status = if state.log_paused || state.frozen {
-        "PAUSED"
+    let status = if paused {
+        format!("PAUSED, {newer} newer")
     } else {
-        "FOLLOWING"
+        "FOLLOWING".to_string()
     };
     frame.render_widget(
         Paragraph::new(lines).block(panel(
