@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap};
 
 use crate::analysis::series::{fit_columns, sort_cells};
 use crate::analysis::{
@@ -407,11 +407,29 @@ fn route_health_row(r: &RouteHealth, theme: &Theme, g: &Glyphs) -> Row<'static> 
 
 // ---------------------------------------------------------------- trend
 
+/// Spreads `values` over `width` cells: every value gets the same number of cells give or
+/// take one (values are never merged or split here, so counts stay honest).
+fn spread_bars(values: &[u64], width: usize, max: u64, g: &Glyphs) -> String {
+    let n = values.len();
+    if n == 0 {
+        return String::new();
+    }
+    let width = width.max(n);
+    values
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &v)| {
+            let cells = (i + 1) * width / n - i * width / n;
+            std::iter::repeat_n(bar(g, v, max), cells)
+        })
+        .collect()
+}
+
 /// One labelled one-line sparkline: `label  ▁▂▇  total`.
 #[allow(clippy::too_many_arguments)]
 fn spark_line(
     label: &str,
-    stretch: usize,
+    width: usize,
     values: &[u64],
     max: u64,
     total: u64,
@@ -419,10 +437,7 @@ fn spark_line(
     theme: &Theme,
     g: &Glyphs,
 ) -> Line<'static> {
-    let bars: String = values
-        .iter()
-        .flat_map(|&v| std::iter::repeat_n(bar(g, v, max), stretch))
-        .collect();
+    let bars = spread_bars(values, width, max, g);
     Line::from(vec![
         Span::styled(
             format!("{label:>8} "),
@@ -548,14 +563,13 @@ pub fn trend(
         .copied()
         .max()
         .unwrap_or(0);
-    let stretch = (bars_w / cols.len().max(1)).max(1);
     let mut lines: Vec<Line> = StatusClass::ALL
         .iter()
         .map(|c| {
             let series: Vec<u64> = cols.iter().map(|col| col[*c as usize]).collect();
             spark_line(
                 c.label(),
-                stretch,
+                bars_w,
                 &series,
                 max,
                 rt.totals[*c as usize],
@@ -565,12 +579,7 @@ pub fn trend(
             )
         })
         .collect();
-    lines.push(axis_line(
-        t.axis.start,
-        t.axis.end,
-        cols.len() * stretch,
-        theme,
-    ));
+    lines.push(axis_line(t.axis.start, t.axis.end, bars_w, theme));
     let title = format!(
         " {} OPTIONS by status, {} per column, peak {} ",
         rt.route,
@@ -601,12 +610,8 @@ pub fn trend(
         .zip(&failing)
         .enumerate()
         .map(|(i, (r, series))| {
-            let stretch = (bars_w / series.len().max(1)).max(1);
             let marker = if i == sel { g.selected } else { " " };
-            let bars: String = series
-                .iter()
-                .flat_map(|&v| std::iter::repeat_n(bar(g, v, max), stretch))
-                .collect();
+            let bars = spread_bars(series, bars_w, max, g);
             let n = r.non_2xx();
             Line::from(vec![
                 Span::styled(format!("{marker} "), theme.text),
@@ -771,12 +776,11 @@ pub fn auth(
         .copied()
         .max()
         .unwrap_or(0);
-    let stretch = (bars_w / sc.len().max(1)).max(1);
     let pick = |cols: &[[u64; 2]], i: usize| cols.iter().map(|c| c[i]).collect::<Vec<u64>>();
     let mut lines = vec![
         spark_line(
             "401",
-            stretch,
+            bars_w,
             &pick(&sc, 0),
             max,
             a.total_401,
@@ -786,7 +790,7 @@ pub fn auth(
         ),
         spark_line(
             "403",
-            stretch,
+            bars_w,
             &pick(&sc, 1),
             max,
             a.total_403,
@@ -800,7 +804,7 @@ pub fn auth(
         let label: String = c.as_str().chars().take(8).collect();
         lines.push(spark_line(
             &label,
-            stretch,
+            bars_w,
             &series,
             max,
             a.class_totals[*c as usize],
@@ -809,12 +813,7 @@ pub fn auth(
             g,
         ));
     }
-    lines.push(axis_line(
-        a.axis.start,
-        a.axis.end,
-        sc.len() * stretch,
-        theme,
-    ));
+    lines.push(axis_line(a.axis.start, a.axis.end, bars_w, theme));
     frame.render_widget(
         Paragraph::new(lines).block(panel(
             format!(" 401/403 beside auth failures ({}) ", state.range.label()),
@@ -963,10 +962,12 @@ pub fn probes(
                 head,
             );
             let lines = probe_detail_lines(p, theme, g);
-            let max_scroll = (lines.len() as u16).saturating_sub(detail.height.saturating_sub(2));
-            state.detail_scroll = state.detail_scroll.min(max_scroll);
+            // Wrapped lines make the rendered height larger than the line count; the bound
+            // only has to stop scrolling into nothing.
+            state.detail_scroll = state.detail_scroll.min(lines.len() as u16);
             frame.render_widget(
                 Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
                     .scroll((state.detail_scroll, 0))
                     .block(panel(
                         " Evidence (as sent / as received) — Esc closes ",
