@@ -654,3 +654,47 @@ fn paused_log_holds_still_while_lines_arrive() {
     assert!(t.contains("late-arrival"), "{t}");
     assert!(t.contains("FOLLOWING"), "{t}");
 }
+
+#[test]
+fn empty_store_and_odd_sizes_never_break() {
+    let empty = analysis::snapshot(&Store::new(StoreConfig::default(), TimeMode::EventTime), 0);
+    let full = model();
+    for theme in [
+        "default",
+        "light",
+        "high-contrast",
+        "colorblind",
+        "monochrome",
+    ] {
+        let theme = Theme::builtin(theme).unwrap();
+        for view in View::ALL {
+            for (w, h) in [
+                (1, 1),
+                (10, 3),
+                (79, 24),
+                (80, 23),
+                (80, 24),
+                (81, 25),
+                (120, 30),
+            ] {
+                for m in [&empty, &full] {
+                    let mut state = UiState::new("LIVE", false);
+                    state.switch_to(view);
+                    // Jump far past the end: drawing clamps the selection.
+                    handle_key(&mut state, key(KeyCode::End));
+                    handle_key(&mut state, key(KeyCode::Enter));
+                    render_with(&mut state, m, &theme, w, h);
+                }
+            }
+        }
+    }
+    let mut state = UiState::new("LIVE", false);
+    let t = text(&render_with(&mut state, &empty, &Theme::default(), 80, 24));
+    assert!(t.contains("OK"), "{t}");
+    assert!(t.contains("no data in this range yet"), "{t}");
+    for view in [View::Trend, View::Probes, View::Log] {
+        state.switch_to(view);
+        let t = text(&render_with(&mut state, &empty, &Theme::default(), 80, 24));
+        assert!(t.contains("no ") || t.contains("no data"), "{view:?}: {t}");
+    }
+}

@@ -105,3 +105,11 @@ fn themes_load_by_name_or_path() {
         "monochrome"
     );
 }
+
+#[test]
+fn element_listing_names_every_element() {
+    let listing = corstop::ui::theme::describe_elements();
+    assert_eq!(listing.lines().count(), ELEMENTS.len());
+    assert!(listing.contains("verdict_blocked"));
+    assert!(listing.contains("status_page"));
+}

@@ -320,3 +320,13 @@ impl Default for Theme {
         Theme::default_theme()
     }
 }
+
+/// The element names with what each styles, one per line, for a `--list-theme-elements` style
+/// command (the caller prints it).
+pub fn describe_elements() -> String {
+    let width = ELEMENTS.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    ELEMENTS
+        .iter()
+        .map(|(name, what)| format!("{name:<width$}  {what}\n"))
+        .collect()
+}
