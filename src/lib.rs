@@ -5,6 +5,8 @@
 //! views in [`ui`] draw those answers. Producers never touch rendering; views never do I/O.
 
 pub mod analysis;
+pub mod cli;
+pub mod config;
 pub mod cors;
 pub mod event;
 pub mod redact;

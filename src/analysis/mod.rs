@@ -4,6 +4,7 @@
 //! One [`snapshot`] is taken per frame under the store lock; the views only ever see the
 //! [`ViewModel`], never the store, so drawing happens with the lock released.
 
+pub mod bursts;
 pub mod overview;
 pub mod series;
 

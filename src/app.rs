@@ -1,0 +1,498 @@
+//! Wiring: resolves settings, starts producers, the ingest task and the dashboard. Shared by the
+//! binary, the demo and the headless tests, so all of them run the same pipeline.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use clap::Parser;
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::cli::{Cli, Command, DashboardArgs, DemoArgs, ReportArgs, ReportFormat};
+use crate::config::{self, ConfigError, FileConfig};
+use crate::event::Event;
+use crate::probe::ProbeSettings;
+use crate::sources::formats::FormatOptions;
+use crate::sources::live::{LogSourceSpec, spawn_log_source};
+use crate::store::{Store, StoreConfig, TimeMode};
+use crate::time::{Clock, MINUTE, now_ms, parse_duration, wall_clock};
+
+/// The store as every task shares it. Locks are held only to apply a batch or to build a
+/// frame's view model, never across I/O.
+pub type SharedStore = Arc<Mutex<Store>>;
+
+/// Capacity of the producer → store channel, in events (each is a batch of lines or one probe).
+pub const CHANNEL_CAPACITY: usize = 1024;
+
+/// Everything resolved from flags, environment, file and defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub logs: Vec<LogSourceSpec>,
+    pub format_opts: FormatOptions,
+    pub probe: Option<ProbeSettings>,
+    pub store: StoreConfig,
+    pub from_start: bool,
+    pub fps: u32,
+    pub theme: String,
+    pub ascii: bool,
+    pub log_file: PathBuf,
+    pub token_lifetimes_ms: Vec<i64>,
+    pub slo_percent: f64,
+    /// The file the settings came from, if any.
+    pub config_path: Option<PathBuf>,
+}
+
+fn default_log_file() -> PathBuf {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|d| !d.is_empty())
+                .map(|h| PathBuf::from(h).join(".local/state"))
+        });
+    match state {
+        Some(dir) => dir.join("corstop").join("corstop.log"),
+        None => std::env::temp_dir().join("corstop.log"),
+    }
+}
+
+fn load_file(args: &DashboardArgs) -> Result<(FileConfig, Option<PathBuf>), ConfigError> {
+    if let Some(path) = &args.config {
+        return Ok((config::load(path)?, Some(path.clone())));
+    }
+    for path in config::default_locations() {
+        if path.is_file() {
+            return Ok((config::load(&path)?, Some(path)));
+        }
+    }
+    Ok((FileConfig::default(), None))
+}
+
+fn flag_duration(flag: &str, value: &Option<String>) -> Result<Option<i64>, ConfigError> {
+    match value {
+        None => Ok(None),
+        Some(v) => parse_duration(v).map(Some).ok_or_else(|| ConfigError::Invalid {
+            origin: format!("--{flag}"),
+            message: format!("invalid duration '{v}' (examples: 10s, 5m, 6h)"),
+        }),
+    }
+}
+
+/// Resolves settings: flags and environment (already merged by clap) over the file over
+/// defaults.
+pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
+    let (file, config_path) = load_file(args)?;
+    let origin_of_file = config_path
+        .as_ref()
+        .map_or("configuration".to_string(), |p| p.display().to_string());
+
+    let from_start = args.from_start || file.from_start.unwrap_or(false);
+    let mut logs: Vec<LogSourceSpec> = file
+        .log
+        .iter()
+        .map(|e| LogSourceSpec {
+            path: e.path.clone(),
+            label: e.label.clone(),
+            format: e.format.clone(),
+            from_start,
+            poll: e.poll || args.poll,
+        })
+        .collect();
+    if !args.logs.is_empty() {
+        // Flags replace the file's sources rather than adding to them, like every other key.
+        logs = args
+            .logs
+            .iter()
+            .map(|p| LogSourceSpec {
+                path: p.clone(),
+                label: None,
+                format: args.format.clone(),
+                from_start,
+                poll: args.poll,
+            })
+            .collect();
+    }
+
+    let format_opts = FormatOptions {
+        nginx_format: args
+            .nginx_format
+            .clone()
+            .or(file.formats.nginx_format.clone()),
+        json_fields: file.formats.json_fields.clone(),
+    };
+
+    let mut store = file.store.apply(StoreConfig::default());
+    if let Some(b) = flag_duration("bucket", &args.bucket)? {
+        store.bucket_ms = b;
+    }
+    if let Some(r) = flag_duration("retention", &args.retention)? {
+        store.retention_ms = r;
+    }
+    if store.bucket_ms < 1000 || store.retention_ms < store.bucket_ms {
+        return Err(ConfigError::Invalid {
+            origin: "--bucket/--retention".into(),
+            message: "bucket must be at least 1s and retention at least one bucket".into(),
+        });
+    }
+
+    let mut probe = match &file.probe {
+        Some(table) => Some(ProbeSettings::from_table(table.clone()).map_err(|e| {
+            ConfigError::Invalid {
+                origin: format!("{origin_of_file}: [probe]"),
+                message: e.to_string(),
+            }
+        })?),
+        None => None,
+    };
+    if !args.probes.is_empty() || !args.origins.is_empty() {
+        let p = probe.get_or_insert_with(ProbeSettings::default);
+        p.apply_flags(&args.probes, &args.origins);
+    }
+    if let Some(p) = &probe {
+        p.validate().map_err(|e| ConfigError::Invalid {
+            origin: "probe settings".into(),
+            message: e.to_string(),
+        })?;
+    }
+
+    let fps = args.fps.or(file.fps).unwrap_or(10);
+    if !(1..=60).contains(&fps) {
+        return Err(ConfigError::Invalid {
+            origin: "--fps".into(),
+            message: format!("must be between 1 and 60, got {fps}"),
+        });
+    }
+
+    Ok(Settings {
+        logs,
+        format_opts,
+        probe,
+        store,
+        from_start,
+        fps,
+        theme: args
+            .theme
+            .clone()
+            .or(file.theme.clone())
+            .unwrap_or_else(|| "default".into()),
+        ascii: args.ascii || file.ascii.unwrap_or(false),
+        log_file: args
+            .log_file
+            .clone()
+            .or(file.log_file.clone())
+            .unwrap_or_else(default_log_file),
+        token_lifetimes_ms: file
+            .analysis
+            .token_lifetimes
+            .as_ref()
+            .map(|v| v.iter().map(|d| d.0).collect())
+            .unwrap_or_else(|| vec![60 * MINUTE]),
+        slo_percent: file.analysis.slo.unwrap_or(99.9),
+        config_path,
+    })
+}
+
+/// A running pipeline: producers → channel → ingest task → store.
+pub struct Pipeline {
+    pub store: SharedStore,
+    pub probe_now: Arc<Notify>,
+    tx: Option<mpsc::Sender<Event>>,
+    tasks: Vec<JoinHandle<()>>,
+    ingest: Option<JoinHandle<()>>,
+}
+
+impl Pipeline {
+    /// Starts the ingest task on an empty store.
+    pub fn new(store_cfg: StoreConfig, mode: TimeMode) -> Pipeline {
+        let store: SharedStore = Arc::new(Mutex::new(Store::new(store_cfg, mode)));
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        let ingest = spawn_ingest(store.clone(), rx);
+        Pipeline {
+            store,
+            probe_now: Arc::new(Notify::new()),
+            tx: Some(tx),
+            tasks: Vec::new(),
+            ingest: Some(ingest),
+        }
+    }
+
+    fn sender(&self) -> mpsc::Sender<Event> {
+        match &self.tx {
+            Some(tx) => tx.clone(),
+            None => mpsc::channel(1).0,
+        }
+    }
+
+    /// Adds a log source (file, glob or stdin).
+    pub fn add_log(&mut self, spec: LogSourceSpec, opts: &FormatOptions) {
+        let label = spec.label.clone().unwrap_or_else(|| spec.path.clone());
+        let id = lock(&self.store).register_source(&label);
+        let task = spawn_log_source(spec, id, opts.clone(), self.sender());
+        self.tasks.push(task);
+    }
+
+    /// Starts the probe scheduler.
+    pub fn add_prober(&mut self, settings: ProbeSettings, clock: Clock) {
+        let task =
+            crate::probe::scheduler::spawn(settings, clock, self.sender(), self.probe_now.clone());
+        self.tasks.push(task);
+    }
+
+    /// Stops producers and waits until everything they sent has reached the store.
+    pub async fn shutdown(mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+        self.tx = None;
+        if let Some(ingest) = self.ingest.take() {
+            let _ = ingest.await;
+        }
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        if let Some(i) = &self.ingest {
+            i.abort();
+        }
+    }
+}
+
+/// Locks the store, recovering from a poisoned lock: a panic in one task must not take the
+/// dashboard down with it, and the store's invariants hold between calls.
+pub fn lock(store: &SharedStore) -> std::sync::MutexGuard<'_, Store> {
+    store.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The ingest task: drains everything queued, then applies it under one lock.
+pub fn spawn_ingest(store: SharedStore, mut rx: mpsc::Receiver<Event>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut buf = Vec::with_capacity(256);
+        while rx.recv_many(&mut buf, 256).await > 0 {
+            let wall = now_ms();
+            let mut s = lock(&store);
+            for ev in buf.drain(..) {
+                s.apply(ev, wall);
+            }
+        }
+    })
+}
+
+fn init_tracing(path: &std::path::Path) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CORSTOP_TRACE")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(Mutex::new(file))
+        .try_init();
+}
+
+fn ui_options(settings: &Settings, mode_label: &'static str) -> anyhow::Result<crate::ui::UiOptions> {
+    let theme = crate::ui::theme::Theme::resolve(&settings.theme)?;
+    Ok(crate::ui::UiOptions {
+        fps: settings.fps,
+        theme,
+        ascii: settings.ascii,
+        mode_label,
+    })
+}
+
+fn require_terminal() -> anyhow::Result<()> {
+    if !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "standard output is not a terminal, so there is no dashboard to draw.\n\
+             For headless use try:\n  corstop report --format json <paths...>   (what the logs hold)\n  \
+             corstop check --url URL --origin ORIGIN    (one round of preflight probes)"
+        );
+    }
+    Ok(())
+}
+
+/// The live dashboard on configured logs and probes.
+pub async fn run_dashboard(settings: Settings) -> anyhow::Result<()> {
+    require_terminal()?;
+    if settings.logs.is_empty() && settings.probe.is_none() {
+        anyhow::bail!(
+            "nothing to watch: give --log PATH and/or --probe URL --origin ORIGIN, a [[log]] or \
+             [probe] section in corstop.toml (see --print-config), or try `corstop demo`"
+        );
+    }
+    let mode = if settings.from_start {
+        TimeMode::EventTime
+    } else {
+        TimeMode::Live
+    };
+    let mut pipeline = Pipeline::new(settings.store.clone(), mode);
+    for spec in &settings.logs {
+        pipeline.add_log(spec.clone(), &settings.format_opts);
+    }
+    if let Some(p) = &settings.probe {
+        pipeline.add_prober(p.clone(), wall_clock());
+    }
+    let label = if settings.from_start { "REPLAY" } else { "LIVE" };
+    let opts = ui_options(&settings, label)?;
+    let result = crate::ui::run(pipeline.store.clone(), opts, pipeline.probe_now.clone()).await;
+    pipeline.shutdown().await;
+    result
+}
+
+/// Store settings for the demo: one bucket per demo minute (one real second at the default
+/// speed), six demo hours kept.
+pub fn demo_store_config() -> StoreConfig {
+    StoreConfig {
+        bucket_ms: MINUTE,
+        retention_ms: 6 * 60 * MINUTE,
+        ..StoreConfig::default()
+    }
+}
+
+/// Starts the demo's pipeline exactly as a real deployment would be watched: its log files are
+/// tailed and its endpoints probed.
+pub fn start_demo_pipeline(
+    demo: &crate::demo::DemoHandle,
+    probe_interval_real: &str,
+) -> anyhow::Result<Pipeline> {
+    let mut pipeline = Pipeline::new(demo_store_config(), TimeMode::EventTime);
+    let opts = FormatOptions::default();
+    for (label, path) in [("http.log", &demo.http_log), ("auth.log", &demo.auth_log)] {
+        pipeline.add_log(
+            LogSourceSpec {
+                path: path.display().to_string(),
+                label: Some(label.to_string()),
+                format: None,
+                from_start: true,
+                poll: false,
+            },
+            &opts,
+        );
+    }
+    let mut probe = ProbeSettings::default();
+    let endpoints: Vec<String> = demo.probe_endpoints().into_iter().map(|(u, _)| u).collect();
+    probe.apply_flags(&endpoints, &demo.origins());
+    for (ep, (_, critical)) in probe.endpoint.iter_mut().zip(demo.probe_endpoints()) {
+        ep.critical = critical;
+    }
+    probe.set_interval_text(probe_interval_real);
+    probe.set_timeout_text("2s");
+    pipeline.add_prober(probe, demo.clock.clone());
+    Ok(pipeline)
+}
+
+async fn run_demo(args: &DemoArgs, settings: Settings) -> anyhow::Result<()> {
+    let opts = crate::demo::DemoOptions {
+        speed: args.speed,
+        dir: args.dir.clone(),
+        ..crate::demo::DemoOptions::default()
+    };
+    if args.serve_only {
+        return crate::demo::serve_only(opts).await;
+    }
+    require_terminal()?;
+    let demo = crate::demo::start(opts)
+        .await
+        .context("starting the demo server")?;
+    let pipeline = start_demo_pipeline(&demo, "5s")?;
+    let ui = ui_options(&settings, "DEMO")?;
+    let result = crate::ui::run(pipeline.store.clone(), ui, pipeline.probe_now.clone()).await;
+    pipeline.shutdown().await;
+    demo.shutdown().await;
+    result
+}
+
+fn run_report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let specs: Vec<LogSourceSpec> = args
+        .paths
+        .iter()
+        .map(|p| LogSourceSpec {
+            path: p.clone(),
+            label: None,
+            format: args.log_format.clone(),
+            from_start: true,
+            poll: false,
+        })
+        .collect();
+    let opts = FormatOptions {
+        nginx_format: args.nginx_format.clone(),
+        json_fields: None,
+    };
+    let mut store = Store::new(StoreConfig::default(), TimeMode::EventTime);
+    crate::sources::reader::read_to_end(&specs, &opts, &mut store)?;
+    let report = crate::report::build(&store);
+    let out = match args.output {
+        ReportFormat::Json => crate::report::to_json(&report),
+        ReportFormat::Table => crate::report::to_table(&report),
+    };
+    println!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Exit code for usage and configuration errors (clap uses the same).
+pub const EXIT_USAGE: u8 = 2;
+
+/// The binary's whole behaviour.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.dashboard.print_config {
+        print!("{}", config::TEMPLATE);
+        return ExitCode::SUCCESS;
+    }
+    let settings = match resolve(&cli.dashboard) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("corstop: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    init_tracing(&settings.log_file);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("corstop: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match &cli.command {
+        None => runtime
+            .block_on(run_dashboard(settings))
+            .map(|()| ExitCode::SUCCESS),
+        Some(Command::Demo(args)) => runtime
+            .block_on(run_demo(args, settings))
+            .map(|()| ExitCode::SUCCESS),
+        Some(Command::Report(args)) => run_report(args),
+    };
+    // Producers may still be blocked in reads (stdin); do not wait for them.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("corstop: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
