@@ -296,6 +296,11 @@ impl Theme {
         Theme::from_toml(&src, &name, spec)
     }
 
+    /// [`Theme::load`] with `NO_COLOR` taken from the environment: what `--theme` does.
+    pub fn resolve(spec: &str) -> Result<Theme, ThemeError> {
+        Theme::load(spec, Theme::no_color_env())
+    }
+
     /// True when the environment asks for no colour (`NO_COLOR` set and non-empty).
     pub fn no_color_env() -> bool {
         std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
