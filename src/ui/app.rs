@@ -83,7 +83,8 @@ impl Snapshotter {
     }
 }
 
-/// Runs the dashboard until the user quits or a SIGTERM / SIGHUP arrives.
+/// Runs the dashboard until the user quits (`q`, Ctrl-C) or SIGTERM / SIGHUP / SIGINT arrives;
+/// the terminal is restored in every case, panics included.
 pub async fn run(
     store: Arc<Mutex<Store>>,
     opts: UiOptions,
@@ -93,6 +94,8 @@ pub async fn run(
     let period = Duration::from_millis(1000 / fps as u64);
     let mut sigterm = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
+    // In raw mode Ctrl-C arrives as a key; SIGINT only comes from `kill -INT`.
+    let mut sigint = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
 
     let _guard = TerminalGuard::enter().context("entering the terminal UI")?;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
@@ -160,6 +163,7 @@ pub async fn run(
             }
             _ = sigterm.recv() => break,
             _ = sighup.recv() => break,
+            _ = sigint.recv() => break,
         }
         if dirty {
             terminal.draw(|frame| draw(frame, &mut state, &model, &opts.theme))?;
