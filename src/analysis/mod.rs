@@ -163,17 +163,21 @@ pub fn snapshot(store: &Store, wall_now: EpochMs) -> ViewModel {
         trends,
         origins,
         auth,
-        auth_samples: store
-            .auth_samples()
-            .rev()
-            .take(MAX_AUTH_SAMPLES)
-            .cloned()
-            .collect(),
+        auth_samples: newest_auth_samples(store),
         probes,
         probe_results,
         log,
         log_ring_len,
     }
+}
+
+/// The newest auth samples by event time (they arrive in file order, which interleaves
+/// when several auth logs are tailed).
+fn newest_auth_samples(store: &Store) -> Vec<AuthSample> {
+    let mut v: Vec<AuthSample> = store.auth_samples().cloned().collect();
+    v.sort_by_key(|s| std::cmp::Reverse(s.time));
+    v.truncate(MAX_AUTH_SAMPLES);
+    v
 }
 
 /// Indices of the log lines containing `filter` (case-insensitive); all lines when empty.

@@ -46,27 +46,45 @@ impl Default for UiOptions {
     }
 }
 
-/// Takes a view model if the store changed since `last_generation`. Advances the live clock
-/// first so the window follows the wall clock.
-fn refresh(store: &Mutex<Store>, last_generation: &mut Option<u64>) -> Option<ViewModel> {
-    let mut s = match store.lock() {
-        Ok(s) => s,
-        // A producer panicked while holding the lock; the counters are still readable.
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    let wall = now_ms();
-    if s.mode() == TimeMode::Live {
-        s.tick(wall);
-    }
-    let generation = s.generation();
-    if *last_generation == Some(generation) {
-        return None;
-    }
-    *last_generation = Some(generation);
-    Some(snapshot(&s, wall))
+/// Decides when a new view model is needed: only when the store's generation moved since the
+/// last one, and never while the screen is frozen.
+#[derive(Debug, Default)]
+pub struct Snapshotter {
+    last_generation: Option<u64>,
 }
 
-/// Runs the dashboard until the user quits or a SIGTERM / SIGHUP arrives.
+impl Snapshotter {
+    /// Forces the next poll to take a snapshot (after unfreezing).
+    pub fn invalidate(&mut self) {
+        self.last_generation = None;
+    }
+
+    /// Advances the live clock (so the window follows the wall clock), then returns a fresh
+    /// view model if the store changed. The lock is held only for this call.
+    pub fn poll(&mut self, store: &Mutex<Store>, frozen: bool) -> Option<ViewModel> {
+        if frozen {
+            return None;
+        }
+        let mut s = match store.lock() {
+            Ok(s) => s,
+            // A producer panicked while holding the lock; the counters are still readable.
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let wall = now_ms();
+        if s.mode() == TimeMode::Live {
+            s.tick(wall);
+        }
+        let generation = s.generation();
+        if self.last_generation == Some(generation) {
+            return None;
+        }
+        self.last_generation = Some(generation);
+        Some(snapshot(&s, wall))
+    }
+}
+
+/// Runs the dashboard until the user quits (`q`, Ctrl-C) or SIGTERM / SIGHUP / SIGINT arrives;
+/// the terminal is restored in every case, panics included.
 pub async fn run(
     store: Arc<Mutex<Store>>,
     opts: UiOptions,
@@ -76,17 +94,20 @@ pub async fn run(
     let period = Duration::from_millis(1000 / fps as u64);
     let mut sigterm = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
+    // In raw mode Ctrl-C arrives as a key; SIGINT only comes from `kill -INT`.
+    let mut sigint = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
 
     let _guard = TerminalGuard::enter().context("entering the terminal UI")?;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
-    terminal.clear()?;
+    // No `terminal.clear()`: it queries the cursor position, which races with the event
+    // stream; the alternate screen starts blank anyway.
     let mut events = EventStream::new();
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     let mut state = UiState::new(opts.mode_label, opts.ascii);
-    let mut last_generation = None;
-    let mut model = match refresh(&store, &mut last_generation) {
+    let mut snapshots = Snapshotter::default();
+    let mut model = match snapshots.poll(&store, false) {
         Some(m) => m,
         None => snapshot(
             &Store::new(Default::default(), TimeMode::EventTime),
@@ -102,12 +123,10 @@ pub async fn run(
             _ = ticker.tick() => {
                 if was_frozen && !state.frozen {
                     // Unfreezing takes a snapshot at once even if the store did not move.
-                    last_generation = None;
+                    snapshots.invalidate();
                 }
                 was_frozen = state.frozen;
-                if !state.frozen
-                    && let Some(m) = refresh(&store, &mut last_generation)
-                {
+                if let Some(m) = snapshots.poll(&store, state.frozen) {
                     model = m;
                     dirty = true;
                 }
@@ -128,8 +147,8 @@ pub async fn run(
                             dirty = true;
                         }
                     }
-                    Some(Ok(TermEvent::Resize(_, _))) => {
-                        terminal.autoresize()?;
+                    Some(Ok(TermEvent::Resize(w, h))) => {
+                        terminal.resize(ratatui::layout::Rect::new(0, 0, w, h))?;
                         dirty = true;
                     }
                     Some(Ok(_)) => {}
@@ -144,6 +163,7 @@ pub async fn run(
             }
             _ = sigterm.recv() => break,
             _ = sighup.recv() => break,
+            _ = sigint.recv() => break,
         }
         if dirty {
             terminal.draw(|frame| draw(frame, &mut state, &model, &opts.theme))?;

@@ -179,7 +179,7 @@ pub const BINDINGS: &[(&str, &str)] = &[
     ("q, Ctrl-C", "quit"),
     ("?", "this help"),
     ("1-6, Tab, Shift-Tab", "switch view"),
-    ("j/k, Down/Up", "move selection (scroll in log and detail)"),
+    ("j/k, Down/Up", "move selection; scroll log and detail"),
     ("PgDn/PgUp, g/G", "move by 10, jump to first/last"),
     ("Enter", "drill down: route trend, probe detail"),
     ("Esc", "back, close detail or help, clear filter"),
@@ -193,7 +193,8 @@ pub const BINDINGS: &[(&str, &str)] = &[
 ];
 
 fn draw_help(frame: &mut Frame, body: Rect, theme: &Theme, g: &Glyphs) {
-    let width = 64.min(body.width);
+    let key_w = BINDINGS.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let width = 72.min(body.width);
     let height = (BINDINGS.len() as u16 + 4).min(body.height);
     let rect = Rect::new(
         body.x + (body.width - width) / 2,
@@ -205,13 +206,17 @@ fn draw_help(frame: &mut Frame, body: Rect, theme: &Theme, g: &Glyphs) {
         .iter()
         .map(|(k, d)| {
             Line::from(vec![
-                Span::styled(format!("{k:>20}  "), theme.help_key),
+                Span::styled(format!(" {k:>key_w$}  "), theme.help_key),
                 Span::styled(*d, theme.help_text),
             ])
         })
         .collect();
     lines.push(Line::styled(
-        "Status: OK / DEGRADED / PAGE (rule in the Overview)",
+        " PAGE: > 5 % cross-origin failures on a critical route (10m)",
+        theme.muted,
+    ));
+    lines.push(Line::styled(
+        " DEGRADED: a route's preflight 2xx < 99.9 % (15m), or a probe blocked",
         theme.muted,
     ));
     frame.render_widget(Clear, rect);

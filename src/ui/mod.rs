@@ -17,7 +17,7 @@ pub mod terminal;
 pub mod theme;
 pub mod views;
 
-pub use app::{UiOptions, run};
+pub use app::{Snapshotter, UiOptions, run};
 pub use draw::draw;
 pub use state::{Action, UiState, View, handle_key, handle_mouse};
 pub use svg::render_svg;

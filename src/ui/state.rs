@@ -85,6 +85,8 @@ pub struct UiState {
     pub detail: bool,
     pub detail_scroll: u16,
     pub log_paused: bool,
+    /// Newest line shown while paused, so arriving lines do not move the view.
+    pub log_anchor: Option<u64>,
     pub log_filter: String,
     pub filter_editing: bool,
     pub origin_sort: OriginSort,
@@ -109,6 +111,7 @@ impl UiState {
             detail: false,
             detail_scroll: 0,
             log_paused: false,
+            log_anchor: None,
             log_filter: String::new(),
             filter_editing: false,
             origin_sort: OriginSort::Failures,

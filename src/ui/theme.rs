@@ -296,6 +296,11 @@ impl Theme {
         Theme::from_toml(&src, &name, spec)
     }
 
+    /// [`Theme::load`] with `NO_COLOR` taken from the environment: what `--theme` does.
+    pub fn resolve(spec: &str) -> Result<Theme, ThemeError> {
+        Theme::load(spec, Theme::no_color_env())
+    }
+
     /// True when the environment asks for no colour (`NO_COLOR` set and non-empty).
     pub fn no_color_env() -> bool {
         std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
@@ -319,4 +324,14 @@ impl Default for Theme {
     fn default() -> Self {
         Theme::default_theme()
     }
+}
+
+/// The element names with what each styles, one per line, for a `--list-theme-elements` style
+/// command (the caller prints it).
+pub fn describe_elements() -> String {
+    let width = ELEMENTS.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    ELEMENTS
+        .iter()
+        .map(|(name, what)| format!("{name:<width$}  {what}\n"))
+        .collect()
 }
