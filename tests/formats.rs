@@ -188,6 +188,17 @@ fn azure_json_fixture() {
                 false,
                 None
             ),
+            // Beside a category whose properties are a plain string, which is skipped.
+            (
+                5000,
+                Method::Options,
+                "/api/orders".into(),
+                204,
+                Some(1),
+                None,
+                false,
+                None
+            ),
         ]
     );
     let first = &r.sink.http[0];
