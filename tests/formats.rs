@@ -983,3 +983,74 @@ fn every_format_name_builds_a_parser() {
     assert_eq!(all_parsers().len(), formats::FORMAT_NAMES.len());
     assert_eq!(formats::FORMAT_NAMES.len(), 12);
 }
+
+/// Mutated fixture lines (flipped bytes, cuts, stray quotes and brackets) through every
+/// parser and the detector: errors are fine, panics are not.
+#[test]
+fn mutated_fixture_lines_never_panic() {
+    let mut rng = fastrand::Rng::with_seed(0xC0FFEE);
+    let specials = [
+        b'"', b'[', b']', b'{', b'}', b'\\', b' ', b'#', b'\xff', b'-', b',', b':',
+    ];
+    let files = [
+        "appservice-http",
+        "appservice-auth",
+        "azure-json",
+        "w3c",
+        "kudu",
+        "combined",
+        "ingress-nginx",
+        "nginx",
+        "caddy",
+        "traefik",
+        "envoy",
+        "json",
+    ];
+    let mut parsers = all_parsers();
+    let mut sink = VecSink::default();
+    let mut fed = 0u32;
+    for file in files {
+        let data = fixture(file);
+        for line in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            for _ in 0..40 {
+                let mut m = line.to_vec();
+                for _ in 0..rng.usize(1..4) {
+                    if m.is_empty() {
+                        break;
+                    }
+                    let i = rng.usize(..m.len());
+                    match rng.u8(..4) {
+                        0 => m[i] = rng.u8(..),
+                        1 => m.truncate(i),
+                        2 => m.insert(i, specials[rng.usize(..specials.len())]),
+                        _ => {
+                            m.remove(i);
+                        }
+                    }
+                }
+                for p in parsers.iter_mut() {
+                    let _ = p.feed(&m, &mut sink);
+                    fed += 1;
+                }
+                let _ = formats::detect(&[&m, line]);
+            }
+        }
+        for p in parsers.iter_mut() {
+            let _ = p.finish(&mut sink);
+        }
+        sink.http.clear();
+        sink.auth.clear();
+    }
+    assert!(fed > 10_000);
+}
+
+#[test]
+fn byte_order_mark_is_ignored() {
+    let mut data = b"\xEF\xBB\xBF".to_vec();
+    data.extend_from_slice(&fixture("w3c"));
+    let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
+    assert_eq!(formats::detect(&lines), Some("w3c"));
+    let r = run_with("w3c", &FormatOptions::default(), &data);
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    assert_eq!(r.sink.http.len(), 4);
+}
