@@ -54,12 +54,12 @@ fn var(name: &str) -> Var {
 #[derive(Clone, Debug)]
 enum Piece {
     /// Literal text and a searcher built once for it.
-    Lit(Vec<u8>, memmem::Finder<'static>),
+    Lit(Vec<u8>, Box<memmem::Finder<'static>>),
     Var(Var),
 }
 
 fn lit(text: Vec<u8>) -> Piece {
-    let finder = memmem::Finder::new(&text).into_owned();
+    let finder = Box::new(memmem::Finder::new(&text).into_owned());
     Piece::Lit(text, finder)
 }
 
