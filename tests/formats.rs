@@ -1054,3 +1054,38 @@ fn byte_order_mark_is_ignored() {
     assert!(r.errors().is_empty(), "{:?}", r.errors());
     assert_eq!(r.sink.http.len(), 4);
 }
+
+#[test]
+fn nginx_main_format_forwarded_for_is_not_an_origin() {
+    let opts = FormatOptions::default();
+    let lines = concat!(
+        "203.0.113.7 - - [04/Apr/2026:10:31:02 +0000] \"GET /a HTTP/1.1\" 200 5 \"https://app.contoso.com/p\" \"ua\" \"-\"\n",
+        "203.0.113.7 - - [04/Apr/2026:10:31:02 +0000] \"GET /a HTTP/1.1\" 200 5 \"https://app.contoso.com/p\" \"ua\" \"198.51.100.1, 10.0.0.2\"\n",
+        "203.0.113.7 - - [04/Apr/2026:10:31:02 +0000] \"GET /a HTTP/1.1\" 200 5 \"-\" \"ua\" \"198.51.100.1\" \"https://spa.example\" \"-\" 0.010\n",
+        "203.0.113.7 - - [04/Apr/2026:10:31:02 +0000] \"GET /a HTTP/1.1\" 200 5 \"https://app.contoso.com/p\" \"ua\" \"https://spa.example\"\n",
+    );
+    let r = run_with("combined", &opts, lines.as_bytes());
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r
+        .sink
+        .http
+        .iter()
+        .map(|h| {
+            (
+                h.origin.as_deref().map(str::to_string),
+                h.origin_derived,
+                h.acao.as_deref().map(str::to_string),
+                h.latency_ms,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (s("https://app.contoso.com"), true, None, None),
+            (s("https://app.contoso.com"), true, None, None),
+            (s("https://spa.example"), false, s("-"), Some(10)),
+            (s("https://spa.example"), false, None, None),
+        ]
+    );
+}
