@@ -454,13 +454,15 @@ pub fn to_table(r: &Report) -> String {
     let f = &r.folded;
     let _ = writeln!(
         o,
-        "folded: routes {} events ({} names), origins {} events ({} names), totals {}",
-        f.routes_other_events,
-        f.routes_other_distinct,
-        f.origins_other_events,
-        f.origins_other_distinct,
-        f.totals_folded
+        "folded into (other): routes {} events ({} names)",
+        f.routes_other_events, f.routes_other_distinct
     );
+    let _ = writeln!(
+        o,
+        "                     origins {} events ({} names)",
+        f.origins_other_events, f.origins_other_distinct
+    );
+    let _ = writeln!(o, "                     totals {} events", f.totals_folded);
     o
 }
 
