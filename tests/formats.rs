@@ -970,6 +970,17 @@ fn detection_table() {
             Some("traefik"),
         ),
         (r#"{"a":1}"#, Some("json")),
+        (
+            r#"{"level":"info","ts":1775298600.1,"logger":"admin","msg":"admin endpoint started"}"#,
+            Some("caddy"),
+        ),
+        // Mostly combined lines with a stray one: the majority wins.
+        (
+            "garbage line
+1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] "GET / HTTP/1.1" 200 1 "-" "ua"
+1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] "GET / HTTP/1.1" 200 1 "-" "ua"",
+            Some("combined"),
+        ),
         ("\u{1}\u{2}binary", None),
     ];
     for (text, want) in inline {
