@@ -976,9 +976,12 @@ fn detection_table() {
         ),
         // Mostly combined lines with a stray one: the majority wins.
         (
-            "garbage line
-1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] "GET / HTTP/1.1" 200 1 "-" "ua"
-1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] "GET / HTTP/1.1" 200 1 "-" "ua"",
+            concat!(
+                "garbage line\n",
+                r#"1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] "GET / HTTP/1.1" 200 1 "-" "ua""#,
+                "\n",
+                r#"1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] "GET / HTTP/1.1" 200 1 "-" "ua""#,
+            ),
             Some("combined"),
         ),
         ("\u{1}\u{2}binary", None),
