@@ -58,7 +58,16 @@ fn common_path_does_not_allocate() {
             r#"$remote_addr - [$time_local] "$request" $status "$http_origin" $request_time"#
                 .into(),
         ),
-        json_fields: Some(JsonFieldMap::default()),
+        json_fields: Some(JsonFieldMap {
+            time: "timestamp".into(),
+            method: "http.method".into(),
+            path: "http.path".into(),
+            status: "http.status".into(),
+            latency_ms: Some("http.duration_ms".into()),
+            origin: Some("http.headers.origin".into()),
+            instance: Some("pod".into()),
+            ..Default::default()
+        }),
     };
     let cases: &[(&str, Option<&str>, &str)] = &[
         (
@@ -107,6 +116,11 @@ fn common_path_does_not_allocate() {
             "azure-json",
             None,
             r#"{"time":"2026-04-04T10:31:02Z","category":"AppServiceHTTPLogs","properties":{"CsMethod":"OPTIONS","CsUriStem":"/api/orders","ScStatus":"401","TimeTaken":38,"Referer":"https://app.contoso.com/x","CsHost":"h","ComputerName":"RD1"}}"#,
+        ),
+        (
+            "json",
+            None,
+            r#"{"timestamp":"2026-04-04T10:31:02Z","level":"info","http":{"method":"OPTIONS","path":"/api/orders","status":"401","duration_ms":3.6,"headers":{"origin":"https://app.contoso.com","user-agent":"Mozilla/5.0"}},"pod":"orders-7f9c"}"#,
         ),
     ];
     for (fmt, header, line) in cases {
