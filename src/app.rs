@@ -469,6 +469,7 @@ fn run_report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     let out = match args.output {
         ReportFormat::Json => crate::report::to_json(&report),
         ReportFormat::Table => crate::report::to_table(&report),
+        ReportFormat::Markdown => crate::report::to_markdown(&report),
     };
     println!("{out}");
     Ok(ExitCode::SUCCESS)
