@@ -471,8 +471,18 @@ fn run_report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
         ReportFormat::Table => crate::report::to_table(&report),
         ReportFormat::Markdown => crate::report::to_markdown(&report),
     };
-    println!("{out}");
+    write_stdout(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints command output; a closed pipe (`corstop report ... | head`) ends quietly.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Exit code for usage and configuration errors (clap uses the same).
