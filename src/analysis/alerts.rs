@@ -196,7 +196,11 @@ fn slis(store: &Store, cfg: &AlertConfig, critical: &[String]) -> Vec<RouteSli> 
     }
     let budget = (1.0 - cfg.objective).max(1e-9);
     let make = |route: String, source, total: u64, good: u64, first_failure| {
-        let sli = if total == 0 { 1.0 } else { good as f64 / total as f64 };
+        let sli = if total == 0 {
+            1.0
+        } else {
+            good as f64 / total as f64
+        };
         RouteSli {
             critical: critical.contains(&route),
             route,
@@ -212,11 +216,20 @@ fn slis(store: &Store, cfg: &AlertConfig, critical: &[String]) -> Vec<RouteSli> 
     let mut out: Vec<RouteSli> = logs
         .iter()
         .map(|(&id, &(total, good, first))| {
-            make(store.route_name(id).to_string(), SliSource::Logs, total, good, first)
+            make(
+                store.route_name(id).to_string(),
+                SliSource::Logs,
+                total,
+                good,
+                first,
+            )
         })
         .collect();
     let mut probes: BTreeMap<String, (u64, u64, Option<EpochMs>)> = BTreeMap::new();
-    for p in store.probe_history().filter(|p| p.time > from && p.time <= now) {
+    for p in store
+        .probe_history()
+        .filter(|p| p.time > from && p.time <= now)
+    {
         let e = probes.entry(probe_route(p)).or_insert((0, 0, None));
         e.0 += 1;
         if probe_preflight_ok(p) {
@@ -452,7 +465,11 @@ pub fn markdown_summary(
 ) -> String {
     let mut md = String::new();
     let now = store.now();
-    let _ = writeln!(md, "# CORS / token incident summary — {}", format_rfc3339(now));
+    let _ = writeln!(
+        md,
+        "# CORS / token incident summary — {}",
+        format_rfc3339(now)
+    );
     let _ = writeln!(md);
     let _ = writeln!(md, "- **Alert state:** {}", alerts.level.as_str());
     match board.top() {
@@ -467,7 +484,10 @@ pub fn markdown_summary(
             );
         }
         None => {
-            let _ = writeln!(md, "- **Leading hypothesis:** none, no hypothesis has evidence");
+            let _ = writeln!(
+                md,
+                "- **Leading hypothesis:** none, no hypothesis has evidence"
+            );
         }
     }
     let _ = writeln!(
@@ -523,7 +543,10 @@ pub fn markdown_summary(
                 );
             }
             _ => {
-                let _ = writeln!(md, "- no time-stamped signal (probe or counter aggregate only)");
+                let _ = writeln!(
+                    md,
+                    "- no time-stamped signal (probe or counter aggregate only)"
+                );
             }
         }
         if let Some(p) = &expiry.period {
@@ -570,7 +593,12 @@ pub fn markdown_summary(
             AlertKind::PagePending => "pending",
             AlertKind::Slo => "SLO",
         };
-        let _ = writeln!(md, "- **{kind}** since {}: {}", format_rfc3339(a.since), a.message);
+        let _ = writeln!(
+            md,
+            "- **{kind}** since {}: {}",
+            format_rfc3339(a.since),
+            a.message
+        );
     }
 
     let _ = writeln!(
@@ -581,8 +609,14 @@ pub fn markdown_summary(
     if alerts.slis.is_empty() {
         let _ = writeln!(md, "No preflights seen in logs or probes.");
     } else {
-        let _ = writeln!(md, "| route | source | good / total | success | burn rate | critical |");
-        let _ = writeln!(md, "|-------|--------|--------------|---------|-----------|----------|");
+        let _ = writeln!(
+            md,
+            "| route | source | good / total | success | burn rate | critical |"
+        );
+        let _ = writeln!(
+            md,
+            "|-------|--------|--------------|---------|-----------|----------|"
+        );
         for s in alerts.slis.iter().take(10) {
             let _ = writeln!(
                 md,
@@ -642,7 +676,10 @@ pub fn markdown_summary(
     }
     for a in &alerts.alerts {
         if a.kind != AlertKind::Slo {
-            events.push((a.since, format!("critical route {} starts failing", a.route)));
+            events.push((
+                a.since,
+                format!("critical route {} starts failing", a.route),
+            ));
         }
     }
     if let Some(t) = board.top() {

@@ -205,7 +205,16 @@ impl ProbeFact {
             code: p.verdict.code,
             hypothesis: p.verdict.hypothesis,
             hidden_status: p.verdict.hidden_status,
-            www_authenticate: p.verdict.www_authenticate.clone(),
+            // The verdict carries the challenge when its judge extracts it; the raw response
+            // always has it.
+            www_authenticate: p.verdict.www_authenticate.clone().or_else(|| {
+                let resp = match p.verdict.stage {
+                    Stage::Actual => p.actual.as_ref(),
+                    _ => p.preflight.as_ref(),
+                }?;
+                resp.first("www-authenticate")
+                    .map(|v| crate::redact::header_value("www-authenticate", v).into_owned())
+            }),
             chrome_message: p.verdict.chrome_message.clone(),
             warnings: p.verdict.warnings.iter().map(|w| w.code).collect(),
             instance: p.instance.clone(),
@@ -415,8 +424,7 @@ fn gather_probes(store: &Store) -> ProbeEvidence {
 
     // Verdict changes between consecutive runs of the same probe: the intermittent failure
     // that instances behind a load balancer produce. Only the kept history is examined.
-    let mut last_code: BTreeMap<(&str, &str, &str), (&'static str, Option<&str>)> =
-        BTreeMap::new();
+    let mut last_code: BTreeMap<(&str, &str, &str), (&'static str, Option<&str>)> = BTreeMap::new();
     let mut flapping: Vec<String> = Vec::new();
     let mut instances: Vec<String> = Vec::new();
     for p in store.probe_history() {
@@ -594,7 +602,11 @@ pub fn gather(store: &Store, span_ms: EpochMs, lifetimes: &[EpochMs]) -> Evidenc
             r.route = store.route_name(id).to_string();
             r.failing_origins = failing_origins
                 .get(&id)
-                .map(|v| v.iter().map(|&o| store.origin_name(o).to_string()).collect())
+                .map(|v| {
+                    v.iter()
+                        .map(|&o| store.origin_name(o).to_string())
+                        .collect()
+                })
                 .unwrap_or_default();
             r.failing_origins.sort();
             merge_route(&mut all, &r);
@@ -669,11 +681,19 @@ mod tests {
             split_url("https://api.contoso.com:8443/api/orders/7?x=1"),
             ("api.contoso.com:8443", "/api/orders/7?x=1")
         );
-        assert_eq!(split_url("https://api.contoso.com"), ("api.contoso.com", "/"));
-        assert_eq!(split_url("https://api.contoso.com?x"), ("api.contoso.com", "/"));
+        assert_eq!(
+            split_url("https://api.contoso.com"),
+            ("api.contoso.com", "/")
+        );
+        assert_eq!(
+            split_url("https://api.contoso.com?x"),
+            ("api.contoso.com", "/")
+        );
         assert_eq!(host_name("https://API.contoso.com:8443"), "api.contoso.com");
         assert_eq!(host_name("http://[::1]:8080/x"), "::1");
-        assert!(is_default_domain("https://contoso-api.azurewebsites.net/api"));
+        assert!(is_default_domain(
+            "https://contoso-api.azurewebsites.net/api"
+        ));
         assert!(is_default_domain("https://app.azurestaticapps.net"));
         assert!(!is_default_domain("https://azurewebsites.net.evil.example"));
         assert!(!is_default_domain("https://app.contoso.com"));

@@ -172,11 +172,7 @@ fn build_series(store: &Store, span_ms: EpochMs) -> Series {
 }
 
 fn sum_range(v: &[u32], first: usize, last: usize) -> u64 {
-    v.iter()
-        .take(last + 1)
-        .skip(first)
-        .map(|&c| c as u64)
-        .sum()
+    v.iter().take(last + 1).skip(first).map(|&c| c as u64).sum()
 }
 
 /// The series with the largest volume inside `[first, last]`, and its share of `total`.
@@ -349,7 +345,7 @@ mod tests {
         while t < end {
             get(&mut s, t, "/api/orders/17", "https://app.contoso.com", 200);
             // A stray 401 now and then, as real traffic has.
-            if i % 97 == 0 {
+            if i.is_multiple_of(97) {
                 get(&mut s, t, "/api/profile", "https://admin.contoso.com", 401);
             }
             let into_hour = (t - T0).rem_euclid(HOUR);
@@ -373,7 +369,11 @@ mod tests {
             let s = hourly(bucket, true);
             let r = analyse_expiry(&s, 6 * HOUR, &[HOUR], &BurstParams::default());
             assert!(r.points <= MAX_POINTS);
-            let starts: Vec<i64> = r.bursts.iter().map(|b| (b.burst.start - T0) / MINUTE).collect();
+            let starts: Vec<i64> = r
+                .bursts
+                .iter()
+                .map(|b| (b.burst.start - T0) / MINUTE)
+                .collect();
             assert_eq!(starts.len(), 5, "bucket {bucket}: {starts:?}");
             for (k, m) in starts.iter().enumerate() {
                 assert!((m - (20 + 60 * k as i64)).abs() <= 1, "{starts:?}");

@@ -145,7 +145,13 @@ mod tests {
 
     const T0: EpochMs = 1_775_296_800_000;
 
-    fn rec(t: EpochMs, m: Method, path: &str, origin: Option<&str>, status: u16) -> HttpRecord<'static> {
+    fn rec(
+        t: EpochMs,
+        m: Method,
+        path: &str,
+        origin: Option<&str>,
+        status: u16,
+    ) -> HttpRecord<'static> {
         HttpRecord {
             time: t,
             method: m,
@@ -183,7 +189,10 @@ mod tests {
         let first = &rows[0];
         assert_eq!(first.origin, "https://admin.contoso.com");
         assert_eq!(first.route, "/api/orders/{id}");
-        assert_eq!((first.preflight_2xx, first.actual, first.unfollowed), (20, 5, 15));
+        assert_eq!(
+            (first.preflight_2xx, first.actual, first.unfollowed),
+            (20, 5, 15)
+        );
         assert!((first.followed_share - 0.25).abs() < 1e-9);
         assert!((first.unfollowed_share() - 0.75).abs() < 1e-9);
         assert_eq!(first.acao_multiple, 20);

@@ -283,7 +283,7 @@ pub fn score(e: &Evidence) -> Board {
         })
         .collect();
     // Stable sort: equal scores keep the rule-table order.
-    entries.sort_by(|a, b| b.score.cmp(&a.score));
+    entries.sort_by_key(|e| std::cmp::Reverse(e.score));
     Board {
         now: e.now,
         span_ms: e.span_ms,
@@ -293,7 +293,9 @@ pub fn score(e: &Evidence) -> Board {
 
 /// Gathers the evidence of the last `span_ms` and scores it.
 pub fn triage(store: &crate::store::Store, span_ms: EpochMs, lifetimes: &[EpochMs]) -> Board {
-    score(&crate::analysis::evidence::gather(store, span_ms, lifetimes))
+    score(&crate::analysis::evidence::gather(
+        store, span_ms, lifetimes,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -428,8 +430,7 @@ fn preflight_curl(url: &str, origin: &str, method: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // H1
 
-const H1_CODES_HINT: &str =
-    "origin not allowed, '*' with credentials, method or header not listed";
+const H1_CODES_HINT: &str = "origin not allowed, '*' with credentials, method or header not listed";
 
 fn h1_cors_config(e: &Evidence) -> Tally {
     let mut t = Tally::default();
@@ -592,12 +593,18 @@ fn h2_preflight_auth(e: &Evidence) -> Tally {
         }
     }
     if opt.total >= 5 && opt.s2xx == opt.total {
-        t.weaken(30, format!("OPTIONS consistently 2xx ({} of {})", opt.s2xx, opt.total));
+        t.weaken(
+            30,
+            format!("OPTIONS consistently 2xx ({} of {})", opt.s2xx, opt.total),
+        );
         let acao = &e.all.options_ok_acao;
         if acao.single > 0 && acao.missing == 0 && acao.multiple == 0 {
             t.weaken(
                 10,
-                format!("with one Access-Control-Allow-Origin on every logged preflight ({})", acao.single),
+                format!(
+                    "with one Access-Control-Allow-Origin on every logged preflight ({})",
+                    acao.single
+                ),
             );
         }
     }
@@ -615,11 +622,10 @@ fn h2_preflight_auth(e: &Evidence) -> Tally {
     }
     // Logs and probes on the same route.
     for r in e.routes.iter().filter(|r| r.options.auth() > 0) {
-        if let Some(f) = e
-            .probes
-            .facts
-            .iter()
-            .find(|f| f.route == r.route && (f.allowed || f.stage == crate::cors::Stage::Actual))
+        if let Some(f) =
+            e.probes.facts.iter().find(|f| {
+                f.route == r.route && (f.allowed || f.stage == crate::cors::Stage::Actual)
+            })
         {
             t.disagree(format!(
                 "logs: OPTIONS {} denied {} times, but the probe {} from {} passes its preflight — the failing clients use another origin, path or instance",
@@ -739,11 +745,17 @@ fn h3_token_expiry(e: &Evidence) -> Tally {
     if x.failures >= 10 && x.bursts.is_empty() {
         t.weaken(
             15,
-            format!("{} 401/403 on real requests but no bursts: steady, not expiry-shaped", x.failures),
+            format!(
+                "{} 401/403 on real requests but no bursts: steady, not expiry-shaped",
+                x.failures
+            ),
         );
     }
     if x.bursts.len() >= 3 && x.period.is_none() {
-        t.weaken(10, format!("{} bursts without a recurring period", x.bursts.len()));
+        t.weaken(
+            10,
+            format!("{} bursts without a recurring period", x.bursts.len()),
+        );
     }
     let auth_logged = e.auth_failures() + e.auth_ok > 0;
     if auth_logged && x.expired == 0 && x.failures > 0 {
@@ -768,10 +780,9 @@ fn h3_token_expiry(e: &Evidence) -> Tally {
 }
 
 fn check_h3(e: &Evidence) -> String {
-    let due = e
-        .expiry
-        .next_due
-        .map_or_else(String::new, |d| format!(" Watch for the next burst around {}.", at(d)));
+    let due = e.expiry.next_due.map_or_else(String::new, |d| {
+        format!(" Watch for the next burst around {}.", at(d))
+    });
     format!(
         "Decode a failing request's token (jwt.ms, never paste production tokens elsewhere) and compare 'exp' with the 401 time; sign in fresh and retry: if a fresh token works and the failures return one lifetime later, the refresh path is broken.{due}"
     )
@@ -811,7 +822,11 @@ fn h4_double_headers(e: &Evidence) -> Tally {
     }
     let rows = unfollowed_rows(e);
     if !rows.is_empty() {
-        let extra = if logged > 0 || !probes.is_empty() { 15 } else { 0 };
+        let extra = if logged > 0 || !probes.is_empty() {
+            15
+        } else {
+            0
+        };
         t.support(
             10 + extra,
             format!(
@@ -857,7 +872,10 @@ fn h4_double_headers(e: &Evidence) -> Tally {
             let what = if r.options_ok_acao.logged() == 0 {
                 "the log format does not record the header".to_string()
             } else {
-                format!("the log records {} single value(s)", r.options_ok_acao.single)
+                format!(
+                    "the log records {} single value(s)",
+                    r.options_ok_acao.single
+                )
             };
             t.disagree(format!(
                 "logs show OPTIONS {} answered 2xx ({} times) and look healthy ({what}), but the probe {} sees a doubled Access-Control-Allow-Origin the browser rejects",
@@ -912,7 +930,11 @@ fn h5_domain_mismatch(e: &Evidence) -> Tally {
                 default_failing
                     .iter()
                     .take(3)
-                    .map(|o| format!("{} ({} failed)", o.origin, o.options_failed + o.actual_failed))
+                    .map(|o| format!(
+                        "{} ({} failed)",
+                        o.origin,
+                        o.options_failed + o.actual_failed
+                    ))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -972,7 +994,10 @@ fn redirect_rule(e: &Evidence) -> Tally {
     }
     let probes = probes_for(e, Hypothesis::PreflightRedirect);
     if !probes.is_empty() {
-        t.support(45, format!("{} probe preflight(s) redirected", probes.len()));
+        t.support(
+            45,
+            format!("{} probe preflight(s) redirected", probes.len()),
+        );
         for f in probes.iter().take(2) {
             t.note(probe_line(f));
             t.seen(Some(f.time));
@@ -1026,7 +1051,10 @@ fn not_routed_rule(e: &Evidence) -> Tally {
         }
     }
     if opt.total >= 5 && n == 0 && probes.is_empty() {
-        t.weaken(10, format!("no OPTIONS answered 404/405 among {}", opt.total));
+        t.weaken(
+            10,
+            format!("no OPTIONS answered 404/405 among {}", opt.total),
+        );
     }
     t
 }
@@ -1066,7 +1094,9 @@ fn vary_rule(e: &Evidence) -> Tally {
         if origins > 1 {
             t.support(
                 10,
-                format!("{origins} origins call the API, so a cached answer for one reaches another"),
+                format!(
+                    "{origins} origins call the API, so a cached answer for one reaches another"
+                ),
             );
         }
     }
@@ -1176,7 +1206,10 @@ fn error_without_cors_rule(e: &Evidence) -> Tally {
     if err.single > 0 && err.missing == 0 {
         t.weaken(
             15,
-            format!("{} error responses logged with Access-Control-Allow-Origin", err.single),
+            format!(
+                "{} error responses logged with Access-Control-Allow-Origin",
+                err.single
+            ),
         );
     }
     t
