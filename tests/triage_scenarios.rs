@@ -1017,3 +1017,37 @@ fn markdown_summary_has_board_timeline_and_phase() {
     assert!(md.contains("next expiry burst due (projected)"));
     assert!(!md.contains("eyJzdWIiOiIxMjM0In0"), "token leaked: {md}");
 }
+
+#[test]
+fn probe_401_without_cors_headers_is_errcors_first_and_h3_second() {
+    let mut s = store();
+    for i in 0..90 {
+        let t = T0 + i * 10 * SECOND;
+        http(&mut s, t, req(Method::Options, "/api/orders", 204));
+        http(&mut s, t + 1, req(Method::Put, "/api/orders", 200));
+    }
+    s.ingest_probe(judged_probe(
+        T0 + 15 * MINUTE,
+        "/api/orders",
+        SPA,
+        false,
+        good_preflight(SPA),
+        Some(resp(
+            401,
+            &[(
+                "WWW-Authenticate",
+                "Bearer error=\"invalid_token\", error_description=\"The token expired at '04/04/2026 10:14:00'\"",
+            )],
+        )),
+    ));
+    let b = board(&s, 30 * MINUTE);
+    let h3 = b.get(Hypothesis::H3).unwrap();
+    assert!(
+        h3.evidence.iter().any(|l| l.contains("naming the token")),
+        "{}",
+        dump(&b)
+    );
+    // The probe's token proves little; the missing CORS headers on the 401 are certain.
+    assert_eq!(first(&b), Hypothesis::ErrorWithoutCors, "{}", dump(&b));
+    assert_eq!(b.rank(Hypothesis::H3), Some(2), "{}", dump(&b));
+}

@@ -264,11 +264,14 @@ struct Run {
 /// The current failing run of a route, evaluated step by step over the lookback.
 fn current_run(store: &Store, cfg: &AlertConfig, route: &str) -> Option<Run> {
     let step = cfg.step_ms.max(store.bucket_ms());
+    let lookback = cfg
+        .lookback_ms
+        .clamp(step, store.config().retention_ms.max(step));
     let now = store.now();
     let route_id = store.routes.lookup(route);
     let mut steps: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
     if let Some(id) = route_id {
-        for (start, b) in store.window(cfg.lookback_ms) {
+        for (start, b) in store.window(lookback) {
             let Some(b) = b else { continue };
             for (k, &c) in &b.http {
                 if k.route != id || k.origin == NO_ORIGIN {
@@ -284,7 +287,7 @@ fn current_run(store: &Store, cfg: &AlertConfig, route: &str) -> Option<Run> {
     }
     for p in store
         .probe_history()
-        .filter(|p| p.time > now - cfg.lookback_ms && p.time <= now && probe_route(p) == route)
+        .filter(|p| p.time > now - lookback && p.time <= now && probe_route(p) == route)
     {
         let s = steps.entry(p.time.div_euclid(step)).or_default();
         s.0 += 1;
@@ -295,7 +298,7 @@ fn current_run(store: &Store, cfg: &AlertConfig, route: &str) -> Option<Run> {
     let now_step = now.div_euclid(step);
     let mut run: Option<Run> = None;
     let mut quiet_since_last_bad = 0;
-    for idx in (now_step - cfg.lookback_ms / step..=now_step).rev() {
+    for idx in (now_step - lookback / step..=now_step).rev() {
         let (req, fail) = steps.get(&idx).copied().unwrap_or((0, 0));
         if req < cfg.min_requests_per_step.max(1) {
             if run.is_none() {

@@ -539,7 +539,20 @@ fn merge_route(into: &mut RouteEvidence, r: &RouteEvidence) {
 
 /// Collects the evidence of the last `span_ms`. `lifetimes` are the token lifetimes the
 /// expiry analysis compares burst periods with.
+///
+/// Cost is a few passes over the window's counters (bounded by the store's key caps); the
+/// dashboard calls it at most once per refresh, not per frame.
 pub fn gather(store: &Store, span_ms: EpochMs, lifetimes: &[EpochMs]) -> Evidence {
+    gather_with(store, span_ms, lifetimes, &BurstParams::default())
+}
+
+/// [`gather`] with explicit burst-detection sensitivity.
+pub fn gather_with(
+    store: &Store,
+    span_ms: EpochMs,
+    lifetimes: &[EpochMs],
+    params: &BurstParams,
+) -> Evidence {
     let mut routes: BTreeMap<u16, RouteEvidence> = BTreeMap::new();
     let mut failing_origins: BTreeMap<u16, Vec<u16>> = BTreeMap::new();
     let mut origins: BTreeMap<u16, OriginAcc> = BTreeMap::new();
@@ -665,7 +678,7 @@ pub fn gather(store: &Store, span_ms: EpochMs, lifetimes: &[EpochMs]) -> Evidenc
         auth_ok,
         options_auth_buckets,
         options_auth_with_challenge,
-        expiry: analyse_expiry(store, span_ms, lifetimes, &BurstParams::default()),
+        expiry: analyse_expiry(store, span_ms, lifetimes, params),
         probes: gather_probes(store),
         auth_samples,
     }

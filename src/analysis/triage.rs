@@ -13,14 +13,14 @@
 //! |----|---------------------|--------------------|
 //! | H1 | probe refused for origin/method/header (+45, +5 per extra probe up to +15); OPTIONS 2xx logged without ACAO (+25); 2xx preflights mostly not followed and no doubled ACAO anywhere (+15) | every probe passes (−25); every logged OPTIONS 2xx had one ACAO (−10) |
 //! | H2 | OPTIONS 401/403 in logs (+30, up to +30 more by share of OPTIONS); real requests on those routes succeed (+10); probe preflight hidden 401/403 (+30); auth-log token challenges in the same buckets (+10) | OPTIONS consistently 2xx (−30); with one ACAO logged (−10); probes pass their preflight (−10) |
-//! | H3 | 401/403 bursts on real requests (+15); period matches a token lifetime (+35) or any period (+15); bursts matched by `expired` signatures ≥50 % (+25) or any `expired` (+10); failure and `expired` series correlate (+5); nonce/state losses (+5) | steady failures without bursts (−15); bursts without periodicity (−10); auth log without `expired` (−10); 401s mostly on OPTIONS (−15) |
+//! | H3 | 401/403 bursts on real requests (+15); period matches a token lifetime (+35) or any period (+15); bursts matched by `expired` signatures ≥50 % (+25) or any `expired` (+10); failure and `expired` series correlate (+5); probe request answered 401 naming the token (+15); nonce/state losses (+5) | steady failures without bursts (−15); bursts without periodicity (−10); auth log without `expired` (−10); 401s mostly on OPTIONS (−15) |
 //! | H4 | probe sees several ACAO values (+55); logs show several ACAO values (+45); 2xx preflights not followed (+10, +15 more with doubled-header evidence) | one ACAO line consistently in logs (−25); probes see one line (−15) |
 //! | H5 | audience/issuer failures (+40, up to +20 by count); a default-domain origin failing (+20); default and custom domains mixed (+10) | auth log without audience/issuer errors (−15) |
 //! | REDIR | OPTIONS 3xx in logs (+50, up to +20 by share); probe preflight redirected (+45) | OPTIONS logged, none 3xx (−10) |
 //! | NOROUTE | OPTIONS 404/405 in logs (+50, up to +20 by share); probe preflight hidden 404/405 (+45) | OPTIONS logged, none 404/405 (−10) |
 //! | VARY | probe warning `missing-vary-origin` (+45); several origins served one ACAO (+10) | — |
 //! | INST | probe warning `inconsistent-instances` (+50); a probe's verdict flips between runs (+30); several instance fingerprints (+5) | — |
-//! | ERRCORS | errors logged without ACAO while successes carry it (+45); probe refused on an error response without ACAO (+40) | errors logged with ACAO (−15) |
+//! | ERRCORS | errors logged without ACAO while successes carry it (+45); probe refused on an error response without ACAO, whatever caused the error (+40) | errors logged with ACAO (−15) |
 //! | KEYS | `key-not-found` failures (+50, up to +20 by count); bad signatures (+15) | — |
 //! | SKEW | `not-yet-valid` failures (+50, up to +20 by count) | — |
 //!
@@ -446,6 +446,12 @@ fn h1_cors_config(e: &Evidence) -> Tally {
             t.seen(Some(f.time));
         }
     }
+    let firefox_only = e.probes.count_warning("works-in-firefox-not-chrome");
+    if firefox_only > 0 {
+        t.note(format!(
+            "{firefox_only} probe(s) pass in Firefox but fail in Chrome ('Authorization' covered only by Access-Control-Allow-Headers: *)"
+        ));
+    }
     let missing = e.all.options_ok_acao.missing;
     if missing > 0 {
         let routes: Vec<_> = e.routes_by(|r| r.options_ok_acao.missing).collect();
@@ -734,6 +740,21 @@ fn h3_token_expiry(e: &Evidence) -> Tally {
             5,
             format!("401/403 and 'expired' series correlate (r = {c:.2})"),
         );
+    }
+    let probes = probes_for(e, Hypothesis::H3);
+    if !probes.is_empty() {
+        // Weak on its own: the probe's token may be a placeholder the API rightly refuses.
+        t.support(
+            15,
+            format!(
+                "{} probe request(s) answered 401 with a challenge naming the token (invalid_token / expired); confirm with a real token",
+                probes.len()
+            ),
+        );
+        for f in probes.iter().take(2) {
+            t.note(probe_line(f));
+            t.seen(Some(f.time));
+        }
     }
     let nonce = e.auth_count(AuthClass::NonceState);
     if nonce > 0 {
@@ -1189,7 +1210,20 @@ fn error_without_cors_rule(e: &Evidence) -> Tally {
             t.seen(r.first_actual_auth_failure);
         }
     }
-    let probes = probes_for(e, Hypothesis::ErrorWithoutCors);
+    // Every refused error response counts, whatever the verdict blames for the error itself
+    // (a 401 naming the token is also an H3 signal).
+    let probes: Vec<&ProbeFact> = e
+        .probes
+        .facts
+        .iter()
+        .filter(|f| {
+            f.implicated() == Some(Hypothesis::ErrorWithoutCors)
+                || (!f.allowed
+                    && f.stage == crate::cors::Stage::Actual
+                    && matches!(f.code, "actual-acao-missing" | "acao-missing")
+                    && f.hidden_status.is_some_and(|s| s >= 400))
+        })
+        .collect();
     if !probes.is_empty() {
         t.support(
             40,
