@@ -920,6 +920,24 @@ fn page_after_more_than_ten_minutes_on_a_critical_route() {
     let catalog = a.slis.iter().find(|s| s.route == "/api/catalog").unwrap();
     assert_eq!(catalog.sli, 1.0);
     assert!(!catalog.below_objective);
+
+    let board = board(&s, 30 * MINUTE);
+    let expiry = analyse_expiry(&s, 30 * MINUTE, &[HOUR], &BurstParams::default());
+    let md = markdown_summary(&board, &a, &expiry, &s);
+    assert!(md.contains("- **Alert state:** PAGE"), "{md}");
+    assert!(md.contains("**Leading hypothesis:** H2"), "{md}");
+    assert!(
+        md.contains("2026-04-04T10:15:00Z — first failing OPTIONS on /api/orders (401)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("critical route /api/orders starts failing"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| /api/orders | logs | 0 / 90 | 0.0% |"),
+        "{md}"
+    );
 }
 
 #[test]
