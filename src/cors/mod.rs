@@ -144,5 +144,14 @@ pub struct Verdict {
     pub hypothesis: Option<Hypothesis>,
 }
 
+pub mod codes;
+pub mod instance;
+pub mod messages;
+pub mod safelist;
 pub mod verdict;
-pub use verdict::{judge, preflight_request_headers};
+pub use codes::{CODES, WARNING_CODES};
+pub use instance::{inconsistent, instance_fingerprint};
+pub use verdict::{
+    actual_request, judge, judge_transport_error, preflight_request, preflight_request_headers,
+    verdict_key,
+};
