@@ -14,7 +14,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::fingerprint::instance_fingerprint;
 use super::settings::{ProbeSettings, ProbeTarget};
-use crate::cors::{self, RawRequest, RawResponse, RequestShape, Stage, Verdict, Warning};
+use crate::cors::{self, RawRequest, RawResponse, RequestShape, Verdict, Warning};
 use crate::event::{ProbeResult, TransportError, TransportKind};
 use crate::redact;
 use crate::time::Clock;
@@ -125,62 +125,50 @@ impl ProbeClient {
     }
 }
 
+/// Warning code on a result whose actual request was withheld because its method is unsafe.
+pub const ACTUAL_SKIPPED: &str = "actual-skipped";
+
 /// Methods a probe may always send for real: they change nothing on a well-behaved server.
 fn is_safe_method(m: &str) -> bool {
     m == "GET" || m == "HEAD"
 }
 
-/// The headers of the browser's preflight, in the order Chrome writes them.
-pub fn preflight_headers(origin: &str, shape: &RequestShape) -> Vec<(String, String)> {
-    let (_, request_headers) = cors::preflight_request_headers(shape);
-    let mut h = vec![
-        ("Accept".to_string(), "*/*".to_string()),
-        (
-            "Access-Control-Request-Method".to_string(),
-            shape.method.clone(),
-        ),
-    ];
-    if !request_headers.is_empty() {
-        h.push((
-            "Access-Control-Request-Headers".to_string(),
-            request_headers,
-        ));
-    }
-    h.push(("Origin".to_string(), origin.to_string()));
-    h.push(("Sec-Fetch-Mode".to_string(), "cors".to_string()));
+/// What Chrome adds to every CORS request besides what [`cors::preflight_request`] and
+/// [`cors::actual_request`] describe.
+fn browser_extras(h: &mut Vec<(String, String)>) {
     h.push(("Sec-Fetch-Site".to_string(), "cross-site".to_string()));
     h.push(("Sec-Fetch-Dest".to_string(), "empty".to_string()));
     h.push(("User-Agent".to_string(), USER_AGENT.to_string()));
+}
+
+/// The headers of the browser's preflight, as the verdict module defines them.
+pub fn preflight_headers(origin: &str, url: &str, shape: &RequestShape) -> Vec<(String, String)> {
+    let mut h = cors::preflight_request(origin, url, shape).headers;
+    browser_extras(&mut h);
     h
 }
 
-/// The headers of the actual request: the shape's own headers (Authorization from the token
-/// when one is configured), then what the browser adds. Cookies are never sent.
-pub fn actual_headers(
+/// The actual request: method and headers as the verdict module defines them, Authorization
+/// from the token when one is configured, and never a cookie (the prober has no user session
+/// to send).
+pub fn actual_request(
     origin: &str,
+    url: &str,
     shape: &RequestShape,
     token: Option<&Token>,
-) -> Vec<(String, String)> {
-    let mut h: Vec<(String, String)> = Vec::with_capacity(shape.headers.len() + 5);
-    for (name, value) in &shape.headers {
-        if name.eq_ignore_ascii_case("cookie") {
-            continue;
-        }
-        let value = match token {
-            Some(t) if name.eq_ignore_ascii_case("authorization") => t.header_value().to_string(),
-            _ => value.clone(),
-        };
-        h.push((name.clone(), value));
-    }
-    if !h.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept")) {
-        h.push(("Accept".to_string(), "*/*".to_string()));
-    }
-    h.push(("Origin".to_string(), origin.to_string()));
-    h.push(("Sec-Fetch-Mode".to_string(), "cors".to_string()));
-    h.push(("Sec-Fetch-Site".to_string(), "cross-site".to_string()));
-    h.push(("Sec-Fetch-Dest".to_string(), "empty".to_string()));
-    h.push(("User-Agent".to_string(), USER_AGENT.to_string()));
-    h
+) -> (String, Vec<(String, String)>) {
+    let req = cors::actual_request(origin, url, shape);
+    let mut h: Vec<(String, String)> = req
+        .headers
+        .into_iter()
+        .filter(|(n, _)| !n.eq_ignore_ascii_case("cookie"))
+        .map(|(n, v)| match token {
+            Some(t) if n.eq_ignore_ascii_case("authorization") => (n, t.header_value().to_string()),
+            _ => (n, v),
+        })
+        .collect();
+    browser_extras(&mut h);
+    (req.method, h)
 }
 
 /// The request as it is kept and shown: secret values redacted.
@@ -200,25 +188,29 @@ fn isomorphic(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| b as char).collect()
 }
 
-fn raw_response(status: u16, headers: &HeaderMap, elapsed: Duration) -> RawResponse {
-    let headers = headers
-        .iter()
-        .map(|(name, value)| {
-            let name = name.as_str().to_string();
-            let value = isomorphic(value.as_bytes());
-            let value = if redact::is_secret_header(&name) {
-                redact::header_value(&name, &value).into_owned()
-            } else {
-                value
-            };
-            (name, value)
-        })
-        .collect();
-    RawResponse {
+/// The response as received, and the instance fingerprint taken from it before secret values
+/// (cookies) are redacted: affinity cookie values tell instances apart, and are only ever shown
+/// hashed.
+fn raw_response(
+    status: u16,
+    headers: &HeaderMap,
+    elapsed: Duration,
+) -> (RawResponse, Option<String>) {
+    let mut resp = RawResponse {
         status,
-        headers,
+        headers: headers
+            .iter()
+            .map(|(name, value)| (name.as_str().to_string(), isomorphic(value.as_bytes())))
+            .collect(),
         elapsed_ms: elapsed.as_millis().min(u32::MAX as u128) as u32,
+    };
+    let fingerprint = instance_fingerprint(&resp);
+    for (name, value) in &mut resp.headers {
+        if redact::is_secret_header(name) {
+            *value = redact::header_value(name, value).into_owned();
+        }
     }
+    (resp, fingerprint)
 }
 
 /// The full error chain as one line, secrets removed.
@@ -285,27 +277,8 @@ pub fn classify_error(err: &reqwest::Error) -> TransportError {
     }
 }
 
-/// What a browser concludes when no response arrived: a network error, not a CORS one.
 fn transport_verdict(target: &ProbeTarget, err: &TransportError) -> Verdict {
-    let mut v = cors::judge(&target.origin, &target.url, &target.shape, None, None);
-    v.allowed = false;
-    v.stage = Stage::Transport;
-    v.code = "network-error";
-    v.chrome_message = Some(format!(
-        "Failed to fetch: net::ERR_{} ({})",
-        match err.kind {
-            TransportKind::Dns => "NAME_NOT_RESOLVED",
-            TransportKind::Refused => "CONNECTION_REFUSED",
-            TransportKind::Tls => "CERT_INVALID",
-            TransportKind::Timeout => "TIMED_OUT",
-            TransportKind::Protocol => "INVALID_HTTP_RESPONSE",
-            TransportKind::Other => "FAILED",
-        },
-        err.kind.as_str()
-    ));
-    v.firefox_message = Some("NetworkError when attempting to fetch resource.".to_string());
-    v.hypothesis = None;
-    v
+    cors::judge_transport_error(&target.origin, &target.url, &target.shape, err)
 }
 
 async fn send(
@@ -315,7 +288,7 @@ async fn send(
     url: &str,
     headers: &[(String, String)],
     with_body: bool,
-) -> Result<RawResponse, TransportError> {
+) -> Result<(RawResponse, Option<String>), TransportError> {
     let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| TransportError {
         kind: TransportKind::Other,
         message: format!("invalid method: {e}"),
@@ -390,7 +363,7 @@ pub async fn probe_once(
     };
     let (needed, _) = cors::preflight_request_headers(&target.shape);
     if needed {
-        let headers = preflight_headers(&target.origin, &target.shape);
+        let headers = preflight_headers(&target.origin, &target.url, &target.shape);
         result.preflight_request = Some(redacted_request("OPTIONS", &target.url, &headers));
         match send(
             http,
@@ -402,8 +375,8 @@ pub async fn probe_once(
         )
         .await
         {
-            Ok(resp) => {
-                result.instance = instance_fingerprint(&resp);
+            Ok((resp, fingerprint)) => {
+                result.instance = fingerprint;
                 result.verdict = cors::judge(
                     &target.origin,
                     &target.url,
@@ -424,48 +397,40 @@ pub async fn probe_once(
             return result;
         }
     }
-    if !is_safe_method(&target.shape.method) && !target.allow_unsafe_actual {
-        if needed {
-            result.verdict.warnings.push(Warning {
-                code: "actual-skipped",
-                message: format!(
-                    "the actual {} request was not sent: set allow-unsafe-actual on this \
-                     endpoint to let the probe send it",
-                    target.shape.method
-                ),
-            });
+    let (method, headers) = actual_request(&target.origin, &target.url, &target.shape, token);
+    if !is_safe_method(&method) && !target.allow_unsafe_actual {
+        let message = if needed {
+            format!(
+                "the actual {method} request was not sent: set allow-unsafe-actual on this \
+                 endpoint to let the probe send it"
+            )
         } else {
-            result.verdict.warnings.push(Warning {
-                code: "actual-skipped",
-                message: format!(
-                    "{} needs no preflight, so only the actual request can be judged; it was \
-                     not sent: set allow-unsafe-actual on this endpoint to let the probe send it",
-                    target.shape.method
-                ),
-            });
-        }
+            format!(
+                "{method} needs no preflight, so only the actual request can be judged; it was \
+                 not sent: set allow-unsafe-actual on this endpoint to let the probe send it"
+            )
+        };
+        result.verdict.warnings.push(Warning {
+            code: ACTUAL_SKIPPED,
+            message,
+        });
         return result;
     }
-    let headers = actual_headers(&target.origin, &target.shape, token);
-    result.actual_request = Some(redacted_request(
-        &target.shape.method,
-        &target.url,
-        &headers,
-    ));
-    let with_body = !is_safe_method(&target.shape.method);
+    result.actual_request = Some(redacted_request(&method, &target.url, &headers));
+    let with_body = !is_safe_method(&method);
     match send(
         http,
         client.timeout,
-        &target.shape.method,
+        &method,
         &target.url,
         &headers,
         with_body,
     )
     .await
     {
-        Ok(resp) => {
+        Ok((resp, fingerprint)) => {
             if result.instance.is_none() {
-                result.instance = instance_fingerprint(&resp);
+                result.instance = fingerprint;
             }
             result.verdict = cors::judge(
                 &target.origin,
@@ -492,7 +457,7 @@ mod tests {
     #[test]
     fn preflight_never_carries_credentials() {
         let shape = RequestShape::spa_default();
-        let h = preflight_headers("https://app.example", &shape);
+        let h = preflight_headers("https://app.example", "https://api.example/x", &shape);
         assert!(h.iter().all(|(n, _)| {
             !n.eq_ignore_ascii_case("authorization") && !n.eq_ignore_ascii_case("cookie")
         }));
@@ -512,7 +477,7 @@ mod tests {
             headers: vec![],
             credentials: Credentials::Omit,
         };
-        let h = preflight_headers("https://app.example", &plain);
+        let h = preflight_headers("https://app.example", "https://api.example/x", &plain);
         assert!(!h.iter().any(|(n, _)| n == "Access-Control-Request-Headers"));
     }
 
@@ -529,11 +494,22 @@ mod tests {
         };
         let token = Token::new("eyJhbGciOi.secret.sig").unwrap();
         assert_eq!(format!("{token:?} {token}"), "Token([redacted]) [redacted]");
-        let h = actual_headers("https://app.example", &shape, Some(&token));
-        assert_eq!(h[0].1, "Bearer eyJhbGciOi.secret.sig");
+        let (method, h) = actual_request(
+            "https://app.example",
+            "https://api.example/x",
+            &shape,
+            Some(&token),
+        );
+        assert_eq!(method, "GET");
+        let auth = |h: &[(String, String)]| {
+            h.iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(auth(&h).as_deref(), Some("Bearer eyJhbGciOi.secret.sig"));
         assert!(!h.iter().any(|(n, _)| n == "Cookie"));
         let kept = redacted_request("GET", "https://api.example/x", &h);
-        assert_eq!(kept.headers[0].1, "Bearer [redacted]");
+        assert_eq!(auth(&kept.headers).as_deref(), Some("Bearer [redacted]"));
         assert!(!format!("{kept:?}").contains("secret"));
         assert_eq!(Token::new("Basic abc").unwrap().header_value(), "Basic abc");
         assert!(Token::new("  \n").is_none());
