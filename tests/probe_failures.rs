@@ -691,3 +691,25 @@ async fn simple_get_needs_no_preflight_and_is_judged_on_the_response() {
     assert_eq!(seen.len(), 1);
     assert_eq!(seen[0].method, "GET");
 }
+
+#[tokio::test]
+async fn tls_to_a_plain_http_port_is_a_tls_error() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        use tokio::io::AsyncWriteExt;
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let _ = sock
+                .write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let url = format!("https://{addr}/api/orders/1");
+    let r = probe_with(&settings(&url, ORIGIN), &target(&url, ORIGIN, spa())).await;
+    task.abort();
+    let t = r.transport.as_ref().expect("transport error");
+    assert_eq!(t.kind, TransportKind::Tls, "{t:?}");
+    assert_eq!(r.verdict.code, "network-error");
+}

@@ -227,11 +227,34 @@ fn chain_message(err: &(dyn StdError + 'static)) -> String {
     redact::text(&parts.join(": ")).into_owned()
 }
 
+/// Looks inside an io error. `io::Error::source` skips the error it wraps, and tokio-rustls
+/// nests a rustls error two io errors deep, so the wrapped errors are opened one by one.
+fn inspect_io(io: &std::io::Error, depth: u8) -> Option<TransportKind> {
+    match io.kind() {
+        std::io::ErrorKind::ConnectionRefused => return Some(TransportKind::Refused),
+        std::io::ErrorKind::TimedOut => return Some(TransportKind::Timeout),
+        _ => {}
+    }
+    let inner = io.get_ref()?;
+    if inner.is::<rustls::Error>() {
+        return Some(TransportKind::Tls);
+    }
+    match inner.downcast_ref::<std::io::Error>() {
+        Some(nested) if depth < 8 => inspect_io(nested, depth + 1),
+        _ => None,
+    }
+}
+
 /// Classifies a failed request by walking its error chain: hyper and io errors by kind,
 /// the resolver and TLS layers (which do not expose typed errors through reqwest) by message.
 pub fn classify_error(err: &reqwest::Error) -> TransportError {
+    classify_chain(err, err.is_timeout())
+}
+
+/// [`classify_error`] for any error chain; `timed_out` when the caller already knows.
+pub fn classify_chain(err: &(dyn StdError + 'static), timed_out: bool) -> TransportError {
     let message = chain_message(err);
-    let mut kind = if err.is_timeout() {
+    let mut kind = if timed_out {
         Some(TransportKind::Timeout)
     } else {
         None
@@ -244,12 +267,10 @@ pub fn classify_error(err: &reqwest::Error) -> TransportError {
             } else if h.is_parse() || h.is_parse_too_large() || h.is_incomplete_message() {
                 kind = Some(TransportKind::Protocol);
             }
+        } else if e.is::<rustls::Error>() {
+            kind = Some(TransportKind::Tls);
         } else if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => kind = Some(TransportKind::Refused),
-                std::io::ErrorKind::TimedOut => kind = Some(TransportKind::Timeout),
-                _ => {}
-            }
+            kind = inspect_io(io, 0);
         }
         if kind.is_none() {
             let text = e.to_string().to_ascii_lowercase();
@@ -513,6 +534,93 @@ mod tests {
         assert!(!format!("{kept:?}").contains("secret"));
         assert_eq!(Token::new("Basic abc").unwrap().header_value(), "Basic abc");
         assert!(Token::new("  \n").is_none());
+    }
+
+    /// An error with a message and an optional cause, like the layers reqwest wraps.
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<dyn StdError + 'static>>);
+
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl StdError for Layer {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            self.1.as_deref()
+        }
+    }
+
+    fn wrapped(inner: Box<dyn StdError + 'static>) -> Layer {
+        Layer(
+            "error sending request for url (https://api.example/x)",
+            Some(Box::new(Layer("client error (Connect)", Some(inner)))),
+        )
+    }
+
+    #[test]
+    fn error_chains_are_classified() {
+        use std::io::{Error as IoError, ErrorKind};
+        let cases: Vec<(Layer, bool, TransportKind)> = vec![
+            (
+                wrapped(Box::new(IoError::from(ErrorKind::ConnectionRefused))),
+                false,
+                TransportKind::Refused,
+            ),
+            (
+                wrapped(Box::new(Layer(
+                    "dns error",
+                    Some(Box::new(IoError::other(
+                        "failed to lookup address information: Name or service not known",
+                    ))),
+                ))),
+                false,
+                TransportKind::Dns,
+            ),
+            (
+                wrapped(Box::new(IoError::new(
+                    ErrorKind::InvalidData,
+                    "invalid peer certificate: UnknownIssuer",
+                ))),
+                false,
+                TransportKind::Tls,
+            ),
+            (
+                wrapped(Box::new(IoError::from(ErrorKind::TimedOut))),
+                false,
+                TransportKind::Timeout,
+            ),
+            (
+                wrapped(Box::new(Layer("operation timed out", None))),
+                true,
+                TransportKind::Timeout,
+            ),
+            (
+                wrapped(Box::new(Layer("something odd", None))),
+                false,
+                TransportKind::Other,
+            ),
+        ];
+        for (err, timed_out, want) in cases {
+            let got = classify_chain(&err, timed_out);
+            assert_eq!(got.kind, want, "{}", got.message);
+            assert!(
+                got.message.starts_with("error sending request"),
+                "{}",
+                got.message
+            );
+        }
+    }
+
+    #[test]
+    fn error_messages_are_redacted() {
+        let err = Layer(
+            "rejected Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+            None,
+        );
+        let got = classify_chain(&err, false);
+        assert!(!got.message.contains("c2ln"), "{}", got.message);
     }
 
     #[test]
