@@ -219,9 +219,45 @@ pub fn display_url(url: &str) -> String {
     out
 }
 
+/// The page origin as a browser serialises it for `Origin` and its messages:
+/// `scheme://host[:port]`, lowercase, default port dropped, no path or trailing slash. `null`
+/// and anything that is not `scheme://...` are returned trimmed but otherwise unchanged.
+pub fn serialize_origin(origin: &str) -> String {
+    let origin = origin.trim();
+    if !origin.contains("://") {
+        return origin.to_string();
+    }
+    let full = display_url(origin);
+    let Some((scheme, rest)) = full.split_once("://") else {
+        return full;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // Userinfo is never part of an origin.
+    let hostport = authority.rsplit('@').next().unwrap_or(authority);
+    format!("{scheme}://{hostport}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn serialize_origin_table() {
+        let cases = [
+            ("https://app.example.com", "https://app.example.com"),
+            ("https://App.Example.com/", "https://app.example.com"),
+            (
+                "https://app.example.com:443/path?q",
+                "https://app.example.com",
+            ),
+            ("http://localhost:3000", "http://localhost:3000"),
+            (" null ", "null"),
+            ("app.example.com", "app.example.com"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(serialize_origin(input), want, "{input}");
+        }
+    }
 
     #[test]
     fn display_url_table() {

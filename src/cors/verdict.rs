@@ -16,6 +16,24 @@
 //! fail), it runs the origin check on a redirected preflight before refusing the redirect, it
 //! validates and matches Allow-Methods before even parsing Allow-Headers, and it still lets
 //! `Allow-Headers: *` cover `Authorization`.
+//!
+//! Where older write-ups and current browsers disagree, current browser source wins:
+//! - Chrome appends "If an opaque response serves your needs..." (and, for value errors, "Have
+//!   the server send the header with a valid value, or, ...") to `fetch` failures whether the
+//!   failing response was the preflight or not; the condition in Chromium is the initiator.
+//! - Firefox's method failure names no method ("Did not find method in CORS header
+//!   'Access-Control-Allow-Methods'") and its header failure reads "header 'h' is not allowed
+//!   according to header 'Access-Control-Allow-Headers' from CORS preflight response"; the
+//!   "missing token ... from CORS preflight channel" wording belongs to older releases.
+//! - Methods match byte for byte after normalisation (Chromium's spec-conformant mode, on by
+//!   default), so a page's `patch` is not allowed by `PATCH`.
+//! - A 3xx without `Location` is not a redirect to either network stack; it fails the status
+//!   check instead (its hypothesis is still "preflight redirected").
+//! - Firefox does not cache a preflight whose `Access-Control-Max-Age` is not plain digits
+//!   (reported as 0 s), where Chromium falls back to 5 s.
+//!
+//! `max_age_chrome` / `max_age_firefox` are set when that browser's preflight passed; 0 means
+//! the browser will not cache it.
 
 use super::codes;
 use super::messages::{self, ChromeReason, FirefoxReason};
@@ -72,7 +90,7 @@ pub fn preflight_request_headers(shape: &RequestShape) -> (bool, String) {
 pub fn preflight_request(origin: &str, url: &str, shape: &RequestShape) -> RawRequest {
     let p = prepare(shape);
     let mut headers = vec![
-        ("Origin".to_string(), origin.to_string()),
+        ("Origin".to_string(), messages::serialize_origin(origin)),
         ("Accept".to_string(), "*/*".to_string()),
         ("Access-Control-Request-Method".to_string(), p.method),
     ];
@@ -106,7 +124,7 @@ pub fn actual_request(origin: &str, url: &str, shape: &RequestShape) -> RawReque
     {
         headers.push(("Accept".to_string(), "*/*".to_string()));
     }
-    headers.push(("Origin".to_string(), origin.to_string()));
+    headers.push(("Origin".to_string(), messages::serialize_origin(origin)));
     headers.push(("Sec-Fetch-Mode".to_string(), "cors".to_string()));
     if p.include {
         let jar: Vec<&str> = shape
@@ -570,6 +588,10 @@ fn vary_hazard(resp: &RawResponse, origin: &str) -> Option<String> {
 
 /// Judges a probe exchange as Chrome would (the verdict), with Firefox's reading alongside.
 ///
+/// `origin` is serialised first as the browser would send it (`https://App.example.com/` is
+/// the page origin `https://app.example.com`); the response's ACAO is then compared to it byte
+/// for byte.
+///
 /// `preflight` is ignored for shapes that need none (browsers do not send it); `actual` is
 /// judged only when the preflight passed or was not needed. When a preflight is needed but not
 /// given, the actual response is judged alone and a `preflight-not-judged` warning says so.
@@ -582,6 +604,8 @@ pub fn judge(
 ) -> Verdict {
     let p = prepare(shape);
     let shown_url = messages::display_url(url);
+    let origin_owned = messages::serialize_origin(origin);
+    let origin = origin_owned.as_str();
     let mut v = base_verdict(&p);
 
     // Chrome: the verdict.

@@ -1459,3 +1459,73 @@ fn hostile_input_never_panics() {
         }
     }
 }
+
+#[test]
+fn page_origin_is_serialised_like_the_browser_does() {
+    let v = judge(
+        "https://App.Example.com/",
+        U,
+        &spa(),
+        Some(&good_preflight(&[])),
+        Some(&good_actual(200)),
+    );
+    assert_eq!(verdict_key(&v), (true, codes::OK));
+    let req = preflight_request("https://app.example.com:443/", U, &spa());
+    assert_eq!(req.headers[0], ("Origin".to_string(), O.to_string()));
+}
+
+#[test]
+fn random_exchanges_never_panic_and_stay_in_the_code_set() {
+    // Deterministic: a fixed seed, so a failure reproduces.
+    let mut rng = fastrand::Rng::with_seed(0xC025);
+    let alphabet: Vec<char> = "aA*, ;:/\"'=-_.()\t\u{0}\u{7f}é0123456789eyJ"
+        .chars()
+        .collect();
+    let word = |rng: &mut fastrand::Rng| -> String {
+        let n = rng.usize(0..12);
+        (0..n)
+            .map(|_| alphabet[rng.usize(0..alphabet.len())])
+            .collect()
+    };
+    let names = [
+        "Access-Control-Allow-Origin",
+        "Access-Control-Allow-Credentials",
+        "Access-Control-Allow-Methods",
+        "Access-Control-Allow-Headers",
+        "Access-Control-Max-Age",
+        "Vary",
+        "Cache-Control",
+        "Location",
+        "WWW-Authenticate",
+    ];
+    for _ in 0..2000 {
+        let mut resp = || RawResponse {
+            status: [200u16, 204, 301, 302, 304, 401, 403, 404, 405, 500][rng.usize(0..10)],
+            headers: (0..rng.usize(0..8))
+                .map(|_| {
+                    let v = if rng.bool() {
+                        O.to_string()
+                    } else {
+                        word(&mut rng)
+                    };
+                    (names[rng.usize(0..names.len())].to_string(), v)
+                })
+                .collect(),
+            elapsed_ms: 0,
+        };
+        let pre = resp();
+        let act = resp();
+        let s = shape(
+            ["GET", "put", "PATCH", "", "x y"][rng.usize(0..5)],
+            &[("Authorization", "Bearer t"), ("X-A", "é")][..rng.usize(0..3)],
+            [Credentials::Include, Credentials::Omit][rng.usize(0..2)],
+        );
+        let v = judge(O, U, &s, Some(&pre), Some(&act));
+        assert!(codes::CODES.contains(&v.code), "{v:#?}");
+        assert_eq!(v.allowed, v.code == codes::OK, "{v:#?}");
+        assert_eq!(v.allowed, v.chrome_message.is_none(), "{v:#?}");
+        for w in &v.warnings {
+            assert!(codes::WARNING_CODES.contains(&w.code));
+        }
+    }
+}
