@@ -553,6 +553,15 @@ async fn reflected_origin_without_vary() {
     let main = &results[0];
     assert_eq!(main.shape, spa());
     assert!(main.verdict.allowed, "{:?}", main.verdict);
+    assert!(
+        main.verdict
+            .warnings
+            .iter()
+            .any(|w| w.code == "missing-vary-origin"),
+        "{:?}",
+        main.verdict.warnings
+    );
+    assert_eq!(main.verdict.hypothesis, Some(Hypothesis::MissingVary));
     let sec: Vec<&ProbeResult> = results
         .iter()
         .filter(|r| r.shape.name.starts_with("security:"))

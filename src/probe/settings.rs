@@ -1,4 +1,28 @@
-//! Prober settings as the `[probe]` table of the config file describes them.
+//! Prober settings as the `[probe]` table of the config file describes them:
+//!
+//! ```toml
+//! [probe]
+//! interval = "30s"          # between rounds, moved by up to ±jitter of itself
+//! jitter = 0.1
+//! timeout = "5s"            # per request, connect included
+//! concurrency = 4
+//! repeat = 3                # fresh connections per target, to catch instances that disagree
+//! actual = true             # send the real request after a passing preflight
+//! security = true           # lookalike / arbitrary / null origin probes
+//! token-file = "/run/secrets/api-token"   # or token-env = "API_TOKEN"
+//! origins = ["https://app.contoso.com"]
+//!
+//! [[probe.endpoint]]
+//! url = "https://api.contoso.com/api/orders/1"
+//! critical = true
+//! allow-unsafe-actual = false   # PUT/POST/DELETE/PATCH actual requests only when true
+//!
+//! [[probe.shape]]
+//! name = "PUT auth+json"
+//! method = "PUT"
+//! headers = ["Authorization: Bearer <token>", "Content-Type: application/json"]
+//! credentials = "include"
+//! ```
 
 use std::fmt;
 
