@@ -14,9 +14,7 @@ use serde::Serialize;
 use crate::cors::{Credentials, RawRequest, RawResponse, RequestShape, Stage};
 use crate::event::ProbeResult;
 use crate::probe::security::{self, Severity};
-use crate::probe::settings::{
-    DurationSetting, EndpointSpec, ProbeSettings, normalize_method, parse_header_line,
-};
+use crate::probe::settings::{DurationSetting, ProbeSettings, normalize_method, parse_header_line};
 use crate::time::parse_duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -87,25 +85,7 @@ pub fn settings_from(
     from_config: Option<ProbeSettings>,
 ) -> Result<ProbeSettings, UsageError> {
     let mut s = from_config.unwrap_or_default();
-    if !args.url.is_empty() {
-        s.endpoint = args
-            .url
-            .iter()
-            .map(|u| EndpointSpec {
-                url: u.clone(),
-                critical: true,
-                origins: None,
-                shapes: None,
-                allow_unsafe_actual: false,
-            })
-            .collect();
-    }
-    if !args.origin.is_empty() {
-        s.origins = args.origin.clone();
-        for e in &mut s.endpoint {
-            e.origins = None;
-        }
-    }
+    s.apply_flags(&args.url, &args.origin);
     if args.allow_unsafe_actual {
         for e in &mut s.endpoint {
             e.allow_unsafe_actual = true;
