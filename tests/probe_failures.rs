@@ -722,3 +722,34 @@ async fn tls_to_a_plain_http_port_is_a_tls_error() {
     assert_eq!(t.kind, TransportKind::Tls, "{t:?}");
     assert_eq!(r.verdict.code, "network-error");
 }
+
+#[tokio::test]
+async fn rounds_respect_the_concurrency_bound() {
+    let server = raw_server(|_, _| {
+        let Reply::Raw(bytes) = response("204 No Content", &good_preflight()) else {
+            unreachable!("response() builds raw replies");
+        };
+        // Slow enough that unbounded probing would overlap many requests.
+        Reply::Delayed(std::time::Duration::from_millis(30), bytes)
+    })
+    .await;
+    let mut s = settings(&server.url("/a"), ORIGIN);
+    s.concurrency = 2;
+    s.apply_flags(
+        &(0..6)
+            .map(|i| server.url(&format!("/api/{i}")))
+            .collect::<Vec<_>>(),
+        &[],
+    );
+    let results = corstop::probe::run_once(&s, clock()).await;
+    assert_eq!(results.len(), 6);
+    // Configuration order is kept whatever order they completed in.
+    for (i, r) in results.iter().enumerate() {
+        assert!(r.url.ends_with(&format!("/api/{i}")), "{}", r.url);
+        assert!(r.verdict.allowed, "{:?}", r.verdict);
+    }
+    let max = server
+        .max_in_flight
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!((1..=2).contains(&max), "{max} requests at once");
+}
