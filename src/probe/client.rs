@@ -133,10 +133,11 @@ fn is_safe_method(m: &str) -> bool {
     m == "GET" || m == "HEAD"
 }
 
-/// What Chrome adds to every CORS request besides what [`cors::preflight_request`] and
-/// [`cors::actual_request`] describe.
+/// What Chrome adds to every `fetch` besides what [`cors::preflight_request`] and
+/// [`cors::actual_request`] describe. `Sec-Fetch-Site` is left out: telling same-site from
+/// cross-site needs the public suffix list (`*.azurewebsites.net` siblings are cross-site), and
+/// a wrong value would be worse than none.
 fn browser_extras(h: &mut Vec<(String, String)>) {
-    h.push(("Sec-Fetch-Site".to_string(), "cross-site".to_string()));
     h.push(("Sec-Fetch-Dest".to_string(), "empty".to_string()));
     h.push(("User-Agent".to_string(), USER_AGENT.to_string()));
 }
