@@ -214,6 +214,45 @@ fn raw_response(
     (resp, fingerprint)
 }
 
+/// Longest value kept for headers the verdict does not read.
+const MAX_KEPT_VALUE: usize = 1024;
+/// Bytes of such headers kept per response.
+const MAX_KEPT_OTHER: usize = 16 * 1024;
+
+/// Headers the verdict reads: kept whole so a stored result judges the same again.
+fn judged_header(name: &str) -> bool {
+    name.starts_with("access-control-")
+        || matches!(name, "vary" | "www-authenticate" | "location" | "cache-control")
+}
+
+/// Trims what a result keeps after it was judged: the store holds hundreds of results, and a
+/// server may send up to hyper's limit of headers. CORS headers stay whole; other values are
+/// clipped and, past a per-response budget, dropped.
+pub fn bounded_for_keeping(mut resp: RawResponse) -> RawResponse {
+    let mut budget = MAX_KEPT_OTHER;
+    resp.headers.retain_mut(|(name, value)| {
+        if judged_header(name) {
+            return true;
+        }
+        if value.len() > MAX_KEPT_VALUE {
+            let mut end = MAX_KEPT_VALUE;
+            while !value.is_char_boundary(end) {
+                end -= 1;
+            }
+            let dropped = value.len() - end;
+            value.truncate(end);
+            value.push_str(&format!("…[{dropped} bytes not kept]"));
+        }
+        let cost = name.len() + value.len();
+        if cost > budget {
+            return false;
+        }
+        budget -= cost;
+        true
+    });
+    resp
+}
+
 /// The full error chain as one line, secrets removed.
 fn chain_message(err: &(dyn StdError + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -406,7 +445,7 @@ pub async fn probe_once(
                     Some(&resp),
                     None,
                 );
-                result.preflight = Some(resp);
+                result.preflight = Some(bounded_for_keeping(resp));
             }
             Err(err) => {
                 tracing::debug!(url = %target.url, kind = err.kind.as_str(), "preflight failed");
@@ -461,7 +500,7 @@ pub async fn probe_once(
                 result.preflight.as_ref(),
                 Some(&resp),
             );
-            result.actual = Some(resp);
+            result.actual = Some(bounded_for_keeping(resp));
         }
         Err(err) => {
             result.verdict = transport_verdict(target, &err);
@@ -622,6 +661,30 @@ mod tests {
         );
         let got = classify_chain(&err, false);
         assert!(!got.message.contains("c2ln"), "{}", got.message);
+    }
+
+    #[test]
+    fn kept_responses_are_bounded_but_cors_headers_stay_whole() {
+        let mut headers = vec![("access-control-allow-headers".to_string(), "x".repeat(5000))];
+        for i in 0..100 {
+            headers.push((format!("x-filler-{i}"), "y".repeat(3000)));
+        }
+        headers.push(("vary".to_string(), "Origin".to_string()));
+        let kept = bounded_for_keeping(RawResponse {
+            status: 204,
+            headers,
+            elapsed_ms: 1,
+        });
+        assert_eq!(kept.headers[0].1.len(), 5000);
+        assert_eq!(kept.first("vary"), Some("Origin"));
+        let other: usize = kept
+            .headers
+            .iter()
+            .filter(|(n, _)| n.starts_with("x-filler"))
+            .map(|(n, v)| n.len() + v.len())
+            .sum();
+        assert!(other <= MAX_KEPT_OTHER, "{other}");
+        assert!(kept.headers[1].1.ends_with("bytes not kept]"));
     }
 
     #[test]
