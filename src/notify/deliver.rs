@@ -266,7 +266,10 @@ async fn deliver(
     let body = match serde_json::to_vec(&job.body) {
         Ok(b) => b,
         Err(e) => {
-            status.fail(format!("{} ({host}): cannot encode payload: {e}", target.name()));
+            status.fail(format!(
+                "{} ({host}): cannot encode payload: {e}",
+                target.name()
+            ));
             return;
         }
     };
@@ -296,7 +299,9 @@ async fn deliver(
             }
             Attempt::Retry { reason, after } if attempt < attempts => {
                 status.retries.fetch_add(1, Ordering::Relaxed);
-                let wait = after.unwrap_or_else(|| jitter(backoff)).min(options.max_backoff);
+                let wait = after
+                    .unwrap_or_else(|| jitter(backoff))
+                    .min(options.max_backoff);
                 tracing::info!(target = target.name(), host, attempt, reason = %reason, wait_ms = wait.as_millis() as u64, "webhook failed; retrying");
                 tokio::time::sleep(wait).await;
                 backoff = backoff.saturating_mul(2).min(options.max_backoff);

@@ -6,6 +6,19 @@
 //! webhook sees one message per incident and not one per evaluation. The payload builders in
 //! [`payload`] are pure; [`deliver`] runs the notifier in a task and does the HTTP.
 //!
+//! Configured under `[notify]`:
+//!
+//! ```toml
+//! [notify]
+//! bell = true
+//! reminder = "30m"          # "0s" turns reminders off
+//! resolve-after = "2m"      # absence needed before a resolve is sent
+//! slack-webhook = "https://hooks.slack.com/services/..."
+//! teams-webhook = "https://....logic.azure.com/workflows/.../invoke?...&sig=..."
+//! pagerduty-routing-key = "..."
+//! timeout = "5s"
+//! ```
+//!
 //! The bell is not rung here: the UI owns the terminal, so it asks
 //! [`Notification::wants_bell`] (or [`DeliveryStatus::take_bell`] when the delivery task runs
 //! the notifier) and writes the BEL byte itself between frames.
@@ -672,7 +685,11 @@ mod tests {
                     &[(Resolve, "a", Page), (Trigger, "c", Page)],
                 ),
                 // Duplicate key in one snapshot: the most severe wins.
-                (2, &[("b", Page), ("b", Degraded), ("c", Page)], &[(Trigger, "b", Page)]),
+                (
+                    2,
+                    &[("b", Page), ("b", Degraded), ("c", Page)],
+                    &[(Trigger, "b", Page)],
+                ),
             ],
         );
     }
@@ -698,7 +715,10 @@ mod tests {
         let out = n.update(T0 + 2 * MINUTE, &still);
         assert_eq!(
             kinds(&out),
-            vec![(Resolve, "d0".to_string(), Degraded), (Trigger, "q".to_string(), Page)]
+            vec![
+                (Resolve, "d0".to_string(), Degraded),
+                (Trigger, "q".to_string(), Page)
+            ]
         );
         assert_eq!(n.tracked(), 4);
     }

@@ -33,7 +33,10 @@ pub fn headline(n: &Notification) -> String {
     match n.kind {
         NotificationKind::Trigger => format!("[{}] {summary}", n.severity.label()),
         NotificationKind::Reminder => {
-            format!("[{}] still active after {lasted}: {summary}", n.severity.label())
+            format!(
+                "[{}] still active after {lasted}: {summary}",
+                n.severity.label()
+            )
         }
         NotificationKind::Resolve => format!(
             "[RESOLVED] {summary} (was {}, lasted {lasted})",
@@ -91,7 +94,7 @@ pub fn slack(n: &Notification) -> Value {
         "type": "context",
         "elements": [ { "type": "mrkdwn", "text": slack_escape(&context_line(n)) } ],
     }));
-    json!({ "text": head, "blocks": blocks })
+    json!({ "text": slack_escape(&head), "blocks": blocks })
 }
 
 /// Teams workflow ("When a Teams webhook request is received"): a message carrying one
@@ -249,6 +252,14 @@ mod tests {
     }
 
     #[test]
+    fn slack_escapes_control_characters_in_the_fallback_too() {
+        let mut n = note(NotificationKind::Trigger, Severity::Page);
+        n.summary = "<!channel> a & b".into();
+        let v = slack(&n);
+        assert_eq!(v["text"], "[PAGE] &lt;!channel&gt; a &amp; b");
+    }
+
+    #[test]
     fn slack_skips_empty_detail() {
         let mut n = note(NotificationKind::Resolve, Severity::Page);
         n.detail.clear();
@@ -261,21 +272,38 @@ mod tests {
         let v = teams(&note(NotificationKind::Trigger, Severity::Degraded));
         assert_eq!(v["type"], "message");
         let att = &v["attachments"][0];
-        assert_eq!(att["contentType"], "application/vnd.microsoft.card.adaptive");
+        assert_eq!(
+            att["contentType"],
+            "application/vnd.microsoft.card.adaptive"
+        );
         let card = &att["content"];
         assert_eq!(card["type"], "AdaptiveCard");
         assert_eq!(card["version"], "1.4");
         let body = card["body"].as_array().unwrap();
         assert_eq!(body.len(), 3);
-        assert!(body.iter().all(|b| b["type"] == "TextBlock" && b["wrap"] == true));
+        assert!(
+            body.iter()
+                .all(|b| b["type"] == "TextBlock" && b["wrap"] == true)
+        );
         assert_eq!(body[0]["color"], "Warning");
         assert_eq!(body[0]["weight"], "Bolder");
-        assert!(body[1]["text"].as_str().unwrap().ends_with("Bearer [redacted]"));
+        assert!(
+            body[1]["text"]
+                .as_str()
+                .unwrap()
+                .ends_with("Bearer [redacted]")
+        );
         no_secret(&v);
         let resolved = teams(&note(NotificationKind::Resolve, Severity::Page));
-        assert_eq!(resolved["attachments"][0]["content"]["body"][0]["color"], "Good");
+        assert_eq!(
+            resolved["attachments"][0]["content"]["body"][0]["color"],
+            "Good"
+        );
         let page = teams(&note(NotificationKind::Reminder, Severity::Page));
-        assert_eq!(page["attachments"][0]["content"]["body"][0]["color"], "Attention");
+        assert_eq!(
+            page["attachments"][0]["content"]["body"][0]["color"],
+            "Attention"
+        );
     }
 
     #[test]
@@ -315,7 +343,10 @@ mod tests {
         n.key = "k".repeat(400);
         let v = pagerduty("RK", &n).unwrap();
         let summary = v["payload"]["summary"].as_str().unwrap();
-        assert_eq!(summary.chars().count(), "[PAGE] ".len() + MAX_SUMMARY_CHARS + 1);
+        assert_eq!(
+            summary.chars().count(),
+            "[PAGE] ".len() + MAX_SUMMARY_CHARS + 1
+        );
         assert!(summary.ends_with('…'));
         let detail = v["payload"]["custom_details"]["detail"].as_str().unwrap();
         assert_eq!(detail.chars().count(), MAX_DETAIL_CHARS + 1);
@@ -325,7 +356,9 @@ mod tests {
     #[test]
     fn dispatch_by_target() {
         let n = note(NotificationKind::Reminder, Severity::Page);
-        let slack_t = Target::Slack { url: "https://x".into() };
+        let slack_t = Target::Slack {
+            url: "https://x".into(),
+        };
         let pd = Target::PagerDuty {
             url: "https://x".into(),
             routing_key: "RK".into(),
