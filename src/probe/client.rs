@@ -222,7 +222,10 @@ const MAX_KEPT_OTHER: usize = 16 * 1024;
 /// Headers the verdict reads: kept whole so a stored result judges the same again.
 fn judged_header(name: &str) -> bool {
     name.starts_with("access-control-")
-        || matches!(name, "vary" | "www-authenticate" | "location" | "cache-control")
+        || matches!(
+            name,
+            "vary" | "www-authenticate" | "location" | "cache-control"
+        )
 }
 
 /// Trims what a result keeps after it was judged: the store holds hundreds of results, and a
