@@ -473,7 +473,11 @@ mod tests {
                 assert!(b.http.len() <= 6 + 8);
             }
         }
-        let names = |s: &Store| (0..s.routes.len() as u16).map(|i| s.route_name(i).to_string()).collect::<Vec<_>>();
+        let names = |s: &Store| {
+            (0..s.routes.len() as u16)
+                .map(|i| s.route_name(i).to_string())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(names(&single), names(&first));
         assert_eq!(single.dropped_too_old, first.dropped_too_old);
         let (sa, ma) = (&single.sources()[0], &first.sources()[0]);

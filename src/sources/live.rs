@@ -595,7 +595,7 @@ impl FileWorker {
             pattern: glob::is_pattern(&spec.path).then(|| spec.path.clone()),
             lanes: Vec::new(),
             consumer,
-            book: Arc::new(Mutex::new(OffsetBook::default())),
+            book: Arc::new(Mutex::new(OffsetBook::for_pattern(&spec.path))),
             last_expand: Instant::now(),
         };
         let opts = FollowOptions {
@@ -662,7 +662,9 @@ impl FileWorker {
         let mut more = false;
         let prefix_states = self.pattern.is_some();
         for (i, f) in self.lanes.iter_mut().enumerate() {
-            let budget = BATCH_LINES.saturating_sub(self.consumer.batch.lines).max(256);
+            let budget = BATCH_LINES
+                .saturating_sub(self.consumer.batch.lines)
+                .max(256);
             let name = f
                 .path()
                 .file_name()

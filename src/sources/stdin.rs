@@ -76,7 +76,9 @@ mod tests {
 
     #[tokio::test]
     async fn chunks_arrive_then_channel_closes() {
-        let data: Vec<u8> = (0..200_000u32).flat_map(|i| (i % 251) as u8..=(i % 251) as u8).collect();
+        let data: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i % 251) as u8..=(i % 251) as u8)
+            .collect();
         let mut rx = spawn_chunk_reader(io::Cursor::new(data.clone()), 2);
         let mut got = Vec::new();
         while let Some(chunk) = rx.recv().await {
