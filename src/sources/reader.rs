@@ -206,11 +206,18 @@ pub fn read_to_end_with(
             s.format = used;
         } else {
             let files = if glob::is_pattern(&spec.path) {
-                let files =
+                let mut files =
                     glob::expand(&spec.path).map_err(|e| io_err(Path::new(&spec.path), e))?;
                 if files.is_empty() {
                     return Err(ReadError::NoMatch(spec.path.clone()));
                 }
+                // Oldest first, so that a rotated set (`app.log.2`, `app.log.1`, `app.log`) is
+                // replayed in time order.
+                files.sort_by_key(|p| {
+                    std::fs::metadata(p)
+                        .and_then(|m| m.modified())
+                        .unwrap_or(std::time::SystemTime::UNIX_EPOCH)
+                });
                 files
             } else {
                 vec![PathBuf::from(&spec.path)]
