@@ -224,8 +224,14 @@ impl BatchBuilder {
     fn note_error(&mut self, line: &[u8], reason: &str) {
         self.touch();
         self.parse_errors += 1;
-        let sample = line[..line.len().min(ERROR_SAMPLE)].to_vec();
-        self.last_error = Some((sample, reason.to_string()));
+        // Buffers reused: a flood of bad lines costs no allocation per line.
+        let (sample, why) = self.last_error.get_or_insert_with(Default::default);
+        sample.clear();
+        sample.extend_from_slice(&line[..line.len().min(ERROR_SAMPLE)]);
+        if why != reason {
+            why.clear();
+            why.push_str(reason);
+        }
     }
 
     fn has_content(&self) -> bool {
@@ -595,7 +601,7 @@ impl FileWorker {
             pattern: glob::is_pattern(&spec.path).then(|| spec.path.clone()),
             lanes: Vec::new(),
             consumer,
-            book: Arc::new(Mutex::new(OffsetBook::default())),
+            book: Arc::new(Mutex::new(OffsetBook::for_pattern(&spec.path))),
             last_expand: Instant::now(),
         };
         let opts = FollowOptions {
