@@ -206,11 +206,7 @@ pub fn read_to_end_with(
             s.format = used;
         } else {
             let files = if glob::is_pattern(&spec.path) {
-<<<<<<< HEAD
-                let files =
-=======
                 let mut files =
->>>>>>> wip/tail
                     glob::expand(&spec.path).map_err(|e| io_err(Path::new(&spec.path), e))?;
                 if files.is_empty() {
                     return Err(ReadError::NoMatch(spec.path.clone()));
