@@ -447,7 +447,10 @@ async fn run_demo(args: &DemoArgs, settings: Settings) -> anyhow::Result<()> {
     result
 }
 
-fn run_report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+fn run_report(
+    args: &ReportArgs,
+    diagnosis_options: &crate::report::DiagnosisOptions,
+) -> anyhow::Result<ExitCode> {
     let specs: Vec<LogSourceSpec> = args
         .paths
         .iter()
@@ -465,11 +468,15 @@ fn run_report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     };
     let mut store = Store::new(StoreConfig::default(), TimeMode::EventTime);
     crate::sources::reader::read_to_end(&specs, &opts, &mut store)?;
-    let report = crate::report::build(&store);
+    let diagnosis = crate::report::diagnose(&store, diagnosis_options);
+    let report = crate::report::FullReport {
+        counts: crate::report::build(&store),
+        diagnosis,
+    };
     let out = match args.output {
-        ReportFormat::Json => crate::report::to_json(&report),
-        ReportFormat::Table => crate::report::to_table(&report),
-        ReportFormat::Markdown => crate::report::to_markdown(&report),
+        ReportFormat::Json => crate::report::full_to_json(&report),
+        ReportFormat::Table => crate::report::full_to_table(&report),
+        ReportFormat::Markdown => crate::report::full_to_markdown(&report, &store),
     };
     write_stdout(&out)?;
     Ok(ExitCode::SUCCESS)
@@ -521,7 +528,16 @@ pub fn main() -> ExitCode {
         Some(Command::Demo(args)) => runtime
             .block_on(run_demo(args, settings))
             .map(|()| ExitCode::SUCCESS),
-        Some(Command::Report(args)) => run_report(args),
+        Some(Command::Report(args)) => {
+            let opts = crate::report::DiagnosisOptions {
+                token_lifetimes_ms: settings.token_lifetimes_ms.clone(),
+                alerts: crate::analysis::alerts::AlertConfig {
+                    objective: settings.slo_percent / 100.0,
+                    ..Default::default()
+                },
+            };
+            run_report(args, &opts)
+        }
         Some(Command::Check(args)) => runtime
             .block_on(crate::check::run(args, settings.probe.clone()))
             .map(|code| ExitCode::from(code.clamp(0, 255) as u8)),
