@@ -248,7 +248,7 @@ impl Pipeline {
 
     /// Adds a log source (file, glob or stdin).
     pub fn add_log(&mut self, spec: LogSourceSpec, opts: &FormatOptions) {
-        let label = spec.label.clone().unwrap_or_else(|| spec.path.clone());
+        let label = spec.display_label();
         let id = lock(&self.store).register_source(&label);
         let task = spawn_log_source(spec, id, opts.clone(), self.sender());
         self.tasks.push(task);
