@@ -188,10 +188,10 @@ async fn h4_doubles_acao_on_orders() {
 
 #[tokio::test]
 async fn h3_expired_tokens_and_refresh_outage() {
-    // One minute after the first expiry wave (H3 starts at +60 min, first wave at +65 min).
+    // One minute after the first expiry wave (H3 starts at +60 min, first wave at +61 min).
     let dir = tempfile::tempdir().unwrap();
     let demo = demo::start(DemoOptions {
-        skip_ms: 66 * MINUTE,
+        skip_ms: 62 * MINUTE,
         dir: Some(dir.path().to_path_buf()),
         ..opts()
     })
@@ -203,7 +203,7 @@ async fn h3_expired_tokens_and_refresh_outage() {
     assert_eq!(resp.status().as_u16(), 400);
     assert!(resp.text().await.unwrap().contains("invalid_grant"));
 
-    let expired = format!("Bearer demo.alice.{}", T0 + 65 * MINUTE);
+    let expired = format!("Bearer demo.alice.{}", T0 + 61 * MINUTE);
     let resp = client()
         .get(format!("{}/api/profile", demo.url))
         .header("Origin", APP)
@@ -223,7 +223,7 @@ async fn h3_expired_tokens_and_refresh_outage() {
     assert!(auth.contains("IDX10223"), "{auth}");
     assert!(auth.contains("invalid_grant"), "{auth}");
 
-    // Past the outage, sign-in works and the token runs out at the next wave (+125 min).
+    // Past the outage, sign-in works and the token runs out at the next wave (+121 min).
     let demo = demo::start(DemoOptions {
         skip_ms: 80 * MINUTE,
         ..opts()
@@ -234,7 +234,7 @@ async fn h3_expired_tokens_and_refresh_outage() {
         serde_json::from_slice(&sign_in(&demo.url, "bob").await.bytes().await.unwrap()).unwrap();
     let expires_in = grant["expires_in"].as_i64().unwrap();
     assert!(
-        (44 * 60 - 5..=45 * 60).contains(&expires_in),
+        (41 * 60 - 5..=41 * 60).contains(&expires_in),
         "{expires_in}"
     );
     demo.shutdown().await;

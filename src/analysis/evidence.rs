@@ -329,6 +329,10 @@ pub struct Evidence {
     /// missing/malformed-token failure (the auth layer challenging the preflight).
     pub options_auth_buckets: u64,
     pub options_auth_with_challenge: u64,
+    /// Buckets with 401/403 on real (non-OPTIONS) requests, and of those, buckets that also
+    /// hold an auth-log `expired` failure: the token ran out at the moment the API refused it.
+    pub actual_auth_buckets: u64,
+    pub actual_auth_with_expired: u64,
     pub expiry: ExpiryReport,
     pub probes: ProbeEvidence,
     pub auth_samples: Vec<AuthFact>,
@@ -401,7 +405,7 @@ fn counted(map: BTreeMap<String, u64>) -> Vec<Counted> {
     v
 }
 
-fn gather_probes(store: &Store) -> ProbeEvidence {
+fn gather_probes(store: &Store, span_ms: EpochMs) -> ProbeEvidence {
     let latest = store.probe_latest();
     let mut by_h = BTreeMap::new();
     let mut by_code = BTreeMap::new();
@@ -422,12 +426,16 @@ fn gather_probes(store: &Store) -> ProbeEvidence {
     }
     let allowed = facts.iter().filter(|f| f.allowed).count();
 
-    // Verdict changes between consecutive runs of the same probe: the intermittent failure
-    // that instances behind a load balancer produce. Only the kept history is examined.
-    let mut last_code: BTreeMap<(&str, &str, &str), (&'static str, Option<&str>)> = BTreeMap::new();
+    // Verdicts that go back and forth for the same endpoint × origin × shape: the intermittent
+    // failure that instances behind a load balancer produce. A single change (A then B) is a
+    // deployment or configuration change, not a disagreement, so only a return to an earlier
+    // verdict (A, B, A) counts. Only the kept history inside the window is examined.
+    type Seen<'a> = (&'static str, Option<&'a str>);
+    let mut last: BTreeMap<(&str, &str, &str), (Option<&'static str>, Seen<'_>)> = BTreeMap::new();
     let mut flapping: Vec<String> = Vec::new();
     let mut instances: Vec<String> = Vec::new();
-    for p in store.probe_history() {
+    let since = store.now() - span_ms;
+    for p in store.probe_history().filter(|p| p.time > since) {
         if let Some(i) = &p.instance
             && instances.len() < MAX_INSTANCES
             && !instances.contains(i)
@@ -435,23 +443,35 @@ fn gather_probes(store: &Store) -> ProbeEvidence {
             instances.push(i.clone());
         }
         let key = (p.url.as_str(), p.origin.as_str(), p.shape.name.as_str());
-        let now = (p.verdict.code, p.instance.as_deref());
-        if let Some(prev) = last_code.insert(key, now)
-            && prev.0 != now.0
-            && flapping.len() < MAX_COUNTED
-        {
-            let line = format!(
-                "{} from {} ({}): {} on {} then {} on {}",
-                p.url,
-                p.origin,
-                p.shape.name,
-                prev.0,
-                prev.1.unwrap_or("?"),
-                now.0,
-                now.1.unwrap_or("?")
-            );
-            if !flapping.contains(&line) {
-                flapping.push(line);
+        let now: Seen<'_> = (p.verdict.code, p.instance.as_deref());
+        let before = last.get(&key).copied();
+        match before {
+            Some((_, prev)) if prev.0 == now.0 => {
+                // Same verdict again: keep the older different one, if any.
+                if let Some(e) = last.get_mut(&key) {
+                    e.1 = now;
+                }
+            }
+            Some((earlier, prev)) => {
+                if earlier == Some(now.0) && flapping.len() < MAX_COUNTED {
+                    let line = format!(
+                        "{} from {} ({}): {} on {} then {} on {}",
+                        p.url,
+                        p.origin,
+                        p.shape.name,
+                        prev.0,
+                        prev.1.unwrap_or("?"),
+                        now.0,
+                        now.1.unwrap_or("?")
+                    );
+                    if !flapping.contains(&line) {
+                        flapping.push(line);
+                    }
+                }
+                last.insert(key, (Some(prev.0), now));
+            }
+            None => {
+                last.insert(key, (None, now));
             }
         }
     }
@@ -560,6 +580,8 @@ pub fn gather_with(
     let mut auth_ok = 0u64;
     let mut options_auth_buckets = 0;
     let mut options_auth_with_challenge = 0;
+    let mut actual_auth_buckets = 0;
+    let mut actual_auth_with_expired = 0;
 
     for (start, b) in store.window(span_ms) {
         let Some(b) = b else { continue };
@@ -568,6 +590,7 @@ pub fn gather_with(
         }
         auth_ok += b.auth_ok as u64;
         let mut options_auth = false;
+        let mut actual_auth = false;
         for (k, &c) in &b.http {
             let c = c as u64;
             let r = routes.entry(k.route).or_default();
@@ -577,8 +600,12 @@ pub fn gather_with(
             } else {
                 k.status >= 400
             };
-            if k.method == Method::Options && (k.status == 401 || k.status == 403) {
-                options_auth = true;
+            if k.status == 401 || k.status == 403 {
+                if k.method == Method::Options {
+                    options_auth = true;
+                } else {
+                    actual_auth = true;
+                }
             }
             if k.origin != NO_ORIGIN {
                 let o = origins.entry(k.origin).or_default();
@@ -601,6 +628,12 @@ pub fn gather_with(
             options_auth_buckets += 1;
             if b.auth[AuthClass::MalformedOrMissing as usize] > 0 {
                 options_auth_with_challenge += 1;
+            }
+        }
+        if actual_auth {
+            actual_auth_buckets += 1;
+            if b.auth[AuthClass::Expired as usize] > 0 {
+                actual_auth_with_expired += 1;
             }
         }
     }
@@ -678,8 +711,10 @@ pub fn gather_with(
         auth_ok,
         options_auth_buckets,
         options_auth_with_challenge,
+        actual_auth_buckets,
+        actual_auth_with_expired,
         expiry: analyse_expiry(store, span_ms, lifetimes, params),
-        probes: gather_probes(store),
+        probes: gather_probes(store, span_ms),
         auth_samples,
     }
 }

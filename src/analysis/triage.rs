@@ -33,7 +33,7 @@ use serde::Serialize;
 use crate::analysis::evidence::{Evidence, ProbeFact, RouteEvidence};
 use crate::analysis::followup::FollowupRow;
 use crate::event::{AuthClass, Hypothesis};
-use crate::time::{EpochMs, format_hms};
+use crate::time::{EpochMs, MINUTE, format_hms};
 
 /// Points at which a hypothesis counts as supported.
 pub const SUPPORTED_MIN: u8 = 35;
@@ -43,6 +43,11 @@ pub const FOLLOWUP_MIN_PREFLIGHTS: u64 = 10;
 pub const FOLLOWUP_LOW_SHARE: f64 = 0.5;
 /// Evidence lines kept per entry.
 const MAX_LINES: usize = 8;
+/// The part of the window that is "now" for [`triage`]: an on-call engineer reads the last
+/// few minutes of logs and the current probe verdicts first.
+pub const RECENT_MS: EpochMs = 3 * MINUTE;
+/// Weight, in percent, of points that only evidence older than [`RECENT_MS`] supports.
+pub const OLDER_WEIGHT_PCT: i32 = 50;
 
 /// How the evidence stands on one hypothesis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -249,39 +254,83 @@ pub const RULES: [Rule; 12] = [
     },
 ];
 
-/// Scores every hypothesis from the evidence.
+/// Scores every hypothesis from the evidence of one window.
 pub fn score(e: &Evidence) -> Board {
-    let mut entries: Vec<Entry> = RULES
+    let entries = RULES
         .iter()
         .map(|r| {
             let t = (r.assess)(e);
-            let score = t.points.clamp(0, 100) as u8;
-            let state = if t.supported && score >= SUPPORTED_MIN {
-                State::Supported
-            } else if t.weakened {
-                State::Weakened
-            } else if t.supported {
-                // Some support, not enough: still weaker than the threshold.
-                State::Weakened
-            } else {
-                State::NoEvidence
-            };
-            Entry {
-                hypothesis: r.hypothesis,
-                id: r.hypothesis.id(),
-                title: r.hypothesis.title(),
-                state,
-                score,
-                evidence: t.evidence,
-                weakening: t.weakening,
-                next_check: (r.next_check)(e),
-                mitigation: r.mitigation.to_string(),
-                disagreements: t.disagreements,
-                first_seen: t.first_seen,
-                last_seen: t.last_seen,
-            }
+            let points = t.points.clamp(0, 100);
+            entry(r, e, t, points)
         })
         .collect();
+    board(e, entries)
+}
+
+/// Scores every hypothesis with recent evidence ranking first: `full` is the whole window,
+/// `recent` its last few minutes (same probes). What the recent part supports counts in
+/// full; what only the older part supports counts [`OLDER_WEIGHT_PCT`] percent, so a fault
+/// that stopped ten minutes ago sinks below one that is happening now, while staying listed
+/// with all its evidence.
+pub fn score_recent_first(full: &Evidence, recent: &Evidence) -> Board {
+    let entries = RULES
+        .iter()
+        .map(|r| {
+            let older = (r.assess)(full).points.clamp(0, 100);
+            let now = (r.assess)(recent).points.clamp(0, 100);
+            let mut t = (r.assess)(full);
+            let points = if now >= older {
+                now
+            } else {
+                let only_older = older - now;
+                let points = now + only_older * OLDER_WEIGHT_PCT / 100;
+                if t.supported {
+                    t.weaken(
+                        only_older - only_older * OLDER_WEIGHT_PCT / 100,
+                        format!(
+                            "{only_older} of its {older} points rest on evidence older than the last {} min, which counts {OLDER_WEIGHT_PCT}%",
+                            RECENT_MS / MINUTE
+                        ),
+                    );
+                    // `weaken` subtracted from the window's tally; the score is set below.
+                }
+                points
+            };
+            entry(r, full, t, points)
+        })
+        .collect();
+    board(full, entries)
+}
+
+fn entry(r: &Rule, e: &Evidence, t: Tally, points: i32) -> Entry {
+    let score = points.clamp(0, 100) as u8;
+    let state = if t.supported && score >= SUPPORTED_MIN {
+        State::Supported
+    } else if t.weakened {
+        State::Weakened
+    } else if t.supported {
+        // Some support, not enough: still weaker than the threshold.
+        State::Weakened
+    } else {
+        State::NoEvidence
+    };
+    Entry {
+        hypothesis: r.hypothesis,
+        id: r.hypothesis.id(),
+        title: r.hypothesis.title(),
+        state,
+        score,
+        evidence: t.evidence,
+        weakening: t.weakening,
+        next_check: (r.next_check)(e),
+        mitigation: r.mitigation.to_string(),
+        disagreements: t.disagreements,
+        first_seen: t.first_seen,
+        last_seen: t.last_seen,
+    }
+}
+
+fn board(e: &Evidence, mut entries: Vec<Entry>) -> Board {
     // Stable sort: equal scores keep the rule-table order.
     entries.sort_by_key(|e| std::cmp::Reverse(e.score));
     Board {
@@ -291,11 +340,15 @@ pub fn score(e: &Evidence) -> Board {
     }
 }
 
-/// Gathers the evidence of the last `span_ms` and scores it.
+/// Gathers the evidence of the last `span_ms` and scores it, recent evidence first (see
+/// [`score_recent_first`]; the last [`RECENT_MS`] are "now").
 pub fn triage(store: &crate::store::Store, span_ms: EpochMs, lifetimes: &[EpochMs]) -> Board {
-    score(&crate::analysis::evidence::gather(
-        store, span_ms, lifetimes,
-    ))
+    let full = crate::analysis::evidence::gather(store, span_ms, lifetimes);
+    if span_ms <= RECENT_MS {
+        return score(&full);
+    }
+    let recent = crate::analysis::evidence::gather(store, RECENT_MS, lifetimes);
+    score_recent_first(&full, &recent)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -344,6 +397,26 @@ fn probes_for(e: &Evidence, h: Hypothesis) -> Vec<&ProbeFact> {
         .iter()
         .filter(|f| f.implicated() == Some(h))
         .collect()
+}
+
+fn refused_origins(probes: &[&ProbeFact]) -> String {
+    let mut origins: Vec<&str> = Vec::new();
+    for f in probes {
+        if !origins.contains(&f.origin.as_str()) {
+            origins.push(&f.origin);
+        }
+    }
+    let more = origins.len().saturating_sub(3);
+    let mut s = origins
+        .iter()
+        .take(3)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if more > 0 {
+        s.push_str(&format!(" and {more} more"));
+    }
+    s
 }
 
 fn routes_list(routes: &[(&RouteEvidence, u64)]) -> String {
@@ -435,11 +508,18 @@ const H1_CODES_HINT: &str = "origin not allowed, '*' with credentials, method or
 fn h1_cors_config(e: &Evidence) -> Tally {
     let mut t = Tally::default();
     let probes = probes_for(e, Hypothesis::H1);
-    let n = e.probes.count_hypothesis(Hypothesis::H1) as i32;
+    let n = e.probes.count_hypothesis(Hypothesis::H1);
     if n > 0 {
+        // Impact: one origin refused on one route is a finding; every origin refused on every
+        // route is the outage.
+        let sh = share(n, e.probes.total as u64);
         t.support(
-            45 + (5 * (n - 1)).min(15),
-            format!("{n} probe(s) refused by the CORS check ({H1_CODES_HINT})"),
+            30 + (30.0 * sh).round() as i32,
+            format!(
+                "{n} of {} probe(s) refused by the CORS check ({H1_CODES_HINT}); origins: {}",
+                e.probes.total,
+                refused_origins(&probes)
+            ),
         );
         for f in probes.iter().take(3) {
             t.note(probe_line(f));
@@ -455,10 +535,12 @@ fn h1_cors_config(e: &Evidence) -> Tally {
     let missing = e.all.options_ok_acao.missing;
     if missing > 0 {
         let routes: Vec<_> = e.routes_by(|r| r.options_ok_acao.missing).collect();
+        let sh = share(missing, e.all.options_ok_acao.logged());
         t.support(
-            25,
+            10 + (20.0 * sh).round() as i32,
             format!(
-                "{missing} OPTIONS answered 2xx but logged without Access-Control-Allow-Origin: {}",
+                "{missing} OPTIONS answered 2xx but logged without Access-Control-Allow-Origin ({} of the logged ones): {}",
+                pct(sh),
                 routes_list(&routes)
             ),
         );
@@ -672,6 +754,12 @@ fn check_h2(e: &Evidence) -> String {
 // ---------------------------------------------------------------------------------------------
 // H3
 
+/// Share of the buckets with 401/403 on real requests that must also hold an `expired`
+/// signature for the two to count as one event.
+const H3_TOGETHER_MIN: f64 = 0.5;
+/// Analysis points a window needs before the absence of bursts says "steady failures".
+const H3_SHAPE_MIN_POINTS: usize = 8;
+
 fn h3_token_expiry(e: &Evidence) -> Tally {
     let mut t = Tally::default();
     let x = &e.expiry;
@@ -727,6 +815,18 @@ fn h3_token_expiry(e: &Evidence) -> Tally {
             format!("{} 'expired' signatures in the auth log", x.expired),
         );
     }
+    // The token ran out at the moment the API refused it: strong on its own, before a second
+    // burst can show a period.
+    let together = share(e.actual_auth_with_expired, e.actual_auth_buckets);
+    if e.actual_auth_with_expired > 0 && together >= H3_TOGETHER_MIN {
+        t.support(
+            30,
+            format!(
+                "401/403 on real requests and 'expired' signatures in the same buckets ({} of {})",
+                e.actual_auth_with_expired, e.actual_auth_buckets
+            ),
+        );
+    }
     if x.expired > 0
         && let Some(s) = sample_for(e, &[AuthClass::Expired])
     {
@@ -763,7 +863,8 @@ fn h3_token_expiry(e: &Evidence) -> Tally {
             format!("{nonce} lost nonce/state failures (the sign-in or refresh round trip breaks)"),
         );
     }
-    if x.failures >= 10 && x.bursts.is_empty() {
+    // A few points cannot show a shape: "no bursts" only means something on a long series.
+    if x.failures >= 10 && x.bursts.is_empty() && x.points >= H3_SHAPE_MIN_POINTS {
         t.weaken(
             15,
             format!(

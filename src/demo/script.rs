@@ -123,7 +123,8 @@ impl Script {
             double_acao_ms: 45 * MINUTE,
             recovery_ms: 15 * MINUTE,
             token_lifetime_ms: HOUR,
-            first_wave_ms: 5 * MINUTE,
+            // Early in the phase, so the fault shows within a couple of minutes of it starting.
+            first_wave_ms: MINUTE,
             wave_period_ms: HOUR,
             refresh_outage_ms: 7 * MINUTE,
             forced: None,
@@ -406,7 +407,7 @@ mod tests {
         s.forced = Some(Phase::TokenExpiry);
         assert_eq!(
             s.waves_between(T0, T0 + 3 * HOUR),
-            vec![T0 + 5 * MINUTE, T0 + 65 * MINUTE, T0 + 125 * MINUTE]
+            vec![T0 + MINUTE, T0 + 61 * MINUTE, T0 + 121 * MINUTE]
         );
     }
 
@@ -416,12 +417,12 @@ mod tests {
         let h3 = T0 + HOUR;
         assert_eq!(
             s.waves_between(T0, T0 + 5 * HOUR),
-            vec![h3 + 5 * MINUTE, h3 + 65 * MINUTE, h3 + 125 * MINUTE]
+            vec![h3 + MINUTE, h3 + 61 * MINUTE, h3 + 121 * MINUTE]
         );
         // Next cycle repeats.
         assert_eq!(
             s.waves_between(T0 + 5 * HOUR, T0 + 6 * HOUR + 5 * MINUTE),
-            vec![h3 + 5 * HOUR + 5 * MINUTE]
+            vec![h3 + 5 * HOUR + MINUTE]
         );
     }
 
@@ -432,13 +433,13 @@ mod tests {
         let cases: &[(EpochMs, EpochMs)] = &[
             // Issued early in Healthy: full lifetime, no wave inside it.
             (0, 60 * m),
-            // Issued in H2: cut to the first wave at 65 min.
-            (10 * m, 65 * m),
-            (50 * m, 65 * m),
+            // Issued in H2: cut to the first wave at 61 min.
+            (10 * m, 61 * m),
+            (50 * m, 61 * m),
             // Issued right at the wave: the next wave an hour later.
-            (65 * m, 125 * m),
-            (70 * m, 125 * m),
-            // Last wave at 185 min; tokens issued after it live their full hour.
+            (61 * m, 121 * m),
+            (70 * m, 121 * m),
+            // Last wave at 181 min; tokens issued after it live their full hour.
             (190 * m, 250 * m),
         ];
         for &(issued, exp) in cases {
@@ -452,11 +453,11 @@ mod tests {
         let m = MINUTE;
         let cases: &[(EpochMs, Option<EpochMs>)] = &[
             (30 * m, None),
-            (65 * m - 1, None),
-            (65 * m, Some(65 * m)),
-            (71 * m, Some(65 * m)),
-            (72 * m, None),
-            (125 * m + 3 * m, Some(125 * m)),
+            (61 * m - 1, None),
+            (61 * m, Some(61 * m)),
+            (67 * m, Some(61 * m)),
+            (68 * m, None),
+            (121 * m + 3 * m, Some(121 * m)),
             (250 * m, None),
         ];
         for &(t, want) in cases {

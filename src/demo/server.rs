@@ -742,14 +742,14 @@ mod tests {
         assert_eq!(r.status, 200);
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
         let token = v["access_token"].as_str().unwrap();
-        assert_eq!(parse_token(token), Some(("bob", T0 + 5 * MINUTE)));
-        assert_eq!(v["expires_in"], 300);
+        assert_eq!(parse_token(token), Some(("bob", T0 + MINUTE)));
+        assert_eq!(v["expires_in"], 60);
         // During the outage after the wave, refresh is refused.
         let r = decide(
             &s,
             &c,
             &grant(b"grant_type=refresh_token&refresh_token=rt.bob"),
-            T0 + 6 * MINUTE,
+            T0 + 2 * MINUTE,
             "web-1",
         );
         assert_eq!(r.status, 400);
