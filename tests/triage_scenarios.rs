@@ -14,7 +14,7 @@ use corstop::analysis::alerts::{
 use corstop::analysis::bursts::BurstParams;
 use corstop::analysis::evidence::gather;
 use corstop::analysis::expiry::analyse_expiry;
-use corstop::analysis::triage::{Board, State, score};
+use corstop::analysis::triage::{Board, State, score, triage};
 use corstop::cors::{self, RawResponse, RequestShape, Stage, Verdict, Warning};
 use corstop::event::{AuthClass, AuthRecord, HttpRecord, Hypothesis, Method, ProbeResult};
 use corstop::store::{Store, StoreConfig, TimeMode};
@@ -1068,4 +1068,143 @@ fn probe_401_without_cors_headers_is_errcors_first_and_h3_second() {
     // The probe's token proves little; the missing CORS headers on the 401 are certain.
     assert_eq!(first(&b), Hypothesis::ErrorWithoutCors, "{}", dump(&b));
     assert_eq!(b.rank(Hypothesis::H3), Some(2), "{}", dump(&b));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Impact, recency and instance disagreement
+
+/// Preflights challenged for ten minutes, then fixed; for the last five minutes real requests
+/// fail with expired tokens.
+fn fixed_h2_then_expiry() -> Store {
+    let mut s = store();
+    for i in 0..90 {
+        let t = T0 + i * 10 * SECOND;
+        if i < 60 {
+            http(&mut s, t, req(Method::Options, "/api/orders", 401));
+            auth(
+                &mut s,
+                t,
+                AuthClass::MalformedOrMissing,
+                "No authorization token was found",
+            );
+            http(&mut s, t + 1, req(Method::Get, "/api/orders", 200));
+        } else {
+            http(&mut s, t, req(Method::Options, "/api/orders", 204));
+            http(&mut s, t + 1, req(Method::Get, "/api/profile", 401));
+            auth(
+                &mut s,
+                t + 1,
+                AuthClass::Expired,
+                "IDX10223: Lifetime validation failed. The token is expired.",
+            );
+        }
+    }
+    s
+}
+
+#[test]
+fn a_fault_that_stopped_ranks_below_the_current_one() {
+    let s = fixed_h2_then_expiry();
+    let b = triage(&s, 15 * MINUTE, &[HOUR]);
+    assert_eq!(first(&b), Hypothesis::H3, "{}", dump(&b));
+    let h2 = b.get(Hypothesis::H2).unwrap();
+    assert!(h2.score > 0, "{}", dump(&b));
+    assert!(
+        h2.weakening
+            .iter()
+            .any(|l| l.contains("older than the last 3 min")),
+        "{:?}",
+        h2.weakening
+    );
+    // The whole window on its own still remembers the preflight failures.
+    let whole = board(&s, 15 * MINUTE);
+    assert!(
+        whole.get(Hypothesis::H2).unwrap().score > h2.score,
+        "{}",
+        dump(&whole)
+    );
+}
+
+fn refused_for(origins_refused: &[&str]) -> Store {
+    let mut s = options_status(204);
+    let origins = [
+        SPA,
+        "https://admin.contoso.com",
+        "https://shop.contoso.com",
+        "https://partner.fabrikam.com",
+    ];
+    for (k, o) in origins.iter().enumerate() {
+        for path in ["/api/orders", "/api/profile"] {
+            let v = if origins_refused.contains(o) {
+                verdict(
+                    false,
+                    Stage::Preflight,
+                    "acao-missing",
+                    Some(204),
+                    Some(Hypothesis::H1),
+                    &[],
+                )
+            } else {
+                verdict(true, Stage::None, "ok", None, None, &[])
+            };
+            s.ingest_probe(probe_with(T0 + 14 * MINUTE + k as i64 * SECOND, path, o, v));
+        }
+    }
+    s
+}
+
+#[test]
+fn h1_weighs_how_many_probes_are_refused() {
+    let one = board(&refused_for(&["https://partner.fabrikam.com"]), 15 * MINUTE);
+    let all = board(
+        &refused_for(&[
+            SPA,
+            "https://admin.contoso.com",
+            "https://shop.contoso.com",
+            "https://partner.fabrikam.com",
+        ]),
+        15 * MINUTE,
+    );
+    let (one, all) = (
+        one.get(Hypothesis::H1).unwrap(),
+        all.get(Hypothesis::H1).unwrap(),
+    );
+    // A never-allowed origin is still a finding, just not an outage.
+    assert_eq!(one.state, State::Supported, "{one:?}");
+    assert!(
+        one.score + 20 <= all.score,
+        "{} vs {}",
+        one.score,
+        all.score
+    );
+    assert!(one.evidence[0].contains("partner.fabrikam.com"), "{one:?}");
+}
+
+#[test]
+fn a_single_verdict_change_is_not_instance_disagreement() {
+    let mut s = options_status(204);
+    let t = T0 + 10 * MINUTE;
+    for k in 0..6 {
+        // Two runs pass, then the configuration changes and every later run fails, whichever
+        // instance answers.
+        let v = if k < 2 {
+            verdict(true, Stage::None, "ok", None, None, &[])
+        } else {
+            verdict(
+                false,
+                Stage::Preflight,
+                "acao-multiple",
+                Some(204),
+                Some(Hypothesis::H4),
+                &[],
+            )
+        };
+        let mut p = probe_with(t + k * MINUTE / 2, "/api/orders", SPA, v);
+        p.instance = Some(format!("x-instance: web-{}", k % 2 + 1));
+        s.ingest_probe(p);
+    }
+    let b = board(&s, 30 * MINUTE);
+    let inst = b.get(Hypothesis::InconsistentInstances).unwrap();
+    assert_eq!(inst.score, 0, "{}", dump(&b));
+    assert_eq!(first(&b), Hypothesis::H4, "{}", dump(&b));
 }

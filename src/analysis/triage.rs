@@ -11,18 +11,29 @@
 //!
 //! | id | supporting (points) | weakening (points) |
 //! |----|---------------------|--------------------|
-//! | H1 | probe refused for origin/method/header (+45, +5 per extra probe up to +15); OPTIONS 2xx logged without ACAO (+25); 2xx preflights mostly not followed and no doubled ACAO anywhere (+15) | every probe passes (−25); every logged OPTIONS 2xx had one ACAO (−10) |
+//! | H1 | probe refused for origin/method/header (+30, +30 × share of probes refused); OPTIONS 2xx logged without ACAO (+10, +20 × share of logged OPTIONS 2xx); 2xx preflights mostly not followed and no doubled ACAO anywhere (+15) | every probe passes (−25); every logged OPTIONS 2xx had one ACAO (−10) |
 //! | H2 | OPTIONS 401/403 in logs (+30, up to +30 more by share of OPTIONS); real requests on those routes succeed (+10); probe preflight hidden 401/403 (+30); auth-log token challenges in the same buckets (+10) | OPTIONS consistently 2xx (−30); with one ACAO logged (−10); probes pass their preflight (−10) |
-//! | H3 | 401/403 bursts on real requests (+15); period matches a token lifetime (+35) or any period (+15); bursts matched by `expired` signatures ≥50 % (+25) or any `expired` (+10); failure and `expired` series correlate (+5); probe request answered 401 naming the token (+15); nonce/state losses (+5) | steady failures without bursts (−15); bursts without periodicity (−10); auth log without `expired` (−10); 401s mostly on OPTIONS (−15) |
+//! | H3 | 401/403 bursts on real requests (+15); period matches a token lifetime (+35) or any period (+15); bursts matched by `expired` signatures ≥50 % (+25) or any `expired` (+10); 401/403 on real requests and `expired` signatures in the same buckets, ≥50 % of those buckets (+30); failure and `expired` series correlate (+5); probe request answered 401 naming the token (+15); nonce/state losses (+5) | steady failures without bursts, on a window of 10 min or more (−15); bursts without periodicity (−10); auth log without `expired` (−10); 401s mostly on OPTIONS (−15) |
 //! | H4 | probe sees several ACAO values (+55); logs show several ACAO values (+45); 2xx preflights not followed (+10, +15 more with doubled-header evidence) | one ACAO line consistently in logs (−25); probes see one line (−15) |
 //! | H5 | audience/issuer failures (+40, up to +20 by count); a default-domain origin failing (+20); default and custom domains mixed (+10) | auth log without audience/issuer errors (−15) |
 //! | REDIR | OPTIONS 3xx in logs (+50, up to +20 by share); probe preflight redirected (+45) | OPTIONS logged, none 3xx (−10) |
 //! | NOROUTE | OPTIONS 404/405 in logs (+50, up to +20 by share); probe preflight hidden 404/405 (+45) | OPTIONS logged, none 404/405 (−10) |
 //! | VARY | probe warning `missing-vary-origin` (+45); several origins served one ACAO (+10) | — |
-//! | INST | probe warning `inconsistent-instances` (+50); a probe's verdict flips between runs (+30); several instance fingerprints (+5) | — |
+//! | INST | probe warning `inconsistent-instances` (+50); a probe's verdict flips and flips back between runs in the window (+30; a single change is a deployment, not a disagreement); several instance fingerprints (+5) | — |
 //! | ERRCORS | errors logged without ACAO while successes carry it (+45); probe refused on an error response without ACAO, whatever caused the error (+40) | errors logged with ACAO (−15) |
 //! | KEYS | `key-not-found` failures (+50, up to +20 by count); bad signatures (+15) | — |
 //! | SKEW | `not-yet-valid` failures (+50, up to +20 by count) | — |
+//!
+//! Impact matters: a refusal that hits one origin of several scores lower than one that hits
+//! every probe, so a long-standing partner misconfiguration does not outrank an outage.
+//!
+//! # Now before then
+//!
+//! [`triage`] scores the window twice: whole, and its last [`RECENT_MS`] (the probes are the
+//! latest verdicts either way). Points the recent part supports count in full; points only the
+//! older part supports count [`OLDER_WEIGHT_PCT`] percent (listed as a weakening line). A
+//! fault that stopped ten minutes ago therefore stays on the board with its evidence but
+//! ranks below what is failing now. [`score`] scores one window as it is.
 //!
 //! Probes are only as complete as the configured endpoints; logs only show what their format
 //! logs (most formats do not log response headers). Both limits are why disagreements are
@@ -276,25 +287,23 @@ pub fn score_recent_first(full: &Evidence, recent: &Evidence) -> Board {
     let entries = RULES
         .iter()
         .map(|r| {
-            let older = (r.assess)(full).points.clamp(0, 100);
-            let now = (r.assess)(recent).points.clamp(0, 100);
             let mut t = (r.assess)(full);
-            let points = if now >= older {
+            let whole = t.points.clamp(0, 100);
+            let now = (r.assess)(recent).points.clamp(0, 100);
+            let points = if now >= whole {
                 now
             } else {
-                let only_older = older - now;
-                let points = now + only_older * OLDER_WEIGHT_PCT / 100;
-                if t.supported {
-                    t.weaken(
-                        only_older - only_older * OLDER_WEIGHT_PCT / 100,
-                        format!(
-                            "{only_older} of its {older} points rest on evidence older than the last {} min, which counts {OLDER_WEIGHT_PCT}%",
-                            RECENT_MS / MINUTE
-                        ),
-                    );
-                    // `weaken` subtracted from the window's tally; the score is set below.
-                }
-                points
+                let only_older = whole - now;
+                let kept = only_older * OLDER_WEIGHT_PCT / 100;
+                // The tally's own points are not used past this point; the line explains it.
+                t.weaken(
+                    only_older - kept,
+                    format!(
+                        "{only_older} of its {whole} points rest on evidence older than the last {} min, which counts {OLDER_WEIGHT_PCT}%",
+                        RECENT_MS / MINUTE
+                    ),
+                );
+                now + kept
             };
             entry(r, full, t, points)
         })
@@ -757,8 +766,9 @@ fn check_h2(e: &Evidence) -> String {
 /// Share of the buckets with 401/403 on real requests that must also hold an `expired`
 /// signature for the two to count as one event.
 const H3_TOGETHER_MIN: f64 = 0.5;
-/// Analysis points a window needs before the absence of bursts says "steady failures".
-const H3_SHAPE_MIN_POINTS: usize = 8;
+/// Length a window needs before the absence of bursts says "steady failures": a refresh
+/// outage lasts minutes, so a shorter window can sit entirely inside one burst.
+const H3_SHAPE_MIN_SPAN: EpochMs = 10 * MINUTE;
 
 fn h3_token_expiry(e: &Evidence) -> Tally {
     let mut t = Tally::default();
@@ -863,8 +873,8 @@ fn h3_token_expiry(e: &Evidence) -> Tally {
             format!("{nonce} lost nonce/state failures (the sign-in or refresh round trip breaks)"),
         );
     }
-    // A few points cannot show a shape: "no bursts" only means something on a long series.
-    if x.failures >= 10 && x.bursts.is_empty() && x.points >= H3_SHAPE_MIN_POINTS {
+    let span = x.points as EpochMs * x.point_ms;
+    if x.failures >= 10 && x.bursts.is_empty() && span >= H3_SHAPE_MIN_SPAN {
         t.weaken(
             15,
             format!(
