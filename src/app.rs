@@ -338,6 +338,13 @@ fn ui_options(
         theme,
         ascii: settings.ascii,
         mode_label,
+        analysis: crate::analysis::AnalysisConfig {
+            token_lifetimes_ms: settings.token_lifetimes_ms.clone(),
+            alerts: crate::analysis::alerts::AlertConfig {
+                objective: settings.slo_percent / 100.0,
+                ..Default::default()
+            },
+        },
     })
 }
 

@@ -218,3 +218,44 @@ fn snapshots_only_when_the_store_changes_and_not_when_frozen() {
     snaps.invalidate();
     assert!(snaps.poll(&store, false).is_some());
 }
+
+/// Prints what the triage board and the alert rules add to a snapshot on a store filled to
+/// its key caps (6 h of buckets, many routes, origins and statuses). Figures only: timings
+/// are never asserted.
+#[test]
+fn triage_cost_on_a_full_store_is_printed() {
+    use std::time::Instant;
+    let mut s = Store::new(StoreConfig::default(), TimeMode::EventTime).with_now(T0);
+    let src = s.register_source("web");
+    let statuses = [200, 204, 401, 403, 404, 500, 302];
+    let methods = [OPT, GET, Method::Post, Method::Put];
+    let mut t = T0 - 6 * HOUR;
+    let mut i = 0u64;
+    while t <= T0 {
+        for _ in 0..40 {
+            i += 1;
+            let route = format!("/api/r{}", i % 40);
+            let origin = format!("https://o{}.contoso.com", i % 12);
+            let mut r = rec(t, methods[(i % 4) as usize], &route, statuses[(i % 7) as usize]);
+            r.origin = Some(Cow::Owned(origin));
+            s.ingest_http(src, &r);
+        }
+        t += 10 * SECOND;
+    }
+    s.ingest_probe(probe("/api/r1", true, false));
+    let cfg = analysis::AnalysisConfig::default();
+    let rounds = 5;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        std::hint::black_box(analysis::verdicts(&s, &cfg));
+    }
+    let verdicts = started.elapsed() / rounds;
+    let v = analysis::verdicts(&s, &cfg);
+    let started = Instant::now();
+    for _ in 0..rounds {
+        std::hint::black_box(analysis::snapshot_parts(&s, T0, v.clone()));
+    }
+    let rest = started.elapsed() / rounds;
+    println!("snapshot without board+alerts: {rest:?}; board+alerts: {verdicts:?}");
+    assert_eq!(v.triage.entries.len(), analysis::triage::RULES.len());
+}

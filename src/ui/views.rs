@@ -1,4 +1,5 @@
-//! The six views. Each reads only the view model and the UI state.
+//! The views other than triage (see `triage_view`). Each reads only the view model and the UI
+//! state.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -20,7 +21,7 @@ use super::theme::Theme;
 
 /// Renders a selectable table and records where its rows are for mouse clicks.
 #[allow(clippy::too_many_arguments)]
-fn selectable_table(
+pub(super) fn selectable_table(
     frame: &mut Frame,
     area: Rect,
     state: &mut UiState,
@@ -65,7 +66,7 @@ fn selectable_table(
 
 /// A table column: a fixed width, or text whose width follows its longest value.
 #[derive(Clone, Copy)]
-enum Col {
+pub(super) enum Col {
     Fixed(u16),
     Text { longest: usize, min: u16 },
 }
@@ -82,7 +83,7 @@ fn longest<'a>(header: &str, values: impl Iterator<Item = &'a str>) -> usize {
 /// longest value when it fits; otherwise text columns give up width from the left (down to
 /// their minimum) so the last text column, usually the most telling, stays whole. Spare width
 /// stays at the right instead of pushing numbers away from names.
-fn fit_widths(area_width: u16, cols: &[Col]) -> Vec<Constraint> {
+pub(super) fn fit_widths(area_width: u16, cols: &[Col]) -> Vec<Constraint> {
     let spacing = cols.len().saturating_sub(1) as u16;
     let fixed: u16 = cols
         .iter()
@@ -145,12 +146,34 @@ pub fn overview(
     let reasons = o.reasons.len().clamp(1, if compact { 2 } else { 4 }) as u16;
     let error_line = o.sources.iter().any(|s| s.last_error.is_some()) as u16;
     let src_rows = (o.sources.len().max(1) as u16).min(if compact { 2 } else { 8 });
-    let [top, middle, bottom] = Layout::vertical([
+    // The leading hypothesis, when supported: its strongest evidence and the next check.
+    let lead = model.top_entry();
+    let lead_evidence = if compact { 1 } else { 3 };
+    let lead_h = lead.map_or(0, |e| e.evidence.len().min(lead_evidence) as u16 + 3);
+    let [top, lead_area, middle, bottom] = Layout::vertical([
         Constraint::Length(reasons + 3),
+        Constraint::Length(lead_h),
         Constraint::Min(6),
         Constraint::Length(src_rows + error_line + 3),
     ])
     .areas(area);
+    if let Some(e) = lead {
+        let title = super::triage_view::entry_title(
+            " Top hypothesis: ",
+            e,
+            (lead_area.width as usize).saturating_sub(4),
+            g,
+        );
+        frame.render_widget(
+            Paragraph::new(super::triage_view::top_summary_lines(
+                e,
+                lead_evidence,
+                theme,
+            ))
+            .block(panel(title, theme, g)),
+            lead_area,
+        );
+    }
 
     // Status: the big line and why.
     let mut lines = vec![Line::from(vec![
