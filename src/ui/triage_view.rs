@@ -92,7 +92,8 @@ fn board_row(rank: usize, e: &Entry, bar_w: usize, ascii: bool, theme: &Theme) -
     ])
 }
 
-/// Heading, next check and mitigation first (what to do), then the facts for and against.
+/// Heading and next check first, so a pane of four lines still says what to run; then the
+/// mitigation, then the facts for and against.
 pub fn entry_detail_lines(e: &Entry, theme: &Theme, g: &Glyphs) -> Vec<Line<'static>> {
     let mut out = vec![
         Line::from(vec![
@@ -101,40 +102,42 @@ pub fn entry_detail_lines(e: &Entry, theme: &Theme, g: &Glyphs) -> Vec<Line<'sta
             Span::styled(state_label(e.state), state_style(e.state, theme)),
             Span::styled(format!("  score {}/100", e.score), theme.text),
         ]),
-        Line::styled(
-            match (e.first_seen, e.last_seen) {
-                (Some(f), Some(l)) => format!(
-                    "seen {} to {} ({})",
-                    clock(Some(f)),
-                    clock(Some(l)),
-                    format_duration(l - f)
-                ),
-                (Some(f), None) => format!("first seen {}", clock(Some(f))),
-                _ => "no time for its signals".into(),
-            },
-            theme.muted,
-        ),
+        Line::from(vec![
+            Span::styled("Next check: ", theme.table_header),
+            Span::styled(e.next_check.clone(), theme.next_check),
+        ]),
     ];
     let section = |out: &mut Vec<Line<'static>>, title: &str| {
         out.push(Line::raw(""));
         out.push(Line::styled(title.to_string(), theme.table_header));
     };
-    section(&mut out, "Next check");
-    out.push(Line::styled(format!("$ {}", e.next_check), theme.next_check));
     section(&mut out, "Mitigation now");
     out.push(Line::styled(e.mitigation.clone(), theme.text));
-    section(&mut out, "Evidence");
-    if e.evidence.is_empty() {
-        out.push(Line::styled("  none in this window", theme.muted));
-    }
-    for line in &e.evidence {
-        out.push(Line::styled(format!("  {} {line}", g.sep), theme.text));
-    }
     if !e.disagreements.is_empty() {
         section(&mut out, "Logs and probes disagree");
         for line in &e.disagreements {
             out.push(Line::styled(format!("  ! {line}"), theme.disagreement));
         }
+    }
+    section(&mut out, "Evidence");
+    out.push(Line::styled(
+        match (e.first_seen, e.last_seen) {
+            (Some(f), Some(l)) => format!(
+                "  seen {} to {} ({})",
+                clock(Some(f)),
+                clock(Some(l)),
+                format_duration(l - f)
+            ),
+            (Some(f), None) => format!("  first seen {}", clock(Some(f))),
+            _ => "  no time known for its signals".into(),
+        },
+        theme.muted,
+    ));
+    if e.evidence.is_empty() {
+        out.push(Line::styled("  none in this window", theme.muted));
+    }
+    for line in &e.evidence {
+        out.push(Line::styled(format!("  {} {line}", g.sep), theme.text));
     }
     if !e.weakening.is_empty() {
         section(&mut out, "Weakening signals");
