@@ -148,18 +148,50 @@ pub fn entry_detail_lines(e: &Entry, theme: &Theme, g: &Glyphs) -> Vec<Line<'sta
     out
 }
 
-/// The short form for the overview: up to `evidence` evidence lines and the next check.
-pub fn top_summary_lines(e: &Entry, evidence: usize, theme: &Theme) -> Vec<Line<'static>> {
+/// The short form for the overview, `width` columns wide: up to `evidence` evidence lines (one
+/// row each, cut) and the next check over at most `next_rows` rows (the full command is in
+/// the triage view).
+pub fn top_summary_lines(
+    e: &Entry,
+    evidence: usize,
+    next_rows: usize,
+    width: usize,
+    theme: &Theme,
+    g: &Glyphs,
+) -> Vec<Line<'static>> {
     let mut out: Vec<Line<'static>> = e
         .evidence
         .iter()
         .take(evidence)
-        .map(|l| Line::styled(format!("- {l}"), theme.text))
+        .map(|l| Line::styled(fit(&format!("- {l}"), width, g), theme.text))
         .collect();
-    out.push(Line::from(vec![
-        Span::styled("next: ", theme.table_header),
-        Span::styled(e.next_check.clone(), theme.next_check),
-    ]));
+    const LABEL: &str = "next: ";
+    let first_w = width.saturating_sub(LABEL.len()).max(1);
+    let chars: Vec<char> = e.next_check.chars().collect();
+    let mut rows: Vec<String> = Vec::new();
+    let mut at = 0;
+    while at < chars.len() && rows.len() < next_rows.max(1) {
+        let w = if rows.is_empty() { first_w } else { width.max(1) };
+        let last_row = rows.len() + 1 == next_rows.max(1);
+        let end = (at + w).min(chars.len());
+        let piece: String = if last_row && end < chars.len() {
+            fit(&chars[at..].iter().collect::<String>(), w, g)
+        } else {
+            chars[at..end].iter().collect()
+        };
+        rows.push(piece);
+        at = end;
+    }
+    for (i, r) in rows.into_iter().enumerate() {
+        out.push(if i == 0 {
+            Line::from(vec![
+                Span::styled(LABEL, theme.table_header),
+                Span::styled(r, theme.next_check),
+            ])
+        } else {
+            Line::styled(r, theme.next_check)
+        });
+    }
     out
 }
 

@@ -147,9 +147,14 @@ pub fn overview(
     let error_line = o.sources.iter().any(|s| s.last_error.is_some()) as u16;
     let src_rows = (o.sources.len().max(1) as u16).min(if compact { 2 } else { 8 });
     // The leading hypothesis, when supported: its strongest evidence and the next check.
-    let lead = model.top_entry();
-    let lead_evidence = if compact { 1 } else { 3 };
-    let lead_h = lead.map_or(0, |e| e.evidence.len().min(lead_evidence) as u16 + 3);
+    let lead_lines = model.top_entry().map(|e| {
+        let (evidence, next_rows) = if compact { (1, 1) } else { (3, 3) };
+        let width = area.width.saturating_sub(2) as usize;
+        let lines =
+            super::triage_view::top_summary_lines(e, evidence, next_rows, width, theme, g);
+        (e, lines)
+    });
+    let lead_h = lead_lines.as_ref().map_or(0, |(_, l)| l.len() as u16 + 2);
     let [top, lead_area, middle, bottom] = Layout::vertical([
         Constraint::Length(reasons + 3),
         Constraint::Length(lead_h),
@@ -157,7 +162,7 @@ pub fn overview(
         Constraint::Length(src_rows + error_line + 3),
     ])
     .areas(area);
-    if let Some(e) = lead {
+    if let Some((e, lines)) = lead_lines {
         let title = super::triage_view::entry_title(
             " Top hypothesis: ",
             e,
@@ -165,19 +170,15 @@ pub fn overview(
             g,
         );
         frame.render_widget(
-            Paragraph::new(super::triage_view::top_summary_lines(
-                e,
-                lead_evidence,
-                theme,
-            ))
-            .block(panel(title, theme, g)),
+            Paragraph::new(lines).block(panel(title, theme, g)),
             lead_area,
         );
     }
 
     // Status: the big line and why.
+    // The badge is the alert state, as in the header, so the screen never shows two verdicts.
     let mut lines = vec![Line::from(vec![
-        super::draw::status_span(o.status, theme, g),
+        super::draw::alert_badge(&model.alerts, theme, g),
         Span::styled(
             format!(
                 "  {} requests in 15m across {} routes",
