@@ -157,8 +157,7 @@ fn line(buf: &Buffer, y: u16) -> String {
 fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
     (2..buf.area.height).find_map(|y| {
         let l = line(buf, y);
-        l.find(needle)
-            .map(|i| (l[..i].chars().count() as u16, y))
+        l.find(needle).map(|i| (l[..i].chars().count() as u16, y))
     })
 }
 
@@ -241,7 +240,10 @@ fn enter_opens_the_detail_in_place_of_the_table_at_80x24() {
     let m = model();
     let theme = default_theme();
     let mut state = UiState::new("LIVE", false);
-    assert_eq!(handle_key(&mut state, key(KeyCode::Char('6'))), Action::Redraw);
+    assert_eq!(
+        handle_key(&mut state, key(KeyCode::Char('6'))),
+        Action::Redraw
+    );
     assert_eq!(state.view, View::Triage);
     assert_eq!(handle_key(&mut state, key(KeyCode::Enter)), Action::Redraw);
     assert!(state.detail);
@@ -286,7 +288,7 @@ fn number_keys_and_tabs_reach_every_view() {
 #[test]
 fn header_pages_loudly_and_names_the_top_hypothesis_on_every_view() {
     let m = model();
-    for theme in ["default", "monochrome"] {
+    for theme in corstop::ui::theme::BUILTIN_NAMES {
         let theme = Theme::builtin(theme).unwrap();
         for view in View::ALL {
             let mut state = UiState::new("LIVE", false);
@@ -316,7 +318,10 @@ fn header_pages_loudly_and_names_the_top_hypothesis_on_every_view() {
     assert!(status.contains("2026-04-04T10:31:02Z"), "{status}");
     let top = m.top_entry().unwrap();
     assert!(
-        status.contains(&format!("top: H2 Preflight blocked by auth ({})", top.score)),
+        status.contains(&format!(
+            "top: H2 Preflight blocked by auth ({})",
+            top.score
+        )),
         "{status}"
     );
 }

@@ -98,6 +98,16 @@ impl Snapshotter {
     /// Advances the live clock (so the window follows the wall clock), then returns a fresh
     /// view model if the store changed. The lock is held only for this call.
     pub fn poll(&mut self, store: &Mutex<Store>, frozen: bool) -> Option<ViewModel> {
+        self.poll_at(store, frozen, now_ms())
+    }
+
+    /// [`Snapshotter::poll`] at a given wall time.
+    pub fn poll_at(
+        &mut self,
+        store: &Mutex<Store>,
+        frozen: bool,
+        wall: EpochMs,
+    ) -> Option<ViewModel> {
         if frozen {
             return None;
         }
@@ -106,7 +116,6 @@ impl Snapshotter {
             // A producer panicked while holding the lock; the counters are still readable.
             Err(poisoned) => poisoned.into_inner(),
         };
-        let wall = now_ms();
         if s.mode() == TimeMode::Live {
             s.tick(wall);
         }

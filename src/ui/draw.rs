@@ -257,7 +257,10 @@ pub const BINDINGS: &[(&str, &str)] = &[
     ("1-7, Tab, Shift-Tab", "switch view"),
     ("j/k, Down/Up", "move selection; scroll log and detail"),
     ("PgDn/PgUp, g/G", "move by 10, jump to first/last"),
-    ("Enter", "drill down: route trend, probe or hypothesis detail"),
+    (
+        "Enter",
+        "drill down: route trend, probe or hypothesis detail",
+    ),
     ("Esc", "back, close detail or help, clear filter"),
     ("f", "freeze / unfreeze the screen"),
     ("t", "time range 15m / 1h / 6h"),

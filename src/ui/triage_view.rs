@@ -171,7 +171,11 @@ pub fn top_summary_lines(
     let mut rows: Vec<String> = Vec::new();
     let mut at = 0;
     while at < chars.len() && rows.len() < next_rows.max(1) {
-        let w = if rows.is_empty() { first_w } else { width.max(1) };
+        let w = if rows.is_empty() {
+            first_w
+        } else {
+            width.max(1)
+        };
         let last_row = rows.len() + 1 == next_rows.max(1);
         let end = (at + w).min(chars.len());
         let piece: String = if last_row && end < chars.len() {

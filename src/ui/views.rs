@@ -150,8 +150,7 @@ pub fn overview(
     let lead_lines = model.top_entry().map(|e| {
         let (evidence, next_rows) = if compact { (1, 1) } else { (3, 3) };
         let width = area.width.saturating_sub(2) as usize;
-        let lines =
-            super::triage_view::top_summary_lines(e, evidence, next_rows, width, theme, g);
+        let lines = super::triage_view::top_summary_lines(e, evidence, next_rows, width, theme, g);
         (e, lines)
     });
     let lead_h = lead_lines.as_ref().map_or(0, |(_, l)| l.len() as u16 + 2);
