@@ -428,13 +428,15 @@ impl FileFollower {
             self.last_activity = Instant::now();
         }
 
-        if self.draining.is_empty()
+        let settled = self.draining.is_empty()
             && matches!(
                 self.reported,
                 Some(FollowState::RotatedRename | FollowState::Truncated | FollowState::Recreated)
             )
-            && self.transition_at.elapsed() >= self.opts.drain_grace
-        {
+            && self.transition_at.elapsed() >= self.opts.drain_grace;
+        // Data flowing again after an error means whatever failed has recovered.
+        let recovered = p.bytes > 0 && matches!(self.reported, Some(FollowState::Error(_)));
+        if settled || recovered {
             self.report(FollowState::Following, on);
         }
         p
