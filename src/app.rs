@@ -409,10 +409,7 @@ fn ui_options(
         mode_label,
         analysis: crate::analysis::AnalysisConfig {
             token_lifetimes_ms: settings.token_lifetimes_ms.clone(),
-            alerts: crate::analysis::alerts::AlertConfig {
-                objective: settings.slo_percent / 100.0,
-                ..Default::default()
-            },
+            alerts: alert_config(settings),
         },
     })
 }
