@@ -311,6 +311,15 @@ fn header_pages_loudly_and_names_the_top_hypothesis_on_every_view() {
             );
         }
     }
+    // Not paging yet: DEGRADED, with the pending page and how long it has held.
+    let mut cfg = AnalysisConfig::default();
+    cfg.alerts.page_for_ms = 30 * MINUTE;
+    let pending = analysis::snapshot_with(&h2_store(), T0, &cfg);
+    let mut state = UiState::new("LIVE", false);
+    let buf = render_with(&mut state, &pending, &default_theme(), 80, 24);
+    let status = line(&buf, 1);
+    assert!(status.contains("DEGRADED  page pending 14m"), "{status}");
+    assert!(!status.contains("PAGE"), "{status}");
     // Wide terminals keep the full date and the top hypothesis whole.
     let mut state = UiState::new("LIVE", false);
     let buf = render_with(&mut state, &m, &default_theme(), 200, 60);
