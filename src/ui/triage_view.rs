@@ -51,7 +51,7 @@ pub fn state_style(s: State, theme: &Theme) -> Style {
 pub fn score_bar(score: u8, width: usize, ascii: bool) -> (String, String) {
     let (full, empty) = if ascii { ('#', '.') } else { ('█', '░') };
     let score = score.min(100) as usize;
-    let filled = if score == 0 {
+    let filled = if score == 0 || width == 0 {
         0
     } else {
         (score * width).div_ceil(100).clamp(1, width)
@@ -347,6 +347,7 @@ mod tests {
             (100, 6, true, ("######", "")),
             (200, 6, true, ("######", "")),
             (34, 6, false, ("███", "░░░")),
+            (50, 0, true, ("", "")),
         ] {
             let (f, e) = score_bar(score, width, ascii);
             assert_eq!((f.as_str(), e.as_str()), want, "{score} {width}");
