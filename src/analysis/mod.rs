@@ -102,6 +102,47 @@ pub struct ProbeRow {
     pub doubled_acao: bool,
 }
 
+/// Verdicts kept per probe row for its history.
+pub const PROBE_HISTORY: usize = 12;
+
+/// One earlier verdict of a probe (endpoint × origin × shape).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeHistoryEntry {
+    pub time: EpochMs,
+    pub allowed: bool,
+    pub code: String,
+    pub hidden_status: Option<u16>,
+    pub instance: Option<String>,
+}
+
+/// The history of every latest probe, from the store's bounded probe ring.
+fn probe_histories(store: &Store) -> Vec<Vec<ProbeHistoryEntry>> {
+    store
+        .probe_latest()
+        .iter()
+        .map(|latest| {
+            store
+                .probe_history()
+                .rev()
+                .filter(|r| {
+                    r.url == latest.url && r.origin == latest.origin && r.shape == latest.shape
+                })
+                .take(PROBE_HISTORY)
+                .map(|r| ProbeHistoryEntry {
+                    time: r.time,
+                    allowed: r.verdict.allowed,
+                    code: match &r.transport {
+                        Some(t) => t.kind.as_str().to_string(),
+                        None => r.verdict.code.to_string(),
+                    },
+                    hidden_status: r.verdict.hidden_status,
+                    instance: r.instance.clone(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Everything every view needs, computed in one go under the store lock.
 #[derive(Clone, Debug)]
 pub struct ViewModel {
@@ -119,6 +160,9 @@ pub struct ViewModel {
     pub probes: Vec<ProbeRow>,
     /// Full results behind `probes`, same order, for the detail pane.
     pub probe_results: Vec<ProbeResult>,
+    /// Earlier verdicts of each row in `probes` (same order), newest first, at most
+    /// [`PROBE_HISTORY`] each.
+    pub probe_history: Vec<Vec<ProbeHistoryEntry>>,
     /// Oldest first.
     pub log: Vec<LogLine>,
     /// Lines in the store's ring (the model keeps at most [`MAX_LOG_LINES`]).
@@ -204,6 +248,7 @@ pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> V
     let (trends, origins, auth) = series::compute(store, &critical);
     let probes: Vec<ProbeRow> = store.probe_latest().iter().map(probe_row).collect();
     let probe_results = store.probe_latest().to_vec();
+    let probe_history = probe_histories(store);
     let labels: Vec<&str> = store.sources().iter().map(|s| s.label.as_str()).collect();
     let log_ring_len = store.raw_lines().count();
     let mut log: Vec<LogLine> = store
@@ -234,6 +279,7 @@ pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> V
         auth_samples: newest_auth_samples(store),
         probes,
         probe_results,
+        probe_history,
         log,
         log_ring_len,
         top: verdicts

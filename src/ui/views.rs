@@ -984,7 +984,12 @@ pub fn probes(
                 Paragraph::new(summary).block(panel(" Probe ", theme, g)),
                 head,
             );
-            let lines = probe_detail_lines(p, theme, g);
+            let history = model
+                .probe_history
+                .get(sel)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let lines = probe_detail_lines(p, history, theme, g);
             // Wrapped lines make the rendered height larger than the line count; the bound
             // only has to stop scrolling into nothing.
             state.detail_scroll = state.detail_scroll.min(lines.len() as u16);
@@ -1067,7 +1072,12 @@ pub fn probes(
 
 /// The evidence of one probe, line by line: requests as sent, responses as received (every
 /// header line in order, doubled ones marked), then what each browser would say.
-pub fn probe_detail_lines(p: &ProbeResult, theme: &Theme, g: &Glyphs) -> Vec<Line<'static>> {
+pub fn probe_detail_lines(
+    p: &ProbeResult,
+    history: &[crate::analysis::ProbeHistoryEntry],
+    theme: &Theme,
+    g: &Glyphs,
+) -> Vec<Line<'static>> {
     let mut out: Vec<Line<'static>> = Vec::new();
     let section = |out: &mut Vec<Line<'static>>, title: &str| {
         out.push(Line::styled(title.to_string(), theme.table_header));
@@ -1189,6 +1199,37 @@ pub fn probe_detail_lines(p: &ProbeResult, theme: &Theme, g: &Glyphs) -> Vec<Lin
     }
     if let Some(i) = &p.instance {
         out.push(Line::styled(format!("Instance: {i}"), theme.muted));
+    }
+    if history.len() > 1 {
+        section(&mut out, "History (newest first)");
+        for h in history {
+            out.push(Line::from(vec![
+                Span::styled(
+                    format!("  {}  ", crate::time::format_hms(h.time)),
+                    theme.muted,
+                ),
+                Span::styled(
+                    if h.allowed { "ALLOWED" } else { "BLOCKED" },
+                    if h.allowed {
+                        theme.verdict_allowed
+                    } else {
+                        theme.verdict_blocked
+                    },
+                ),
+                Span::styled(
+                    format!(
+                        "  {}{}{}",
+                        h.code,
+                        h.hidden_status
+                            .map_or(String::new(), |s| format!("  hidden {s}")),
+                        h.instance
+                            .as_deref()
+                            .map_or(String::new(), |i| format!("  {i}"))
+                    ),
+                    theme.text,
+                ),
+            ]));
+        }
     }
     out
 }
