@@ -515,6 +515,14 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => runtime
             .block_on(crate::check::run(args, settings.probe.clone()))
             .map(|code| ExitCode::from(code.clamp(0, 255) as u8)),
+        Some(Command::Screenshots(args)) => {
+            crate::ui::screenshots::generate(&args.out).map(|written| {
+                for path in written {
+                    println!("{}", path.display());
+                }
+                ExitCode::SUCCESS
+            })
+        }
     };
     // Producers may still be blocked in reads (stdin); do not wait for them.
     runtime.shutdown_background();

@@ -6,11 +6,14 @@
 //!   `TestBackend`);
 //! - [`theme`]: styles per element from TOML, five built in;
 //! - [`app`] and [`terminal`]: the event loop and terminal ownership;
-//! - [`svg`]: screenshots of a rendered buffer.
+//! - [`svg`]: screenshots of a rendered buffer; [`screenshots`] draws every view in every
+//!   theme from [`replay`], the demo incident replayed in virtual time.
 
 pub mod app;
 pub mod draw;
 pub mod glyphs;
+pub mod replay;
+pub mod screenshots;
 pub mod state;
 pub mod svg;
 pub mod terminal;
