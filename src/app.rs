@@ -43,6 +43,7 @@ pub struct Settings {
     pub slo_percent: f64,
     /// The file the settings came from, if any.
     pub config_path: Option<PathBuf>,
+    pub keys: crate::ui::KeyBindings,
 }
 
 fn default_log_file() -> PathBuf {
@@ -166,7 +167,14 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
         });
     }
 
+    let keys = file.keys.clone().unwrap_or_default();
+    keys.validate().map_err(|e| ConfigError::Invalid {
+        origin: format!("{origin_of_file}: [keys]"),
+        message: e.to_string(),
+    })?;
+
     Ok(Settings {
+        keys,
         logs,
         format_opts,
         probe,
@@ -338,6 +346,7 @@ fn ui_options(
         theme,
         ascii: settings.ascii,
         mode_label,
+        keys: settings.keys.clone(),
     })
 }
 

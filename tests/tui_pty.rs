@@ -204,7 +204,10 @@ impl Session {
         let out = self.output.lock().unwrap().clone();
         let entered = rfind(&out, ENTER_ALT).expect("the alternate screen was never entered");
         let left = rfind(&out, LEAVE_ALT).expect("the alternate screen was never left");
-        assert!(left > entered, "left the alternate screen before entering it last");
+        assert!(
+            left > entered,
+            "left the alternate screen before entering it last"
+        );
         let shown = rfind(&out, SHOW_CURSOR).expect("the cursor was never shown again");
         assert!(shown > entered, "cursor not shown after the last frame");
         // Nothing after the restore takes the screen or hides the cursor again.

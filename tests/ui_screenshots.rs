@@ -40,7 +40,9 @@ fn two_runs_write_identical_svgs() {
         ] {
             let name = format!("{view}-{theme}.svg");
             assert!(
-                first.iter().any(|p| p.file_name().unwrap() == name.as_str()),
+                first
+                    .iter()
+                    .any(|p| p.file_name().unwrap() == name.as_str()),
                 "{name} missing"
             );
         }

@@ -21,6 +21,7 @@ use crate::store::{Store, TimeMode};
 use crate::time::now_ms;
 
 use super::draw::draw;
+use super::keys::KeyBindings;
 use super::state::{Action, UiState, handle_key, handle_mouse};
 use super::terminal::TerminalGuard;
 use super::theme::Theme;
@@ -33,6 +34,8 @@ pub struct UiOptions {
     pub ascii: bool,
     /// `LIVE`, `REPLAY` or `DEMO`.
     pub mode_label: &'static str,
+    /// Key bindings (validated by whoever loaded them; see [`KeyBindings::validate`]).
+    pub keys: KeyBindings,
 }
 
 impl Default for UiOptions {
@@ -42,6 +45,7 @@ impl Default for UiOptions {
             theme: Theme::default_theme(),
             ascii: false,
             mode_label: "LIVE",
+            keys: KeyBindings::default(),
         }
     }
 }
@@ -105,7 +109,7 @@ pub async fn run(
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
-    let mut state = UiState::new(opts.mode_label, opts.ascii);
+    let mut state = UiState::new(opts.mode_label, opts.ascii).with_keys(opts.keys.clone());
     let mut snapshots = Snapshotter::default();
     let mut model = match snapshots.poll(&store, false) {
         Some(m) => m,

@@ -1,7 +1,7 @@
 //! The terminal dashboard: six views over one view model, a theme per element, and a loop
 //! that owns the terminal.
 //!
-//! - [`state`]: UI state and the pure key / mouse handlers;
+//! - [`state`]: UI state and the pure key / mouse handlers; [`keys`]: configurable bindings;
 //! - [`draw`] and [`views`]: rendering, usable with any ratatui backend (tests use
 //!   `TestBackend`);
 //! - [`theme`]: styles per element from TOML, five built in;
@@ -12,6 +12,7 @@
 pub mod app;
 pub mod draw;
 pub mod glyphs;
+pub mod keys;
 pub mod replay;
 pub mod screenshots;
 pub mod state;
@@ -22,6 +23,7 @@ pub mod views;
 
 pub use app::{Snapshotter, UiOptions, run};
 pub use draw::draw;
+pub use keys::{KeyAction, KeyBindings, KeyCombo, KeyError};
 pub use state::{Action, UiState, View, handle_key, handle_mouse};
 pub use svg::render_svg;
 pub use theme::{Theme, ThemeError};

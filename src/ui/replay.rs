@@ -228,7 +228,12 @@ impl World {
             ("server".to_string(), "Kestrel".to_string()),
             ("x-instance".to_string(), instance.to_string()),
         ];
-        headers.extend(reply.headers.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        headers.extend(
+            reply
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone())),
+        );
         let raw = RawResponse {
             status: reply.status,
             headers,
@@ -343,7 +348,11 @@ impl Browser {
         let (method, path, body): (&str, &str, Option<&str>) = match roll {
             10..=39 => ("GET", "/api/orders", None),
             40..=57 => ("GET", &order, None),
-            58..=71 => ("PUT", &order, Some(r#"{"status":"confirmed","quantity":2}"#)),
+            58..=71 => (
+                "PUT",
+                &order,
+                Some(r#"{"status":"confirmed","quantity":2}"#),
+            ),
             72..=75 => (
                 "PUT",
                 "/api/orders",
@@ -582,13 +591,18 @@ mod tests {
             .map(|(_, n)| *n)
             .sum::<u64>();
         assert!(preflight_401 > 0, "H2 leaves challenged preflights");
-        let expired: u64 = store.window(6 * crate::time::HOUR).filter_map(|(_, b)| b).map(|b| u64::from(b.auth[AuthClass::Expired as usize])).sum();
+        let expired: u64 = store
+            .window(6 * crate::time::HOUR)
+            .filter_map(|(_, b)| b)
+            .map(|b| u64::from(b.auth[AuthClass::Expired as usize]))
+            .sum();
         assert!(expired > 0, "H3 leaves expired tokens");
         assert!(
             store
                 .probe_latest()
                 .iter()
-                .any(|p| p.verdict.code == "acao-multiple" || !p.verdict.allowed && p.url.contains("orders")),
+                .any(|p| p.verdict.code == "acao-multiple"
+                    || !p.verdict.allowed && p.url.contains("orders")),
             "H4 blocks the orders probes"
         );
     }

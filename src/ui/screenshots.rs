@@ -94,8 +94,7 @@ pub fn demo_model() -> anyhow::Result<ViewModel> {
 /// `overview-<theme>-80x24.svg`, into `out_dir` (created when missing). Returns the paths
 /// written, in a fixed order.
 pub fn generate(out_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out_dir)
-        .with_context(|| format!("creating {}", out_dir.display()))?;
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let model = demo_model()?;
     let mut written = Vec::new();
     for theme_name in BUILTIN_NAMES {
