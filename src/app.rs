@@ -347,6 +347,7 @@ fn ui_options(
         ascii: settings.ascii,
         mode_label,
         keys: settings.keys.clone(),
+        token_lifetimes_ms: settings.token_lifetimes_ms.clone(),
     })
 }
 

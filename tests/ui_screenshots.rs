@@ -48,3 +48,27 @@ fn two_runs_write_identical_svgs() {
         }
     }
 }
+
+/// The auth view marks the replay's 401/403 bursts (the H2 preflight challenge and the H3
+/// expiry waves) under its chart and lists when they started.
+#[test]
+fn auth_view_marks_bursts_of_the_replay() {
+    use corstop::analysis::TimeRange;
+    use corstop::ui::screenshots::{demo_model, render_view};
+    use corstop::ui::{Theme, View};
+
+    let model = demo_model().unwrap();
+    let theme = Theme::builtin("default").unwrap();
+    let svg = render_view(&model, &theme, 120, 36, |s| {
+        s.switch_to(View::Auth);
+        s.range = TimeRange::H6;
+    })
+    .unwrap();
+    assert!(svg.contains("bursts"), "{svg}");
+    assert!(svg.contains('▲'), "no burst marks");
+    // Three expiry waves an hour apart (11:04, 12:04, 13:04) and the second H2 at 15:14.
+    for start in ["11:04", "12:04", "13:04", "15:14"] {
+        assert!(svg.contains(start), "{start} missing");
+    }
+    assert!(svg.contains("no period yet"));
+}

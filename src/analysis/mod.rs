@@ -7,6 +7,7 @@
 pub mod bursts;
 pub mod overview;
 pub mod series;
+pub mod waves;
 
 use crate::event::ProbeResult;
 use crate::store::{AuthSample, Store, TimeMode};

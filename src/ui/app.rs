@@ -36,6 +36,8 @@ pub struct UiOptions {
     pub mode_label: &'static str,
     /// Key bindings (validated by whoever loaded them; see [`KeyBindings::validate`]).
     pub keys: KeyBindings,
+    /// Access-token lifetimes that auth bursts are compared with (default 1h).
+    pub token_lifetimes_ms: Vec<crate::time::EpochMs>,
 }
 
 impl Default for UiOptions {
@@ -46,6 +48,7 @@ impl Default for UiOptions {
             ascii: false,
             mode_label: "LIVE",
             keys: KeyBindings::default(),
+            token_lifetimes_ms: vec![crate::time::HOUR],
         }
     }
 }
@@ -110,6 +113,7 @@ pub async fn run(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     let mut state = UiState::new(opts.mode_label, opts.ascii).with_keys(opts.keys.clone());
+    state.token_lifetimes_ms = opts.token_lifetimes_ms.clone();
     let mut snapshots = Snapshotter::default();
     let mut model = match snapshots.poll(&store, false) {
         Some(m) => m,

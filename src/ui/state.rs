@@ -100,6 +100,8 @@ pub struct UiState {
     pub hit: HitAreas,
     /// The key bindings in effect (the help overlay lists these).
     pub keys: KeyBindings,
+    /// Access-token lifetimes the auth view compares burst periods with.
+    pub token_lifetimes_ms: Vec<crate::time::EpochMs>,
 }
 
 impl UiState {
@@ -124,6 +126,7 @@ impl UiState {
             row_routes: Vec::new(),
             hit: HitAreas::default(),
             keys: KeyBindings::default(),
+            token_lifetimes_ms: vec![crate::time::HOUR],
         }
     }
 
