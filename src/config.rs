@@ -74,6 +74,7 @@ pub struct FileConfig {
     pub probe: Option<crate::probe::ProbeSettings>,
     /// `[keys]`: action = ["key", ...]; unlisted actions keep their defaults.
     pub keys: Option<crate::ui::KeyBindings>,
+    pub notify: Option<crate::notify::NotifySettings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -897,3 +897,137 @@ this line is not an access log line
         assert!(md.contains("| `/api/orders` | OPTIONS | 401 | 2 |"));
     }
 }
+
+/// What the analysis makes of the store: token-expiry bursts and their period, the triage
+/// ranking with its evidence, and the alert states.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnosis {
+    pub bursts: crate::analysis::expiry::ExpiryReport,
+    pub triage: crate::analysis::triage::Board,
+    pub alerts: crate::analysis::alerts::AlertState,
+}
+
+/// Settings the analysis needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct DiagnosisOptions {
+    pub token_lifetimes_ms: Vec<EpochMs>,
+    pub alerts: crate::analysis::alerts::AlertConfig,
+}
+
+impl Default for DiagnosisOptions {
+    fn default() -> Self {
+        DiagnosisOptions {
+            token_lifetimes_ms: vec![crate::time::HOUR],
+            alerts: crate::analysis::alerts::AlertConfig::default(),
+        }
+    }
+}
+
+/// Analyses everything the store still holds in its time window (a postmortem looks at the
+/// whole retained history, not only the last 15 minutes).
+pub fn diagnose(store: &Store, opts: &DiagnosisOptions) -> Diagnosis {
+    let span = store.config().retention_ms;
+    let lifetimes = &opts.token_lifetimes_ms;
+    Diagnosis {
+        bursts: crate::analysis::expiry::analyse_expiry(
+            store,
+            span,
+            lifetimes,
+            &crate::analysis::bursts::BurstParams::default(),
+        ),
+        triage: crate::analysis::triage::triage(store, span, lifetimes),
+        alerts: crate::analysis::alerts::evaluate(store, &opts.alerts),
+    }
+}
+
+/// The counts and the diagnosis together, as `corstop report --format json` prints them.
+#[derive(Debug, Clone, Serialize)]
+pub struct FullReport {
+    #[serde(flatten)]
+    pub counts: Report,
+    #[serde(flatten)]
+    pub diagnosis: Diagnosis,
+}
+
+pub fn full_to_json(r: &FullReport) -> String {
+    serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// The plain-text report followed by the diagnosis, within 80 columns.
+pub fn full_to_table(r: &FullReport) -> String {
+    let mut o = to_table(&r.counts);
+    let d = &r.diagnosis;
+    let _ = writeln!(o, "\nALERTS: {}", d.alerts.level.as_str());
+    for a in d.alerts.alerts.iter().take(10) {
+        let _ = writeln!(o, "  {}", fit(&a.message, 76));
+    }
+    for s in d.alerts.slis.iter().filter(|s| s.below_objective).take(10) {
+        let _ = writeln!(
+            o,
+            "  SLI {:<40} {:>7.2}% ({} of {} preflights ok)",
+            fit(&s.route, 40),
+            s.sli * 100.0,
+            s.good,
+            s.total
+        );
+    }
+
+    let b = &d.bursts;
+    let _ = writeln!(
+        o,
+        "\nTOKEN-EXPIRY BURSTS: {} bursts, {} 401/403 on non-OPTIONS, {} expired signatures",
+        b.bursts.len(),
+        b.failures,
+        b.expired
+    );
+    if let Some(text) = &b.period_text {
+        let _ = writeln!(o, "  {}", fit(text, 76));
+    }
+    if let Some(next) = b.next_due {
+        let _ = writeln!(o, "  next burst due {}", format_rfc3339(next));
+    }
+    for burst in b.bursts.iter().rev().take(8) {
+        let _ = writeln!(
+            o,
+            "  {} .. {}  peak {:>5}  total {:>6}  expired {:>5}  {}",
+            crate::time::format_hm(burst.burst.start),
+            crate::time::format_hm(burst.burst.end),
+            burst.burst.peak,
+            burst.burst.count,
+            burst.expired,
+            fit(burst.route.as_deref().unwrap_or("-"), 20)
+        );
+    }
+
+    let _ = writeln!(o, "\nTRIAGE (score 0-100, strongest first)");
+    for e in d.triage.entries.iter().filter(|e| e.score > 0).take(6) {
+        let _ = writeln!(
+            o,
+            "  {:<8} {:>3}  {:<13} {}",
+            e.id,
+            e.score,
+            e.state.as_str(),
+            fit(e.title, 50)
+        );
+        for line in e.evidence.iter().take(3) {
+            let _ = writeln!(o, "      - {}", fit(line, 70));
+        }
+        for line in e.disagreements.iter().take(2) {
+            let _ = writeln!(o, "      ! {}", fit(line, 70));
+        }
+    }
+    if let Some(top) = d.triage.top().filter(|e| e.score > 0) {
+        let _ = writeln!(o, "\nNEXT CHECK ({})\n  {}", top.id, top.next_check);
+        let _ = writeln!(o, "MITIGATION\n  {}", top.mitigation);
+    }
+    o
+}
+
+/// The Markdown report with an incident summary and timeline, ready for a postmortem.
+pub fn full_to_markdown(r: &FullReport, store: &Store) -> String {
+    let d = &r.diagnosis;
+    let mut o = crate::analysis::alerts::markdown_summary(&d.triage, &d.alerts, &d.bursts, store);
+    o.push('\n');
+    o.push_str(&to_markdown(&r.counts));
+    o
+}

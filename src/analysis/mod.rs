@@ -4,9 +4,14 @@
 //! One [`snapshot`] is taken per frame under the store lock; the views only ever see the
 //! [`ViewModel`], never the store, so drawing happens with the lock released.
 
+pub mod alerts;
 pub mod bursts;
+pub mod evidence;
+pub mod expiry;
+pub mod followup;
 pub mod overview;
 pub mod series;
+pub mod triage;
 pub mod waves;
 
 use crate::event::ProbeResult;

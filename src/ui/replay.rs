@@ -263,7 +263,7 @@ impl World {
         for (path, critical) in PROBED {
             for origin in &origins {
                 let url = format!("{BASE}{path}");
-                let headers = preflight_headers(origin, &shape);
+                let headers = preflight_headers(origin, &url, &shape);
                 let request_method = shape.method.clone();
                 let resp = self.serve(
                     &Sent {
