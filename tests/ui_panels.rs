@@ -704,3 +704,58 @@ fn empty_store_and_odd_sizes_never_break() {
         assert!(t.contains("no ") || t.contains("no data"), "{view:?}: {t}");
     }
 }
+
+#[test]
+fn custom_bindings_drive_keys_footer_and_help() {
+    let keys: corstop::ui::KeyBindings = toml::from_str(
+        r#"
+        quit = ["x"]
+        freeze = ["ctrl-f"]
+        next-view = ["l", "tab"]
+        "#,
+    )
+    .unwrap();
+    keys.validate().unwrap();
+    let m = model();
+    let mut state = UiState::new("DEMO", false).with_keys(keys);
+    assert_eq!(
+        handle_key(&mut state, key(KeyCode::Char('q'))),
+        Action::None
+    );
+    assert_eq!(
+        handle_key(&mut state, key(KeyCode::Char('l'))),
+        Action::Redraw
+    );
+    assert_eq!(state.view, View::Trend);
+    handle_key(
+        &mut state,
+        KeyEvent::new(KeyCode::Char('f'), KeyModifiers::CONTROL),
+    );
+    assert!(state.frozen);
+    // Plain `f` is no longer bound.
+    assert_eq!(
+        handle_key(&mut state, key(KeyCode::Char('f'))),
+        Action::None
+    );
+    assert!(state.frozen);
+
+    let theme = Theme::builtin("default").unwrap();
+    let footer = text(&render_with(&mut state, &m, &theme, 120, 36));
+    assert!(footer.contains("x quit"), "{footer}");
+    assert!(footer.contains("Ctrl-F unfreeze"), "{footer}");
+
+    handle_key(&mut state, key(KeyCode::Char('?')));
+    let help = text(&render_with(&mut state, &m, &theme, 120, 36));
+    for needle in [
+        " x  quit",
+        "Ctrl-F  freeze",
+        "l, Tab / Shift-Tab  next / previous view",
+    ] {
+        assert!(help.contains(needle), "{needle}: {help}");
+    }
+    assert!(!help.contains("q, Ctrl-C"), "{help}");
+    assert_eq!(
+        handle_key(&mut state, key(KeyCode::Char('x'))),
+        Action::Quit
+    );
+}

@@ -12,6 +12,7 @@ pub mod followup;
 pub mod overview;
 pub mod series;
 pub mod triage;
+pub mod waves;
 
 use crate::event::{Hypothesis, ProbeResult};
 use crate::store::{AuthSample, Store, TimeMode};

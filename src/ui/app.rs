@@ -21,6 +21,7 @@ use crate::store::{Store, TimeMode};
 use crate::time::{EpochMs, SECOND, now_ms};
 
 use super::draw::draw;
+use super::keys::KeyBindings;
 use super::state::{Action, UiState, handle_key, handle_mouse};
 use super::terminal::TerminalGuard;
 use super::theme::Theme;
@@ -35,6 +36,10 @@ pub struct UiOptions {
     pub mode_label: &'static str,
     /// Token lifetimes and alert rules for the triage board and the header.
     pub analysis: AnalysisConfig,
+    /// Key bindings (validated by whoever loaded them; see [`KeyBindings::validate`]).
+    pub keys: KeyBindings,
+    /// Access-token lifetimes that auth bursts are compared with (default 1h).
+    pub token_lifetimes_ms: Vec<crate::time::EpochMs>,
 }
 
 impl Default for UiOptions {
@@ -45,6 +50,8 @@ impl Default for UiOptions {
             ascii: false,
             mode_label: "LIVE",
             analysis: AnalysisConfig::default(),
+            keys: KeyBindings::default(),
+            token_lifetimes_ms: vec![crate::time::HOUR],
         }
     }
 }
@@ -156,7 +163,8 @@ pub async fn run(
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
-    let mut state = UiState::new(opts.mode_label, opts.ascii);
+    let mut state = UiState::new(opts.mode_label, opts.ascii).with_keys(opts.keys.clone());
+    state.token_lifetimes_ms = opts.token_lifetimes_ms.clone();
     let mut snapshots = Snapshotter::new(opts.analysis.clone());
     let mut model = match snapshots.poll(&store, false) {
         Some(m) => m,

@@ -12,6 +12,7 @@ use crate::analysis::{Status, ViewModel};
 use crate::time::{format_duration, format_hms, format_rfc3339};
 
 use super::glyphs::{Glyphs, glyphs};
+use super::keys::{KeyAction, KeyBindings};
 use super::state::{UiState, View};
 use super::theme::Theme;
 use super::{triage_view, views};
@@ -47,7 +48,7 @@ pub fn draw(frame: &mut Frame, state: &mut UiState, model: &ViewModel, theme: &T
     }
     draw_footer(frame, footer, state, theme);
     if state.help {
-        draw_help(frame, body, theme, g);
+        draw_help(frame, body, state, theme, g);
     }
 }
 
@@ -219,26 +220,76 @@ fn tab_name(v: View) -> &'static str {
     }
 }
 
-fn hints(state: &UiState) -> Vec<(&'static str, &'static str)> {
-    let mut h = vec![("q", "quit"), ("?", "help"), ("1-7", "views")];
+fn hints(state: &UiState) -> Vec<(String, &'static str)> {
+    use KeyAction as A;
+    let k = &state.keys;
+    let views = [
+        A::Overview,
+        A::Trend,
+        A::Origins,
+        A::Auth,
+        A::Probes,
+        A::Triage,
+        A::Log,
+    ];
+    let digits = views
+        .iter()
+        .zip('1'..='7')
+        .all(|(a, d)| k.first(*a) == Some(d.to_string()));
+    // `j/k` when both have a key, as the pair reads best.
+    let updown = match (k.first(A::Down), k.first(A::Up)) {
+        (Some(d), Some(u)) => Some(format!("{d}/{u}")),
+        (d, u) => d.or(u),
+    };
+    let mut wanted: Vec<(Option<String>, &'static str)> = vec![
+        (k.first(A::Quit), "quit"),
+        (k.first(A::Help), "help"),
+        if digits {
+            (Some("1-7".to_string()), "views")
+        } else {
+            (k.first(A::NextView), "next view")
+        },
+    ];
     match state.view {
-        View::Overview => h.extend([("j/k", "route"), ("Enter", "trend")]),
-        View::Trend => h.extend([("j/k", "route"), ("t", "range")]),
-        View::Origins => h.extend([
-            ("j/k", "row"),
-            ("s", "sort"),
-            ("t", "range"),
-            ("Enter", "trend"),
+        View::Overview => wanted.extend([(updown.clone(), "route"), (k.first(A::Select), "trend")]),
+        View::Trend => wanted.extend([(updown.clone(), "route"), (k.first(A::TimeRange), "range")]),
+        View::Origins => wanted.extend([
+            (updown.clone(), "row"),
+            (k.first(A::Sort), "sort"),
+            (k.first(A::TimeRange), "range"),
+            (k.first(A::Select), "trend"),
         ]),
-        View::Auth => h.extend([("j/k", "sample"), ("t", "range")]),
-        View::Probes if state.detail => h.extend([("j/k", "scroll"), ("Esc", "close")]),
-        View::Probes => h.extend([("j/k", "probe"), ("Enter", "detail"), ("r", "probe now")]),
-        View::Triage if state.detail => h.extend([("j/k", "scroll"), ("Esc", "close")]),
-        View::Triage => h.extend([("j/k", "hypothesis"), ("Enter", "detail")]),
-        View::Log => h.extend([("/", "filter"), ("p", "pause"), ("G", "follow")]),
+        View::Auth => wanted.extend([(updown.clone(), "sample"), (k.first(A::TimeRange), "range")]),
+        View::Probes if state.detail => {
+            wanted.extend([(updown.clone(), "scroll"), (k.first(A::Back), "close")])
+        }
+        View::Probes => wanted.extend([
+            (updown.clone(), "probe"),
+            (k.first(A::Select), "detail"),
+            (k.first(A::ProbeNow), "probe now"),
+        ]),
+        View::Log => wanted.extend([
+            (k.first(A::Filter), "filter"),
+            (k.first(A::Pause), "pause"),
+            (k.first(A::Last), "follow"),
+        ]),
+        View::Triage if state.detail => {
+            wanted.extend([(updown.clone(), "scroll"), (k.first(A::Back), "close")])
+        }
+        View::Triage => wanted.extend([
+            (updown.clone(), "hypothesis"),
+            (k.first(A::Select), "detail"),
+        ]),
     }
-    h.push(("f", if state.frozen { "unfreeze" } else { "freeze" }));
-    h
+    wanted.push((
+        k.first(A::Freeze),
+        if state.frozen { "unfreeze" } else { "freeze" },
+    ));
+    // An unbound action has no hint.
+    wanted
+        .into_iter()
+        .filter_map(|(key, d)| key.map(|key| (key, d)))
+        .collect()
 }
 
 fn draw_footer(frame: &mut Frame, area: Rect, state: &UiState, theme: &Theme) {
@@ -250,43 +301,91 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &UiState, theme: &Theme) {
     frame.render_widget(Line::from(spans), area);
 }
 
-/// Every binding, as the help overlay lists them.
-pub const BINDINGS: &[(&str, &str)] = &[
-    ("q, Ctrl-C", "quit"),
-    ("?", "this help"),
-    ("1-7, Tab, Shift-Tab", "switch view"),
-    ("j/k, Down/Up", "move selection; scroll log and detail"),
-    ("PgDn/PgUp, g/G", "move by 10, jump to first/last"),
+/// The help overlay's rows: actions shown together and what they do.
+const HELP_ROWS: &[(&[KeyAction], &str)] = &[
+    (&[KeyAction::Quit], "quit"),
+    (&[KeyAction::Help], "this help"),
     (
-        "Enter",
+        &[
+            KeyAction::Overview,
+            KeyAction::Trend,
+            KeyAction::Origins,
+            KeyAction::Auth,
+            KeyAction::Probes,
+            KeyAction::Triage,
+            KeyAction::Log,
+        ],
+        "views: overview, trend, origins, auth, probes, triage, log",
+    ),
+    (
+        &[KeyAction::NextView, KeyAction::PreviousView],
+        "next / previous view",
+    ),
+    (
+        &[KeyAction::Down, KeyAction::Up],
+        "move selection; scroll log and detail",
+    ),
+    (&[KeyAction::PageDown, KeyAction::PageUp], "move by 10"),
+    (&[KeyAction::First, KeyAction::Last], "jump to first / last"),
+    (
+        &[KeyAction::Select],
         "drill down: route trend, probe or hypothesis detail",
     ),
-    ("Esc", "back, close detail or help, clear filter"),
-    ("f", "freeze / unfreeze the screen"),
-    ("t", "time range 15m / 1h / 6h"),
-    ("r", "run the probes now"),
-    ("s", "origins: change sort order"),
-    ("/", "log: filter lines (Enter keeps, Esc clears)"),
-    ("p", "log: pause / resume"),
-    ("mouse", "click tabs and rows, wheel scrolls"),
+    (
+        &[KeyAction::Back],
+        "back, close detail or help, clear filter",
+    ),
+    (&[KeyAction::Freeze], "freeze / unfreeze the screen"),
+    (&[KeyAction::TimeRange], "time range 15m / 1h / 6h"),
+    (&[KeyAction::ProbeNow], "run the probes now"),
+    (&[KeyAction::Sort], "origins: change sort order"),
+    (
+        &[KeyAction::Filter],
+        "log: filter lines (Enter keeps, Esc clears)",
+    ),
+    (&[KeyAction::Pause], "log: pause / resume"),
 ];
 
-fn draw_help(frame: &mut Frame, body: Rect, theme: &Theme, g: &Glyphs) {
-    let key_w = BINDINGS.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    let width = 72.min(body.width);
-    let height = (BINDINGS.len() as u16 + 4).min(body.height);
-    let rect = Rect::new(
-        body.x + (body.width - width) / 2,
-        body.y + (body.height - height) / 2,
-        width,
-        height,
-    );
-    let mut lines: Vec<Line> = BINDINGS
+/// The help overlay's key column for a row: each action's keys, actions separated by ` / `
+/// (` ` between single keys, as in `1 2 3 4 5 6`).
+fn help_keys(keys: &KeyBindings, actions: &[KeyAction]) -> String {
+    let parts: Vec<String> = actions.iter().map(|a| keys.describe(*a)).collect();
+    let sep = if parts.iter().all(|p| p.chars().count() == 1) {
+        " "
+    } else {
+        " / "
+    };
+    parts.join(sep)
+}
+
+/// Every binding in effect, as the help overlay lists them: (keys, description).
+pub fn help_lines(keys: &KeyBindings) -> Vec<(String, &'static str)> {
+    let mut rows: Vec<(String, &'static str)> = HELP_ROWS
         .iter()
+        .map(|(actions, what)| (help_keys(keys, actions), *what))
+        .collect();
+    rows.push(("mouse".into(), "click tabs and rows, wheel scrolls"));
+    rows
+}
+
+/// Widest key column in the help overlay; longer key lists are cut with an ellipsis.
+const HELP_KEY_WIDTH: usize = 24;
+
+fn draw_help(frame: &mut Frame, body: Rect, state: &UiState, theme: &Theme, g: &Glyphs) {
+    let rows = help_lines(&state.keys);
+    let key_w = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(HELP_KEY_WIDTH);
+    let mut lines: Vec<Line> = rows
+        .into_iter()
         .map(|(k, d)| {
+            let k = fit(&k, key_w, g);
             Line::from(vec![
                 Span::styled(format!(" {k:>key_w$}  "), theme.help_key),
-                Span::styled(*d, theme.help_text),
+                Span::styled(d, theme.help_text),
             ])
         })
         .collect();
@@ -298,6 +397,16 @@ fn draw_help(frame: &mut Frame, body: Rect, theme: &Theme, g: &Glyphs) {
         " DEGRADED: a route's preflight 2xx < 99.9 % (15m), or a probe blocked",
         theme.muted,
     ));
+    // As wide as the longest line plus the border and a space, within the body.
+    let widest = lines.iter().map(Line::width).max().unwrap_or(0);
+    let width = (widest as u16).saturating_add(3).min(body.width);
+    let height = (lines.len() as u16 + 2).min(body.height);
+    let rect = Rect::new(
+        body.x + (body.width - width) / 2,
+        body.y + (body.height - height) / 2,
+        width,
+        height,
+    );
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines).block(panel(" Help — keys ", theme, g)),

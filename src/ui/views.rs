@@ -8,11 +8,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap};
 
 use crate::analysis::series::{fit_columns, sort_cells};
+use crate::analysis::waves::AuthBursts;
 use crate::analysis::{
     PAGE_FAILURE_RATE, ProbeRow, RouteHealth, StatusClass, ViewModel, filter_log,
 };
 use crate::event::{AuthClass, ProbeResult};
-use crate::time::{format_duration, format_hms};
+use crate::time::{format_duration, format_hm, format_hms};
 
 use super::draw::{count, fit, panel, percent};
 use super::glyphs::{Glyphs, bar};
@@ -776,7 +777,9 @@ pub fn auth(
         .copied()
         .filter(|c| a.class_totals[*c as usize] > 0 || *c == AuthClass::Expired)
         .collect();
-    let chart_h = (2 + classes.len().min(6) + 1 + 2) as u16;
+    let waves = crate::analysis::waves::auth_bursts(a, &state.token_lifetimes_ms);
+    // Series, the burst marks, the axis, the burst summary, and the border.
+    let chart_h = (2 + classes.len().min(6) + 1 + 1 + 1 + 2) as u16;
     let [top, bottom] =
         Layout::vertical([Constraint::Length(chart_h), Constraint::Min(5)]).areas(area);
     let [chart, methods] =
@@ -836,7 +839,9 @@ pub fn auth(
             g,
         ));
     }
+    lines.push(burst_marks(&waves, a.columns.len(), bars_w, theme, g));
     lines.push(axis_line(a.axis.start, a.axis.end, bars_w, theme));
+    lines.push(burst_summary(&waves, inner_w, theme, g));
     frame.render_widget(
         Paragraph::new(lines).block(panel(
             format!(" 401/403 beside auth failures ({}) ", state.range.label()),
@@ -897,6 +902,83 @@ pub fn auth(
         theme,
         g,
     );
+}
+
+/// The burst row under the auth chart: a mark under every column inside a burst, laid out
+/// exactly as the sparklines above it (same column folding, same spreading).
+fn burst_marks(
+    waves: &AuthBursts,
+    columns: usize,
+    width: usize,
+    theme: &Theme,
+    g: &Glyphs,
+) -> Line<'static> {
+    let mut hot = vec![false; columns];
+    for b in &waves.bursts {
+        for h in hot.iter_mut().take(b.last + 1).skip(b.first) {
+            *h = true;
+        }
+    }
+    let per = columns.div_ceil(width.max(1)).max(1);
+    let folded: Vec<bool> = hot.chunks(per).map(|c| c.iter().any(|&h| h)).collect();
+    let n = folded.len();
+    let spread = width.max(n);
+    let mut marks = String::with_capacity(spread);
+    for (i, &h) in folded.iter().enumerate() {
+        let cells = (i + 1) * spread / n - i * spread / n;
+        let ch = if h { g.burst } else { ' ' };
+        marks.extend(std::iter::repeat_n(ch, cells));
+    }
+    let label_style = if waves.bursts.is_empty() {
+        theme.muted
+    } else {
+        theme.warning.add_modifier(Modifier::BOLD)
+    };
+    Line::from(vec![
+        Span::styled(format!("{:>8} ", "bursts"), label_style),
+        Span::styled(marks, theme.warning),
+        Span::styled(format!(" {:>6}", waves.bursts.len()), theme.text),
+    ])
+}
+
+/// One line under the axis: when the bursts started, their period and the next one due.
+fn burst_summary(waves: &AuthBursts, width: usize, theme: &Theme, g: &Glyphs) -> Line<'static> {
+    if waves.bursts.is_empty() {
+        return Line::styled(fit(" no 401/403 bursts in range", width, g), theme.muted);
+    }
+    let starts: Vec<String> = waves
+        .bursts
+        .iter()
+        .rev()
+        .take(4)
+        .rev()
+        .map(|b| format_hm(b.start))
+        .collect();
+    let more = if waves.bursts.len() > 4 {
+        format!("{}, ", g.ellipsis)
+    } else {
+        String::new()
+    };
+    let text = match &waves.period {
+        Some(p) => format!(
+            " {} · next due {} UTC · started {more}{}",
+            p.describe(),
+            format_hm(p.next_due),
+            starts.join(", ")
+        ),
+        None => format!(
+            " started {more}{} UTC · no period yet (needs three recurrences)",
+            starts.join(", ")
+        ),
+    };
+    Line::styled(
+        fit(&text, width, g),
+        if waves.period.is_some() {
+            theme.warning
+        } else {
+            theme.text
+        },
+    )
 }
 
 fn lines_push_method(out: &mut Vec<Line<'static>>, m: &str, a: u64, b: u64, theme: &Theme) {
