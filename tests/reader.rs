@@ -19,12 +19,7 @@ const STATUSES: [u16; 5] = [204, 200, 401, 403, 500];
 /// One App Service HTTP text line; 20 ms apart so a few thousand lines span minutes.
 fn http_line(i: u64) -> String {
     let ms = 37_800_000 + i * 20; // from 10:30:00
-    let (h, m, s, frac) = (
-        ms / 3_600_000,
-        ms / 60_000 % 60,
-        ms / 1000 % 60,
-        ms % 1000,
-    );
+    let (h, m, s, frac) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
     format!(
         "2026-04-04T{h:02}:{m:02}:{s:02}.{frac:03}Z {} /api/r{}/{} {} {}\n",
         METHODS[(i % 4) as usize],
@@ -64,7 +59,14 @@ fn snapshot(s: &Store) -> Vec<String> {
         let mut keys: Vec<String> = b
             .http
             .iter()
-            .map(|(k, c)| format!("B {start} {} {} {} {c}", s.route_name(k.route), k.method, k.status))
+            .map(|(k, c)| {
+                format!(
+                    "B {start} {} {} {} {c}",
+                    s.route_name(k.route),
+                    k.method,
+                    k.status
+                )
+            })
             .collect();
         keys.sort();
         out.extend(keys);
@@ -120,7 +122,10 @@ fn exact_counts_with_errors_blanks_and_an_unterminated_last_line() {
         .filter(|(k, _)| k.route == r0 && k.method == corstop::event::Method::Options)
         .map(|(_, c)| c)
         .sum();
-    assert_eq!(options_r0, (0..5_000).filter(|i| i % 36 == 0).count() as u64);
+    assert_eq!(
+        options_r0,
+        (0..5_000).filter(|i| i % 36 == 0).count() as u64
+    );
 }
 
 #[test]
@@ -210,9 +215,13 @@ fn stateful_formats_are_read_on_one_thread() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs/w3c.log");
     let read = |par| {
         let mut store = event_store();
-        let summary =
-            read_to_end_with(&[spec(&fixture)], &FormatOptions::default(), &mut store, par)
-                .unwrap();
+        let summary = read_to_end_with(
+            &[spec(&fixture)],
+            &FormatOptions::default(),
+            &mut store,
+            par,
+        )
+        .unwrap();
         (summary, store)
     };
     let (one, single) = read(Parallelism::Single);
@@ -333,7 +342,12 @@ async fn live_source_batches_match_the_headless_read() {
     headless.register_source("live");
     let mut s = spec(&path);
     s.label = Some("live".into());
-    read_to_end(std::slice::from_ref(&s), &FormatOptions::default(), &mut headless).unwrap();
+    read_to_end(
+        std::slice::from_ref(&s),
+        &FormatOptions::default(),
+        &mut headless,
+    )
+    .unwrap();
 
     let mut live = event_store();
     let id = live.register_source("live");

@@ -77,7 +77,11 @@ impl Seen {
             .collect();
         assert!(missing.is_empty(), "missing lines, first: {missing:?}");
         assert!(doubled.is_empty(), "duplicated lines, first: {doubled:?}");
-        assert!(self.other.is_empty(), "unexpected lines: {:?}", &self.other[..self.other.len().min(5)]);
+        assert!(
+            self.other.is_empty(),
+            "unexpected lines: {:?}",
+            &self.other[..self.other.len().min(5)]
+        );
         assert_eq!(self.total, self.counts.len() as u64);
     }
 }
@@ -171,7 +175,11 @@ fn rename_rotation_keeps_reading_late_writes_to_the_old_file() {
     follow_until(&mut follower, &mut seen, N, None);
     writer.join().unwrap();
     seen.assert_exact();
-    assert!(seen.states.contains(&FollowState::RotatedRename), "{:?}", seen.states);
+    assert!(
+        seen.states.contains(&FollowState::RotatedRename),
+        "{:?}",
+        seen.states
+    );
 }
 
 #[test]
@@ -208,7 +216,11 @@ fn copytruncate_with_a_writer_regrowing_the_file_at_once() {
     follow_until(&mut follower, &mut seen, N, Some(&consumed));
     writer.join().unwrap();
     seen.assert_exact();
-    assert!(seen.states.contains(&FollowState::Truncated), "{:?}", seen.states);
+    assert!(
+        seen.states.contains(&FollowState::Truncated),
+        "{:?}",
+        seen.states
+    );
 }
 
 #[test]
@@ -255,7 +267,11 @@ fn delete_and_recreate() {
     follow_until(&mut follower, &mut seen, N, None);
     writer.join().unwrap();
     seen.assert_exact();
-    assert!(seen.states.contains(&FollowState::Recreated), "{:?}", seen.states);
+    assert!(
+        seen.states.contains(&FollowState::Recreated),
+        "{:?}",
+        seen.states
+    );
 }
 
 #[test]
@@ -279,7 +295,10 @@ fn file_that_appears_later_is_read_from_its_start() {
     follow_until(&mut follower, &mut seen, N, None);
     writer.join().unwrap();
     seen.assert_exact();
-    assert_eq!(seen.states, vec![FollowState::WaitingForFile, FollowState::Following]);
+    assert_eq!(
+        seen.states,
+        vec![FollowState::WaitingForFile, FollowState::Following]
+    );
 }
 
 #[test]

@@ -206,7 +206,8 @@ pub fn read_to_end_with(
             s.format = used;
         } else {
             let files = if glob::is_pattern(&spec.path) {
-                let files = glob::expand(&spec.path).map_err(|e| io_err(Path::new(&spec.path), e))?;
+                let files =
+                    glob::expand(&spec.path).map_err(|e| io_err(Path::new(&spec.path), e))?;
                 if files.is_empty() {
                     return Err(ReadError::NoMatch(spec.path.clone()));
                 }
@@ -362,7 +363,8 @@ fn read_file_inner(
                 let src = part.register_source(label);
                 let parser = make()?;
                 let mut lines = LineParser::new(&mut part, src, Some(parser));
-                let bytes = read_range(file, start, Some(end), &mut lines).map_err(|e| e.to_string())?;
+                let bytes =
+                    read_range(file, start, Some(end), &mut lines).map_err(|e| e.to_string())?;
                 let mut c = lines.finish();
                 c.bytes = bytes;
                 commit(&mut part, src, &c);
@@ -380,7 +382,10 @@ fn read_file_inner(
         })();
         let rest: Vec<Result<(Store, FileCounts), String>> = handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err("reader thread panicked".into())))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err("reader thread panicked".into()))
+            })
             .collect();
         (first, rest)
     });
