@@ -1282,6 +1282,7 @@ fn main() {
     }
     let mut failed = false;
     let mut rows: Vec<Row> = Vec::new();
+    print_header();
     let mut goaccess_rows: Vec<String> = Vec::new();
     let goaccess = args.goaccess && have("goaccess");
     if args.goaccess && !goaccess {
@@ -1345,17 +1346,19 @@ fn main() {
                 goaccess_rows.push(run_goaccess(&file, n, &two, &args, tmp.path()));
             }
             let _ = std::fs::remove_file(&file);
-            rows.push(Row {
+            let row = Row {
                 format: format.clone(),
                 lines: n,
                 mb: bytes as f64 / 1e6,
                 one,
                 two,
-            });
+            };
+            print_row(&row);
+            rows.push(row);
         }
     }
 
-    print_table(&rows);
+    print_summary(&rows);
     if !goaccess_rows.is_empty() {
         println!(
             "\ngoaccess 1-core comparison on the same combined file (goaccess parses on one thread):"
@@ -1450,7 +1453,7 @@ fn run_goaccess(file: &Path, n: u64, corstop: &Run, args: &Args, dir: &Path) -> 
     )
 }
 
-fn print_table(rows: &[Row]) {
+fn print_header() {
     println!(
         "\n{:<16} {:>9} {:>6} | {:>6} {:>6} {:>9} {:>9} {:>6} {:>5} | {:>6} {:>6} {:>9} {:>6} {:>5} | targets (wall; cpu)",
         "format",
@@ -1469,7 +1472,12 @@ fn print_table(rows: &[Row]) {
         "load"
     );
     println!("{}", "-".repeat(150));
-    for r in rows {
+}
+
+/// Prints one measured file as soon as it is done, so that a long run shows its figures as it
+/// goes.
+fn print_row(r: &Row) {
+    {
         let text = TEXT_FORMATS.contains(&r.format.as_str());
         let (t1, t2) = if text {
             (TEXT_TARGET_1, TEXT_TARGET_2)
@@ -1543,6 +1551,9 @@ fn print_table(rows: &[Row]) {
             verdicts.join(" ")
         );
     }
+}
+
+fn print_summary(rows: &[Row]) {
     println!(
         "wall = lines / elapsed time; cpu = lines / CPU time (per thread when split), which is what \
          the machine would give without other load."
