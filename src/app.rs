@@ -41,6 +41,7 @@ pub struct Settings {
     pub log_file: PathBuf,
     pub token_lifetimes_ms: Vec<i64>,
     pub slo_percent: f64,
+    pub notify: Option<crate::notify::NotifySettings>,
     /// The file the settings came from, if any.
     pub config_path: Option<PathBuf>,
 }
@@ -191,6 +192,7 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
             .map(|v| v.iter().map(|d| d.0).collect())
             .unwrap_or_else(|| vec![60 * MINUTE]),
         slo_percent: file.analysis.slo.unwrap_or(99.9),
+        notify: file.notify.clone(),
         config_path,
     })
 }
@@ -248,7 +250,7 @@ impl Pipeline {
 
     /// Adds a log source (file, glob or stdin).
     pub fn add_log(&mut self, spec: LogSourceSpec, opts: &FormatOptions) {
-        let label = spec.label.clone().unwrap_or_else(|| spec.path.clone());
+        let label = spec.display_label();
         let id = lock(&self.store).register_source(&label);
         let task = spawn_log_source(spec, id, opts.clone(), self.sender());
         self.tasks.push(task);
@@ -259,6 +261,37 @@ impl Pipeline {
         let task =
             crate::probe::scheduler::spawn(settings, clock, self.sender(), self.probe_now.clone());
         self.tasks.push(task);
+    }
+
+    /// Evaluates the alert rules every few seconds and hands the active alerts to the webhook
+    /// notifier (which de-duplicates, reminds and resolves).
+    pub fn add_notifier(
+        &mut self,
+        settings: &crate::notify::NotifySettings,
+        alerts: crate::analysis::alerts::AlertConfig,
+    ) -> anyhow::Result<std::sync::Arc<crate::notify::DeliveryStatus>> {
+        let (tx, rx) = mpsc::channel(4);
+        let handle = crate::notify::spawn(settings, rx).context("[notify]")?;
+        let status = handle.status.clone();
+        self.tasks.push(handle.task);
+        let store = self.store.clone();
+        self.tasks.push(tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                every.tick().await;
+                let snapshot = {
+                    let s = lock(&store);
+                    alert_snapshot(&crate::analysis::alerts::evaluate(&s, &alerts))
+                };
+                // A full channel means the notifier is behind; the next snapshot carries the
+                // whole state again, so nothing is lost by skipping this one.
+                if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(snapshot) {
+                    break;
+                }
+            }
+        }));
+        Ok(status)
     }
 
     /// Stops producers and waits until everything they sent has reached the store.
@@ -284,6 +317,42 @@ impl Drop for Pipeline {
         if let Some(i) = &self.ingest {
             i.abort();
         }
+    }
+}
+
+/// The alert state as the notifier takes it: one stable key per route, so DEGRADED → PAGE on
+/// the same route is an escalation rather than a second incident.
+pub fn alert_snapshot(state: &crate::analysis::alerts::AlertState) -> crate::notify::AlertSnapshot {
+    use crate::analysis::alerts::AlertKind;
+    use crate::notify::{AlertSignal, Severity};
+    let mut by_route: std::collections::BTreeMap<&str, AlertSignal> = Default::default();
+    for a in &state.alerts {
+        let severity = match a.kind {
+            AlertKind::Page => Severity::Page,
+            AlertKind::Slo | AlertKind::PagePending => Severity::Degraded,
+        };
+        let signal = AlertSignal {
+            key: format!("route:{}", a.route),
+            severity,
+            summary: a.message.clone(),
+            detail: format!(
+                "{} on {} for {}",
+                severity.label(),
+                a.route,
+                crate::time::format_duration(a.for_ms)
+            ),
+            since: a.since,
+        };
+        match by_route.get(a.route.as_str()) {
+            Some(existing) if existing.severity >= severity => {}
+            _ => {
+                by_route.insert(&a.route, signal);
+            }
+        }
+    }
+    crate::notify::AlertSnapshot {
+        at: state.now,
+        alerts: by_route.into_values().collect(),
     }
 }
 
@@ -338,6 +407,10 @@ fn ui_options(
         theme,
         ascii: settings.ascii,
         mode_label,
+        analysis: crate::analysis::AnalysisConfig {
+            token_lifetimes_ms: settings.token_lifetimes_ms.clone(),
+            alerts: alert_config(settings),
+        },
     })
 }
 
@@ -382,6 +455,14 @@ pub async fn run_dashboard(settings: Settings) -> anyhow::Result<()> {
     let result = crate::ui::run(pipeline.store.clone(), opts, pipeline.probe_now.clone()).await;
     pipeline.shutdown().await;
     result
+}
+
+/// The alert rules with the configured objective.
+pub fn alert_config(settings: &Settings) -> crate::analysis::alerts::AlertConfig {
+    crate::analysis::alerts::AlertConfig {
+        objective: settings.slo_percent / 100.0,
+        ..Default::default()
+    }
 }
 
 /// Store settings for the demo: one bucket per demo minute (one real second at the default
@@ -447,7 +528,10 @@ async fn run_demo(args: &DemoArgs, settings: Settings) -> anyhow::Result<()> {
     result
 }
 
-fn run_report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
+fn run_report(
+    args: &ReportArgs,
+    diagnosis_options: &crate::report::DiagnosisOptions,
+) -> anyhow::Result<ExitCode> {
     let specs: Vec<LogSourceSpec> = args
         .paths
         .iter()
@@ -465,13 +549,28 @@ fn run_report(args: &ReportArgs) -> anyhow::Result<ExitCode> {
     };
     let mut store = Store::new(StoreConfig::default(), TimeMode::EventTime);
     crate::sources::reader::read_to_end(&specs, &opts, &mut store)?;
-    let report = crate::report::build(&store);
-    let out = match args.output {
-        ReportFormat::Json => crate::report::to_json(&report),
-        ReportFormat::Table => crate::report::to_table(&report),
+    let diagnosis = crate::report::diagnose(&store, diagnosis_options);
+    let report = crate::report::FullReport {
+        counts: crate::report::build(&store),
+        diagnosis,
     };
-    println!("{out}");
+    let out = match args.output {
+        ReportFormat::Json => crate::report::full_to_json(&report),
+        ReportFormat::Table => crate::report::full_to_table(&report),
+        ReportFormat::Markdown => crate::report::full_to_markdown(&report, &store),
+    };
+    write_stdout(&out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints command output; a closed pipe (`corstop report ... | head`) ends quietly.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Exit code for usage and configuration errors (clap uses the same).
@@ -510,7 +609,13 @@ pub fn main() -> ExitCode {
         Some(Command::Demo(args)) => runtime
             .block_on(run_demo(args, settings))
             .map(|()| ExitCode::SUCCESS),
-        Some(Command::Report(args)) => run_report(args),
+        Some(Command::Report(args)) => {
+            let opts = crate::report::DiagnosisOptions {
+                token_lifetimes_ms: settings.token_lifetimes_ms.clone(),
+                alerts: alert_config(&settings),
+            };
+            run_report(args, &opts)
+        }
         Some(Command::Check(args)) => runtime
             .block_on(crate::check::run(args, settings.probe.clone()))
             .map(|code| ExitCode::from(code.clamp(0, 255) as u8)),
@@ -524,5 +629,53 @@ pub fn main() -> ExitCode {
             eprintln!("corstop: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::alerts::{Alert, AlertKind, AlertState, Level};
+    use crate::notify::Severity;
+
+    fn alert(kind: AlertKind, route: &str) -> Alert {
+        Alert {
+            kind,
+            route: route.into(),
+            since: 1_000,
+            for_ms: 11 * MINUTE,
+            value: 0.2,
+            message: format!("{route} failing"),
+        }
+    }
+
+    #[test]
+    fn one_signal_per_route_at_its_worst_severity() {
+        let state = AlertState {
+            level: Level::Page,
+            now: 5_000,
+            objective: 0.999,
+            slis: Vec::new(),
+            alerts: vec![
+                alert(AlertKind::Slo, "/api/orders"),
+                alert(AlertKind::Page, "/api/orders"),
+                alert(AlertKind::PagePending, "/api/profile"),
+            ],
+            critical_routes: Vec::new(),
+        };
+        let snap = alert_snapshot(&state);
+        assert_eq!(snap.at, 5_000);
+        let keys: Vec<(&str, Severity)> = snap
+            .alerts
+            .iter()
+            .map(|a| (a.key.as_str(), a.severity))
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                ("route:/api/orders", Severity::Page),
+                ("route:/api/profile", Severity::Degraded)
+            ]
+        );
     }
 }

@@ -14,9 +14,7 @@ use serde::Serialize;
 use crate::cors::{Credentials, RawRequest, RawResponse, RequestShape, Stage};
 use crate::event::ProbeResult;
 use crate::probe::security::{self, Severity};
-use crate::probe::settings::{
-    DurationSetting, EndpointSpec, ProbeSettings, normalize_method, parse_header_line,
-};
+use crate::probe::settings::{DurationSetting, ProbeSettings, normalize_method, parse_header_line};
 use crate::time::parse_duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -87,25 +85,7 @@ pub fn settings_from(
     from_config: Option<ProbeSettings>,
 ) -> Result<ProbeSettings, UsageError> {
     let mut s = from_config.unwrap_or_default();
-    if !args.url.is_empty() {
-        s.endpoint = args
-            .url
-            .iter()
-            .map(|u| EndpointSpec {
-                url: u.clone(),
-                critical: true,
-                origins: None,
-                shapes: None,
-                allow_unsafe_actual: false,
-            })
-            .collect();
-    }
-    if !args.origin.is_empty() {
-        s.origins = args.origin.clone();
-        for e in &mut s.endpoint {
-            e.origins = None;
-        }
-    }
+    s.apply_flags(&args.url, &args.origin);
     if args.allow_unsafe_actual {
         for e in &mut s.endpoint {
             e.allow_unsafe_actual = true;
@@ -455,13 +435,12 @@ fn push_wrapped(out: &mut String, prefix: &str, text: &str) {
     }
 }
 
-fn status_word(r: &ProbeResult, o: Outcome) -> &'static str {
+fn status_word(o: Outcome) -> &'static str {
     match (o.failed, o.required, o.severity) {
         (true, true, _) => "FAIL",
         (true, false, _) => "fail",
         (false, _, Some(s)) if s > Severity::Info => "WARN",
-        _ if r.verdict.warnings.is_empty() => "ok",
-        _ => "ok!",
+        _ => "ok",
     }
 }
 
@@ -488,26 +467,28 @@ pub fn render_table(results: &[ProbeResult], all_required: bool) -> String {
         if o.failed && o.required {
             failed += 1;
         }
-        let word = status_word(r, o);
+        let word = status_word(o);
         if is_security(r) {
             let sev = o.severity.unwrap_or(Severity::Info);
-            let line = format!(
-                "{word:<5} {:<8} {} {}",
-                sev.as_str(),
-                r.shape.name,
-                r.origin
-            );
-            out.push_str(&fit(&line, WIDTH));
+            let head = format!("{word:<5} {} {} <- {}", r.shape.name, r.url, r.origin);
+            out.push_str(&fit(&head, WIDTH));
             out.push('\n');
-            if sev > Severity::Info {
-                for w in r
-                    .verdict
-                    .warnings
-                    .iter()
-                    .filter(|w| w.code.starts_with("security-"))
-                {
-                    push_wrapped(&mut out, "", &w.message);
-                }
+            let findings: Vec<&str> = r
+                .verdict
+                .warnings
+                .iter()
+                .filter(|w| w.code.starts_with("security-"))
+                .map(|w| w.message.as_str())
+                .collect();
+            if findings.is_empty() {
+                let what = match &r.transport {
+                    Some(t) => format!("not judged: {}", t.message),
+                    None => "not trusted".to_string(),
+                };
+                push_wrapped(&mut out, &format!("{}: ", sev.as_str()), &what);
+            }
+            for f in findings {
+                push_wrapped(&mut out, &format!("{}: ", sev.as_str()), f);
             }
             continue;
         }

@@ -134,6 +134,8 @@ pub enum ReportFormat {
     #[default]
     Table,
     Json,
+    /// An incident summary to paste into a postmortem.
+    Markdown,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -72,6 +72,7 @@ pub struct FileConfig {
     #[serde(default)]
     pub analysis: AnalysisSection,
     pub probe: Option<crate::probe::ProbeSettings>,
+    pub notify: Option<crate::notify::NotifySettings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -12,6 +12,7 @@ pub mod config;
 pub mod cors;
 pub mod demo;
 pub mod event;
+pub mod notify;
 pub mod probe;
 pub mod redact;
 pub mod report;

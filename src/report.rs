@@ -49,12 +49,13 @@
 //! report over a week-old file still counts every request it parsed.
 
 use std::fmt::Write as _;
+use std::io::BufRead;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::event::{AcaoSeen, AuthClass, Method, Sink};
-use crate::sources::formats::{Fed, LogParser};
+use crate::event::{AcaoSeen, AuthClass, Method, Sink, SourceId};
+use crate::sources::formats::{Fed, LogParser, ParseError};
 use crate::store::{NO_ORIGIN, Store, StoreSink};
 use crate::time::{EpochMs, format_rfc3339, now_ms};
 
@@ -453,13 +454,15 @@ pub fn to_table(r: &Report) -> String {
     let f = &r.folded;
     let _ = writeln!(
         o,
-        "folded: routes {} events ({} names), origins {} events ({} names), totals {}",
-        f.routes_other_events,
-        f.routes_other_distinct,
-        f.origins_other_events,
-        f.origins_other_distinct,
-        f.totals_folded
+        "folded into (other): routes {} events ({} names)",
+        f.routes_other_events, f.routes_other_distinct
     );
+    let _ = writeln!(
+        o,
+        "                     origins {} events ({} names)",
+        f.origins_other_events, f.origins_other_distinct
+    );
+    let _ = writeln!(o, "                     totals {} events", f.totals_folded);
     o
 }
 
@@ -564,7 +567,7 @@ pub fn to_markdown(r: &Report) -> String {
     o
 }
 
-/// What [`feed_all`] read.
+/// What [`feed_reader`] / [`feed_all`] read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FeedCounts {
     pub lines: u64,
@@ -573,46 +576,45 @@ pub struct FeedCounts {
     pub errors: u64,
 }
 
-/// Feeds a whole in-memory text through a parser straight into the store for one source,
-/// counting lines, skips and parse errors the way a tailing source does. Meant for the
-/// headless path and tests; live sources batch instead.
-pub fn feed_all(
+/// Longest line [`feed_reader`] hands to a parser; the rest of a longer line is read and
+/// dropped, so one corrupt multi-gigabyte "line" cannot exhaust memory.
+pub const MAX_READ_LINE: usize = 16 * 1024 * 1024;
+
+/// Reads a source to its end straight into the store (the headless `report` path): every
+/// line goes through the parser, lines, bytes, skips and parse errors are counted on the
+/// source the way a tailing source counts them, and the latest error is kept as a sample.
+pub fn feed_reader(
     store: &mut Store,
-    source: crate::event::SourceId,
+    source: SourceId,
     parser: &mut dyn LogParser,
-    data: &[u8],
-) -> FeedCounts {
+    reader: &mut dyn BufRead,
+) -> std::io::Result<FeedCounts> {
     let mut counts = FeedCounts::default();
-    let mut errors: Vec<(Vec<u8>, String)> = Vec::new();
-    let mut tally = |fed: Result<Fed, crate::sources::formats::ParseError>,
-                     line: &[u8],
-                     counts: &mut FeedCounts| match fed {
-        Ok(Fed::Records(n)) => counts.records += n as u64,
-        Ok(Fed::Skipped) => counts.skipped += 1,
-        Ok(Fed::Buffered) => {}
-        Err(e) => {
-            counts.errors += 1;
-            // Only the latest sample is kept by the store; keep the bound here as well.
-            errors.clear();
-            errors.push((line[..line.len().min(4096)].to_vec(), e.reason));
+    let mut line: Vec<u8> = Vec::with_capacity(4096);
+    let mut bytes = 0u64;
+    let mut last_error: Option<(Vec<u8>, String)> = None;
+    loop {
+        line.clear();
+        let (read, complete, overlong) = read_line_capped(reader, &mut line)?;
+        if read == 0 {
+            break;
         }
-    };
-    let mut body = data;
-    if body.last() == Some(&b'\n') {
-        body = &body[..body.len() - 1];
-    }
-    let mut error_total = 0u64;
-    if !data.is_empty() {
-        for line in body.split(|b| *b == b'\n') {
-            counts.lines += 1;
-            let fed = {
-                let mut sink = StoreSink {
-                    store: &mut *store,
-                    source,
-                };
-                parser.feed(line, &mut sink as &mut dyn Sink)
+        bytes += read as u64;
+        counts.lines += 1;
+        let fed = if overlong {
+            Err(ParseError::new(format!(
+                "line longer than {MAX_READ_LINE} bytes"
+            )))
+        } else {
+            let mut sink = StoreSink {
+                store: &mut *store,
+                source,
             };
-            tally(fed, line, &mut counts);
+            parser.feed(&line, &mut sink as &mut dyn Sink)
+        };
+        tally(fed, Some(&line), &mut counts, &mut last_error);
+        if !complete {
+            break;
         }
     }
     let fin = {
@@ -622,22 +624,80 @@ pub fn feed_all(
         };
         parser.finish(&mut sink)
     };
-    if let Err(e) = fin {
-        counts.errors += 1;
-        errors.clear();
-        errors.push((Vec::new(), e.reason));
-    } else if let Ok(Fed::Records(n)) = fin {
-        counts.records += n as u64;
-    }
-    for (sample, reason) in &errors {
-        error_total += 1;
+    tally(fin, None, &mut counts, &mut last_error);
+    if let Some((sample, reason)) = &last_error {
         store.note_parse_error(source, sample, reason);
+        // note_parse_error counted the sampled error; the others are added here.
+        store.source_mut(source).parse_errors += counts.errors.saturating_sub(1);
     }
-    // note_parse_error counted one error per kept sample; add the rest.
-    let extra = counts.errors.saturating_sub(error_total);
-    store.source_mut(source).parse_errors += extra;
-    store.add_source_lines(source, counts.lines, data.len() as u64, counts.skipped);
-    counts
+    store.add_source_lines(source, counts.lines, bytes, counts.skipped);
+    Ok(counts)
+}
+
+/// [`feed_reader`] over text already in memory.
+pub fn feed_all(
+    store: &mut Store,
+    source: SourceId,
+    parser: &mut dyn LogParser,
+    data: &[u8],
+) -> FeedCounts {
+    let mut reader = data;
+    // Reading from a slice cannot fail.
+    feed_reader(store, source, parser, &mut reader).unwrap_or_default()
+}
+
+/// Counts one outcome; `line` is `None` for the final `finish`, which is not a line.
+fn tally(
+    fed: Result<Fed, ParseError>,
+    line: Option<&[u8]>,
+    counts: &mut FeedCounts,
+    last_error: &mut Option<(Vec<u8>, String)>,
+) {
+    match fed {
+        Ok(Fed::Records(n)) => counts.records += n as u64,
+        Ok(Fed::Skipped) if line.is_some() => counts.skipped += 1,
+        Ok(Fed::Skipped) | Ok(Fed::Buffered) => {}
+        Err(e) => {
+            counts.errors += 1;
+            let sample = line.unwrap_or_default();
+            *last_error = Some((sample[..sample.len().min(4096)].to_vec(), e.reason));
+        }
+    }
+}
+
+/// Reads one line (without its `\n`) into `out`, keeping at most [`MAX_READ_LINE`] bytes.
+/// Returns (bytes consumed, ended with a newline, was cut).
+fn read_line_capped(
+    reader: &mut dyn BufRead,
+    out: &mut Vec<u8>,
+) -> std::io::Result<(usize, bool, bool)> {
+    let mut consumed = 0;
+    let mut overlong = false;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok((consumed, false, overlong));
+        }
+        let (chunk, found) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (&buf[..i], Some(i)),
+            None => (buf, None),
+        };
+        let room = MAX_READ_LINE.saturating_sub(out.len());
+        if chunk.len() > room {
+            overlong = true;
+        }
+        out.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let used = found.map_or(buf.len(), |i| i + 1);
+        reader.consume(used);
+        consumed += used;
+        if found.is_some() {
+            return Ok((consumed, true, overlong));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -790,6 +850,32 @@ this line is not an access log line
     }
 
     #[test]
+    fn reader_counts_and_bounds_lines() {
+        let mut store = Store::new(StoreConfig::default(), TimeMode::EventTime);
+        let src = store.register_source("a");
+        let mut data = b"2026-04-04T10:31:02Z GET /a 200 1\r\n\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', MAX_READ_LINE + 10));
+        data.extend_from_slice(b"\n2026-04-04T10:31:03Z GET /b 401 1");
+        let mut p = formats::parser("appservice-http", &FormatOptions::default()).unwrap();
+        let c = feed_all(&mut store, src, p.as_mut(), &data);
+        assert_eq!(
+            c,
+            FeedCounts {
+                lines: 4,
+                records: 2,
+                skipped: 1,
+                errors: 1
+            }
+        );
+        let st = &store.sources()[0];
+        assert_eq!((st.lines, st.parse_errors, st.skipped), (4, 1, 1));
+        assert_eq!(st.bytes, data.len() as u64);
+        let (sample, reason) = st.last_error.clone().unwrap();
+        assert!(reason.contains("line longer than"), "{reason}");
+        assert!(sample.len() < 1000);
+    }
+
+    #[test]
     fn renderings() {
         let r = build_at(&filled(), 1_775_300_000_000);
         let table = to_table(&r);
@@ -810,4 +896,138 @@ this line is not an access log line
         let md = to_markdown(&r);
         assert!(md.contains("| `/api/orders` | OPTIONS | 401 | 2 |"));
     }
+}
+
+/// What the analysis makes of the store: token-expiry bursts and their period, the triage
+/// ranking with its evidence, and the alert states.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnosis {
+    pub bursts: crate::analysis::expiry::ExpiryReport,
+    pub triage: crate::analysis::triage::Board,
+    pub alerts: crate::analysis::alerts::AlertState,
+}
+
+/// Settings the analysis needs from the configuration.
+#[derive(Debug, Clone)]
+pub struct DiagnosisOptions {
+    pub token_lifetimes_ms: Vec<EpochMs>,
+    pub alerts: crate::analysis::alerts::AlertConfig,
+}
+
+impl Default for DiagnosisOptions {
+    fn default() -> Self {
+        DiagnosisOptions {
+            token_lifetimes_ms: vec![crate::time::HOUR],
+            alerts: crate::analysis::alerts::AlertConfig::default(),
+        }
+    }
+}
+
+/// Analyses everything the store still holds in its time window (a postmortem looks at the
+/// whole retained history, not only the last 15 minutes).
+pub fn diagnose(store: &Store, opts: &DiagnosisOptions) -> Diagnosis {
+    let span = store.config().retention_ms;
+    let lifetimes = &opts.token_lifetimes_ms;
+    Diagnosis {
+        bursts: crate::analysis::expiry::analyse_expiry(
+            store,
+            span,
+            lifetimes,
+            &crate::analysis::bursts::BurstParams::default(),
+        ),
+        triage: crate::analysis::triage::triage(store, span, lifetimes),
+        alerts: crate::analysis::alerts::evaluate(store, &opts.alerts),
+    }
+}
+
+/// The counts and the diagnosis together, as `corstop report --format json` prints them.
+#[derive(Debug, Clone, Serialize)]
+pub struct FullReport {
+    #[serde(flatten)]
+    pub counts: Report,
+    #[serde(flatten)]
+    pub diagnosis: Diagnosis,
+}
+
+pub fn full_to_json(r: &FullReport) -> String {
+    serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// The plain-text report followed by the diagnosis, within 80 columns.
+pub fn full_to_table(r: &FullReport) -> String {
+    let mut o = to_table(&r.counts);
+    let d = &r.diagnosis;
+    let _ = writeln!(o, "\nALERTS: {}", d.alerts.level.as_str());
+    for a in d.alerts.alerts.iter().take(10) {
+        let _ = writeln!(o, "  {}", fit(&a.message, 76));
+    }
+    for s in d.alerts.slis.iter().filter(|s| s.below_objective).take(10) {
+        let _ = writeln!(
+            o,
+            "  SLI {:<40} {:>7.2}% ({} of {} preflights ok)",
+            fit(&s.route, 40),
+            s.sli * 100.0,
+            s.good,
+            s.total
+        );
+    }
+
+    let b = &d.bursts;
+    let _ = writeln!(
+        o,
+        "\nTOKEN-EXPIRY BURSTS: {} bursts, {} 401/403 on non-OPTIONS, {} expired signatures",
+        b.bursts.len(),
+        b.failures,
+        b.expired
+    );
+    if let Some(text) = &b.period_text {
+        let _ = writeln!(o, "  {}", fit(text, 76));
+    }
+    if let Some(next) = b.next_due {
+        let _ = writeln!(o, "  next burst due {}", format_rfc3339(next));
+    }
+    for burst in b.bursts.iter().rev().take(8) {
+        let _ = writeln!(
+            o,
+            "  {} .. {}  peak {:>5}  total {:>6}  expired {:>5}  {}",
+            crate::time::format_hm(burst.burst.start),
+            crate::time::format_hm(burst.burst.end),
+            burst.burst.peak,
+            burst.burst.count,
+            burst.expired,
+            fit(burst.route.as_deref().unwrap_or("-"), 20)
+        );
+    }
+
+    let _ = writeln!(o, "\nTRIAGE (score 0-100, strongest first)");
+    for e in d.triage.entries.iter().filter(|e| e.score > 0).take(6) {
+        let _ = writeln!(
+            o,
+            "  {:<8} {:>3}  {:<13} {}",
+            e.id,
+            e.score,
+            e.state.as_str(),
+            fit(e.title, 50)
+        );
+        for line in e.evidence.iter().take(3) {
+            let _ = writeln!(o, "      - {}", fit(line, 70));
+        }
+        for line in e.disagreements.iter().take(2) {
+            let _ = writeln!(o, "      ! {}", fit(line, 70));
+        }
+    }
+    if let Some(top) = d.triage.top().filter(|e| e.score > 0) {
+        let _ = writeln!(o, "\nNEXT CHECK ({})\n  {}", top.id, top.next_check);
+        let _ = writeln!(o, "MITIGATION\n  {}", top.mitigation);
+    }
+    o
+}
+
+/// The Markdown report with an incident summary and timeline, ready for a postmortem.
+pub fn full_to_markdown(r: &FullReport, store: &Store) -> String {
+    let d = &r.diagnosis;
+    let mut o = crate::analysis::alerts::markdown_summary(&d.triage, &d.alerts, &d.bursts, store);
+    o.push('\n');
+    o.push_str(&to_markdown(&r.counts));
+    o
 }

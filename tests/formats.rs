@@ -188,6 +188,17 @@ fn azure_json_fixture() {
                 false,
                 None
             ),
+            // Beside a category whose properties are a plain string, which is skipped.
+            (
+                5000,
+                Method::Options,
+                "/api/orders".into(),
+                204,
+                Some(1),
+                None,
+                false,
+                None
+            ),
         ]
     );
     let first = &r.sink.http[0];
@@ -959,6 +970,20 @@ fn detection_table() {
             Some("traefik"),
         ),
         (r#"{"a":1}"#, Some("json")),
+        (
+            r#"{"level":"info","ts":1775298600.1,"logger":"admin","msg":"admin endpoint started"}"#,
+            Some("caddy"),
+        ),
+        // Mostly combined lines with a stray one: the majority wins.
+        (
+            concat!(
+                "garbage line\n",
+                r#"1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] "GET / HTTP/1.1" 200 1 "-" "ua""#,
+                "\n",
+                r#"1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] "GET / HTTP/1.1" 200 1 "-" "ua""#,
+            ),
+            Some("combined"),
+        ),
         ("\u{1}\u{2}binary", None),
     ];
     for (text, want) in inline {
@@ -971,4 +996,110 @@ fn detection_table() {
 fn every_format_name_builds_a_parser() {
     assert_eq!(all_parsers().len(), formats::FORMAT_NAMES.len());
     assert_eq!(formats::FORMAT_NAMES.len(), 12);
+}
+
+/// Mutated fixture lines (flipped bytes, cuts, stray quotes and brackets) through every
+/// parser and the detector: errors are fine, panics are not.
+#[test]
+fn mutated_fixture_lines_never_panic() {
+    let mut rng = fastrand::Rng::with_seed(0xC0FFEE);
+    let specials = [
+        b'"', b'[', b']', b'{', b'}', b'\\', b' ', b'#', b'\xff', b'-', b',', b':',
+    ];
+    let files = [
+        "appservice-http",
+        "appservice-auth",
+        "azure-json",
+        "w3c",
+        "kudu",
+        "combined",
+        "ingress-nginx",
+        "nginx",
+        "caddy",
+        "traefik",
+        "envoy",
+        "json",
+    ];
+    let mut parsers = all_parsers();
+    let mut sink = VecSink::default();
+    let mut fed = 0u32;
+    for file in files {
+        let data = fixture(file);
+        for line in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            for _ in 0..40 {
+                let mut m = line.to_vec();
+                for _ in 0..rng.usize(1..4) {
+                    if m.is_empty() {
+                        break;
+                    }
+                    let i = rng.usize(..m.len());
+                    match rng.u8(..4) {
+                        0 => m[i] = rng.u8(..),
+                        1 => m.truncate(i),
+                        2 => m.insert(i, specials[rng.usize(..specials.len())]),
+                        _ => {
+                            m.remove(i);
+                        }
+                    }
+                }
+                for p in parsers.iter_mut() {
+                    let _ = p.feed(&m, &mut sink);
+                    fed += 1;
+                }
+                let _ = formats::detect(&[&m, line]);
+            }
+        }
+        for p in parsers.iter_mut() {
+            let _ = p.finish(&mut sink);
+        }
+        sink.http.clear();
+        sink.auth.clear();
+    }
+    assert!(fed > 10_000);
+}
+
+#[test]
+fn byte_order_mark_is_ignored() {
+    let mut data = b"\xEF\xBB\xBF".to_vec();
+    data.extend_from_slice(&fixture("w3c"));
+    let lines: Vec<&[u8]> = data.split(|b| *b == b'\n').collect();
+    assert_eq!(formats::detect(&lines), Some("w3c"));
+    let r = run_with("w3c", &FormatOptions::default(), &data);
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    assert_eq!(r.sink.http.len(), 4);
+}
+
+#[test]
+fn nginx_main_format_forwarded_for_is_not_an_origin() {
+    let opts = FormatOptions::default();
+    let lines = concat!(
+        "203.0.113.7 - - [04/Apr/2026:10:31:02 +0000] \"GET /a HTTP/1.1\" 200 5 \"https://app.contoso.com/p\" \"ua\" \"-\"\n",
+        "203.0.113.7 - - [04/Apr/2026:10:31:02 +0000] \"GET /a HTTP/1.1\" 200 5 \"https://app.contoso.com/p\" \"ua\" \"198.51.100.1, 10.0.0.2\"\n",
+        "203.0.113.7 - - [04/Apr/2026:10:31:02 +0000] \"GET /a HTTP/1.1\" 200 5 \"-\" \"ua\" \"198.51.100.1\" \"https://spa.example\" \"-\" 0.010\n",
+        "203.0.113.7 - - [04/Apr/2026:10:31:02 +0000] \"GET /a HTTP/1.1\" 200 5 \"https://app.contoso.com/p\" \"ua\" \"https://spa.example\"\n",
+    );
+    let r = run_with("combined", &opts, lines.as_bytes());
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r
+        .sink
+        .http
+        .iter()
+        .map(|h| {
+            (
+                h.origin.as_deref().map(str::to_string),
+                h.origin_derived,
+                h.acao.as_deref().map(str::to_string),
+                h.latency_ms,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (s("https://app.contoso.com"), true, None, None),
+            (s("https://app.contoso.com"), true, None, None),
+            (s("https://spa.example"), false, s("-"), Some(10)),
+            (s("https://spa.example"), false, None, None),
+        ]
+    );
 }

@@ -137,7 +137,7 @@ async fn nginx_add_header_without_always_loses_cors_on_401() {
     assert_eq!(r.actual.as_ref().map(|a| a.status), Some(401));
     assert!(!r.verdict.allowed);
     assert_eq!(r.verdict.stage, Stage::Actual);
-    assert_eq!(r.verdict.code, "acao-missing");
+    assert_eq!(r.verdict.code, "actual-acao-missing");
     assert!(
         chrome(&r).contains(
             "No 'Access-Control-Allow-Origin' header is present on the requested resource."

@@ -397,3 +397,38 @@ async fn stream_source_reads_to_end_of_input() {
     assert_eq!(store.sources()[0].format, Some("appservice-http"));
     assert_eq!(states.last().map(String::as_str), Some("stdin closed"));
 }
+
+#[tokio::test]
+async fn a_quiet_auth_log_still_counts_its_last_event() {
+    // The auth parser holds each event until the next timestamped line (it may continue as an
+    // exception block); on a quiet live log the last one must not wait for ever.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("auth.log");
+    fs::write(
+        &path,
+        "2026-04-04T10:31:02Z ValidateToken IDX10223: Lifetime validation failed. The token is expired.\n\
+         2026-04-04T10:31:03Z ValidateToken IDX10214: Audience validation failed.\n\
+         2026-04-04T10:31:04Z ValidateToken IDX10223: Lifetime validation failed. The token is expired.\n",
+    )
+    .unwrap();
+    let mut store = event_store();
+    let id = store.register_source("auth");
+    let mut s = spec(&path);
+    s.from_start = true;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let task = spawn_log_source(s, id, FormatOptions::default(), tx);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.sources()[0].auth_events < 3 {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(ev)) => store.apply(ev, 0),
+            _ => break,
+        }
+    }
+    task.abort();
+    assert_eq!(store.sources()[0].format, Some("appservice-auth"));
+    assert_eq!(store.sources()[0].auth_events, 3);
+    assert_eq!(
+        store.sources()[0].auth_by_class[corstop::event::AuthClass::Expired as usize],
+        2
+    );
+}

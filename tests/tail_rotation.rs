@@ -3,7 +3,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
@@ -415,14 +415,87 @@ impl LogParser for Numbered {
     }
 }
 
-/// The rename scenario through the live source task, with directory events or polling only.
-fn live_rename(poll: bool) {
-    const N: u64 = 20_000;
+/// What a live source task sent.
+struct LiveResult {
+    counts: Vec<u32>,
+    lines: u64,
+    errors: u64,
+    format: Option<&'static str>,
+    states: Vec<String>,
+}
+
+/// Runs a live source task while `writer` writes, until `n` numbered records and `errors`
+/// parse errors arrived (or the deadline).
+fn run_live(
+    spec: LogSourceSpec,
+    n: u64,
+    errors: u64,
+    writer: impl FnOnce() + Send + 'static,
+) -> LiveResult {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
+    rt.block_on(async {
+        // A small channel: back-pressure is part of what is exercised.
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        let task = spawn_log_source_with_parser(spec, 3, Arc::new(|| Box::new(Numbered)), tx);
+        let writer = thread::spawn(writer);
+        let mut r = LiveResult {
+            counts: vec![0; n as usize],
+            lines: 0,
+            errors: 0,
+            format: None,
+            states: Vec::new(),
+        };
+        let mut distinct = 0;
+        let deadline = Instant::now() + DEADLINE;
+        let mut settle_until = None;
+        loop {
+            let now = Instant::now();
+            if now >= deadline || settle_until.is_some_and(|t| now >= t) {
+                break;
+            }
+            if settle_until.is_none() && distinct >= n && r.errors >= errors {
+                // Keep listening briefly: duplicates would show up now.
+                settle_until = Some(now + Duration::from_millis(300));
+            }
+            let ev = tokio::time::timeout(Duration::from_millis(100), rx.recv()).await;
+            match ev {
+                Ok(Some(Event::Batch(b))) => {
+                    assert_eq!(b.source, 3);
+                    assert!(b.raw_tail.len() <= 200);
+                    r.lines += b.lines;
+                    r.errors += b.parse_errors;
+                    r.format = b.format.or(r.format);
+                    for rec in &b.http {
+                        let i = rec.latency_ms.unwrap() as usize;
+                        if r.counts[i] == 0 {
+                            distinct += 1;
+                        }
+                        r.counts[i] += 1;
+                    }
+                }
+                Ok(Some(Event::SourceState { state, .. })) => r.states.push(state),
+                Ok(Some(Event::Probe(_))) | Ok(None) | Err(_) => {}
+            }
+        }
+        writer.join().unwrap();
+        task.abort();
+        r
+    })
+}
+
+fn assert_each_once(counts: &[u32]) {
+    let missing = counts.iter().filter(|&&c| c == 0).count();
+    let doubled = counts.iter().filter(|&&c| c > 1).count();
+    assert_eq!((missing, doubled), (0, 0), "missing and duplicated lines");
+}
+
+/// The rename scenario through the live source task, with directory events or polling only.
+fn live_rename(poll: bool) {
+    const N: u64 = 20_000;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
     File::create(&path).unwrap();
@@ -433,58 +506,67 @@ fn live_rename(poll: bool) {
         from_start: true,
         poll,
     };
-    rt.block_on(async {
-        // A small channel: back-pressure is part of what is exercised.
-        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
-        let task = spawn_log_source_with_parser(spec, 3, Arc::new(|| Box::new(Numbered)), tx);
-        let writer = {
-            let path: PathBuf = path.clone();
-            let rotated = dir.path().join("app.log.1");
-            thread::spawn(move || {
-                let mut w = appender(&path);
-                write_range(&mut w, 0..8_000);
-                w.write_all(b"!bad line\n").unwrap();
-                fs::rename(&path, &rotated).unwrap();
-                write_range(&mut w, 8_000..10_000);
-                drop(w);
-                let mut w = appender(&path);
-                write_range(&mut w, 10_000..N);
-            })
-        };
-        let mut counts = vec![0u32; N as usize];
-        let (mut distinct, mut lines, mut errors) = (0u64, 0u64, 0u64);
-        let mut states = Vec::new();
-        let mut format = None;
-        let deadline = Instant::now() + DEADLINE;
-        while Instant::now() < deadline && (distinct < N || errors < 1) {
-            let ev = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await;
-            match ev {
-                Ok(Some(Event::Batch(b))) => {
-                    assert_eq!(b.source, 3);
-                    assert!(b.raw_tail.len() <= 200);
-                    lines += b.lines;
-                    errors += b.parse_errors;
-                    format = b.format.or(format);
-                    for r in &b.http {
-                        let n = r.latency_ms.unwrap() as usize;
-                        if counts[n] == 0 {
-                            distinct += 1;
-                        }
-                        counts[n] += 1;
-                    }
-                }
-                Ok(Some(Event::SourceState { state, .. })) => states.push(state),
-                Ok(Some(Event::Probe(_))) | Ok(None) | Err(_) => {}
-            }
-        }
-        writer.join().unwrap();
-        task.abort();
-        assert!(counts.iter().all(|&c| c == 1), "lost or duplicated lines");
-        assert_eq!(lines, N + 1);
-        assert_eq!(errors, 1);
-        assert_eq!(format, Some("numbered"));
-        assert!(states.iter().any(|s| s == "rotated (rename)"), "{states:?}");
+    let rotated = dir.path().join("app.log.1");
+    let r = run_live(spec, N, 1, move || {
+        let mut w = appender(&path);
+        write_range(&mut w, 0..8_000);
+        w.write_all(b"!bad line\n").unwrap();
+        fs::rename(&path, &rotated).unwrap();
+        write_range(&mut w, 8_000..10_000);
+        drop(w);
+        let mut w = appender(&path);
+        write_range(&mut w, 10_000..N);
     });
+    assert_each_once(&r.counts);
+    assert_eq!(r.lines, N + 1);
+    assert_eq!(r.errors, 1);
+    assert_eq!(r.format, Some("numbered"));
+    assert!(
+        r.states.iter().any(|s| s == "rotated (rename)"),
+        "{:?}",
+        r.states
+    );
+}
+
+#[test]
+fn glob_picks_up_new_files_and_never_rereads_rotated_ones() {
+    const N: u64 = 16_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    File::create(&path).unwrap();
+    // `app.log*` also matches the rotated file: it must not be read a second time.
+    let spec = LogSourceSpec {
+        path: format!("{}/app.log*", dir.path().display()),
+        label: Some("app".into()),
+        format: None,
+        from_start: true,
+        poll: false,
+    };
+    let d = dir.path().to_path_buf();
+    let r = run_live(spec, N, 0, move || {
+        let mut w = appender(&path);
+        write_range(&mut w, 0..5_000);
+        fs::rename(&path, d.join("app.log.1")).unwrap();
+        write_range(&mut w, 5_000..6_000);
+        let mut new = appender(&path);
+        write_range(&mut new, 6_000..9_000);
+        // Half a line, then a pause long enough for the first follower to let the rotated
+        // file go and the pattern's follower of `app.log.1` to take it over.
+        let half = line_text(9_000);
+        w.write_all(&half.as_bytes()[..7]).unwrap();
+        w.flush().unwrap();
+        thread::sleep(Duration::from_millis(2_500));
+        w.write_all(&half.as_bytes()[7..]).unwrap();
+        write_range(&mut w, 9_001..10_000);
+        // A file that appears later.
+        let mut extra = appender(&d.join("app.log.extra"));
+        write_range(&mut extra, 10_000..12_000);
+        write_range(&mut new, 12_000..N);
+    });
+    assert_each_once(&r.counts);
+    // No line was cut in two at the hand-over between followers.
+    assert_eq!(r.errors, 0);
+    assert_eq!(r.lines, N);
 }
 
 #[test]

@@ -4,12 +4,20 @@
 //! One [`snapshot`] is taken per frame under the store lock; the views only ever see the
 //! [`ViewModel`], never the store, so drawing happens with the lock released.
 
+pub mod alerts;
 pub mod bursts;
+pub mod evidence;
+pub mod expiry;
+pub mod followup;
 pub mod overview;
 pub mod series;
+pub mod triage;
 
-use crate::event::ProbeResult;
+use crate::event::{Hypothesis, ProbeResult};
 use crate::store::{AuthSample, Store, TimeMode};
+
+use self::alerts::{AlertConfig, AlertState};
+use self::triage::{Board, Entry};
 use crate::time::{EpochMs, HOUR, MINUTE};
 
 pub use overview::{
@@ -115,6 +123,12 @@ pub struct ViewModel {
     pub log: Vec<LogLine>,
     /// Lines in the store's ring (the model keeps at most [`MAX_LOG_LINES`]).
     pub log_ring_len: usize,
+    /// Every hypothesis scored over the last [`TRIAGE_SPAN_MS`], highest first.
+    pub triage: Board,
+    /// OK / DEGRADED / PAGE with the active alerts.
+    pub alerts: AlertState,
+    /// The leading hypothesis when the evidence supports it (not merely the highest score).
+    pub top: Option<Hypothesis>,
 }
 
 impl ViewModel {
@@ -127,11 +141,65 @@ impl ViewModel {
     pub fn auth_timeline(&self, r: TimeRange) -> &AuthTimeline {
         &self.auth[r.index()]
     }
+    /// The board entry of [`ViewModel::top`].
+    pub fn top_entry(&self) -> Option<&Entry> {
+        self.top.and_then(|h| self.triage.get(h))
+    }
 }
 
-/// Computes the view model. `wall_now` only feeds wall-clock figures (lines per second, age
-/// of the last line); everything windowed uses the store's own "now".
+/// Window the triage board counts over: the on-call question is "what is failing now".
+pub const TRIAGE_SPAN_MS: EpochMs = 15 * MINUTE;
+
+/// The analysis settings the dashboard can change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnalysisConfig {
+    /// Token lifetimes that 401-burst periods are compared with (Entra ID / Google: 1 h).
+    pub token_lifetimes_ms: Vec<EpochMs>,
+    pub alerts: AlertConfig,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        AnalysisConfig {
+            token_lifetimes_ms: vec![60 * MINUTE],
+            alerts: AlertConfig::default(),
+        }
+    }
+}
+
+/// The triage board and alert state of one store state: the part of the view model that
+/// costs the most, so a caller may compute it less often than the rest (see
+/// [`snapshot_parts`]).
+#[derive(Clone, Debug)]
+pub struct Verdicts {
+    pub triage: Board,
+    pub alerts: AlertState,
+}
+
+/// Scores the board and evaluates the alerts.
+pub fn verdicts(store: &Store, cfg: &AnalysisConfig) -> Verdicts {
+    Verdicts {
+        triage: triage::triage(store, TRIAGE_SPAN_MS, &cfg.token_lifetimes_ms),
+        alerts: alerts::evaluate(store, &cfg.alerts),
+    }
+}
+
+/// Computes the view model with the default [`AnalysisConfig`]. `wall_now` only feeds
+/// wall-clock figures (lines per second, age of the last line); everything windowed uses the
+/// store's own "now".
 pub fn snapshot(store: &Store, wall_now: EpochMs) -> ViewModel {
+    snapshot_with(store, wall_now, &AnalysisConfig::default())
+}
+
+/// [`snapshot`] with explicit token lifetimes and alert rules.
+pub fn snapshot_with(store: &Store, wall_now: EpochMs, cfg: &AnalysisConfig) -> ViewModel {
+    snapshot_parts(store, wall_now, verdicts(store, cfg))
+}
+
+/// [`snapshot`] around a board and alert state computed earlier (possibly from an older store
+/// state): the dashboard rescores at most about once a second while the counters refresh with
+/// every store change.
+pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> ViewModel {
     let critical = overview::critical_routes(store);
     let (trends, origins, auth) = series::compute(store, &critical);
     let probes: Vec<ProbeRow> = store.probe_latest().iter().map(probe_row).collect();
@@ -163,17 +231,28 @@ pub fn snapshot(store: &Store, wall_now: EpochMs) -> ViewModel {
         trends,
         origins,
         auth,
-        auth_samples: store
-            .auth_samples()
-            .rev()
-            .take(MAX_AUTH_SAMPLES)
-            .cloned()
-            .collect(),
+        auth_samples: newest_auth_samples(store),
         probes,
         probe_results,
         log,
         log_ring_len,
+        top: verdicts
+            .triage
+            .top()
+            .filter(|e| e.state == triage::State::Supported)
+            .map(|e| e.hypothesis),
+        triage: verdicts.triage,
+        alerts: verdicts.alerts,
     }
+}
+
+/// The newest auth samples by event time (they arrive in file order, which interleaves
+/// when several auth logs are tailed).
+fn newest_auth_samples(store: &Store) -> Vec<AuthSample> {
+    let mut v: Vec<AuthSample> = store.auth_samples().cloned().collect();
+    v.sort_by_key(|s| std::cmp::Reverse(s.time));
+    v.truncate(MAX_AUTH_SAMPLES);
+    v
 }
 
 /// Indices of the log lines containing `filter` (case-insensitive); all lines when empty.

@@ -299,7 +299,7 @@ pub fn compute(
             ),
         ));
     }
-    reasons.sort_by(|a, b| b.0.cmp(&a.0));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.0));
     if let Some((s, _)) = reasons.first() {
         status = *s;
     }

@@ -105,10 +105,11 @@ impl Output {
         if buf.is_empty() {
             return true;
         }
-        if self.written > 0 && self.written + buf.len() as u64 > self.rotate_bytes {
-            if let Err(e) = self.rotate().await {
-                tracing::warn!(error = %e, path = %self.path.display(), "demo log rotation failed");
-            }
+        if self.written > 0
+            && self.written + buf.len() as u64 > self.rotate_bytes
+            && let Err(e) = self.rotate().await
+        {
+            tracing::warn!(error = %e, path = %self.path.display(), "demo log rotation failed");
         }
         let res = async {
             self.file.write_all(buf).await?;

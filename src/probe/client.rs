@@ -14,7 +14,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::fingerprint::instance_fingerprint;
 use super::settings::{ProbeSettings, ProbeTarget};
-use crate::cors::{self, RawRequest, RawResponse, RequestShape, Stage, Verdict, Warning};
+use crate::cors::{self, RawRequest, RawResponse, RequestShape, Verdict, Warning};
 use crate::event::{ProbeResult, TransportError, TransportKind};
 use crate::redact;
 use crate::time::Clock;
@@ -125,62 +125,51 @@ impl ProbeClient {
     }
 }
 
+/// Warning code on a result whose actual request was withheld because its method is unsafe.
+pub const ACTUAL_SKIPPED: &str = "actual-skipped";
+
 /// Methods a probe may always send for real: they change nothing on a well-behaved server.
 fn is_safe_method(m: &str) -> bool {
     m == "GET" || m == "HEAD"
 }
 
-/// The headers of the browser's preflight, in the order Chrome writes them.
-pub fn preflight_headers(origin: &str, shape: &RequestShape) -> Vec<(String, String)> {
-    let (_, request_headers) = cors::preflight_request_headers(shape);
-    let mut h = vec![
-        ("Accept".to_string(), "*/*".to_string()),
-        (
-            "Access-Control-Request-Method".to_string(),
-            shape.method.clone(),
-        ),
-    ];
-    if !request_headers.is_empty() {
-        h.push((
-            "Access-Control-Request-Headers".to_string(),
-            request_headers,
-        ));
-    }
-    h.push(("Origin".to_string(), origin.to_string()));
-    h.push(("Sec-Fetch-Mode".to_string(), "cors".to_string()));
-    h.push(("Sec-Fetch-Site".to_string(), "cross-site".to_string()));
+/// What Chrome adds to every `fetch` besides what [`cors::preflight_request`] and
+/// [`cors::actual_request`] describe. `Sec-Fetch-Site` is left out: telling same-site from
+/// cross-site needs the public suffix list (`*.azurewebsites.net` siblings are cross-site), and
+/// a wrong value would be worse than none.
+fn browser_extras(h: &mut Vec<(String, String)>) {
     h.push(("Sec-Fetch-Dest".to_string(), "empty".to_string()));
     h.push(("User-Agent".to_string(), USER_AGENT.to_string()));
+}
+
+/// The headers of the browser's preflight, as the verdict module defines them.
+pub fn preflight_headers(origin: &str, url: &str, shape: &RequestShape) -> Vec<(String, String)> {
+    let mut h = cors::preflight_request(origin, url, shape).headers;
+    browser_extras(&mut h);
     h
 }
 
-/// The headers of the actual request: the shape's own headers (Authorization from the token
-/// when one is configured), then what the browser adds. Cookies are never sent.
-pub fn actual_headers(
+/// The actual request: method and headers as the verdict module defines them, Authorization
+/// from the token when one is configured, and never a cookie (the prober has no user session
+/// to send).
+pub fn actual_request(
     origin: &str,
+    url: &str,
     shape: &RequestShape,
     token: Option<&Token>,
-) -> Vec<(String, String)> {
-    let mut h: Vec<(String, String)> = Vec::with_capacity(shape.headers.len() + 5);
-    for (name, value) in &shape.headers {
-        if name.eq_ignore_ascii_case("cookie") {
-            continue;
-        }
-        let value = match token {
-            Some(t) if name.eq_ignore_ascii_case("authorization") => t.header_value().to_string(),
-            _ => value.clone(),
-        };
-        h.push((name.clone(), value));
-    }
-    if !h.iter().any(|(n, _)| n.eq_ignore_ascii_case("accept")) {
-        h.push(("Accept".to_string(), "*/*".to_string()));
-    }
-    h.push(("Origin".to_string(), origin.to_string()));
-    h.push(("Sec-Fetch-Mode".to_string(), "cors".to_string()));
-    h.push(("Sec-Fetch-Site".to_string(), "cross-site".to_string()));
-    h.push(("Sec-Fetch-Dest".to_string(), "empty".to_string()));
-    h.push(("User-Agent".to_string(), USER_AGENT.to_string()));
-    h
+) -> (String, Vec<(String, String)>) {
+    let req = cors::actual_request(origin, url, shape);
+    let mut h: Vec<(String, String)> = req
+        .headers
+        .into_iter()
+        .filter(|(n, _)| !n.eq_ignore_ascii_case("cookie"))
+        .map(|(n, v)| match token {
+            Some(t) if n.eq_ignore_ascii_case("authorization") => (n, t.header_value().to_string()),
+            _ => (n, v),
+        })
+        .collect();
+    browser_extras(&mut h);
+    (req.method, h)
 }
 
 /// The request as it is kept and shown: secret values redacted.
@@ -200,25 +189,71 @@ fn isomorphic(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| b as char).collect()
 }
 
-fn raw_response(status: u16, headers: &HeaderMap, elapsed: Duration) -> RawResponse {
-    let headers = headers
-        .iter()
-        .map(|(name, value)| {
-            let name = name.as_str().to_string();
-            let value = isomorphic(value.as_bytes());
-            let value = if redact::is_secret_header(&name) {
-                redact::header_value(&name, &value).into_owned()
-            } else {
-                value
-            };
-            (name, value)
-        })
-        .collect();
-    RawResponse {
+/// The response as received, and the instance fingerprint taken from it before secret values
+/// (cookies) are redacted: affinity cookie values tell instances apart, and are only ever shown
+/// hashed.
+fn raw_response(
+    status: u16,
+    headers: &HeaderMap,
+    elapsed: Duration,
+) -> (RawResponse, Option<String>) {
+    let mut resp = RawResponse {
         status,
-        headers,
+        headers: headers
+            .iter()
+            .map(|(name, value)| (name.as_str().to_string(), isomorphic(value.as_bytes())))
+            .collect(),
         elapsed_ms: elapsed.as_millis().min(u32::MAX as u128) as u32,
+    };
+    let fingerprint = instance_fingerprint(&resp);
+    for (name, value) in &mut resp.headers {
+        if redact::is_secret_header(name) {
+            *value = redact::header_value(name, value).into_owned();
+        }
     }
+    (resp, fingerprint)
+}
+
+/// Longest value kept for headers the verdict does not read.
+const MAX_KEPT_VALUE: usize = 1024;
+/// Bytes of such headers kept per response.
+const MAX_KEPT_OTHER: usize = 16 * 1024;
+
+/// Headers the verdict reads: kept whole so a stored result judges the same again.
+fn judged_header(name: &str) -> bool {
+    name.starts_with("access-control-")
+        || matches!(
+            name,
+            "vary" | "www-authenticate" | "location" | "cache-control"
+        )
+}
+
+/// Trims what a result keeps after it was judged: the store holds hundreds of results, and a
+/// server may send up to hyper's limit of headers. CORS headers stay whole; other values are
+/// clipped and, past a per-response budget, dropped.
+pub fn bounded_for_keeping(mut resp: RawResponse) -> RawResponse {
+    let mut budget = MAX_KEPT_OTHER;
+    resp.headers.retain_mut(|(name, value)| {
+        if judged_header(name) {
+            return true;
+        }
+        if value.len() > MAX_KEPT_VALUE {
+            let mut end = MAX_KEPT_VALUE;
+            while !value.is_char_boundary(end) {
+                end -= 1;
+            }
+            let dropped = value.len() - end;
+            value.truncate(end);
+            value.push_str(&format!("…[{dropped} bytes not kept]"));
+        }
+        let cost = name.len() + value.len();
+        if cost > budget {
+            return false;
+        }
+        budget -= cost;
+        true
+    });
+    resp
 }
 
 /// The full error chain as one line, secrets removed.
@@ -235,11 +270,34 @@ fn chain_message(err: &(dyn StdError + 'static)) -> String {
     redact::text(&parts.join(": ")).into_owned()
 }
 
+/// Looks inside an io error. `io::Error::source` skips the error it wraps, and tokio-rustls
+/// nests a rustls error two io errors deep, so the wrapped errors are opened one by one.
+fn inspect_io(io: &std::io::Error, depth: u8) -> Option<TransportKind> {
+    match io.kind() {
+        std::io::ErrorKind::ConnectionRefused => return Some(TransportKind::Refused),
+        std::io::ErrorKind::TimedOut => return Some(TransportKind::Timeout),
+        _ => {}
+    }
+    let inner = io.get_ref()?;
+    if inner.is::<rustls::Error>() {
+        return Some(TransportKind::Tls);
+    }
+    match inner.downcast_ref::<std::io::Error>() {
+        Some(nested) if depth < 8 => inspect_io(nested, depth + 1),
+        _ => None,
+    }
+}
+
 /// Classifies a failed request by walking its error chain: hyper and io errors by kind,
 /// the resolver and TLS layers (which do not expose typed errors through reqwest) by message.
 pub fn classify_error(err: &reqwest::Error) -> TransportError {
+    classify_chain(err, err.is_timeout())
+}
+
+/// [`classify_error`] for any error chain; `timed_out` when the caller already knows.
+pub fn classify_chain(err: &(dyn StdError + 'static), timed_out: bool) -> TransportError {
     let message = chain_message(err);
-    let mut kind = if err.is_timeout() {
+    let mut kind = if timed_out {
         Some(TransportKind::Timeout)
     } else {
         None
@@ -252,12 +310,10 @@ pub fn classify_error(err: &reqwest::Error) -> TransportError {
             } else if h.is_parse() || h.is_parse_too_large() || h.is_incomplete_message() {
                 kind = Some(TransportKind::Protocol);
             }
+        } else if e.is::<rustls::Error>() {
+            kind = Some(TransportKind::Tls);
         } else if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            match io.kind() {
-                std::io::ErrorKind::ConnectionRefused => kind = Some(TransportKind::Refused),
-                std::io::ErrorKind::TimedOut => kind = Some(TransportKind::Timeout),
-                _ => {}
-            }
+            kind = inspect_io(io, 0);
         }
         if kind.is_none() {
             let text = e.to_string().to_ascii_lowercase();
@@ -285,27 +341,8 @@ pub fn classify_error(err: &reqwest::Error) -> TransportError {
     }
 }
 
-/// What a browser concludes when no response arrived: a network error, not a CORS one.
 fn transport_verdict(target: &ProbeTarget, err: &TransportError) -> Verdict {
-    let mut v = cors::judge(&target.origin, &target.url, &target.shape, None, None);
-    v.allowed = false;
-    v.stage = Stage::Transport;
-    v.code = "network-error";
-    v.chrome_message = Some(format!(
-        "Failed to fetch: net::ERR_{} ({})",
-        match err.kind {
-            TransportKind::Dns => "NAME_NOT_RESOLVED",
-            TransportKind::Refused => "CONNECTION_REFUSED",
-            TransportKind::Tls => "CERT_INVALID",
-            TransportKind::Timeout => "TIMED_OUT",
-            TransportKind::Protocol => "INVALID_HTTP_RESPONSE",
-            TransportKind::Other => "FAILED",
-        },
-        err.kind.as_str()
-    ));
-    v.firefox_message = Some("NetworkError when attempting to fetch resource.".to_string());
-    v.hypothesis = None;
-    v
+    cors::judge_transport_error(&target.origin, &target.url, &target.shape, err)
 }
 
 async fn send(
@@ -315,7 +352,7 @@ async fn send(
     url: &str,
     headers: &[(String, String)],
     with_body: bool,
-) -> Result<RawResponse, TransportError> {
+) -> Result<(RawResponse, Option<String>), TransportError> {
     let method = reqwest::Method::from_bytes(method.as_bytes()).map_err(|e| TransportError {
         kind: TransportKind::Other,
         message: format!("invalid method: {e}"),
@@ -390,7 +427,7 @@ pub async fn probe_once(
     };
     let (needed, _) = cors::preflight_request_headers(&target.shape);
     if needed {
-        let headers = preflight_headers(&target.origin, &target.shape);
+        let headers = preflight_headers(&target.origin, &target.url, &target.shape);
         result.preflight_request = Some(redacted_request("OPTIONS", &target.url, &headers));
         match send(
             http,
@@ -402,8 +439,8 @@ pub async fn probe_once(
         )
         .await
         {
-            Ok(resp) => {
-                result.instance = instance_fingerprint(&resp);
+            Ok((resp, fingerprint)) => {
+                result.instance = fingerprint;
                 result.verdict = cors::judge(
                     &target.origin,
                     &target.url,
@@ -411,7 +448,7 @@ pub async fn probe_once(
                     Some(&resp),
                     None,
                 );
-                result.preflight = Some(resp);
+                result.preflight = Some(bounded_for_keeping(resp));
             }
             Err(err) => {
                 tracing::debug!(url = %target.url, kind = err.kind.as_str(), "preflight failed");
@@ -424,48 +461,40 @@ pub async fn probe_once(
             return result;
         }
     }
-    if !is_safe_method(&target.shape.method) && !target.allow_unsafe_actual {
-        if needed {
-            result.verdict.warnings.push(Warning {
-                code: "actual-skipped",
-                message: format!(
-                    "the actual {} request was not sent: set allow-unsafe-actual on this \
-                     endpoint to let the probe send it",
-                    target.shape.method
-                ),
-            });
+    let (method, headers) = actual_request(&target.origin, &target.url, &target.shape, token);
+    if !is_safe_method(&method) && !target.allow_unsafe_actual {
+        let message = if needed {
+            format!(
+                "the actual {method} request was not sent: set allow-unsafe-actual on this \
+                 endpoint to let the probe send it"
+            )
         } else {
-            result.verdict.warnings.push(Warning {
-                code: "actual-skipped",
-                message: format!(
-                    "{} needs no preflight, so only the actual request can be judged; it was \
-                     not sent: set allow-unsafe-actual on this endpoint to let the probe send it",
-                    target.shape.method
-                ),
-            });
-        }
+            format!(
+                "{method} needs no preflight, so only the actual request can be judged; it was \
+                 not sent: set allow-unsafe-actual on this endpoint to let the probe send it"
+            )
+        };
+        result.verdict.warnings.push(Warning {
+            code: ACTUAL_SKIPPED,
+            message,
+        });
         return result;
     }
-    let headers = actual_headers(&target.origin, &target.shape, token);
-    result.actual_request = Some(redacted_request(
-        &target.shape.method,
-        &target.url,
-        &headers,
-    ));
-    let with_body = !is_safe_method(&target.shape.method);
+    result.actual_request = Some(redacted_request(&method, &target.url, &headers));
+    let with_body = !is_safe_method(&method);
     match send(
         http,
         client.timeout,
-        &target.shape.method,
+        &method,
         &target.url,
         &headers,
         with_body,
     )
     .await
     {
-        Ok(resp) => {
+        Ok((resp, fingerprint)) => {
             if result.instance.is_none() {
-                result.instance = instance_fingerprint(&resp);
+                result.instance = fingerprint;
             }
             result.verdict = cors::judge(
                 &target.origin,
@@ -474,7 +503,7 @@ pub async fn probe_once(
                 result.preflight.as_ref(),
                 Some(&resp),
             );
-            result.actual = Some(resp);
+            result.actual = Some(bounded_for_keeping(resp));
         }
         Err(err) => {
             result.verdict = transport_verdict(target, &err);
@@ -492,7 +521,7 @@ mod tests {
     #[test]
     fn preflight_never_carries_credentials() {
         let shape = RequestShape::spa_default();
-        let h = preflight_headers("https://app.example", &shape);
+        let h = preflight_headers("https://app.example", "https://api.example/x", &shape);
         assert!(h.iter().all(|(n, _)| {
             !n.eq_ignore_ascii_case("authorization") && !n.eq_ignore_ascii_case("cookie")
         }));
@@ -512,7 +541,7 @@ mod tests {
             headers: vec![],
             credentials: Credentials::Omit,
         };
-        let h = preflight_headers("https://app.example", &plain);
+        let h = preflight_headers("https://app.example", "https://api.example/x", &plain);
         assert!(!h.iter().any(|(n, _)| n == "Access-Control-Request-Headers"));
     }
 
@@ -529,14 +558,136 @@ mod tests {
         };
         let token = Token::new("eyJhbGciOi.secret.sig").unwrap();
         assert_eq!(format!("{token:?} {token}"), "Token([redacted]) [redacted]");
-        let h = actual_headers("https://app.example", &shape, Some(&token));
-        assert_eq!(h[0].1, "Bearer eyJhbGciOi.secret.sig");
+        let (method, h) = actual_request(
+            "https://app.example",
+            "https://api.example/x",
+            &shape,
+            Some(&token),
+        );
+        assert_eq!(method, "GET");
+        let auth = |h: &[(String, String)]| {
+            h.iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+                .map(|(_, v)| v.clone())
+        };
+        assert_eq!(auth(&h).as_deref(), Some("Bearer eyJhbGciOi.secret.sig"));
         assert!(!h.iter().any(|(n, _)| n == "Cookie"));
         let kept = redacted_request("GET", "https://api.example/x", &h);
-        assert_eq!(kept.headers[0].1, "Bearer [redacted]");
+        assert_eq!(auth(&kept.headers).as_deref(), Some("Bearer [redacted]"));
         assert!(!format!("{kept:?}").contains("secret"));
         assert_eq!(Token::new("Basic abc").unwrap().header_value(), "Basic abc");
         assert!(Token::new("  \n").is_none());
+    }
+
+    /// An error with a message and an optional cause, like the layers reqwest wraps.
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<dyn StdError + 'static>>);
+
+    impl fmt::Display for Layer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl StdError for Layer {
+        fn source(&self) -> Option<&(dyn StdError + 'static)> {
+            self.1.as_deref()
+        }
+    }
+
+    fn wrapped(inner: Box<dyn StdError + 'static>) -> Layer {
+        Layer(
+            "error sending request for url (https://api.example/x)",
+            Some(Box::new(Layer("client error (Connect)", Some(inner)))),
+        )
+    }
+
+    #[test]
+    fn error_chains_are_classified() {
+        use std::io::{Error as IoError, ErrorKind};
+        let cases: Vec<(Layer, bool, TransportKind)> = vec![
+            (
+                wrapped(Box::new(IoError::from(ErrorKind::ConnectionRefused))),
+                false,
+                TransportKind::Refused,
+            ),
+            (
+                wrapped(Box::new(Layer(
+                    "dns error",
+                    Some(Box::new(IoError::other(
+                        "failed to lookup address information: Name or service not known",
+                    ))),
+                ))),
+                false,
+                TransportKind::Dns,
+            ),
+            (
+                wrapped(Box::new(IoError::new(
+                    ErrorKind::InvalidData,
+                    "invalid peer certificate: UnknownIssuer",
+                ))),
+                false,
+                TransportKind::Tls,
+            ),
+            (
+                wrapped(Box::new(IoError::from(ErrorKind::TimedOut))),
+                false,
+                TransportKind::Timeout,
+            ),
+            (
+                wrapped(Box::new(Layer("operation timed out", None))),
+                true,
+                TransportKind::Timeout,
+            ),
+            (
+                wrapped(Box::new(Layer("something odd", None))),
+                false,
+                TransportKind::Other,
+            ),
+        ];
+        for (err, timed_out, want) in cases {
+            let got = classify_chain(&err, timed_out);
+            assert_eq!(got.kind, want, "{}", got.message);
+            assert!(
+                got.message.starts_with("error sending request"),
+                "{}",
+                got.message
+            );
+        }
+    }
+
+    #[test]
+    fn error_messages_are_redacted() {
+        let err = Layer(
+            "rejected Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln",
+            None,
+        );
+        let got = classify_chain(&err, false);
+        assert!(!got.message.contains("c2ln"), "{}", got.message);
+    }
+
+    #[test]
+    fn kept_responses_are_bounded_but_cors_headers_stay_whole() {
+        let mut headers = vec![("access-control-allow-headers".to_string(), "x".repeat(5000))];
+        for i in 0..100 {
+            headers.push((format!("x-filler-{i}"), "y".repeat(3000)));
+        }
+        headers.push(("vary".to_string(), "Origin".to_string()));
+        let kept = bounded_for_keeping(RawResponse {
+            status: 204,
+            headers,
+            elapsed_ms: 1,
+        });
+        assert_eq!(kept.headers[0].1.len(), 5000);
+        assert_eq!(kept.first("vary"), Some("Origin"));
+        let other: usize = kept
+            .headers
+            .iter()
+            .filter(|(n, _)| n.starts_with("x-filler"))
+            .map(|(n, v)| n.len() + v.len())
+            .sum();
+        assert!(other <= MAX_KEPT_OTHER, "{other}");
+        assert!(kept.headers[1].1.ends_with("bytes not kept]"));
     }
 
     #[test]

@@ -1,83 +1,59 @@
-//! Which backend instance answered, from the headers proxies and platforms add.
+//! Which backend instance answered: the verdict module's fingerprint (`Server`, `Via`,
+//! `X-Served-By`, hashed ARR affinity, Cloudflare colo) plus the instance-naming headers
+//! other stacks add.
 
-use crate::cors::RawResponse;
+use crate::cors::{self, RawResponse};
 
-/// Headers whose value names an instance, a proxy hop or a backend, with the short label used
-/// in the fingerprint.
-const NAMING_HEADERS: [(&str, &str); 9] = [
-    ("server", "server"),
-    ("via", "via"),
-    ("x-served-by", "served-by"),
-    ("x-instance", "instance"),
-    ("x-instance-id", "instance"),
-    ("x-backend", "backend"),
-    ("x-backend-server", "backend"),
-    ("x-upstream", "upstream"),
+/// Headers some proxies and frameworks use to name the backend that answered, with the short
+/// label used in the fingerprint.
+const EXTRA_HEADERS: [(&str, &str); 6] = [
+    ("x-instance", "x-instance"),
+    ("x-instance-id", "x-instance"),
+    ("x-backend", "x-backend"),
+    ("x-backend-server", "x-backend"),
+    ("x-upstream", "x-upstream"),
     ("x-server", "x-server"),
 ];
 
-/// Affinity cookies set by load balancers; their presence says which balancer pins sessions.
-const AFFINITY_COOKIES: [&str; 5] = [
-    "ARRAffinity",
-    "ARRAffinitySameSite",
-    "AWSALB",
-    "AWSALBCORS",
-    "SERVERID",
-];
+/// Other load balancers' affinity cookies: only the name is shown (it says which balancer
+/// pins sessions); the value never is.
+const AFFINITY_COOKIES: [&str; 3] = ["AWSALB", "AWSALBCORS", "SERVERID"];
 
 const MAX_PART: usize = 48;
-const MAX_FINGERPRINT: usize = 160;
+const MAX_FINGERPRINT: usize = 200;
 
-fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
+fn clip(s: &str, max: usize) -> String {
+    s.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
-/// A short `label=value` list, or `None` when the response names nothing.
-///
-/// Only cookie names are used, never their values: affinity values are per-user evidence and
-/// the redaction rules treat every cookie value as secret.
+/// A short `label=value; ...` list, or `None` when the response names nothing. Must see the
+/// response before cookie values are redacted (the affinity value is hashed, never shown).
 pub fn instance_fingerprint(resp: &RawResponse) -> Option<String> {
-    let mut parts: Vec<String> = Vec::new();
-    for (header, label) in NAMING_HEADERS {
-        for v in resp.all(header) {
-            let v = v.trim();
-            if !v.is_empty() {
-                parts.push(format!("{label}={}", clip(v, MAX_PART)));
-            }
-        }
-    }
-    for cookie in resp.all("set-cookie") {
-        let name = cookie.split(['=', ';']).next().unwrap_or("").trim();
-        if AFFINITY_COOKIES
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(name))
-        {
-            let part = format!("cookie={name}");
+    let mut parts: Vec<String> = cors::instance_fingerprint(resp).into_iter().collect();
+    for (header, label) in EXTRA_HEADERS {
+        if let Some(v) = resp.first(header).map(str::trim).filter(|v| !v.is_empty()) {
+            let part = format!("{label}={}", clip(v, MAX_PART));
             if !parts.contains(&part) {
                 parts.push(part);
             }
         }
     }
-    if let Some(ray) = resp.first("cf-ray") {
-        // `8f2b6c1d9e0a1234-FRA`: the suffix is the Cloudflare colo.
-        if let Some((_, colo)) = ray.trim().rsplit_once('-')
-            && !colo.is_empty()
+    for cookie in resp.all("set-cookie") {
+        let name = cookie.split(['=', ';']).next().unwrap_or("").trim();
+        if let Some(known) = AFFINITY_COOKIES
+            .iter()
+            .find(|a| a.eq_ignore_ascii_case(name))
         {
-            parts.push(format!("cf={}", clip(colo, 8)));
+            let part = format!("cookie={known}");
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
         }
     }
     if parts.is_empty() {
         return None;
     }
-    let joined = parts.join(" ");
-    Some(clip(&joined, MAX_FINGERPRINT).to_string())
+    Some(clip(&parts.join("; "), MAX_FINGERPRINT))
 }
 
 #[cfg(test)]
@@ -102,26 +78,16 @@ mod tests {
             (&[("content-type", "text/plain")], None),
             (&[("server", "nginx/1.22")], Some("server=nginx/1.22")),
             (
+                &[("server", "Kestrel"), ("x-backend", "api-2")],
+                Some("server=Kestrel; x-backend=api-2"),
+            ),
+            (
                 &[
-                    ("server", "Kestrel"),
-                    ("set-cookie", "ARRAffinity=[redacted]; Path=/; HttpOnly"),
-                    (
-                        "set-cookie",
-                        "ARRAffinitySameSite=[redacted]; SameSite=None",
-                    ),
-                    ("set-cookie", "session=[redacted]"),
+                    ("set-cookie", "AWSALB=abc; Path=/"),
+                    ("x-instance-id", "i-1"),
                 ],
-                Some("server=Kestrel cookie=ARRAffinity cookie=ARRAffinitySameSite"),
+                Some("x-instance=i-1; cookie=AWSALB"),
             ),
-            (
-                &[("cf-ray", "8f2b6c1d9e0a1234-FRA"), ("server", "cloudflare")],
-                Some("server=cloudflare cf=FRA"),
-            ),
-            (
-                &[("via", "1.1 varnish"), ("x-served-by", "cache-ams21")],
-                Some("via=1.1 varnish served-by=cache-ams21"),
-            ),
-            (&[("x-backend", "api-2")], Some("backend=api-2")),
         ];
         for (headers, want) in cases {
             assert_eq!(
@@ -133,9 +99,19 @@ mod tests {
     }
 
     #[test]
+    fn affinity_values_tell_instances_apart_without_showing() {
+        let a = instance_fingerprint(&resp(&[("set-cookie", "ARRAffinity=aaa111; Path=/")]))
+            .unwrap_or_default();
+        let b = instance_fingerprint(&resp(&[("set-cookie", "ARRAffinity=bbb222; Path=/")]))
+            .unwrap_or_default();
+        assert_ne!(a, b);
+        assert!(!a.contains("aaa111"), "{a}");
+    }
+
+    #[test]
     fn long_values_are_clipped() {
         let long = "é".repeat(200);
-        let fp = instance_fingerprint(&resp(&[("server", &long)])).unwrap();
-        assert!(fp.len() <= MAX_PART + "server=".len());
+        let fp = instance_fingerprint(&resp(&[("x-backend", &long)])).unwrap_or_default();
+        assert_eq!(fp.chars().count(), MAX_PART + "x-backend=".len());
     }
 }

@@ -8,7 +8,9 @@ pub mod scheduler;
 pub mod security;
 pub mod settings;
 
-pub use client::{ProbeClient, Token, TokenError, classify_error, load_token, probe_once};
+pub use client::{
+    ProbeClient, Token, TokenError, classify_chain, classify_error, load_token, probe_once,
+};
 pub use fingerprint::instance_fingerprint;
 pub use scheduler::{run_once, spawn};
 pub use security::{SecurityFinding, SecurityKind, Severity};

@@ -67,10 +67,7 @@ async fn probe_repeated(
 /// network.
 pub fn fold_repeats(mut results: Vec<ProbeResult>) -> ProbeResult {
     let pick = results.iter().position(|r| !r.verdict.allowed).unwrap_or(0);
-    let mut codes: Vec<&'static str> = results.iter().map(|r| r.verdict.code).collect();
-    codes.sort_unstable();
-    codes.dedup();
-    let summary = if codes.len() > 1 {
+    let summary = if crate::cors::inconsistent(results.iter().map(|r| &r.verdict)) {
         let mut seen: Vec<(String, &'static str, usize)> = Vec::new();
         for r in &results {
             let fp = r.instance.clone().unwrap_or_else(|| "unknown".to_string());

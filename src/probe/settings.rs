@@ -1,4 +1,28 @@
-//! Prober settings as the `[probe]` table of the config file describes them.
+//! Prober settings as the `[probe]` table of the config file describes them:
+//!
+//! ```toml
+//! [probe]
+//! interval = "30s"          # between rounds, moved by up to ±jitter of itself
+//! jitter = 0.1
+//! timeout = "5s"            # per request, connect included
+//! concurrency = 4
+//! repeat = 3                # fresh connections per target, to catch instances that disagree
+//! actual = true             # send the real request after a passing preflight
+//! security = true           # lookalike / arbitrary / null origin probes
+//! token-file = "/run/secrets/api-token"   # or token-env = "API_TOKEN"
+//! origins = ["https://app.contoso.com"]
+//!
+//! [[probe.endpoint]]
+//! url = "https://api.contoso.com/api/orders/1"
+//! critical = true
+//! allow-unsafe-actual = false   # PUT/POST/DELETE/PATCH actual requests only when true
+//!
+//! [[probe.shape]]
+//! name = "PUT auth+json"
+//! method = "PUT"
+//! headers = ["Authorization: Bearer <token>", "Content-Type: application/json"]
+//! credentials = "include"
+//! ```
 
 use std::fmt;
 
@@ -274,6 +298,63 @@ impl ShapeSpec {
 }
 
 impl ProbeSettings {
+    /// Reads the `[probe]` table of an already-parsed config file.
+    pub fn from_table(table: toml::Table) -> Result<ProbeSettings, toml::de::Error> {
+        table.try_into()
+    }
+
+    /// Applies `--probe URL` / `--origin ORIGIN` style flags: URLs replace the endpoints (as
+    /// critical ones: someone asked for them by name), origins replace the origins everywhere.
+    pub fn apply_flags(&mut self, urls: &[String], origins: &[String]) {
+        if !urls.is_empty() {
+            self.endpoint = urls
+                .iter()
+                .map(|u| EndpointSpec {
+                    url: u.clone(),
+                    critical: true,
+                    origins: None,
+                    shapes: None,
+                    allow_unsafe_actual: false,
+                })
+                .collect();
+        }
+        if !origins.is_empty() {
+            self.origins = origins.to_vec();
+            for e in &mut self.endpoint {
+                e.origins = None;
+            }
+        }
+    }
+
+    /// Sets the interval from text like `30s`; keeps the old value (and says so in the log)
+    /// when the text is not a duration. Returns whether it was applied.
+    pub fn set_interval_text(&mut self, text: &str) -> bool {
+        match parse_duration(text) {
+            Some(ms) if ms > 0 => {
+                self.interval = DurationSetting(ms);
+                true
+            }
+            _ => {
+                tracing::warn!(value = text, "probe interval is not a duration; kept");
+                false
+            }
+        }
+    }
+
+    /// Sets the per-request timeout from text like `2s`; see [`ProbeSettings::set_interval_text`].
+    pub fn set_timeout_text(&mut self, text: &str) -> bool {
+        match parse_duration(text) {
+            Some(ms) if ms > 0 => {
+                self.timeout = DurationSetting(ms);
+                true
+            }
+            _ => {
+                tracing::warn!(value = text, "probe timeout is not a duration; kept");
+                false
+            }
+        }
+    }
+
     /// Checks everything [`ProbeSettings::targets`] relies on; call it once after loading.
     pub fn validate(&self) -> Result<(), SettingsError> {
         if !(0.0..=1.0).contains(&self.jitter) {
@@ -521,6 +602,34 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn table_and_flags() {
+        let table: toml::Table = toml::from_str(
+            "interval = \"10s\"\norigins = [\"https://a.example\"]\n\
+             [[endpoint]]\nurl = \"https://api.example/x\"\norigins = [\"https://b.example\"]",
+        )
+        .unwrap();
+        let mut s = ProbeSettings::from_table(table).unwrap();
+        assert_eq!(s.interval.ms(), 10_000);
+        let bad: toml::Table = toml::from_str("intervall = \"10s\"").unwrap();
+        assert!(ProbeSettings::from_table(bad).is_err());
+
+        s.apply_flags(&[], &["https://c.example".to_string()]);
+        assert_eq!(s.targets()[0].origin, "https://c.example");
+        s.apply_flags(&["https://api.example/y".to_string()], &[]);
+        let t = s.targets();
+        assert_eq!((t.len(), t[0].url.as_str()), (1, "https://api.example/y"));
+        assert!(t[0].critical);
+
+        assert!(s.set_interval_text("2s"));
+        assert!(!s.set_interval_text("soon"));
+        assert_eq!(s.interval.ms(), 2_000);
+        assert!(s.set_timeout_text("750ms"));
+        assert!(!s.set_timeout_text("0s"));
+        assert_eq!(s.timeout.ms(), 750);
+        s.validate().unwrap();
     }
 
     #[test]

@@ -64,6 +64,11 @@ impl LineSplitter {
         !self.partial.is_empty() || self.overlong.is_some()
     }
 
+    /// Bytes of the incomplete line held (or skipped so far, for an overlong one).
+    pub fn held_bytes(&self) -> u64 {
+        self.overlong.unwrap_or(self.partial.len() as u64)
+    }
+
     /// Feeds a chunk; calls `on` for every line it completes. Returns the number of lines.
     pub fn push(&mut self, chunk: &[u8], on: &mut dyn FnMut(Piece<'_>)) -> u64 {
         let mut chunk = chunk;
@@ -251,9 +256,14 @@ mod tests {
             run(1000, &[&one], false),
             vec![Out::Long(512, 5000), l("next")]
         );
-        // Partial line that becomes overlong only when the newline arrives.
+        // A held partial line that grows past the cap keeps only its head.
         let out = run(1000, &[&big[..600], &big[..600], b"\n"], false);
-        assert_eq!(out, vec![Out::Long(600, 1200)]);
+        assert_eq!(out, vec![Out::Long(512, 1200)]);
+        // A held partial line that passes the cap only with the chunk holding its newline.
+        let mut tail = big[..450].to_vec();
+        tail.push(b'\n');
+        let out = run(1000, &[&big[..600], &tail], false);
+        assert_eq!(out, vec![Out::Long(512, 1050)]);
         // A line exactly at the cap is kept.
         let out = run(1000, &[&big[..500], &big[..500], b"\r\n"], false);
         assert_eq!(out.len(), 1);

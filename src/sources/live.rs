@@ -224,8 +224,14 @@ impl BatchBuilder {
     fn note_error(&mut self, line: &[u8], reason: &str) {
         self.touch();
         self.parse_errors += 1;
-        let sample = line[..line.len().min(ERROR_SAMPLE)].to_vec();
-        self.last_error = Some((sample, reason.to_string()));
+        // Buffers reused: a flood of bad lines costs no allocation per line.
+        let (sample, why) = self.last_error.get_or_insert_with(Default::default);
+        sample.clear();
+        sample.extend_from_slice(&line[..line.len().min(ERROR_SAMPLE)]);
+        if why != reason {
+            why.clear();
+            why.push_str(reason);
+        }
     }
 
     fn has_content(&self) -> bool {
@@ -332,7 +338,14 @@ struct Consumer {
     batch: BatchBuilder,
     /// State notes not sent yet, in order.
     states: Vec<String>,
+    /// When a parser last held a line back for a record spanning lines (an exception block,
+    /// pretty-printed JSON). Such a record is complete only when the next one starts, which on
+    /// a quiet log may be never: after [`IDLE_FLUSH`] without input it is flushed.
+    holding_since: Option<Instant>,
 }
+
+/// How long a record held across lines waits for a continuation before it is counted.
+const IDLE_FLUSH: Duration = Duration::from_millis(1500);
 
 impl Consumer {
     /// Validates a configured format up front; `None` (after telling the store) when it does
@@ -362,7 +375,21 @@ impl Consumer {
             detector: Detector::new(),
             batch,
             states: Vec::new(),
+            holding_since: None,
         })
+    }
+
+    /// Flushes records held across lines once input has been quiet for [`IDLE_FLUSH`].
+    fn flush_if_idle(&mut self) {
+        if self
+            .holding_since
+            .is_some_and(|since| since.elapsed() >= IDLE_FLUSH)
+        {
+            self.holding_since = None;
+            for lane in 0..self.parsers.len() {
+                self.finish_lane(lane);
+            }
+        }
     }
 
     fn add_lane(&mut self) -> usize {
@@ -447,7 +474,8 @@ impl Consumer {
         };
         match parser.feed(line, &mut self.batch.sink) {
             Ok(Fed::Skipped) => self.batch.skipped += 1,
-            Ok(Fed::Records(_)) | Ok(Fed::Buffered) => {}
+            Ok(Fed::Records(_)) => {}
+            Ok(Fed::Buffered) => self.holding_since = Some(Instant::now()),
             Err(e) => self.batch.note_error(line, &e.reason),
         }
     }
@@ -595,7 +623,7 @@ impl FileWorker {
             pattern: glob::is_pattern(&spec.path).then(|| spec.path.clone()),
             lanes: Vec::new(),
             consumer,
-            book: Arc::new(Mutex::new(OffsetBook::default())),
+            book: Arc::new(Mutex::new(OffsetBook::for_pattern(&spec.path))),
             last_expand: Instant::now(),
         };
         let opts = FollowOptions {
@@ -679,6 +707,9 @@ impl FileWorker {
             more |= p.more;
         }
         self.consumer.try_detect(false);
+        if !more {
+            self.consumer.flush_if_idle();
+        }
         more
     }
 }

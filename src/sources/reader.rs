@@ -206,11 +206,18 @@ pub fn read_to_end_with(
             s.format = used;
         } else {
             let files = if glob::is_pattern(&spec.path) {
-                let files =
+                let mut files =
                     glob::expand(&spec.path).map_err(|e| io_err(Path::new(&spec.path), e))?;
                 if files.is_empty() {
                     return Err(ReadError::NoMatch(spec.path.clone()));
                 }
+                // Oldest first, so that a rotated set (`app.log.2`, `app.log.1`, `app.log`) is
+                // replayed in time order.
+                files.sort_by_key(|p| {
+                    std::fs::metadata(p)
+                        .and_then(|m| m.modified())
+                        .unwrap_or(std::time::SystemTime::UNIX_EPOCH)
+                });
                 files
             } else {
                 vec![PathBuf::from(&spec.path)]
@@ -776,5 +783,66 @@ impl<'s> LineParser<'s> {
         }
         self.counts.parse_errors = self.errors;
         self.counts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{StoreConfig, TimeMode};
+
+    fn store() -> (Store, SourceId) {
+        let mut s = Store::new(StoreConfig::default(), TimeMode::EventTime);
+        let id = s.register_source("stdin");
+        (s, id)
+    }
+
+    #[test]
+    fn streams_detect_from_buffered_lines_then_parse_them() {
+        let mut text = String::new();
+        for i in 0..45 {
+            text.push_str(&format!(
+                "2026-04-04T10:31:{:02}Z OPTIONS /api/orders 401 {i}\n",
+                i
+            ));
+        }
+        text.push_str("oops\n2026-04-04T10:32:00Z GET /api/orders 200 3");
+        let (mut s, id) = store();
+        let mut input = io::Cursor::new(text.clone().into_bytes());
+        let (c, used) =
+            read_stream(&mut input, None, &FormatOptions::default(), id, &mut s).unwrap();
+        assert_eq!(used, Some("appservice-http"));
+        assert_eq!(
+            (c.lines, c.parse_errors, c.bytes),
+            (47, 1, text.len() as u64)
+        );
+        assert_eq!(s.totals().values().sum::<u64>(), 46);
+        assert_eq!(s.sources()[0].lines, 47);
+    }
+
+    #[test]
+    fn short_undetectable_streams_are_decided_at_end_of_input() {
+        let (mut s, id) = store();
+        let mut input = io::Cursor::new(b"hello\nworld\n".to_vec());
+        let (c, used) =
+            read_stream(&mut input, None, &FormatOptions::default(), id, &mut s).unwrap();
+        assert_eq!(used, None);
+        assert_eq!((c.lines, c.parse_errors), (2, 2));
+        let (_, reason) = s.sources()[0].last_error.clone().unwrap();
+        assert_eq!(reason, NOT_RECOGNISED);
+    }
+
+    #[test]
+    fn split_points_fall_after_newlines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"aaaa\nbb\ncccccccc\nd\n").unwrap();
+        let f = File::open(&path).unwrap();
+        let pts = split_points(&f, 20, 3).unwrap();
+        assert_eq!(pts, vec![0, 8, 17, 20]);
+        // No newline at all: one range.
+        std::fs::write(&path, b"xxxxxxxxxx").unwrap();
+        let f = File::open(&path).unwrap();
+        assert_eq!(split_points(&f, 10, 4).unwrap(), vec![0, 10]);
     }
 }

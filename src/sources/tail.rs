@@ -126,36 +126,67 @@ pub struct Progress {
 type FileId = (u64, u64);
 
 /// Read offsets per file identity, shared by the followers of one glob pattern. With a pattern
-/// such as `app.log*`, a rotation renames a file that one follower has read into a path that
-/// another follower will discover as new; the book lets it start where reading stopped instead
-/// of reading the file again.
+/// such as `app.log*`, a rotation renames a file that one follower is reading into a path that
+/// another follower will discover as new; the book makes the newcomer wait until the first one
+/// lets the file go, then start where reading stopped instead of reading the file again.
 #[derive(Debug, Default)]
 pub struct OffsetBook {
-    entries: VecDeque<(FileId, u64, Vec<u8>)>,
+    entries: VecDeque<BookEntry>,
+    /// The pattern the followers share, to tell whether a released file will be picked up.
+    pattern: Option<String>,
+}
+
+#[derive(Debug)]
+struct BookEntry {
+    id: FileId,
+    offset: u64,
+    head: Vec<u8>,
+    /// A follower has the file open.
+    active: bool,
+    /// Another follower waits to take the file over.
+    wanted: bool,
 }
 
 const BOOK_CAP: usize = 256;
 
 impl OffsetBook {
-    fn note(&mut self, id: FileId, offset: u64, head: &[u8]) {
-        if let Some(e) = self.entries.iter_mut().find(|e| e.0 == id) {
-            e.1 = offset;
-            if e.2.len() < head.len() {
-                e.2 = head.to_vec();
+    /// A book for the followers of one glob pattern.
+    pub fn for_pattern(pattern: &str) -> OffsetBook {
+        OffsetBook {
+            entries: VecDeque::new(),
+            pattern: Some(pattern.to_string()),
+        }
+    }
+
+    fn note(&mut self, id: FileId, offset: u64, head: &[u8], active: bool) {
+        if let Some(e) = self.entries.iter_mut().find(|e| e.id == id) {
+            e.offset = offset;
+            e.active = active;
+            if e.head.len() < head.len() {
+                e.head = head.to_vec();
             }
             return;
         }
         if self.entries.len() >= BOOK_CAP {
-            self.entries.pop_front();
+            // Forget the oldest inactive entry; active ones are in use.
+            match self.entries.iter().position(|e| !e.active) {
+                Some(i) => {
+                    self.entries.remove(i);
+                }
+                None => return,
+            }
         }
-        self.entries.push_back((id, offset, head.to_vec()));
+        self.entries.push_back(BookEntry {
+            id,
+            offset,
+            head: head.to_vec(),
+            active,
+            wanted: false,
+        });
     }
 
-    fn lookup(&self, id: FileId) -> Option<(u64, &[u8])> {
-        self.entries
-            .iter()
-            .find(|e| e.0 == id)
-            .map(|e| (e.1, e.2.as_slice()))
+    fn lookup(&mut self, id: FileId) -> Option<&mut BookEntry> {
+        self.entries.iter_mut().find(|e| e.id == id)
     }
 }
 
@@ -374,13 +405,12 @@ impl FileFollower {
                     i += 1;
                 }
                 Ok(true) => {
-                    let mut old = self.draining.remove(i);
-                    p.lines += old.splitter.finish(&mut |piece| on(piece.into()));
-                    self.note_file(&old);
+                    let old = self.draining.remove(i);
+                    p.lines += self.release(old, on);
                 }
                 Err(e) => {
-                    let mut old = self.draining.remove(i);
-                    p.lines += old.splitter.finish(&mut |piece| on(piece.into()));
+                    let old = self.draining.remove(i);
+                    p.lines += self.release(old, on);
                     self.report_error("reading rotated", &e, on);
                 }
             }
@@ -398,13 +428,15 @@ impl FileFollower {
             self.last_activity = Instant::now();
         }
 
-        if self.draining.is_empty()
+        let settled = self.draining.is_empty()
             && matches!(
                 self.reported,
                 Some(FollowState::RotatedRename | FollowState::Truncated | FollowState::Recreated)
             )
-            && self.transition_at.elapsed() >= self.opts.drain_grace
-        {
+            && self.transition_at.elapsed() >= self.opts.drain_grace;
+        // Data flowing again after an error means whatever failed has recovered.
+        let recovered = p.bytes > 0 && matches!(self.reported, Some(FollowState::Error(_)));
+        if settled || recovered {
             self.report(FollowState::Following, on);
         }
         p
@@ -414,21 +446,54 @@ impl FileFollower {
     /// dropped for good (its path left a glob's expansion).
     pub fn finish(&mut self, on: &mut dyn FnMut(FollowEvent<'_>)) -> u64 {
         let mut lines = 0;
-        for mut f in self.draining.drain(..).chain(self.current.take()) {
-            lines += f.splitter.finish(&mut |piece| on(piece.into()));
+        let files: Vec<OpenFile> = self.draining.drain(..).chain(self.current.take()).collect();
+        for f in files {
+            lines += self.release(f, on);
         }
         lines
     }
 
+    /// Lets go of a file for good. Its incomplete last line is handed out, unless another
+    /// follower of the pattern waits to take the file over: then that follower starts at the
+    /// beginning of the line and completes it, so the line is neither cut nor counted twice.
+    fn release(&self, mut f: OpenFile, on: &mut dyn FnMut(FollowEvent<'_>)) -> u64 {
+        if let Some(book) = &self.book {
+            let held = f.splitter.held_bytes();
+            let (wanted, pattern) = with_book(book, |b| {
+                let wanted = b.lookup(f.id).is_some_and(|e| e.wanted);
+                (wanted, b.pattern.clone())
+            });
+            // Nobody waits yet, but the file still matches the pattern under some name: a
+            // follower for that name is about to pick it up.
+            let matched = || {
+                pattern.as_deref().is_some_and(|p| {
+                    super::glob::expand(p).is_ok_and(|paths| {
+                        paths.iter().any(|path| {
+                            fs::metadata(path).is_ok_and(|m| (m.dev(), m.ino()) == f.id)
+                        })
+                    })
+                })
+            };
+            if held <= f.offset && (wanted || (held > 0 && matched())) {
+                f.splitter.clear();
+                with_book(book, |b| b.note(f.id, f.offset - held, &f.head, false));
+                return 0;
+            }
+        }
+        let lines = f.splitter.finish(&mut |piece| on(piece.into()));
+        self.note_file(&f, false);
+        lines
+    }
+
     fn note_offsets(&self) {
-        if let Some(cur) = &self.current {
-            self.note_file(cur);
+        for f in self.draining.iter().chain(&self.current) {
+            self.note_file(f, true);
         }
     }
 
-    fn note_file(&self, f: &OpenFile) {
+    fn note_file(&self, f: &OpenFile, active: bool) {
         if let Some(book) = &self.book {
-            with_book(book, |b| b.note(f.id, f.offset, &f.head));
+            with_book(book, |b| b.note(f.id, f.offset, &f.head, active));
         }
     }
 
@@ -464,8 +529,8 @@ impl FileFollower {
             if let Some(mut old) = self.current.take() {
                 old.last_growth = Instant::now();
                 if self.draining.len() >= MAX_DRAINING {
-                    let mut oldest = self.draining.remove(0);
-                    p.lines += oldest.splitter.finish(&mut |piece| on(piece.into()));
+                    let oldest = self.draining.remove(0);
+                    p.lines += self.release(oldest, on);
                 }
                 self.draining.push(old);
             }
@@ -506,13 +571,19 @@ impl FileFollower {
             }
         };
         let positioned = if start_at_end {
-            self.position_at_end(&mut f)
+            self.position_at_end(&mut f).map(|()| true)
         } else {
             self.position_from_book(&mut f)
         };
-        if let Err(e) = positioned {
-            self.report_error("positioning in", &e, on);
-            return;
+        match positioned {
+            Ok(true) => {}
+            // Another follower of the same pattern is still reading this file; it is opened
+            // again on a later call, once that follower has let it go.
+            Ok(false) => return,
+            Err(e) => {
+                self.report_error("positioning in", &e, on);
+                return;
+            }
         }
         self.current = Some(f);
         self.report(why.unwrap_or(FollowState::Following), on);
@@ -532,22 +603,40 @@ impl FileFollower {
         f.seek_to(len)
     }
 
-    fn position_from_book(&self, f: &mut OpenFile) -> io::Result<()> {
+    /// Starts where another follower of the same pattern stopped reading this file, if one
+    /// did. `Ok(false)` while that follower still has it open.
+    fn position_from_book(&self, f: &mut OpenFile) -> io::Result<bool> {
         let Some(book) = &self.book else {
-            return Ok(());
+            return Ok(true);
         };
-        let known = with_book(book, |b| b.lookup(f.id).map(|(o, h)| (o, h.to_vec())));
-        let Some((offset, head)) = known else {
-            return Ok(());
+        let known = with_book(book, |b| {
+            b.lookup(f.id).map(|e| (e.offset, e.head.clone(), e.active))
+        });
+        let set_wanted = |wanted: bool| {
+            with_book(book, |b| {
+                if let Some(e) = b.lookup(f.id) {
+                    e.wanted = wanted;
+                }
+            })
+        };
+        let Some((offset, head, active)) = known else {
+            return Ok(true);
         };
         let len = f.file.metadata()?.len();
         let mut now = vec![0u8; head.len()];
         let got = read_prefix(&f.file, &mut now)?;
-        if offset <= len && got == head.len() && now == head {
-            f.head = head;
-            f.seek_to(offset)?;
+        if offset > len || got != head.len() || now != head {
+            // Same inode number, different content: a new file that reused it.
+            return Ok(true);
         }
-        Ok(())
+        if active {
+            set_wanted(true);
+            return Ok(false);
+        }
+        set_wanted(false);
+        f.head = head;
+        f.seek_to(offset)?;
+        Ok(true)
     }
 }
 

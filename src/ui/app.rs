@@ -16,9 +16,9 @@ use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 
-use crate::analysis::{ViewModel, snapshot};
+use crate::analysis::{AnalysisConfig, Verdicts, ViewModel, snapshot, snapshot_parts, verdicts};
 use crate::store::{Store, TimeMode};
-use crate::time::now_ms;
+use crate::time::{EpochMs, SECOND, now_ms};
 
 use super::draw::draw;
 use super::state::{Action, UiState, handle_key, handle_mouse};
@@ -33,6 +33,8 @@ pub struct UiOptions {
     pub ascii: bool,
     /// `LIVE`, `REPLAY` or `DEMO`.
     pub mode_label: &'static str,
+    /// Token lifetimes and alert rules for the triage board and the header.
+    pub analysis: AnalysisConfig,
 }
 
 impl Default for UiOptions {
@@ -42,31 +44,98 @@ impl Default for UiOptions {
             theme: Theme::default_theme(),
             ascii: false,
             mode_label: "LIVE",
+            analysis: AnalysisConfig::default(),
         }
     }
 }
 
-/// Takes a view model if the store changed since `last_generation`. Advances the live clock
-/// first so the window follows the wall clock.
-fn refresh(store: &Mutex<Store>, last_generation: &mut Option<u64>) -> Option<ViewModel> {
-    let mut s = match store.lock() {
-        Ok(s) => s,
-        // A producer panicked while holding the lock; the counters are still readable.
-        Err(poisoned) => poisoned.into_inner(),
-    };
-    let wall = now_ms();
-    if s.mode() == TimeMode::Live {
-        s.tick(wall);
-    }
-    let generation = s.generation();
-    if *last_generation == Some(generation) {
-        return None;
-    }
-    *last_generation = Some(generation);
-    Some(snapshot(&s, wall))
+/// Least wall time between two scorings of the triage board and alert rules.
+///
+/// Scoring makes several passes over the window and costs about half as much again as the
+/// rest of a snapshot (`triage_cost_on_a_full_store_is_printed` prints the figures), all of
+/// it under the store lock. Counters refresh with every store change; the board, whose
+/// verdicts move on a scale of minutes, is rescored at most once per this period.
+pub const RESCORE_EVERY_MS: EpochMs = SECOND;
+
+/// Decides when a new view model is needed: only when the store's generation moved since the
+/// last one, and never while the screen is frozen.
+#[derive(Debug, Default)]
+pub struct Snapshotter {
+    last_generation: Option<u64>,
+    config: AnalysisConfig,
+    /// The last board and alerts with the wall time and generation they were computed at.
+    scored: Option<(EpochMs, u64, Verdicts)>,
 }
 
-/// Runs the dashboard until the user quits or a SIGTERM / SIGHUP arrives.
+impl Snapshotter {
+    pub fn new(config: AnalysisConfig) -> Snapshotter {
+        Snapshotter {
+            config,
+            ..Default::default()
+        }
+    }
+
+    /// Forces the next poll to take a snapshot, board included (after unfreezing).
+    pub fn invalidate(&mut self) {
+        self.last_generation = None;
+        self.scored = None;
+    }
+
+    /// The board and alerts for `store`: reused when scored less than [`RESCORE_EVERY_MS`]
+    /// ago or when the store has not changed since.
+    fn verdicts(&mut self, store: &Store, wall: EpochMs) -> Verdicts {
+        let generation = store.generation();
+        if let Some((at, seen, v)) = &self.scored
+            && (*seen == generation || (wall - *at).abs() < RESCORE_EVERY_MS)
+        {
+            return v.clone();
+        }
+        let v = verdicts(store, &self.config);
+        self.scored = Some((wall, generation, v.clone()));
+        v
+    }
+
+    /// Advances the live clock (so the window follows the wall clock), then returns a fresh
+    /// view model if the store changed. The lock is held only for this call.
+    pub fn poll(&mut self, store: &Mutex<Store>, frozen: bool) -> Option<ViewModel> {
+        self.poll_at(store, frozen, now_ms())
+    }
+
+    /// [`Snapshotter::poll`] at a given wall time.
+    pub fn poll_at(
+        &mut self,
+        store: &Mutex<Store>,
+        frozen: bool,
+        wall: EpochMs,
+    ) -> Option<ViewModel> {
+        if frozen {
+            return None;
+        }
+        let mut s = match store.lock() {
+            Ok(s) => s,
+            // A producer panicked while holding the lock; the counters are still readable.
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if s.mode() == TimeMode::Live {
+            s.tick(wall);
+        }
+        let generation = s.generation();
+        // A board held back by the rescoring period catches up even if the store then
+        // stays still.
+        let board_behind = self.scored.as_ref().is_some_and(|(at, seen, _)| {
+            *seen != generation && (wall - *at).abs() >= RESCORE_EVERY_MS
+        });
+        if self.last_generation == Some(generation) && !board_behind {
+            return None;
+        }
+        self.last_generation = Some(generation);
+        let v = self.verdicts(&s, wall);
+        Some(snapshot_parts(&s, wall, v))
+    }
+}
+
+/// Runs the dashboard until the user quits (`q`, Ctrl-C) or SIGTERM / SIGHUP / SIGINT arrives;
+/// the terminal is restored in every case, panics included.
 pub async fn run(
     store: Arc<Mutex<Store>>,
     opts: UiOptions,
@@ -76,17 +145,20 @@ pub async fn run(
     let period = Duration::from_millis(1000 / fps as u64);
     let mut sigterm = signal(SignalKind::terminate()).context("installing SIGTERM handler")?;
     let mut sighup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
+    // In raw mode Ctrl-C arrives as a key; SIGINT only comes from `kill -INT`.
+    let mut sigint = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
 
     let _guard = TerminalGuard::enter().context("entering the terminal UI")?;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
-    terminal.clear()?;
+    // No `terminal.clear()`: it queries the cursor position, which races with the event
+    // stream; the alternate screen starts blank anyway.
     let mut events = EventStream::new();
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     let mut state = UiState::new(opts.mode_label, opts.ascii);
-    let mut last_generation = None;
-    let mut model = match refresh(&store, &mut last_generation) {
+    let mut snapshots = Snapshotter::new(opts.analysis.clone());
+    let mut model = match snapshots.poll(&store, false) {
         Some(m) => m,
         None => snapshot(
             &Store::new(Default::default(), TimeMode::EventTime),
@@ -102,12 +174,10 @@ pub async fn run(
             _ = ticker.tick() => {
                 if was_frozen && !state.frozen {
                     // Unfreezing takes a snapshot at once even if the store did not move.
-                    last_generation = None;
+                    snapshots.invalidate();
                 }
                 was_frozen = state.frozen;
-                if !state.frozen
-                    && let Some(m) = refresh(&store, &mut last_generation)
-                {
+                if let Some(m) = snapshots.poll(&store, state.frozen) {
                     model = m;
                     dirty = true;
                 }
@@ -128,8 +198,8 @@ pub async fn run(
                             dirty = true;
                         }
                     }
-                    Some(Ok(TermEvent::Resize(_, _))) => {
-                        terminal.autoresize()?;
+                    Some(Ok(TermEvent::Resize(w, h))) => {
+                        terminal.resize(ratatui::layout::Rect::new(0, 0, w, h))?;
                         dirty = true;
                     }
                     Some(Ok(_)) => {}
@@ -144,6 +214,7 @@ pub async fn run(
             }
             _ = sigterm.recv() => break,
             _ = sighup.recv() => break,
+            _ = sigint.recv() => break,
         }
         if dirty {
             terminal.draw(|frame| draw(frame, &mut state, &model, &opts.theme))?;

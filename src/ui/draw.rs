@@ -7,13 +7,14 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
+use crate::analysis::alerts::{AlertKind, AlertState, Level};
 use crate::analysis::{Status, ViewModel};
-use crate::time::format_rfc3339;
+use crate::time::{format_duration, format_hms, format_rfc3339};
 
 use super::glyphs::{Glyphs, glyphs};
 use super::state::{UiState, View};
 use super::theme::Theme;
-use super::views;
+use super::{triage_view, views};
 
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
@@ -41,6 +42,7 @@ pub fn draw(frame: &mut Frame, state: &mut UiState, model: &ViewModel, theme: &T
         View::Origins => views::origins(frame, body, state, model, theme, g),
         View::Auth => views::auth(frame, body, state, model, theme, g),
         View::Probes => views::probes(frame, body, state, model, theme, g),
+        View::Triage => triage_view::triage(frame, body, state, model, theme, g),
         View::Log => views::log(frame, body, state, model, theme, g),
     }
     draw_footer(frame, footer, state, theme);
@@ -114,28 +116,100 @@ fn draw_header(
         spans.push(Span::raw(" ".repeat(area.width as usize - used - 7)));
         spans.push(title);
     }
-    let o = &model.overview;
-    let mut second = vec![
-        status_span(o.status, theme, g),
-        Span::raw(" "),
-        Span::styled(format!(" {} ", state.mode_label), theme.mode),
-        Span::raw(" "),
-    ];
-    if state.frozen {
-        second.push(Span::styled(" FROZEN ", theme.frozen));
-        second.push(Span::raw(" "));
-    }
-    second.push(Span::styled(format_rfc3339(model.now), theme.text));
-    second.push(Span::styled(
-        format!("  range {}", state.range.label()),
-        theme.muted,
-    ));
-    if let Some(reason) = o.reasons.first() {
-        second.push(Span::styled(format!("  {}", reason), theme.muted));
-    }
+    let second = status_line(area.width as usize, state, model, theme, g);
     let [l1, l2] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     frame.render_widget(Line::from(spans), l1);
     frame.render_widget(Line::from(second), l2);
+}
+
+/// The alert badge: PAGE reversed and bold with how long it has held, so it reads without
+/// colour; DEGRADED and OK as the status badges.
+pub fn alert_badge(alerts: &AlertState, theme: &Theme, g: &Glyphs) -> Span<'static> {
+    match alerts.level {
+        Level::Page => {
+            let held = alerts
+                .alerts
+                .iter()
+                .filter(|a| a.kind == AlertKind::Page)
+                .map(|a| a.for_ms)
+                .max()
+                .unwrap_or(0);
+            Span::styled(
+                format!(" {} PAGE {} ", g.page, format_duration(held)),
+                theme.alert_page,
+            )
+        }
+        Level::Degraded => status_span(Status::Degraded, theme, g),
+        Level::Ok => status_span(Status::Ok, theme, g),
+    }
+}
+
+/// The header's second line: alert state, mode, time, range and the leading hypothesis (or
+/// the first reason). Narrow terminals get the time without its date, the bare range, and the
+/// last part cut to what is left.
+fn status_line(
+    width: usize,
+    state: &UiState,
+    model: &ViewModel,
+    theme: &Theme,
+    g: &Glyphs,
+) -> Vec<Span<'static>> {
+    let narrow = width < 120;
+    let mut out = vec![alert_badge(&model.alerts, theme, g)];
+    if model.alerts.level != Level::Page
+        && let Some(p) = model
+            .alerts
+            .alerts
+            .iter()
+            .find(|a| a.kind == AlertKind::PagePending)
+    {
+        out.push(Span::styled(
+            format!(" page pending {}", format_duration(p.for_ms)),
+            theme.warning,
+        ));
+    }
+    out.push(Span::raw(" "));
+    out.push(Span::styled(format!(" {} ", state.mode_label), theme.mode));
+    out.push(Span::raw(" "));
+    if state.frozen {
+        out.push(Span::styled(" FROZEN ", theme.frozen));
+        out.push(Span::raw(" "));
+    }
+    out.push(Span::styled(
+        if narrow {
+            format!("{}Z", format_hms(model.now))
+        } else {
+            format_rfc3339(model.now)
+        },
+        theme.text,
+    ));
+    out.push(Span::styled(
+        if narrow {
+            format!("  {}", state.range.label())
+        } else {
+            format!("  range {}", state.range.label())
+        },
+        theme.muted,
+    ));
+    let used: usize = out.iter().map(|s| s.width()).sum();
+    let room = width.saturating_sub(used + 2);
+    if let Some(top) = model.top_entry() {
+        out.push(Span::raw("  "));
+        out.push(Span::styled(
+            fit(
+                &format!("top: {} {} ({})", top.id, top.title, top.score),
+                room,
+                g,
+            ),
+            theme.triage_supported,
+        ));
+    } else if let Some(reason) = model.overview.reasons.first() {
+        out.push(Span::styled(
+            format!("  {}", fit(reason, room, g)),
+            theme.muted,
+        ));
+    }
+    out
 }
 
 fn tab_name(v: View) -> &'static str {
@@ -146,7 +220,7 @@ fn tab_name(v: View) -> &'static str {
 }
 
 fn hints(state: &UiState) -> Vec<(&'static str, &'static str)> {
-    let mut h = vec![("q", "quit"), ("?", "help"), ("1-6", "views")];
+    let mut h = vec![("q", "quit"), ("?", "help"), ("1-7", "views")];
     match state.view {
         View::Overview => h.extend([("j/k", "route"), ("Enter", "trend")]),
         View::Trend => h.extend([("j/k", "route"), ("t", "range")]),
@@ -159,6 +233,8 @@ fn hints(state: &UiState) -> Vec<(&'static str, &'static str)> {
         View::Auth => h.extend([("j/k", "sample"), ("t", "range")]),
         View::Probes if state.detail => h.extend([("j/k", "scroll"), ("Esc", "close")]),
         View::Probes => h.extend([("j/k", "probe"), ("Enter", "detail"), ("r", "probe now")]),
+        View::Triage if state.detail => h.extend([("j/k", "scroll"), ("Esc", "close")]),
+        View::Triage => h.extend([("j/k", "hypothesis"), ("Enter", "detail")]),
         View::Log => h.extend([("/", "filter"), ("p", "pause"), ("G", "follow")]),
     }
     h.push(("f", if state.frozen { "unfreeze" } else { "freeze" }));
@@ -178,10 +254,13 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &UiState, theme: &Theme) {
 pub const BINDINGS: &[(&str, &str)] = &[
     ("q, Ctrl-C", "quit"),
     ("?", "this help"),
-    ("1-6, Tab, Shift-Tab", "switch view"),
-    ("j/k, Down/Up", "move selection (scroll in log and detail)"),
+    ("1-7, Tab, Shift-Tab", "switch view"),
+    ("j/k, Down/Up", "move selection; scroll log and detail"),
     ("PgDn/PgUp, g/G", "move by 10, jump to first/last"),
-    ("Enter", "drill down: route trend, probe detail"),
+    (
+        "Enter",
+        "drill down: route trend, probe or hypothesis detail",
+    ),
     ("Esc", "back, close detail or help, clear filter"),
     ("f", "freeze / unfreeze the screen"),
     ("t", "time range 15m / 1h / 6h"),
@@ -193,7 +272,8 @@ pub const BINDINGS: &[(&str, &str)] = &[
 ];
 
 fn draw_help(frame: &mut Frame, body: Rect, theme: &Theme, g: &Glyphs) {
-    let width = 64.min(body.width);
+    let key_w = BINDINGS.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    let width = 72.min(body.width);
     let height = (BINDINGS.len() as u16 + 4).min(body.height);
     let rect = Rect::new(
         body.x + (body.width - width) / 2,
@@ -205,13 +285,17 @@ fn draw_help(frame: &mut Frame, body: Rect, theme: &Theme, g: &Glyphs) {
         .iter()
         .map(|(k, d)| {
             Line::from(vec![
-                Span::styled(format!("{k:>20}  "), theme.help_key),
+                Span::styled(format!(" {k:>key_w$}  "), theme.help_key),
                 Span::styled(*d, theme.help_text),
             ])
         })
         .collect();
     lines.push(Line::styled(
-        "Status: OK / DEGRADED / PAGE (rule in the Overview)",
+        " PAGE: > 5 % cross-origin failures on a critical route (10m)",
+        theme.muted,
+    ));
+    lines.push(Line::styled(
+        " DEGRADED: a route's preflight 2xx < 99.9 % (15m), or a probe blocked",
         theme.muted,
     ));
     frame.render_widget(Clear, rect);

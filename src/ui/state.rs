@@ -18,16 +18,18 @@ pub enum View {
     Origins,
     Auth,
     Probes,
+    Triage,
     Log,
 }
 
 impl View {
-    pub const ALL: [View; 6] = [
+    pub const ALL: [View; 7] = [
         View::Overview,
         View::Trend,
         View::Origins,
         View::Auth,
         View::Probes,
+        View::Triage,
         View::Log,
     ];
 
@@ -38,6 +40,7 @@ impl View {
             View::Origins => "Origins",
             View::Auth => "Auth",
             View::Probes => "Probes",
+            View::Triage => "Triage",
             View::Log => "Log",
         }
     }
@@ -77,7 +80,7 @@ pub struct UiState {
     pub view: View,
     previous: Option<View>,
     /// Selected row per view (the log view uses it as the scroll offset from the newest line).
-    pub selected: [usize; 6],
+    pub selected: [usize; View::ALL.len()],
     pub range: TimeRange,
     pub frozen: bool,
     pub help: bool,
@@ -85,6 +88,8 @@ pub struct UiState {
     pub detail: bool,
     pub detail_scroll: u16,
     pub log_paused: bool,
+    /// Newest line shown while paused, so arriving lines do not move the view.
+    pub log_anchor: Option<u64>,
     pub log_filter: String,
     pub filter_editing: bool,
     pub origin_sort: OriginSort,
@@ -102,13 +107,14 @@ impl UiState {
         UiState {
             view: View::Overview,
             previous: None,
-            selected: [0; 6],
+            selected: [0; View::ALL.len()],
             range: TimeRange::M15,
             frozen: false,
             help: false,
             detail: false,
             detail_scroll: 0,
             log_paused: false,
+            log_anchor: None,
             log_filter: String::new(),
             filter_editing: false,
             origin_sort: OriginSort::Failures,
@@ -140,7 +146,7 @@ impl UiState {
     }
 
     fn move_selection(&mut self, by: isize) {
-        if self.detail && self.view == View::Probes {
+        if self.detail && matches!(self.view, View::Probes | View::Triage) {
             self.detail_scroll =
                 (self.detail_scroll as isize + by).clamp(0, u16::MAX as isize) as u16;
             return;
@@ -158,7 +164,7 @@ impl UiState {
 
     fn drill_down(&mut self) {
         match self.view {
-            View::Probes => {
+            View::Probes | View::Triage => {
                 self.detail = true;
                 self.detail_scroll = 0;
             }
@@ -227,7 +233,7 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
         KeyCode::Char('?') => state.help = true,
         KeyCode::Tab => state.switch_to(state.view.offset(1)),
         KeyCode::BackTab => state.switch_to(state.view.offset(-1)),
-        KeyCode::Char(c @ '1'..='6') => {
+        KeyCode::Char(c @ '1'..='7') => {
             state.switch_to(View::ALL[(c as u8 - b'1') as usize]);
         }
         KeyCode::Char('j') | KeyCode::Down => state.move_selection(1),

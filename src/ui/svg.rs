@@ -158,7 +158,7 @@ pub fn render_svg(buffer: &Buffer, theme: &Theme) -> String {
             let _ = write!(
                 svg,
                 r#"<text x="{px}" y="{}" fill="{fg}" textLength="{run_w}" lengthAdjust="spacingAndGlyphs" xml:space="preserve"{attrs}>"#,
-                py + CELL_H * 0.78
+                py + 14.0
             );
             escape(&text, &mut svg);
             svg.push_str("</text>");

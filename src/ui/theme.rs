@@ -136,6 +136,13 @@ elements! {
     filter => "the log filter prompt",
     help_key => "keys in the help overlay and footer",
     help_text => "descriptions in the help overlay and footer",
+    alert_page => "the header's PAGE alert: loud, reversed and bold in every theme",
+    triage_supported => "a SUPPORTED hypothesis on the triage board",
+    triage_weakened => "a weakened hypothesis, and weakening signals",
+    triage_none => "a hypothesis with no evidence",
+    score_bar => "the filled part of a hypothesis score bar",
+    disagreement => "where the logs and the probes disagree",
+    next_check => "the command that settles a hypothesis",
 }
 
 const DEFAULT_TOML: &str = include_str!("../../themes/default.toml");
@@ -296,6 +303,11 @@ impl Theme {
         Theme::from_toml(&src, &name, spec)
     }
 
+    /// [`Theme::load`] with `NO_COLOR` taken from the environment: what `--theme` does.
+    pub fn resolve(spec: &str) -> Result<Theme, ThemeError> {
+        Theme::load(spec, Theme::no_color_env())
+    }
+
     /// True when the environment asks for no colour (`NO_COLOR` set and non-empty).
     pub fn no_color_env() -> bool {
         std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
@@ -319,4 +331,14 @@ impl Default for Theme {
     fn default() -> Self {
         Theme::default_theme()
     }
+}
+
+/// The element names with what each styles, one per line, for a `--list-theme-elements` style
+/// command (the caller prints it).
+pub fn describe_elements() -> String {
+    let width = ELEMENTS.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    ELEMENTS
+        .iter()
+        .map(|(name, what)| format!("{name:<width$}  {what}\n"))
+        .collect()
 }

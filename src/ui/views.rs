@@ -1,10 +1,11 @@
-//! The six views. Each reads only the view model and the UI state.
+//! The views other than triage (see `triage_view`). Each reads only the view model and the UI
+//! state.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState};
+use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap};
 
 use crate::analysis::series::{fit_columns, sort_cells};
 use crate::analysis::{
@@ -20,7 +21,7 @@ use super::theme::Theme;
 
 /// Renders a selectable table and records where its rows are for mouse clicks.
 #[allow(clippy::too_many_arguments)]
-fn selectable_table(
+pub(super) fn selectable_table(
     frame: &mut Frame,
     area: Rect,
     state: &mut UiState,
@@ -63,6 +64,62 @@ fn selectable_table(
     }
 }
 
+/// A table column: a fixed width, or text whose width follows its longest value.
+#[derive(Clone, Copy)]
+pub(super) enum Col {
+    Fixed(u16),
+    Text { longest: usize, min: u16 },
+}
+
+fn longest<'a>(header: &str, values: impl Iterator<Item = &'a str>) -> usize {
+    values
+        .map(|v| v.chars().count())
+        .chain(std::iter::once(header.chars().count()))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Column widths for a bordered, selectable table `area_width` wide: text columns get their
+/// longest value when it fits; otherwise text columns give up width from the left (down to
+/// their minimum) so the last text column, usually the most telling, stays whole. Spare width
+/// stays at the right instead of pushing numbers away from names.
+pub(super) fn fit_widths(area_width: u16, cols: &[Col]) -> Vec<Constraint> {
+    let spacing = cols.len().saturating_sub(1) as u16;
+    let fixed: u16 = cols
+        .iter()
+        .map(|c| if let Col::Fixed(w) = c { *w } else { 0 })
+        .sum();
+    let avail = area_width.saturating_sub(2 + 2 + spacing + fixed) as usize;
+    let mut widths: Vec<usize> = cols
+        .iter()
+        .map(|c| match c {
+            Col::Fixed(w) => *w as usize,
+            Col::Text { longest, min } => (*longest).max(*min as usize),
+        })
+        .collect();
+    let mut excess = cols
+        .iter()
+        .zip(&widths)
+        .filter(|(c, _)| matches!(c, Col::Text { .. }))
+        .map(|(_, w)| *w)
+        .sum::<usize>()
+        .saturating_sub(avail);
+    for (c, w) in cols.iter().zip(widths.iter_mut()) {
+        if excess == 0 {
+            break;
+        }
+        if let Col::Text { min, .. } = c {
+            let give = excess.min(w.saturating_sub(*min as usize));
+            *w -= give;
+            excess -= give;
+        }
+    }
+    widths
+        .into_iter()
+        .map(|w| Constraint::Length(w as u16))
+        .collect()
+}
+
 fn num(n: u64, theme: &Theme, warn: bool) -> Cell<'static> {
     let style = if n == 0 {
         theme.muted
@@ -85,24 +142,47 @@ pub fn overview(
     g: &Glyphs,
 ) {
     let o = &model.overview;
-    let reasons = o.reasons.len().clamp(1, 3) as u16;
-    let src_rows = (o.sources.len().max(1) as u16 + 1).min(6);
-    let [top, middle, bottom] = Layout::vertical([
+    let compact = area.height < 30;
+    let reasons = o.reasons.len().clamp(1, if compact { 2 } else { 4 }) as u16;
+    let error_line = o.sources.iter().any(|s| s.last_error.is_some()) as u16;
+    let src_rows = (o.sources.len().max(1) as u16).min(if compact { 2 } else { 8 });
+    // The leading hypothesis, when supported: its strongest evidence and the next check.
+    let lead_lines = model.top_entry().map(|e| {
+        let (evidence, next_rows) = if compact { (1, 1) } else { (3, 3) };
+        let width = area.width.saturating_sub(2) as usize;
+        let lines = super::triage_view::top_summary_lines(e, evidence, next_rows, width, theme, g);
+        (e, lines)
+    });
+    let lead_h = lead_lines.as_ref().map_or(0, |(_, l)| l.len() as u16 + 2);
+    let [top, lead_area, middle, bottom] = Layout::vertical([
         Constraint::Length(reasons + 3),
-        Constraint::Min(8),
-        Constraint::Length(src_rows + 3),
+        Constraint::Length(lead_h),
+        Constraint::Min(6),
+        Constraint::Length(src_rows + error_line + 3),
     ])
     .areas(area);
+    if let Some((e, lines)) = lead_lines {
+        let title = super::triage_view::entry_title(
+            " Top hypothesis: ",
+            e,
+            (lead_area.width as usize).saturating_sub(4),
+            g,
+        );
+        frame.render_widget(
+            Paragraph::new(lines).block(panel(title, theme, g)),
+            lead_area,
+        );
+    }
 
     // Status: the big line and why.
+    // The badge is the alert state, as in the header, so the screen never shows two verdicts.
     let mut lines = vec![Line::from(vec![
-        super::draw::status_span(o.status, theme, g),
+        super::draw::alert_badge(&model.alerts, theme, g),
         Span::styled(
             format!(
-                "  {} requests in 15m, {} routes, preflight objective 99.9 %, page above {:.0} % cross-origin failures on a critical route",
+                "  {} requests in 15m across {} routes",
                 count(o.requests_15m),
                 o.routes.len(),
-                PAGE_FAILURE_RATE * 100.0
             ),
             theme.muted,
         ),
@@ -113,7 +193,7 @@ pub fn overview(
             theme.good,
         ));
     }
-    for r in o.reasons.iter().take(3) {
+    for r in o.reasons.iter().take(reasons as usize) {
         lines.push(Line::from(vec![
             Span::styled(format!("{} ", g.degraded), theme.warning),
             Span::styled(r.clone(), theme.text),
@@ -124,8 +204,11 @@ pub fn overview(
         top,
     );
 
-    let [routes_area, side] =
-        Layout::horizontal([Constraint::Min(46), Constraint::Length(34)]).areas(middle);
+    let [routes_area, side] = Layout::horizontal([
+        Constraint::Min(48),
+        Constraint::Length(if area.width >= 140 { 44 } else { 30 }),
+    ])
+    .areas(middle);
     state.row_routes = o.routes.iter().map(|r| r.route.clone()).collect();
     let rows: Vec<Row> = o
         .routes
@@ -136,116 +219,122 @@ pub fn overview(
         frame,
         routes_area,
         state,
-        " Preflight success by route (15m) ".into(),
-        vec!["Route", "OPTIONS", "2xx", "xo fail", "401", "403"],
+        " Routes, 15m (xo: cross-origin failed) ".into(),
+        vec!["Route", "OPT", "2xx%", "xo%", "401", "403"],
         rows,
-        vec![
-            Constraint::Min(16),
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Length(7),
-            Constraint::Length(5),
-            Constraint::Length(5),
-        ],
+        fit_widths(
+            routes_area.width,
+            &[
+                Col::Text {
+                    longest: longest("Route", o.routes.iter().map(|r| r.route.as_str())) + 2,
+                    min: 14,
+                },
+                Col::Fixed(5),
+                Col::Fixed(6),
+                Col::Fixed(6),
+                Col::Fixed(4),
+                Col::Fixed(4),
+            ],
+        ),
         theme,
         g,
     );
 
     let a = &o.auth;
+    let inner_h = side.height.saturating_sub(2) as usize;
+    let dim_if = |zero: bool, style: Style| if zero { theme.muted } else { style };
     let mut side_lines = vec![
-        Line::styled("Auth (15m)", theme.table_header),
         Line::from(vec![
-            Span::styled(format!(" 401: {}", count(a.status_401)), theme.series_401),
-            Span::styled(format!("  403: {}", count(a.status_403)), theme.series_403),
+            Span::styled(
+                format!("401: {}", count(a.status_401)),
+                dim_if(a.status_401 == 0, theme.series_401),
+            ),
+            Span::styled(
+                format!("   403: {}", count(a.status_403)),
+                dim_if(a.status_403 == 0, theme.series_403),
+            ),
         ]),
         Line::styled(
-            format!(" on OPTIONS: {}", count(a.options_401_403)),
-            if a.options_401_403 > 0 {
-                theme.bad
-            } else {
-                theme.muted
-            },
+            format!("401/403 on OPTIONS: {}", count(a.options_401_403)),
+            dim_if(a.options_401_403 == 0, theme.bad),
         ),
         Line::styled(
             format!(
-                " auth failures: {}  ok: {}",
+                "auth failures {}{}",
                 count(a.failures),
-                count(a.successes)
+                a.by_class
+                    .iter()
+                    .max_by_key(|(_, n)| *n)
+                    .map_or(String::new(), |(c, n)| format!(" ({c} {})", count(*n)))
             ),
-            theme.text,
+            dim_if(a.failures == 0, theme.series_auth),
         ),
     ];
-    for (c, n) in a.by_class.iter().take(3) {
+    for (c, n) in a.by_class.iter().take(inner_h.saturating_sub(8).min(4)) {
         side_lines.push(Line::styled(
-            format!("   {c}: {}", count(*n)),
+            format!("  {c}: {}", count(*n)),
             theme.series_auth,
         ));
     }
     let p = &o.probes;
-    side_lines.push(Line::styled("Probes (latest)", theme.table_header));
     side_lines.push(Line::from(vec![
-        Span::styled(format!(" ALLOWED {}", p.allowed), theme.verdict_allowed),
+        Span::styled("probes ", theme.text),
         Span::styled(
-            format!("  BLOCKED {}", p.blocked),
-            if p.blocked > 0 {
-                theme.verdict_blocked
-            } else {
-                theme.muted
-            },
+            format!("ALLOWED {}", p.allowed),
+            dim_if(p.allowed == 0, theme.verdict_allowed),
+        ),
+        Span::styled(
+            format!(" BLOCKED {}", p.blocked),
+            dim_if(p.blocked == 0, theme.verdict_blocked),
         ),
     ]));
     side_lines.push(Line::styled(
         format!(
-            " no response {}  critical blocked {}",
-            p.transport, p.critical_blocked
+            "  critical {}, no response {}",
+            p.critical_blocked, p.transport
         ),
-        theme.muted,
+        dim_if(p.critical_blocked + p.transport == 0, theme.bad),
     ));
     let f = &o.folding;
-    side_lines.push(Line::styled("Folded / dropped", theme.table_header));
     side_lines.push(Line::styled(
         format!(
-            " (other) routes: {} ev / {} names",
+            "(other) routes {} ev/{} names",
             count(f.other_route_events),
             f.other_route_names
         ),
-        if f.other_route_events > 0 {
-            theme.warning
-        } else {
-            theme.muted
-        },
+        dim_if(f.other_route_events == 0, theme.warning),
     ));
     side_lines.push(Line::styled(
         format!(
-            " (other) origins: {} ev / {} names",
+            "(other) origins {} ev/{} names",
             count(f.other_origin_events),
             f.other_origin_names
         ),
-        if f.other_origin_events > 0 {
-            theme.warning
-        } else {
-            theme.muted
-        },
+        dim_if(f.other_origin_events == 0, theme.warning),
     ));
     side_lines.push(Line::styled(
         format!(
-            " bucket folds {}, too old {}, future {}",
-            count(f.bucket_folded),
+            "old {}, future {}, folded {}",
             count(f.dropped_too_old),
-            count(f.dropped_future)
+            count(f.dropped_future),
+            count(f.bucket_folded)
         ),
-        if f.bucket_folded + f.dropped_too_old + f.dropped_future > 0 {
-            theme.warning
-        } else {
-            theme.muted
-        },
+        dim_if(
+            f.bucket_folded + f.dropped_too_old + f.dropped_future == 0,
+            theme.warning,
+        ),
     ));
     frame.render_widget(
-        Paragraph::new(side_lines).block(panel(" Signals ", theme, g)),
+        Paragraph::new(side_lines).block(panel(" Auth, probes, folding ", theme, g)),
         side,
     );
 
-    // Sources.
+    // Sources, with the latest parse error on its own line so it is not cut to a column.
+    let block = panel(" Sources ", theme, g);
+    let inner = block.inner(bottom);
+    frame.render_widget(block, bottom);
+    let [table_area, error_area] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(error_line)]).areas(inner);
     let header = Row::new(vec![
         "Source",
         "Format",
@@ -272,17 +361,6 @@ pub fn overview(
             ])
         })
         .collect();
-    if let Some((s, (sample, reason))) = o
-        .sources
-        .iter()
-        .filter_map(|s| s.last_error.as_ref().map(|e| (s, e)))
-        .next_back()
-    {
-        rows.push(Row::new(vec![Cell::from(Span::styled(
-            format!("{}: {reason}: {}", s.label, fit(sample, 160, g)),
-            theme.warning,
-        ))]));
-    }
     if o.sources.is_empty() {
         rows.push(Row::new(vec![Cell::from(Span::styled(
             "no sources",
@@ -290,19 +368,31 @@ pub fn overview(
         ))]));
     }
     let widths = [
-        Constraint::Min(14),
-        Constraint::Length(12),
-        Constraint::Length(12),
-        Constraint::Length(8),
+        Constraint::Length(
+            (longest("Source", o.sources.iter().map(|s| s.label.as_str())) as u16)
+                .clamp(8, inner.width.saturating_sub(60).max(8)),
+        ),
+        Constraint::Length(15),
+        Constraint::Length(10),
         Constraint::Length(7),
-        Constraint::Length(11),
+        Constraint::Length(6),
+        Constraint::Length(10),
     ];
-    frame.render_widget(
-        Table::new(rows, widths)
-            .header(header)
-            .block(panel(" Sources ", theme, g)),
-        bottom,
-    );
+    frame.render_widget(Table::new(rows, widths).header(header), table_area);
+    if let Some((s, (sample, reason))) = o
+        .sources
+        .iter()
+        .filter_map(|s| s.last_error.as_ref().map(|e| (s, e)))
+        .next_back()
+    {
+        frame.render_widget(
+            Line::styled(
+                format!("latest error, {}: {reason}: {sample}", s.label),
+                theme.warning,
+            ),
+            error_area,
+        );
+    }
 }
 
 fn route_health_row(r: &RouteHealth, theme: &Theme, g: &Glyphs) -> Row<'static> {
@@ -323,7 +413,8 @@ fn route_health_row(r: &RouteHealth, theme: &Theme, g: &Glyphs) -> Row<'static> 
         route.push(Span::styled(format!("{} ", g.critical), theme.critical));
     }
     route.push(Span::styled(r.route.clone(), theme.text));
-    let below = if r.below_objective() { " <" } else { "" };
+    // The objective miss is marked in text, not only in colour.
+    let below = if r.below_objective() { "!" } else { "" };
     Row::new(vec![
         Cell::from(Line::from(route)),
         num(r.options_total, theme, false),
@@ -339,9 +430,29 @@ fn route_health_row(r: &RouteHealth, theme: &Theme, g: &Glyphs) -> Row<'static> 
 
 // ---------------------------------------------------------------- trend
 
+/// Spreads `values` over `width` cells: every value gets the same number of cells give or
+/// take one (values are never merged or split here, so counts stay honest).
+fn spread_bars(values: &[u64], width: usize, max: u64, g: &Glyphs) -> String {
+    let n = values.len();
+    if n == 0 {
+        return String::new();
+    }
+    let width = width.max(n);
+    values
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &v)| {
+            let cells = (i + 1) * width / n - i * width / n;
+            std::iter::repeat_n(bar(g, v, max), cells)
+        })
+        .collect()
+}
+
 /// One labelled one-line sparkline: `label  ▁▂▇  total`.
+#[allow(clippy::too_many_arguments)]
 fn spark_line(
     label: &str,
+    width: usize,
     values: &[u64],
     max: u64,
     total: u64,
@@ -349,7 +460,7 @@ fn spark_line(
     theme: &Theme,
     g: &Glyphs,
 ) -> Line<'static> {
-    let bars: String = values.iter().map(|&v| bar(g, v, max)).collect();
+    let bars = spread_bars(values, width, max, g);
     Line::from(vec![
         Span::styled(
             format!("{label:>8} "),
@@ -392,8 +503,12 @@ pub fn trend(
         state.selected[View::Trend.index()] = i;
     }
     let table_h = (t.routes.len().clamp(1, 6) as u16) + 3;
-    let [top, chart] =
-        Layout::vertical([Constraint::Length(table_h), Constraint::Min(10)]).areas(area);
+    let [top, chart, all] = Layout::vertical([
+        Constraint::Length(table_h),
+        Constraint::Length(10),
+        Constraint::Min(3),
+    ])
+    .areas(area);
     state.row_routes = t.routes.iter().map(|r| r.route.clone()).collect();
     let rows: Vec<Row> = t
         .routes
@@ -425,12 +540,16 @@ pub fn trend(
             Row::new(cells)
         })
         .collect();
-    let mut widths = vec![
-        Constraint::Min(16),
-        Constraint::Length(7),
-        Constraint::Length(7),
+    let mut cols = vec![
+        Col::Text {
+            longest: longest("Route", t.routes.iter().map(|r| r.route.as_str())) + 2,
+            min: 16,
+        },
+        Col::Fixed(7),
+        Col::Fixed(7),
     ];
-    widths.extend([Constraint::Length(6); 6]);
+    cols.extend([Col::Fixed(6); 6]);
+    let widths = fit_widths(top.width, &cols);
     selectable_table(
         frame,
         top,
@@ -473,6 +592,7 @@ pub fn trend(
             let series: Vec<u64> = cols.iter().map(|col| col[*c as usize]).collect();
             spark_line(
                 c.label(),
+                bars_w,
                 &series,
                 max,
                 rt.totals[*c as usize],
@@ -482,7 +602,7 @@ pub fn trend(
             )
         })
         .collect();
-    lines.push(axis_line(t.axis.start, t.axis.end, cols.len(), theme));
+    lines.push(axis_line(t.axis.start, t.axis.end, bars_w, theme));
     let title = format!(
         " {} OPTIONS by status, {} per column, peak {} ",
         rt.route,
@@ -490,6 +610,54 @@ pub fn trend(
         count(max)
     );
     frame.render_widget(Paragraph::new(lines).block(panel(title, theme, g)), chart);
+
+    // Every route's failing preflights on one scale, to see which routes fail together.
+    let name_w = longest("", t.routes.iter().map(|r| r.route.as_str())).clamp(8, 28);
+    let bars_w = inner_w.saturating_sub(name_w + 3 + 7).max(1);
+    let failing: Vec<Vec<u64>> = t
+        .routes
+        .iter()
+        .map(|r| {
+            let non_2xx: Vec<[u32; 1]> = r
+                .columns
+                .iter()
+                .map(|c| [c.iter().sum::<u32>() - c[StatusClass::S2xx as usize]])
+                .collect();
+            fit_columns(&non_2xx, bars_w).iter().map(|c| c[0]).collect()
+        })
+        .collect();
+    let max = failing.iter().flatten().copied().max().unwrap_or(0);
+    let lines: Vec<Line> = t
+        .routes
+        .iter()
+        .zip(&failing)
+        .enumerate()
+        .map(|(i, (r, series))| {
+            let marker = if i == sel { g.selected } else { " " };
+            let bars = spread_bars(series, bars_w, max, g);
+            let n = r.non_2xx();
+            Line::from(vec![
+                Span::styled(format!("{marker} "), theme.text),
+                Span::styled(
+                    format!("{:<name_w$} ", fit(&r.route, name_w, g)),
+                    theme.text,
+                ),
+                Span::styled(bars, if n > 0 { theme.bad } else { theme.muted }),
+                Span::styled(
+                    format!(" {:>6}", count(n)),
+                    if n > 0 { theme.text } else { theme.muted },
+                ),
+            ])
+        })
+        .collect();
+    frame.render_widget(
+        Paragraph::new(lines).block(panel(
+            format!(" Non-2xx OPTIONS per route, peak {} ", count(max)),
+            theme,
+            g,
+        )),
+        all,
+    );
 }
 
 // ---------------------------------------------------------------- origins
@@ -550,32 +718,34 @@ pub fn origins(
             state.range.label(),
             state.origin_sort.label()
         ),
-        vec![
-            "Route",
-            "Origin",
-            "Req",
-            "Failed",
-            "Rate",
-            "Dominant failure",
-        ],
+        vec!["Route", "Origin", "Req", "Failed", "Rate", "Dominant"],
         rows,
-        vec![
-            Constraint::Min(14),
-            Constraint::Min(20),
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(6),
-            Constraint::Length(18),
-        ],
+        fit_widths(
+            main.width,
+            &[
+                Col::Text {
+                    longest: longest("Route", cells.iter().map(|c| c.route.as_str())),
+                    min: 12,
+                },
+                Col::Text {
+                    longest: longest("Origin", cells.iter().map(|c| c.origin.as_str())) + 1,
+                    min: 20,
+                },
+                Col::Fixed(5),
+                Col::Fixed(6),
+                Col::Fixed(6),
+                Col::Fixed(15),
+            ],
+        ),
         theme,
         g,
     );
     let mut legend_spans = vec![
         Span::styled("~", theme.derived),
-        Span::styled(" origin from Referer   ", theme.muted),
+        Span::styled(" origin from Referer · ", theme.muted),
         Span::styled(
             format!(
-                "failed = status >= 400 or OPTIONS not 2xx   {} requests without origin",
+                "failed: >= 400 or OPTIONS not 2xx · {} req. without origin",
                 count(table.without_origin)
             ),
             theme.muted,
@@ -633,6 +803,7 @@ pub fn auth(
     let mut lines = vec![
         spark_line(
             "401",
+            bars_w,
             &pick(&sc, 0),
             max,
             a.total_401,
@@ -642,6 +813,7 @@ pub fn auth(
         ),
         spark_line(
             "403",
+            bars_w,
             &pick(&sc, 1),
             max,
             a.total_403,
@@ -655,6 +827,7 @@ pub fn auth(
         let label: String = c.as_str().chars().take(8).collect();
         lines.push(spark_line(
             &label,
+            bars_w,
             &series,
             max,
             a.class_totals[*c as usize],
@@ -663,7 +836,7 @@ pub fn auth(
             g,
         ));
     }
-    lines.push(axis_line(a.axis.start, a.axis.end, sc.len(), theme));
+    lines.push(axis_line(a.axis.start, a.axis.end, bars_w, theme));
     frame.render_widget(
         Paragraph::new(lines).block(panel(
             format!(" 401/403 beside auth failures ({}) ", state.range.label()),
@@ -758,7 +931,7 @@ pub fn probes(
     theme: &Theme,
     g: &Glyphs,
 ) {
-    let rows: Vec<Row> = model
+    let rows: Vec<Vec<Cell>> = model
         .probes
         .iter()
         .map(|p| {
@@ -767,7 +940,7 @@ pub fn probes(
                 endpoint.push(Span::styled(format!("{} ", g.critical), theme.critical));
             }
             endpoint.push(Span::raw(p.endpoint.clone()));
-            Row::new(vec![
+            vec![
                 verdict_cell(p, theme),
                 Cell::from(Line::from(endpoint)),
                 Cell::from(p.origin.clone()),
@@ -783,7 +956,7 @@ pub fn probes(
                 Cell::from(p.hidden_status.map_or("-".into(), |s| s.to_string())),
                 Cell::from(p.latency_ms.map_or("-".into(), |l| format!("{l}ms"))),
                 Cell::from(p.instance.clone().unwrap_or_else(|| "-".into())),
-            ])
+            ]
         })
         .collect();
     state.row_routes.clear();
@@ -812,10 +985,12 @@ pub fn probes(
                 head,
             );
             let lines = probe_detail_lines(p, theme, g);
-            let max_scroll = (lines.len() as u16).saturating_sub(detail.height.saturating_sub(2));
-            state.detail_scroll = state.detail_scroll.min(max_scroll);
+            // Wrapped lines make the rendered height larger than the line count; the bound
+            // only has to stop scrolling into nothing.
+            state.detail_scroll = state.detail_scroll.min(lines.len() as u16);
             frame.render_widget(
                 Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
                     .scroll((state.detail_scroll, 0))
                     .block(panel(
                         " Evidence (as sent / as received) — Esc closes ",
@@ -828,25 +1003,63 @@ pub fn probes(
         }
         state.detail = false;
     }
+    let mut header = vec!["Verdict", "Endpoint", "Origin", "Shape", "Code", "Hid"];
+    let wide = area.width >= 110;
+    let endpoint_w = longest("Endpoint", model.probes.iter().map(|p| p.endpoint.as_str())) + 2;
+    let mut cols = vec![
+        Col::Fixed(7),
+        // The endpoint keeps up to 20 columns; long origins give way first.
+        Col::Text {
+            longest: endpoint_w,
+            min: endpoint_w.min(20) as u16,
+        },
+        Col::Text {
+            longest: longest("Origin", model.probes.iter().map(|p| p.origin.as_str())),
+            min: 16,
+        },
+        Col::Fixed(13),
+        Col::Fixed(13),
+        Col::Fixed(3),
+    ];
+    if wide {
+        header.extend(["Latency", "Instance"]);
+        cols.extend([
+            Col::Fixed(7),
+            Col::Text {
+                longest: longest(
+                    "Instance",
+                    model.probes.iter().filter_map(|p| p.instance.as_deref()),
+                ),
+                min: 8,
+            },
+        ]);
+    }
+    let widths = fit_widths(area.width, &cols);
+    let rows = rows
+        .into_iter()
+        .map(|cells| {
+            Row::new(if wide {
+                cells
+            } else {
+                cells.into_iter().take(6).collect()
+            })
+        })
+        .collect();
     selectable_table(
         frame,
         area,
         state,
-        " Probes: endpoint × origin × shape (latest) ".into(),
-        vec![
-            "Verdict", "Endpoint", "Origin", "Shape", "Code", "Hidden", "Latency", "Instance",
-        ],
+        format!(
+            " Probes: endpoint × origin × shape, latest{} ",
+            if wide {
+                ""
+            } else {
+                " (wider terminal: latency, instance)"
+            }
+        ),
+        header,
         rows,
-        vec![
-            Constraint::Length(7),
-            Constraint::Min(14),
-            Constraint::Min(18),
-            Constraint::Length(13),
-            Constraint::Length(16),
-            Constraint::Length(6),
-            Constraint::Length(7),
-            Constraint::Length(10),
-        ],
+        widths,
         theme,
         g,
     );
@@ -990,7 +1203,19 @@ pub fn log(
     theme: &Theme,
     g: &Glyphs,
 ) {
-    let matched = filter_log(&model.log, &state.log_filter);
+    let all = filter_log(&model.log, &state.log_filter);
+    let paused = state.log_paused || state.frozen;
+    let (matched, newer) = if paused {
+        let anchor = *state
+            .log_anchor
+            .get_or_insert_with(|| model.log.last().map_or(0, |l| l.seq));
+        let (kept, newer): (Vec<usize>, Vec<usize>) =
+            all.into_iter().partition(|&i| model.log[i].seq <= anchor);
+        (kept, newer.len())
+    } else {
+        state.log_anchor = None;
+        (all, 0)
+    };
     let inner_h = area.height.saturating_sub(3) as usize;
     let max_offset = matched.len().saturating_sub(inner_h);
     let offset = state.clamp_selection(max_offset + 1);
@@ -1029,10 +1254,10 @@ pub fn log(
         ));
     }
     let [body, prompt] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
-    let status = if state.log_paused || state.frozen {
-        "PAUSED"
+    let status = if paused {
+        format!("PAUSED, {newer} newer")
     } else {
-        "FOLLOWING"
+        "FOLLOWING".to_string()
     };
     frame.render_widget(
         Paragraph::new(lines).block(panel(

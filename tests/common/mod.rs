@@ -34,6 +34,8 @@ impl SeenRequest {
 pub enum Reply {
     /// Write these bytes and close.
     Raw(Vec<u8>),
+    /// Wait, then write these bytes and close.
+    Delayed(std::time::Duration, Vec<u8>),
     /// Read the request and never answer.
     Hang,
     /// A status line followed by header lines without end (until the client gives up).
@@ -54,6 +56,8 @@ pub fn response(status_line: &str, headers: &[(&str, &str)]) -> Reply {
 pub struct RawServer {
     pub addr: SocketAddr,
     pub seen: Arc<Mutex<Vec<SeenRequest>>>,
+    /// Most requests being answered at the same moment.
+    pub max_in_flight: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -129,6 +133,9 @@ where
     let seen2 = seen.clone();
     let respond = Arc::new(respond);
     let counter = Arc::new(AtomicUsize::new(0));
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let max_in_flight = Arc::new(AtomicUsize::new(0));
+    let max2 = max_in_flight.clone();
     let task = tokio::spawn(async move {
         loop {
             let Ok((mut sock, _)) = listener.accept().await else {
@@ -137,10 +144,14 @@ where
             let respond = respond.clone();
             let seen = seen2.clone();
             let counter = counter.clone();
+            let in_flight = in_flight.clone();
+            let max_in_flight = max2.clone();
             tokio::spawn(async move {
                 let Some(req) = read_head(&mut sock).await else {
                     return;
                 };
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                max_in_flight.fetch_max(now, Ordering::SeqCst);
                 let n = counter.fetch_add(1, Ordering::SeqCst);
                 let reply = respond(&req, n);
                 if let Ok(mut v) = seen.lock() {
@@ -151,15 +162,26 @@ where
                         let _ = sock.write_all(&bytes).await;
                         let _ = sock.shutdown().await;
                     }
+                    Reply::Delayed(pause, bytes) => {
+                        tokio::time::sleep(pause).await;
+                        let _ = sock.write_all(&bytes).await;
+                        let _ = sock.shutdown().await;
+                    }
                     Reply::Hang => {
                         tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
                     }
                     Reply::EndlessHeaders => endless_headers(&mut sock).await,
                 }
+                in_flight.fetch_sub(1, Ordering::SeqCst);
             });
         }
     });
-    RawServer { addr, seen, task }
+    RawServer {
+        addr,
+        seen,
+        max_in_flight,
+        task,
+    }
 }
 
 /// A raw server answering OPTIONS with `preflight` and everything else with `actual`.

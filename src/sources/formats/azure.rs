@@ -28,7 +28,57 @@ struct Record<'a> {
     #[serde(borrow, rename = "Category")]
     category_upper: Str<'a>,
     #[serde(borrow)]
-    properties: Option<Props<'a>>,
+    properties: MaybeProps<'a>,
+}
+
+/// `properties` is an object for the App Service categories, but some other categories write
+/// it as a string or an array; those must not sink the whole envelope.
+#[derive(Default)]
+struct MaybeProps<'a>(Option<Props<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for MaybeProps<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = MaybeProps<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("properties")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                Props::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|p| MaybeProps(Some(p)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(MaybeProps(None))
+            }
+            fn visit_str<E: serde::de::Error>(self, _v: &str) -> Result<Self::Value, E> {
+                Ok(MaybeProps(None))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(MaybeProps(None))
+            }
+            fn visit_bool<E: serde::de::Error>(self, _v: bool) -> Result<Self::Value, E> {
+                Ok(MaybeProps(None))
+            }
+            fn visit_u64<E: serde::de::Error>(self, _v: u64) -> Result<Self::Value, E> {
+                Ok(MaybeProps(None))
+            }
+            fn visit_i64<E: serde::de::Error>(self, _v: i64) -> Result<Self::Value, E> {
+                Ok(MaybeProps(None))
+            }
+            fn visit_f64<E: serde::de::Error>(self, _v: f64) -> Result<Self::Value, E> {
+                Ok(MaybeProps(None))
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -217,7 +267,7 @@ impl LogParser for AzureJson {
 /// Emits one record; `Ok(0)` for categories that carry no event.
 fn emit(r: &Record<'_>, sink: &mut dyn Sink) -> Result<u32, ParseError> {
     let category = r.category.get().or(r.category_upper.get()).unwrap_or("");
-    let Some(p) = &r.properties else {
+    let Some(p) = &r.properties.0 else {
         return Ok(0);
     };
     let is_http = category.eq_ignore_ascii_case("AppServiceHTTPLogs")

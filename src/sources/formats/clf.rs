@@ -65,6 +65,19 @@ pub(crate) fn parse_head<'a>(c: &mut Cursor<'a>) -> Result<ClfHead<'a>, ParseErr
     })
 }
 
+/// `203.0.113.7, 10.0.0.1` or `2001:db8::1`: an X-Forwarded-For value, not an origin.
+fn looks_like_address_list(v: &[u8]) -> bool {
+    !v.is_empty()
+        && v != b"-"
+        && memchr::memmem::find(v, b"://").is_none()
+        && v.iter()
+            .all(|c| c.is_ascii_hexdigit() || matches!(c, b'.' | b':' | b',' | b' '))
+}
+
+fn looks_like_origin(v: &[u8]) -> bool {
+    v == b"null" || memchr::memmem::find(v, b"://").is_some()
+}
+
 impl LogParser for Clf {
     fn name(&self) -> &'static str {
         match self.flavor {
@@ -98,13 +111,37 @@ impl LogParser for Clf {
         let mut origin = None;
         match self.flavor {
             Flavor::Combined => {
-                // Optional tail: "origin" "acao" request_time, each part optional in order.
-                if let Some(o) = c.quoted() {
-                    logs_origin = true;
-                    origin = common::opt_field(o);
-                    if let Some(a) = c.quoted() {
+                // Optional tail: "origin" "acao" request_time. nginx's stock `main` format
+                // appends "$http_x_forwarded_for" instead, so an address list there is skipped
+                // and a lone `-` is not taken as an Origin column.
+                let mut extra: [&[u8]; 3] = [&[]; 3];
+                let mut n = 0;
+                while n < extra.len() {
+                    match c.quoted() {
+                        Some(q) => {
+                            extra[n] = q;
+                            n += 1;
+                        }
+                        None => break,
+                    }
+                }
+                let mut extra = &extra[..n];
+                if let Some(first) = extra.first()
+                    && looks_like_address_list(first)
+                {
+                    extra = &extra[1..];
+                }
+                match extra {
+                    [o, a, ..] => {
+                        logs_origin = true;
+                        origin = common::opt_field(o);
                         rec.acao = Some(Cow::Borrowed(std::str::from_utf8(a).unwrap_or("-")));
                     }
+                    [o] if looks_like_origin(o) => {
+                        logs_origin = true;
+                        origin = common::opt_field(o);
+                    }
+                    _ => {}
                 }
                 if let Some(t) = c.token() {
                     rec.latency_ms = common::seconds_to_ms(t);

@@ -29,10 +29,13 @@ pub fn prepare(line: &[u8], max: usize) -> Result<&[u8], ParseError> {
             max
         )));
     }
-    Ok(match line.last() {
+    let line = match line.last() {
         Some(b'\r') => &line[..line.len() - 1],
         _ => line,
-    })
+    };
+    // Files written by Windows tools (IIS, blob exports opened in an editor) may start with
+    // a UTF-8 byte order mark.
+    Ok(line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line))
 }
 
 #[inline]
@@ -122,14 +125,6 @@ pub fn seconds_to_ms(b: &[u8]) -> Option<u32> {
     }
     let total = whole.saturating_mul(1000).saturating_add(ms);
     Some(total.min(u32::MAX as u64) as u32)
-}
-
-pub fn f64_seconds_to_ms(v: f64) -> Option<u32> {
-    if v.is_finite() && v >= 0.0 {
-        Some((v * 1000.0).round().min(u32::MAX as f64) as u32)
-    } else {
-        None
-    }
 }
 
 /// Epoch seconds (float) to milliseconds.

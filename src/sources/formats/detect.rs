@@ -121,6 +121,10 @@ fn json_shape(t: &[u8]) -> Option<(&'static str, bool)> {
     {
         return Some(("caddy", true));
     }
+    // Caddy's own startup and TLS lines: a vote, not proof.
+    if has(t, "\"ts\"") && has(t, "\"logger\"") {
+        return Some(("caddy", false));
+    }
     if t.starts_with(b"{") && t.ends_with(b"}") {
         return Some(("json", false));
     }

@@ -88,7 +88,7 @@ impl LogParser for Envoy {
         let _sent = c.token();
         let duration = c.token().and_then(common::parse_u32);
         let _upstream_time = c.token();
-        let _xff = c.quoted();
+        let xff = c.quoted();
         let _ua = c.quoted();
         let _req_id = c.quoted();
         let authority = c.quoted().and_then(common::opt_field);
@@ -130,7 +130,12 @@ impl LogParser for Envoy {
             origin_derived,
             acao: None,
             instance: upstream.map(Cow::Borrowed),
-            client: None,
+            // The first X-Forwarded-For hop is the calling client.
+            client: xff
+                .and_then(|x| x.split(|b| *b == b',').next())
+                .map(<[u8]>::trim_ascii)
+                .and_then(common::opt_field)
+                .map(Cow::Borrowed),
         });
         let mut n = 1;
         if let Some(d) = details.and_then(|d| std::str::from_utf8(d).ok())

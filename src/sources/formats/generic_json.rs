@@ -1,93 +1,292 @@
 //! JSON lines of any shape, read through a user-supplied field mapping (dotted paths).
+//!
+//! The mapping is compiled into a trie of keys; one serde pass walks the document guided by
+//! it, skipping every subtree no path enters and borrowing the values it keeps, so a line
+//! costs one scan and no allocation (unless a kept string carries escapes).
 
 use std::borrow::Cow;
+use std::fmt;
 
-use serde_json::Value;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::common::{self, MAX_JSON_DOC, err, origin_fields, prepare};
-use super::jsonval::{epoch_any, json_reason, time_str};
+use super::jsonval::{Str, epoch_any, json_reason, time_str};
 use super::{Fed, JsonFieldMap, LogParser, ParseError};
 use crate::event::{HttpRecord, Method, Sink};
 
-/// A dotted path split once at construction.
-#[derive(Debug, Clone)]
-struct Path(Vec<String>);
+/// Output slots, one per mapped field.
+#[derive(Clone, Copy)]
+enum Slot {
+    Time = 0,
+    Method,
+    Path,
+    Status,
+    Latency,
+    Host,
+    Origin,
+    Referer,
+    Acao,
+    Instance,
+    Client,
+}
+const SLOTS: usize = 11;
 
-impl Path {
-    fn new(p: &str) -> Result<Path, String> {
-        let parts: Vec<String> = p.split('.').map(str::to_string).collect();
-        if p.trim().is_empty() || parts.iter().any(|s| s.is_empty()) {
-            return Err(format!("bad field path '{p}'"));
+/// A value kept from the document.
+#[derive(Debug, Clone, PartialEq, Default)]
+enum Leaf<'a> {
+    #[default]
+    Absent,
+    Str(Cow<'a, str>),
+    Num(f64),
+    /// Present but not a string or number (object, bool, null).
+    Other,
+}
+
+impl<'a> Leaf<'a> {
+    fn str(&self) -> Option<&str> {
+        match self {
+            Leaf::Str(s) => common::present(s),
+            _ => None,
         }
-        Ok(Path(parts))
     }
 
-    fn get<'v>(&self, v: &'v Value) -> Option<&'v Value> {
-        let mut cur = v;
-        for part in &self.0 {
-            cur = match cur {
-                Value::Object(m) => m.get(part)?,
-                // `headers.Origin.0` indexes arrays; a bare array takes its first element.
-                Value::Array(a) => match part.parse::<usize>() {
-                    Ok(i) => a.get(i)?,
-                    Err(_) => a.first()?.as_object()?.get(part)?,
-                },
-                _ => return None,
-            };
-        }
-        Some(cur)
-    }
-
-    fn str<'v>(&self, v: &'v Value) -> Option<&'v str> {
-        match self.get(v)? {
-            Value::String(s) => common::present(s),
-            Value::Array(a) => a.first()?.as_str().and_then(common::present),
+    fn num(&self) -> Option<f64> {
+        match self {
+            Leaf::Num(n) => Some(*n),
+            Leaf::Str(s) => s.trim().parse().ok(),
             _ => None,
         }
     }
 }
 
-fn opt(p: &Option<String>) -> Result<Option<Path>, String> {
-    p.as_deref().map(Path::new).transpose()
+#[derive(Debug, Default)]
+struct Node {
+    children: Vec<(String, usize)>,
+    slot: Option<usize>,
+}
+
+/// The mapped paths as a key trie; node 0 is the document root.
+#[derive(Debug)]
+struct Trie {
+    nodes: Vec<Node>,
+}
+
+impl Trie {
+    fn new() -> Trie {
+        Trie {
+            nodes: vec![Node::default()],
+        }
+    }
+
+    fn insert(&mut self, path: &str, slot: Slot) -> Result<(), String> {
+        if path.trim().is_empty() || path.split('.').any(str::is_empty) {
+            return Err(format!("bad field path '{path}'"));
+        }
+        let mut node = 0;
+        for part in path.split('.') {
+            node = match self.nodes[node].children.iter().find(|(k, _)| k == part) {
+                Some((_, n)) => *n,
+                None => {
+                    self.nodes.push(Node::default());
+                    let n = self.nodes.len() - 1;
+                    self.nodes[node].children.push((part.to_string(), n));
+                    n
+                }
+            };
+        }
+        self.nodes[node].slot = Some(slot as usize);
+        Ok(())
+    }
+
+    fn child(&self, node: usize, key: &str) -> Option<usize> {
+        self.nodes[node]
+            .children
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, n)| *n)
+    }
+}
+
+/// Walks one value at a trie node, filling the slots it reaches.
+struct Walk<'t, 'o, 'a> {
+    trie: &'t Trie,
+    node: usize,
+    out: &'o mut [Leaf<'a>; SLOTS],
+}
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for Walk<'_, '_, 'a> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'t, 'o, 'de: 'a, 'a> Visitor<'de> for Walk<'t, 'o, 'a> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let Walk { trie, node, out } = self;
+        if let Some(s) = trie.nodes[node].slot {
+            out[s] = Leaf::Other;
+        }
+        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
+            match key.as_deref().and_then(|k| trie.child(node, k)) {
+                Some(child) => map.next_value_seed(Walk {
+                    trie,
+                    node: child,
+                    out: &mut *out,
+                })?,
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let Walk { trie, node, out } = self;
+        if let Some(s) = trie.nodes[node].slot {
+            // A header logged as an array of values: several values are joined as a browser
+            // joins repeated header lines.
+            let mut joined: Option<Cow<'a, str>> = None;
+            while let Some(Str(v)) = seq.next_element::<Str<'de>>()? {
+                let Some(v) = v else { continue };
+                joined = Some(match joined {
+                    None => v,
+                    Some(prev) => Cow::Owned(format!("{prev}, {v}")),
+                });
+            }
+            out[s] = joined.map_or(Leaf::Other, Leaf::Str);
+            return Ok(());
+        }
+        let mut i = 0usize;
+        loop {
+            let idx = itoa_small(i);
+            let child = trie.child(node, idx.as_str());
+            // `a.b` over an array reads `b` from its first element.
+            let target = child.or((i == 0).then_some(node));
+            let more = match target {
+                Some(n) => seq
+                    .next_element_seed(Walk {
+                        trie,
+                        node: n,
+                        out: &mut *out,
+                    })?
+                    .is_some(),
+                None => seq.next_element::<IgnoredAny>()?.is_some(),
+            };
+            if !more {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
+        if let Some(s) = self.trie.nodes[self.node].slot {
+            self.out[s] = Leaf::Str(Cow::Borrowed(v));
+        }
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        if let Some(s) = self.trie.nodes[self.node].slot {
+            self.out[s] = Leaf::Str(Cow::Owned(v.to_string()));
+        }
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.visit_f64(v as f64)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.visit_f64(v as f64)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        if let Some(s) = self.trie.nodes[self.node].slot {
+            self.out[s] = Leaf::Num(v);
+        }
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, _v: bool) -> Result<(), E> {
+        if let Some(s) = self.trie.nodes[self.node].slot {
+            self.out[s] = Leaf::Other;
+        }
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// Array index as text without allocating (paths index arrays with small numbers).
+struct SmallNum {
+    buf: [u8; 20],
+    len: usize,
+}
+
+impl SmallNum {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[20 - self.len..]).unwrap_or("")
+    }
+}
+
+fn itoa_small(mut i: usize) -> SmallNum {
+    let mut n = SmallNum {
+        buf: [0; 20],
+        len: 0,
+    };
+    loop {
+        n.len += 1;
+        n.buf[20 - n.len] = b'0' + (i % 10) as u8;
+        i /= 10;
+        if i == 0 || n.len == 20 {
+            return n;
+        }
+    }
 }
 
 pub struct GenericJson {
-    time: Path,
-    method: Path,
-    path: Path,
-    status: Path,
-    latency_ms: Option<Path>,
-    host: Option<Path>,
-    origin: Option<Path>,
-    referer: Option<Path>,
-    acao: Option<Path>,
-    instance: Option<Path>,
-    client: Option<Path>,
+    trie: Trie,
+    logs_origin: bool,
+    logs_acao: bool,
 }
 
 impl GenericJson {
     pub fn new(m: &JsonFieldMap) -> Result<GenericJson, String> {
+        let mut trie = Trie::new();
+        trie.insert(&m.time, Slot::Time)?;
+        trie.insert(&m.method, Slot::Method)?;
+        trie.insert(&m.path, Slot::Path)?;
+        trie.insert(&m.status, Slot::Status)?;
+        let optional = [
+            (&m.latency_ms, Slot::Latency),
+            (&m.host, Slot::Host),
+            (&m.origin, Slot::Origin),
+            (&m.referer, Slot::Referer),
+            (&m.acao, Slot::Acao),
+            (&m.instance, Slot::Instance),
+            (&m.client, Slot::Client),
+        ];
+        for (path, slot) in optional {
+            if let Some(p) = path {
+                trie.insert(p, slot)?;
+            }
+        }
         Ok(GenericJson {
-            time: Path::new(&m.time)?,
-            method: Path::new(&m.method)?,
-            path: Path::new(&m.path)?,
-            status: Path::new(&m.status)?,
-            latency_ms: opt(&m.latency_ms)?,
-            host: opt(&m.host)?,
-            origin: opt(&m.origin)?,
-            referer: opt(&m.referer)?,
-            acao: opt(&m.acao)?,
-            instance: opt(&m.instance)?,
-            client: opt(&m.client)?,
+            trie,
+            logs_origin: m.origin.is_some(),
+            logs_acao: m.acao.is_some(),
         })
-    }
-}
-
-fn num(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
     }
 }
 
@@ -105,57 +304,106 @@ impl LogParser for GenericJson {
         if t[0] != b'{' {
             return Err(err("not a JSON object"));
         }
-        let v: Value = serde_json::from_slice(t).map_err(|e| err(&json_reason(&e)))?;
-        let time = match self.time.get(&v).ok_or_else(|| err("missing time field"))? {
-            Value::String(s) => time_str(s),
-            Value::Number(n) => n.as_f64().and_then(epoch_any),
-            _ => None,
+        let mut out: [Leaf<'_>; SLOTS] = Default::default();
+        let mut de = serde_json::Deserializer::from_slice(t);
+        Walk {
+            trie: &self.trie,
+            node: 0,
+            out: &mut out,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| err(&json_reason(&e)))?;
+        let get = |s: Slot| &out[s as usize];
+        let time = match get(Slot::Time) {
+            Leaf::Absent => return Err(err("missing time field")),
+            Leaf::Str(s) => time_str(s),
+            Leaf::Num(n) => epoch_any(*n),
+            Leaf::Other => None,
         }
         .ok_or_else(|| err("bad time"))?;
-        let method = self
-            .method
-            .str(&v)
+        let method = get(Slot::Method)
+            .str()
             .ok_or_else(|| err("missing method field"))?;
-        let path = self.path.str(&v).ok_or_else(|| err("missing path field"))?;
-        let status = self
-            .status
-            .get(&v)
-            .and_then(num)
+        let path = get(Slot::Path)
+            .str()
+            .ok_or_else(|| err("missing path field"))?;
+        let status = get(Slot::Status)
+            .num()
             .ok_or_else(|| err("missing status field"))?;
         if status.fract() != 0.0 || status < 0.0 {
             return Err(err("bad status"));
         }
         let status = common::status_num(status as u64)?;
-        let get = |p: &Option<Path>| p.as_ref().and_then(|p| p.str(&v)).map(Cow::Borrowed);
+        let text = |s: Slot| get(s).str().map(Cow::Borrowed);
         let (origin, origin_derived) = origin_fields(
-            self.origin.is_some(),
-            self.origin.as_ref().and_then(|p| p.str(&v)),
-            self.referer.as_ref().and_then(|p| p.str(&v)),
+            self.logs_origin,
+            get(Slot::Origin).str(),
+            get(Slot::Referer).str(),
         );
-        let acao = self
-            .acao
-            .as_ref()
-            .map(|p| Cow::Borrowed(p.str(&v).unwrap_or("-")));
         sink.http(&HttpRecord {
             time,
             method: Method::parse(method.as_bytes()),
             path: Cow::Borrowed(path),
             status,
-            latency_ms: self
-                .latency_ms
-                .as_ref()
-                .and_then(|p| p.get(&v))
-                .and_then(num)
-                .and_then(|ms| {
-                    (ms.is_finite() && ms >= 0.0).then(|| ms.round().min(u32::MAX as f64) as u32)
-                }),
-            host: get(&self.host),
+            latency_ms: get(Slot::Latency)
+                .num()
+                .filter(|ms| ms.is_finite() && *ms >= 0.0)
+                .map(|ms| ms.round().min(u32::MAX as f64) as u32),
+            host: text(Slot::Host),
             origin,
             origin_derived,
-            acao,
-            instance: get(&self.instance),
-            client: get(&self.client),
+            acao: self
+                .logs_acao
+                .then(|| Cow::Borrowed(get(Slot::Acao).str().unwrap_or("-"))),
+            instance: text(Slot::Instance),
+            client: text(Slot::Client),
         });
         Ok(Fed::Records(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::VecSink;
+
+    fn map() -> JsonFieldMap {
+        JsonFieldMap {
+            time: "ts".into(),
+            method: "req.method".into(),
+            path: "req.path".into(),
+            status: "res.status".into(),
+            origin: Some("req.headers.Origin".into()),
+            acao: Some("res.headers.Access-Control-Allow-Origin".into()),
+            client: Some("hops.0".into()),
+            instance: Some("pods.name".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn paths_arrays_and_escapes() {
+        let mut p = GenericJson::new(&map()).unwrap();
+        let mut s = VecSink::default();
+        let line = br#"{"ts":1775298662,"skip":{"req":{"method":"NO"}},"req":{"method":"GET","path":"/a\"b","headers":{"Origin":["https://x.example"]}},"res":{"status":204,"headers":{"Access-Control-Allow-Origin":["https://x.example","https://x.example"]}},"hops":["10.0.0.1","10.0.0.2"],"pods":[{"name":"p1"},{"name":"p2"}]}"#;
+        assert_eq!(p.feed(line, &mut s), Ok(Fed::Records(1)));
+        let r = &s.http[0];
+        assert_eq!(r.method, Method::Get);
+        assert_eq!(r.path, "/a\"b");
+        assert_eq!(r.status, 204);
+        assert_eq!(r.origin.as_deref(), Some("https://x.example"));
+        assert_eq!(
+            r.acao.as_deref(),
+            Some("https://x.example, https://x.example")
+        );
+        assert_eq!(r.client.as_deref(), Some("10.0.0.1"));
+        assert_eq!(r.instance.as_deref(), Some("p1"));
+        assert!(
+            p.feed(br#"{"ts":1775298662,"req":{"method":"GET"}}"#, &mut s)
+                .is_err()
+        );
+        assert!(p.feed(br#"{"ts":1775298662} trailing"#, &mut s).is_err());
+        assert!(GenericJson::new(&JsonFieldMap::default()).is_err());
     }
 }

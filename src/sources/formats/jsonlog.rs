@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::common::{self, MAX_JSON_DOC, err, origin_fields, prepare};
-use super::jsonval::{HeaderVal, Num, Str, Ts, json_reason, time_str};
+use super::jsonval::{Dur, HeaderVal, Num, Str, Ts, json_reason, time_str};
 use super::{Fed, LogParser, ParseError};
 use crate::event::{HttpRecord, Method, Sink};
 
@@ -36,7 +36,7 @@ struct CaddyLine<'a> {
     #[serde(borrow)]
     request: Option<CaddyRequest<'a>>,
     status: Num,
-    duration: Num,
+    duration: Dur,
     #[serde(borrow)]
     resp_headers: Option<CaddyRespHeaders<'a>>,
 }
@@ -118,7 +118,11 @@ impl LogParser for Caddy {
             method: Method::parse(method.as_bytes()),
             path: Cow::Borrowed(path),
             status,
-            latency_ms: l.duration.0.and_then(common::f64_seconds_to_ms),
+            latency_ms: l
+                .duration
+                .0
+                .filter(|ms| ms.is_finite() && *ms >= 0.0)
+                .map(|ms| ms.round().min(u32::MAX as f64) as u32),
             host: req.host.get().and_then(common::present).map(Cow::Borrowed),
             origin,
             origin_derived,

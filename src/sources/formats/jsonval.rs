@@ -54,6 +54,71 @@ impl<'de> de::Deserialize<'de> for Num {
     }
 }
 
+/// A duration in seconds as a number (Caddy's default), or a Go duration string
+/// (`812µs`, `1.5ms`, `2s`, as Caddy writes with `duration_format string`). Held in ms.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Dur(pub Option<f64>);
+
+/// Parses Go's `time.Duration` text form into milliseconds.
+pub fn go_duration_ms(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let mut total = 0.0;
+    let mut rest = s;
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..num_len].parse().ok()?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let factor = match &rest[..unit_len] {
+            "ns" => 1e-6,
+            "us" | "µs" | "μs" => 1e-3,
+            "ms" => 1.0,
+            "s" => 1e3,
+            "m" => 60e3,
+            "h" => 3600e3,
+            _ => return None,
+        };
+        total += value * factor;
+        rest = &rest[unit_len..];
+    }
+    Some(total)
+}
+
+impl<'de> de::Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Dur, E> {
+                Ok(Dur(Some(v as f64 * 1e3)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Dur, E> {
+                Ok(Dur(Some(v as f64 * 1e3)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Dur, E> {
+                Ok(Dur(Some(v * 1e3)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Dur, E> {
+                Ok(Dur(go_duration_ms(v)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Dur, E> {
+                Ok(Dur(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// A timestamp: RFC 3339 / CLF string, or epoch seconds (float) as Caddy writes `ts`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Ts(pub Option<EpochMs>);
@@ -227,6 +292,16 @@ mod tests {
         assert!(matches!(h.0, Some(Cow::Borrowed("https://a"))));
         let t: Ts = serde_json::from_str("1775298662.5").unwrap();
         assert_eq!(t.0, Some(1_775_298_662_500));
+        let d: Dur = serde_json::from_str("\"1.5ms\"").unwrap();
+        assert_eq!(d.0, Some(1.5));
+        let d: Dur = serde_json::from_str("\"1m2.5s\"").unwrap();
+        assert_eq!(d.0, Some(62_500.0));
+        let d: Dur = serde_json::from_str("\"812µs\"").unwrap();
+        assert!((d.0.unwrap() - 0.812).abs() < 1e-9);
+        let d: Dur = serde_json::from_str("0.25").unwrap();
+        assert_eq!(d.0, Some(250.0));
+        let d: Dur = serde_json::from_str("\"soon\"").unwrap();
+        assert_eq!(d.0, None);
         let t: Ts = serde_json::from_str("\"2026-04-04T10:31:02Z\"").unwrap();
         assert_eq!(t.0, Some(1_775_298_662_000));
     }

@@ -1,6 +1,21 @@
 //! Log formats: detection and line parsers. Every parser yields the same typed records
 //! through a [`Sink`], borrowing from the line so the replay path does not allocate per line.
 //!
+//! | name | reads | origin | ACAO |
+//! |------|-------|--------|------|
+//! | `appservice-http` | `2026-04-04T10:31:02Z OPTIONS /api/orders 401 38` | none | no |
+//! | `appservice-auth` | `<time> <operation> <message>`, .NET exception blocks folded into one event | | |
+//! | `azure-json` | diagnostic export: `{"records":[...]}` per line or pretty-printed (≤ 4 MB), or one record per line; `AppServiceHTTPLogs` and `AppServiceAuthenticationLogs` | Referer | no |
+//! | `w3c` | IIS / App Service web server logs, `#Fields:` re-read whenever it appears | `cs(Origin)`, else Referer | `sc(Access-Control-Allow-Origin)` |
+//! | `kudu` | `az webapp log tail`: `<time>  <text>`; inner W3C / App Service lines, and token-validation signatures in application lines | as inner | as inner |
+//! | `combined` | nginx/Apache combined or common, optionally `"$http_origin" "$sent_http_access_control_allow_origin" $request_time` | logged, else Referer | when logged |
+//! | `ingress-nginx` | the ingress-nginx default format; instance = first upstream address | Referer | no |
+//! | `nginx` | a `log_format` given with `--nginx-format` | `$http_origin`, else `$http_referer` | `$sent_http_access_control_allow_origin` |
+//! | `caddy` | Caddy JSON access log | `request.headers.Origin`, else Referer | `resp_headers` (several values = doubled) |
+//! | `traefik` | Traefik JSON access log with kept headers | `request_Origin`, else `request_Referer` | `downstream_Access-Control-Allow-Origin` |
+//! | `envoy` | Envoy default text format (and Istio's), optional `"%REQ(ORIGIN)%"` and `%RESPONSE_CODE_DETAILS%`; `jwt_authn_access_denied{...}` also gives an auth event | when logged | no |
+//! | `json` | JSON lines with a field mapping (dotted paths) | mapped | mapped |
+//!
 //! Conventions shared by all parsers:
 //! - A line is given without its terminator; a trailing `\r` is tolerated.
 //! - Only the fields a record uses are decoded; invalid UTF-8 in such a field is a

@@ -53,8 +53,14 @@ fn var(name: &str) -> Var {
 
 #[derive(Clone, Debug)]
 enum Piece {
-    Lit(Vec<u8>),
+    /// Literal text and a searcher built once for it.
+    Lit(Vec<u8>, Box<memmem::Finder<'static>>),
     Var(Var),
+}
+
+fn lit(text: Vec<u8>) -> Piece {
+    let finder = Box::new(memmem::Finder::new(&text).into_owned());
+    Piece::Lit(text, finder)
 }
 
 #[derive(Debug)]
@@ -91,7 +97,7 @@ impl NginxCustom {
                     continue;
                 }
                 if !lit.is_empty() {
-                    pieces.push(Piece::Lit(std::mem::take(&mut lit)));
+                    pieces.push(self::lit(std::mem::take(&mut lit)));
                 }
                 if matches!(pieces.last(), Some(Piece::Var(_))) {
                     return Err(format!(
@@ -106,7 +112,7 @@ impl NginxCustom {
             }
         }
         if !lit.is_empty() {
-            pieces.push(Piece::Lit(lit));
+            pieces.push(self::lit(lit));
         }
         let has = |v: Var| pieces.iter().any(|p| matches!(p, Piece::Var(x) if *x == v));
         if !(has(Var::TimeLocal) || has(Var::TimeIso) || has(Var::Msec)) {
@@ -130,10 +136,14 @@ impl NginxCustom {
 
 /// Where a value followed by `lit` ends. Inside quotes nginx escapes `"` as `\x22`, but logs
 /// rewritten by other tools use `\"`, so a quote preceded by a backslash does not end a value.
-fn value_end(rest: &[u8], lit: &[u8]) -> Option<usize> {
+fn value_end(rest: &[u8], lit: &[u8], finder: &memmem::Finder<'_>) -> Option<usize> {
     let mut from = 0;
     loop {
-        let at = from + memmem::find(&rest[from..], lit)?;
+        let at = from
+            + match lit {
+                [one] => memchr::memchr(*one, &rest[from..])?,
+                _ => finder.find(&rest[from..])?,
+            };
         if lit[0] == b'"' && at > 0 && rest[at - 1] == b'\\' {
             from = at + 1;
             continue;
@@ -159,7 +169,7 @@ impl LogParser for NginxCustom {
         let mut pos = 0usize;
         for (k, piece) in self.pieces.iter().enumerate() {
             match piece {
-                Piece::Lit(l) => {
+                Piece::Lit(l, _) => {
                     if !line[pos..].starts_with(l) {
                         return Err(err("line does not match the log_format"));
                     }
@@ -168,7 +178,7 @@ impl LogParser for NginxCustom {
                 Piece::Var(v) => {
                     let rest = &line[pos..];
                     let end = match self.pieces.get(k + 1) {
-                        Some(Piece::Lit(l)) => value_end(rest, l)
+                        Some(Piece::Lit(l, f)) => value_end(rest, l, f)
                             .ok_or_else(|| err("line does not match the log_format"))?,
                         _ => rest.len(),
                     };

@@ -132,12 +132,16 @@ impl LogParser for W3c {
         }
         let mut fields: [&[u8]; 48] = [&[]; 48];
         let mut n = 0usize;
-        for f in line.split(|c| *c == b' ').filter(|f| !f.is_empty()) {
-            if n == fields.len() {
-                return Err(err("too many columns"));
+        let mut start = 0;
+        for end in memchr::memchr_iter(b' ', line).chain(std::iter::once(line.len())) {
+            if end > start {
+                if n == fields.len() {
+                    return Err(err("too many columns"));
+                }
+                fields[n] = &line[start..end];
+                n += 1;
             }
-            fields[n] = f;
-            n += 1;
+            start = end + 1;
         }
         let fallback;
         let layout = match &self.layout {

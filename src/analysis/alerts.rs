@@ -1,0 +1,730 @@
+//! Alert rules and the preflight SLI, plus the Markdown incident summary.
+//!
+//! - **SLI**: per route, OPTIONS 2xx / all OPTIONS over the last [`AlertConfig::sli_window_ms`]
+//!   (15 min) from the logs; a route with no OPTIONS in the logs falls back to the probes that
+//!   targeted it in that window (a probe counts as good when the browser got past its
+//!   preflight). Compared with the objective (99.9 %); burn rate = error rate / (1 − objective).
+//! - **Page**: on a critical route (probes marked `critical`, matched by route template, plus
+//!   any configured), the cross-origin failure rate above 5 % for more than 10 minutes. The
+//!   rate is evaluated per step (1 min by default) over the lookback, so the duration is
+//!   measured: the run of failing steps must be unbroken by a healthy step, and a step without
+//!   traffic neither extends nor breaks it.
+//!
+//! A cross-origin request is one whose log line carries an origin, or a probe. It fails when it
+//! is an OPTIONS not answered 2xx, a real request answered 4xx/5xx, a response logged with a
+//! missing or doubled `Access-Control-Allow-Origin`, or a probe the browser would block.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::analysis::evidence::split_url;
+use crate::analysis::expiry::ExpiryReport;
+use crate::analysis::triage::{Board, State};
+use crate::cors::Stage;
+use crate::event::{AcaoSeen, Method, ProbeResult};
+use crate::redact;
+use crate::route;
+use crate::store::{HttpKey, NO_ORIGIN, Store};
+use crate::time::{EpochMs, MINUTE, format_duration, format_hms, format_rfc3339};
+
+/// Most routes in the SLI table and alerts listed.
+pub const MAX_SLI_ROUTES: usize = 64;
+pub const MAX_ALERTS: usize = 32;
+/// Longest quiet stretch at the end of a failing run that still keeps it current.
+pub const MAX_TRAILING_QUIET_MS: EpochMs = 5 * MINUTE;
+
+/// Thresholds. Defaults follow the usual on-call practice (domain notes §5).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AlertConfig {
+    /// Preflight success objective (0.999 = 99.9 %).
+    pub objective: f64,
+    pub sli_window_ms: EpochMs,
+    /// Cross-origin failure rate above which a critical route is failing.
+    pub page_failure_rate: f64,
+    /// How long a critical route must fail before paging ("more than").
+    pub page_for_ms: EpochMs,
+    /// Width of one evaluation step.
+    pub step_ms: EpochMs,
+    /// Requests a step needs before its rate counts.
+    pub min_requests_per_step: u64,
+    /// How far back failing runs are searched.
+    pub lookback_ms: EpochMs,
+    /// Route templates treated as critical in addition to critical probes.
+    pub critical_routes: Vec<String>,
+}
+
+impl Default for AlertConfig {
+    fn default() -> Self {
+        AlertConfig {
+            objective: 0.999,
+            sli_window_ms: 15 * MINUTE,
+            page_failure_rate: 0.05,
+            page_for_ms: 10 * MINUTE,
+            step_ms: MINUTE,
+            min_requests_per_step: 1,
+            lookback_ms: 60 * MINUTE,
+            critical_routes: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Level {
+    Ok,
+    Degraded,
+    Page,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Ok => "OK",
+            Level::Degraded => "DEGRADED",
+            Level::Page => "PAGE",
+        }
+    }
+}
+
+/// Where an SLI figure comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SliSource {
+    Logs,
+    Probes,
+}
+
+/// Preflight success of one route over the SLI window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RouteSli {
+    pub route: String,
+    pub source: SliSource,
+    pub total: u64,
+    pub good: u64,
+    /// good / total.
+    pub sli: f64,
+    /// Observed error rate / (1 − objective); 1.0 burns the budget exactly on schedule.
+    pub burn_rate: f64,
+    pub below_objective: bool,
+    pub critical: bool,
+    /// First failing preflight in the window.
+    pub first_failure: Option<EpochMs>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AlertKind {
+    /// Preflight SLI below objective.
+    Slo,
+    /// A critical route has failed long enough to page.
+    Page,
+    /// A critical route is failing, not yet long enough to page.
+    PagePending,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Alert {
+    pub kind: AlertKind,
+    pub route: String,
+    pub since: EpochMs,
+    /// How long the condition has held (measured, not assumed).
+    pub for_ms: EpochMs,
+    /// The rate behind it (SLI for `slo`, failure rate of the run for the page kinds).
+    pub value: f64,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AlertState {
+    pub level: Level,
+    pub now: EpochMs,
+    pub objective: f64,
+    /// Worst first.
+    pub slis: Vec<RouteSli>,
+    pub alerts: Vec<Alert>,
+    pub critical_routes: Vec<String>,
+}
+
+fn probe_route(p: &ProbeResult) -> String {
+    route::template(split_url(&p.url).1).into_owned()
+}
+
+/// The browser got past the preflight (or needed none).
+fn probe_preflight_ok(p: &ProbeResult) -> bool {
+    p.verdict.allowed || p.verdict.stage == Stage::Actual
+}
+
+fn cross_origin_failed(k: &HttpKey) -> bool {
+    let status_failed = if k.method == Method::Options {
+        !(200..300).contains(&k.status)
+    } else {
+        k.status >= 400
+    };
+    status_failed || matches!(k.acao, AcaoSeen::Missing | AcaoSeen::Multiple)
+}
+
+fn pct(x: f64) -> String {
+    let p = x * 100.0;
+    if p > 99.0 && p < 100.0 {
+        format!("{p:.2}%")
+    } else {
+        format!("{p:.1}%")
+    }
+}
+
+fn slis(store: &Store, cfg: &AlertConfig, critical: &[String]) -> Vec<RouteSli> {
+    let now = store.now();
+    let from = now - cfg.sli_window_ms;
+    // route id -> (total, good, first failure)
+    let mut logs: BTreeMap<u16, (u64, u64, Option<EpochMs>)> = BTreeMap::new();
+    for (start, b) in store.window(cfg.sli_window_ms) {
+        let Some(b) = b else { continue };
+        for (k, &c) in &b.http {
+            if k.method != Method::Options {
+                continue;
+            }
+            let e = logs.entry(k.route).or_insert((0, 0, None));
+            e.0 += c as u64;
+            if (200..300).contains(&k.status) {
+                e.1 += c as u64;
+            } else {
+                e.2 = Some(e.2.map_or(start, |t: EpochMs| t.min(start)));
+            }
+        }
+    }
+    let budget = (1.0 - cfg.objective).max(1e-9);
+    let make = |route: String, source, total: u64, good: u64, first_failure| {
+        let sli = if total == 0 {
+            1.0
+        } else {
+            good as f64 / total as f64
+        };
+        RouteSli {
+            critical: critical.contains(&route),
+            route,
+            source,
+            total,
+            good,
+            sli,
+            burn_rate: (1.0 - sli) / budget,
+            below_objective: total > 0 && sli < cfg.objective,
+            first_failure,
+        }
+    };
+    let mut out: Vec<RouteSli> = logs
+        .iter()
+        .map(|(&id, &(total, good, first))| {
+            make(
+                store.route_name(id).to_string(),
+                SliSource::Logs,
+                total,
+                good,
+                first,
+            )
+        })
+        .collect();
+    let mut probes: BTreeMap<String, (u64, u64, Option<EpochMs>)> = BTreeMap::new();
+    for p in store
+        .probe_history()
+        .filter(|p| p.time > from && p.time <= now)
+    {
+        let e = probes.entry(probe_route(p)).or_insert((0, 0, None));
+        e.0 += 1;
+        if probe_preflight_ok(p) {
+            e.1 += 1;
+        } else {
+            e.2 = Some(e.2.map_or(p.time, |t: EpochMs| t.min(p.time)));
+        }
+    }
+    for (route, (total, good, first)) in probes {
+        if !out.iter().any(|s| s.route == route) {
+            out.push(make(route, SliSource::Probes, total, good, first));
+        }
+    }
+    out.sort_by(|a, b| {
+        a.sli
+            .total_cmp(&b.sli)
+            .then_with(|| b.total.cmp(&a.total))
+            .then_with(|| a.route.cmp(&b.route))
+    });
+    out.truncate(MAX_SLI_ROUTES);
+    out
+}
+
+/// One failing run on a critical route.
+struct Run {
+    since: EpochMs,
+    until: EpochMs,
+    requests: u64,
+    failures: u64,
+}
+
+/// The current failing run of a route, evaluated step by step over the lookback.
+fn current_run(store: &Store, cfg: &AlertConfig, route: &str) -> Option<Run> {
+    let step = cfg.step_ms.max(store.bucket_ms());
+    let lookback = cfg
+        .lookback_ms
+        .clamp(step, store.config().retention_ms.max(step));
+    let now = store.now();
+    let route_id = store.routes.lookup(route);
+    let mut steps: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
+    if let Some(id) = route_id {
+        for (start, b) in store.window(lookback) {
+            let Some(b) = b else { continue };
+            for (k, &c) in &b.http {
+                if k.route != id || k.origin == NO_ORIGIN {
+                    continue;
+                }
+                let s = steps.entry(start.div_euclid(step)).or_default();
+                s.0 += c as u64;
+                if cross_origin_failed(k) {
+                    s.1 += c as u64;
+                }
+            }
+        }
+    }
+    for p in store
+        .probe_history()
+        .filter(|p| p.time > now - lookback && p.time <= now && probe_route(p) == route)
+    {
+        let s = steps.entry(p.time.div_euclid(step)).or_default();
+        s.0 += 1;
+        if !p.verdict.allowed {
+            s.1 += 1;
+        }
+    }
+    let now_step = now.div_euclid(step);
+    let mut run: Option<Run> = None;
+    let mut quiet_since_last_bad = 0;
+    for idx in (now_step - lookback / step..=now_step).rev() {
+        let (req, fail) = steps.get(&idx).copied().unwrap_or((0, 0));
+        if req < cfg.min_requests_per_step.max(1) {
+            if run.is_none() {
+                quiet_since_last_bad += step;
+                if quiet_since_last_bad > MAX_TRAILING_QUIET_MS {
+                    return None;
+                }
+            }
+            continue;
+        }
+        let bad = fail as f64 / req as f64 > cfg.page_failure_rate;
+        if !bad {
+            break;
+        }
+        let start = idx * step;
+        match &mut run {
+            None => {
+                run = Some(Run {
+                    since: start,
+                    until: start + step,
+                    requests: req,
+                    failures: fail,
+                })
+            }
+            Some(r) => {
+                r.since = start;
+                r.requests += req;
+                r.failures += fail;
+            }
+        }
+    }
+    run
+}
+
+/// Evaluates the SLI and page rules against the store's "now".
+pub fn evaluate(store: &Store, cfg: &AlertConfig) -> AlertState {
+    let mut critical: Vec<String> = store
+        .probe_latest()
+        .iter()
+        .filter(|p| p.critical)
+        .map(probe_route)
+        .chain(cfg.critical_routes.iter().cloned())
+        .collect();
+    critical.sort();
+    critical.dedup();
+
+    let slis = slis(store, cfg, &critical);
+    let mut alerts = Vec::new();
+    for route in &critical {
+        let Some(run) = current_run(store, cfg, route) else {
+            continue;
+        };
+        let for_ms = run.until - run.since;
+        let rate = run.failures as f64 / run.requests.max(1) as f64;
+        let paging = for_ms > cfg.page_for_ms;
+        alerts.push(Alert {
+            kind: if paging {
+                AlertKind::Page
+            } else {
+                AlertKind::PagePending
+            },
+            route: route.clone(),
+            since: run.since,
+            for_ms,
+            value: rate,
+            message: format!(
+                "critical {route}: {} of {} cross-origin requests failed ({}) for {}{}",
+                run.failures,
+                run.requests,
+                pct(rate),
+                format_duration(for_ms),
+                if paging {
+                    String::new()
+                } else {
+                    format!(", pages after {}", format_duration(cfg.page_for_ms))
+                }
+            ),
+        });
+    }
+    for s in slis.iter().filter(|s| s.below_objective) {
+        alerts.push(Alert {
+            kind: AlertKind::Slo,
+            route: s.route.clone(),
+            since: s.first_failure.unwrap_or(store.now()),
+            for_ms: s.first_failure.map_or(0, |f| store.now() - f),
+            value: s.sli,
+            message: format!(
+                "preflight success {} on {} ({} of {} from {}), objective {}, burn rate {:.0}×",
+                pct(s.sli),
+                s.route,
+                s.good,
+                s.total,
+                match s.source {
+                    SliSource::Logs => "logs",
+                    SliSource::Probes => "probes",
+                },
+                pct(cfg.objective),
+                s.burn_rate
+            ),
+        });
+    }
+    alerts.sort_by(|a, b| {
+        let rank = |k: AlertKind| match k {
+            AlertKind::Page => 0,
+            AlertKind::PagePending => 1,
+            AlertKind::Slo => 2,
+        };
+        rank(a.kind)
+            .cmp(&rank(b.kind))
+            .then_with(|| a.since.cmp(&b.since))
+            .then_with(|| a.route.cmp(&b.route))
+    });
+    alerts.truncate(MAX_ALERTS);
+    let level = if alerts.iter().any(|a| a.kind == AlertKind::Page) {
+        Level::Page
+    } else if slis.iter().any(|s| s.below_objective) {
+        Level::Degraded
+    } else {
+        Level::Ok
+    };
+    AlertState {
+        level,
+        now: store.now(),
+        objective: cfg.objective,
+        slis,
+        alerts,
+        critical_routes: critical,
+    }
+}
+
+fn at(t: EpochMs) -> String {
+    format!("{}Z", format_hms(t))
+}
+
+/// Markdown-table cell: no pipes or newlines.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// First failing OPTIONS per route in the store's retention (capped), oldest first.
+fn first_options_failures(store: &Store) -> Vec<(EpochMs, String, u16)> {
+    let mut first: BTreeMap<u16, (EpochMs, u16)> = BTreeMap::new();
+    for (start, b) in store.window(store.config().retention_ms) {
+        let Some(b) = b else { continue };
+        for k in b.http.keys() {
+            if k.method == Method::Options && !(200..300).contains(&k.status) {
+                first.entry(k.route).or_insert((start, k.status));
+            }
+        }
+    }
+    let mut v: Vec<(EpochMs, String, u16)> = first
+        .into_iter()
+        .map(|(id, (t, st))| (t, store.route_name(id).to_string(), st))
+        .collect();
+    v.sort();
+    v.truncate(8);
+    v
+}
+
+/// A Markdown incident summary: state, board, the leading hypothesis with its evidence and
+/// phase, alerts, SLIs and a timeline, ready to paste into a postmortem. Secrets are redacted.
+pub fn markdown_summary(
+    board: &Board,
+    alerts: &AlertState,
+    expiry: &ExpiryReport,
+    store: &Store,
+) -> String {
+    let mut md = String::new();
+    let now = store.now();
+    let _ = writeln!(
+        md,
+        "# CORS / token incident summary — {}",
+        format_rfc3339(now)
+    );
+    let _ = writeln!(md);
+    let _ = writeln!(md, "- **Alert state:** {}", alerts.level.as_str());
+    match board.top() {
+        Some(t) => {
+            let _ = writeln!(
+                md,
+                "- **Leading hypothesis:** {} — {} (score {}, {})",
+                t.id,
+                t.title,
+                t.score,
+                t.state.as_str()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                md,
+                "- **Leading hypothesis:** none, no hypothesis has evidence"
+            );
+        }
+    }
+    let _ = writeln!(
+        md,
+        "- **Window:** last {} (store \"now\" {})",
+        format_duration(board.span_ms),
+        format_rfc3339(now)
+    );
+
+    let _ = writeln!(md, "\n## Triage board\n");
+    let _ = writeln!(md, "| # | id | hypothesis | state | score |");
+    let _ = writeln!(md, "|---|----|------------|-------|-------|");
+    for (i, e) in board.entries.iter().enumerate() {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} |",
+            i + 1,
+            e.id,
+            cell(e.title),
+            e.state.as_str(),
+            e.score
+        );
+    }
+
+    if let Some(t) = board.top() {
+        let _ = writeln!(md, "\n## Leading hypothesis: {} — {}\n", t.id, t.title);
+        let _ = writeln!(md, "Evidence:\n");
+        for line in &t.evidence {
+            let _ = writeln!(md, "- {}", line.replace('\n', " "));
+        }
+        if !t.weakening.is_empty() {
+            let _ = writeln!(md, "\nAgainst:\n");
+            for line in &t.weakening {
+                let _ = writeln!(md, "- {}", line.replace('\n', " "));
+            }
+        }
+        if !t.disagreements.is_empty() {
+            let _ = writeln!(md, "\nLogs and probes disagree:\n");
+            for line in &t.disagreements {
+                let _ = writeln!(md, "- {}", line.replace('\n', " "));
+            }
+        }
+        let _ = writeln!(md, "\nPhase:\n");
+        match (t.first_seen, t.last_seen) {
+            (Some(f), Some(l)) => {
+                let _ = writeln!(
+                    md,
+                    "- signals seen from {} to {} ({}); last seen {} ago",
+                    format_rfc3339(f),
+                    format_rfc3339(l),
+                    format_duration(l - f),
+                    format_duration(now - l)
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    md,
+                    "- no time-stamped signal (probe or counter aggregate only)"
+                );
+            }
+        }
+        if let Some(p) = &expiry.period {
+            let since_last = now - (p.next_due - p.period_ms);
+            let _ = writeln!(
+                md,
+                "- {}; {} into the current cycle, next burst due at {}",
+                p.describe(),
+                format_duration(since_last),
+                format_rfc3339(p.next_due)
+            );
+        }
+        let _ = writeln!(md, "\nNext check: {}\n", t.next_check);
+        let _ = writeln!(md, "Mitigation: {}", t.mitigation);
+        let others: Vec<_> = board
+            .entries
+            .iter()
+            .skip(1)
+            .filter(|e| e.state == State::Supported)
+            .take(3)
+            .collect();
+        if !others.is_empty() {
+            let _ = writeln!(md, "\nAlso supported:\n");
+            for e in others {
+                let _ = writeln!(
+                    md,
+                    "- {} — {} (score {}): {}",
+                    e.id,
+                    e.title,
+                    e.score,
+                    e.evidence.first().map_or("", String::as_str)
+                );
+            }
+        }
+    }
+
+    let _ = writeln!(md, "\n## Alerts\n");
+    if alerts.alerts.is_empty() {
+        let _ = writeln!(md, "None active.");
+    }
+    for a in &alerts.alerts {
+        let kind = match a.kind {
+            AlertKind::Page => "PAGE",
+            AlertKind::PagePending => "pending",
+            AlertKind::Slo => "SLO",
+        };
+        let _ = writeln!(
+            md,
+            "- **{kind}** since {}: {}",
+            format_rfc3339(a.since),
+            a.message
+        );
+    }
+
+    let _ = writeln!(
+        md,
+        "\n## Preflight success (last {})\n",
+        format_duration(AlertConfig::default().sli_window_ms)
+    );
+    if alerts.slis.is_empty() {
+        let _ = writeln!(md, "No preflights seen in logs or probes.");
+    } else {
+        let _ = writeln!(
+            md,
+            "| route | source | good / total | success | burn rate | critical |"
+        );
+        let _ = writeln!(
+            md,
+            "|-------|--------|--------------|---------|-----------|----------|"
+        );
+        for s in alerts.slis.iter().take(10) {
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} / {} | {} | {:.1}× | {} |",
+                cell(&s.route),
+                match s.source {
+                    SliSource::Logs => "logs",
+                    SliSource::Probes => "probes",
+                },
+                s.good,
+                s.total,
+                pct(s.sli),
+                s.burn_rate,
+                if s.critical { "yes" } else { "" }
+            );
+        }
+    }
+
+    // Timeline: everything with a time, oldest first.
+    let mut events: Vec<(EpochMs, String)> = Vec::new();
+    for (t, route, status) in first_options_failures(store) {
+        events.push((t, format!("first failing OPTIONS on {route} ({status})")));
+    }
+    for b in expiry.bursts.iter().rev().take(10) {
+        events.push((
+            b.burst.start,
+            format!(
+                "401/403 burst: {} failures until {}{}{}",
+                b.burst.count,
+                at(b.burst.end),
+                b.route
+                    .as_ref()
+                    .map_or_else(String::new, |r| format!(" on {r}")),
+                if b.expired > 0 {
+                    format!(", {} 'expired' signatures", b.expired)
+                } else {
+                    String::new()
+                }
+            ),
+        ));
+    }
+    let mut seen_probe: Vec<(&str, &str)> = Vec::new();
+    for p in store.probe_history() {
+        if !p.verdict.allowed
+            && seen_probe.len() < 5
+            && !seen_probe.contains(&(p.url.as_str(), p.origin.as_str()))
+        {
+            seen_probe.push((p.url.as_str(), p.origin.as_str()));
+            events.push((
+                p.time,
+                format!(
+                    "probe {} from {} first blocked: {}",
+                    p.url, p.origin, p.verdict.code
+                ),
+            ));
+        }
+    }
+    for a in &alerts.alerts {
+        if a.kind != AlertKind::Slo {
+            events.push((
+                a.since,
+                format!("critical route {} starts failing", a.route),
+            ));
+        }
+    }
+    if let Some(t) = board.top() {
+        if let Some(f) = t.first_seen {
+            events.push((f, format!("{} signals first seen", t.id)));
+        }
+        if let Some(l) = t.last_seen {
+            events.push((l, format!("{} signals last seen", t.id)));
+        }
+    }
+    if let Some(p) = &expiry.period {
+        events.push((p.next_due, "next expiry burst due (projected)".into()));
+    }
+    events.sort();
+    events.dedup();
+    let _ = writeln!(md, "\n## Timeline (UTC)\n");
+    if events.is_empty() {
+        let _ = writeln!(md, "Nothing time-stamped yet.");
+    }
+    for (t, what) in events.iter().take(40) {
+        let _ = writeln!(md, "- {} — {}", format_rfc3339(*t), what);
+    }
+
+    let _ = writeln!(md, "\n## Sources\n");
+    for s in store.sources() {
+        let _ = writeln!(
+            md,
+            "- {} ({}): {} lines, {} HTTP and {} auth events, {} parse errors",
+            s.label,
+            s.format.unwrap_or("format unknown"),
+            s.lines,
+            s.http_events,
+            s.auth_events,
+            s.parse_errors
+        );
+    }
+    if store.dropped_too_old + store.dropped_future > 0 {
+        let _ = writeln!(
+            md,
+            "- events outside retention: {} too old, {} too far in the future",
+            store.dropped_too_old, store.dropped_future
+        );
+    }
+    redact::text(&md).into_owned()
+}

@@ -1,0 +1,805 @@
+//! The facts the triage board reasons over, gathered from the store in one pass per source of
+//! evidence: log counters over a window, the auth log's failure classes, the expiry analysis,
+//! preflight follow-up, and the latest probe verdicts.
+//!
+//! Gathering is separate from scoring so that the rules in [`crate::analysis::triage`] are
+//! plain functions of this struct and can be tested on hand-built evidence as well as on a
+//! store. Every list here is capped.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::analysis::bursts::BurstParams;
+use crate::analysis::expiry::{ExpiryReport, analyse_expiry};
+use crate::analysis::followup::{FollowupRow, preflight_followup};
+use crate::cors::Stage;
+use crate::event::{AcaoSeen, AuthClass, Hypothesis, Method, ProbeResult};
+use crate::route;
+use crate::store::{HttpKey, NO_ORIGIN, Store};
+use crate::time::EpochMs;
+
+/// Routes kept in the evidence (by volume of OPTIONS and failures).
+pub const MAX_ROUTES: usize = 32;
+/// Origins kept in the evidence.
+pub const MAX_ORIGINS: usize = 16;
+/// Probe facts kept (failing first).
+pub const MAX_PROBES: usize = 24;
+/// Auth samples kept (newest).
+pub const MAX_AUTH_SAMPLES: usize = 8;
+/// Distinct instance fingerprints kept.
+pub const MAX_INSTANCES: usize = 8;
+/// Distinct keys in the small count tables (codes, warnings, statuses).
+const MAX_COUNTED: usize = 16;
+
+/// Suffixes of platform default host names (the "default domain" of H5).
+pub const DEFAULT_DOMAIN_SUFFIXES: [&str; 2] = [".azurewebsites.net", ".azurestaticapps.net"];
+
+/// Responses by status for one method group.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StatusCounts {
+    pub total: u64,
+    pub s2xx: u64,
+    pub s3xx: u64,
+    pub s401: u64,
+    pub s403: u64,
+    pub s404: u64,
+    pub s405: u64,
+    /// 4xx other than 401, 403, 404, 405.
+    pub s4xx_other: u64,
+    pub s5xx: u64,
+}
+
+impl StatusCounts {
+    fn add(&mut self, status: u16, c: u64) {
+        self.total += c;
+        match status {
+            200..=299 => self.s2xx += c,
+            300..=399 => self.s3xx += c,
+            401 => self.s401 += c,
+            403 => self.s403 += c,
+            404 => self.s404 += c,
+            405 => self.s405 += c,
+            400..=499 => self.s4xx_other += c,
+            500..=599 => self.s5xx += c,
+            _ => {}
+        }
+    }
+
+    fn merge(&mut self, o: &StatusCounts) {
+        self.total += o.total;
+        self.s2xx += o.s2xx;
+        self.s3xx += o.s3xx;
+        self.s401 += o.s401;
+        self.s403 += o.s403;
+        self.s404 += o.s404;
+        self.s405 += o.s405;
+        self.s4xx_other += o.s4xx_other;
+        self.s5xx += o.s5xx;
+    }
+
+    /// Responses that are not 2xx (for OPTIONS: every one of them fails the preflight).
+    pub fn non_2xx(&self) -> u64 {
+        self.total - self.s2xx
+    }
+
+    pub fn auth(&self) -> u64 {
+        self.s401 + self.s403
+    }
+
+    pub fn errors(&self) -> u64 {
+        self.s401 + self.s403 + self.s404 + self.s405 + self.s4xx_other + self.s5xx
+    }
+}
+
+/// What the log says about `Access-Control-Allow-Origin` on a group of responses.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AcaoCounts {
+    pub not_logged: u64,
+    pub missing: u64,
+    pub single: u64,
+    pub multiple: u64,
+}
+
+impl AcaoCounts {
+    fn add(&mut self, a: AcaoSeen, c: u64) {
+        match a {
+            AcaoSeen::NotLogged => self.not_logged += c,
+            AcaoSeen::Missing => self.missing += c,
+            AcaoSeen::Single => self.single += c,
+            AcaoSeen::Multiple => self.multiple += c,
+        }
+    }
+
+    fn merge(&mut self, o: &AcaoCounts) {
+        self.not_logged += o.not_logged;
+        self.missing += o.missing;
+        self.single += o.single;
+        self.multiple += o.multiple;
+    }
+
+    /// Responses whose log line carried the header column at all.
+    pub fn logged(&self) -> u64 {
+        self.missing + self.single + self.multiple
+    }
+}
+
+/// Log facts for one route template (or all routes together).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RouteEvidence {
+    pub route: String,
+    pub options: StatusCounts,
+    /// Non-OPTIONS requests.
+    pub actual: StatusCounts,
+    /// ACAO as logged on OPTIONS 2xx.
+    pub options_ok_acao: AcaoCounts,
+    /// ACAO as logged on non-OPTIONS 2xx.
+    pub actual_ok_acao: AcaoCounts,
+    /// ACAO as logged on non-OPTIONS 4xx/5xx.
+    pub actual_error_acao: AcaoCounts,
+    pub first_options_failure: Option<EpochMs>,
+    pub last_options_failure: Option<EpochMs>,
+    pub first_actual_auth_failure: Option<EpochMs>,
+    /// Origins with failing OPTIONS or failing requests on this route (capped).
+    pub failing_origins: Vec<String>,
+}
+
+/// Log facts for one calling origin.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct OriginEvidence {
+    pub origin: String,
+    pub requests: u64,
+    pub options_failed: u64,
+    pub actual_failed: u64,
+    /// Taken from the Referer because the log has no Origin field.
+    pub derived: bool,
+    /// The origin is a platform default domain (`*.azurewebsites.net`...).
+    pub default_domain: bool,
+}
+
+/// A key with a count, for small tables (codes, warnings, hypotheses).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Counted {
+    pub key: String,
+    pub count: u64,
+}
+
+/// One probe result, reduced to what the rules and the summary use.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProbeFact {
+    pub time: EpochMs,
+    pub url: String,
+    pub host: String,
+    /// Route template of the URL path, comparable with log routes.
+    pub route: String,
+    pub origin: String,
+    pub shape: String,
+    pub critical: bool,
+    pub allowed: bool,
+    pub stage: Stage,
+    pub code: &'static str,
+    pub hypothesis: Option<Hypothesis>,
+    pub hidden_status: Option<u16>,
+    pub www_authenticate: Option<String>,
+    pub chrome_message: Option<String>,
+    pub warnings: Vec<&'static str>,
+    pub instance: Option<String>,
+    /// `Access-Control-Allow-Origin` header lines on the preflight response (0 when none).
+    pub preflight_acao_lines: usize,
+    pub transport: Option<String>,
+}
+
+impl ProbeFact {
+    fn from_result(p: &ProbeResult) -> ProbeFact {
+        let (host, path) = split_url(&p.url);
+        ProbeFact {
+            time: p.time,
+            url: p.url.clone(),
+            host: host.to_string(),
+            route: route::template(path).into_owned(),
+            origin: p.origin.clone(),
+            shape: p.shape.name.clone(),
+            critical: p.critical,
+            allowed: p.verdict.allowed,
+            stage: p.verdict.stage,
+            code: p.verdict.code,
+            hypothesis: p.verdict.hypothesis,
+            hidden_status: p.verdict.hidden_status,
+            // The verdict carries the challenge when its judge extracts it; the raw response
+            // always has it.
+            www_authenticate: p.verdict.www_authenticate.clone().or_else(|| {
+                let resp = match p.verdict.stage {
+                    Stage::Actual => p.actual.as_ref(),
+                    _ => p.preflight.as_ref(),
+                }?;
+                resp.first("www-authenticate")
+                    .map(|v| crate::redact::header_value("www-authenticate", v).into_owned())
+            }),
+            chrome_message: p.verdict.chrome_message.clone(),
+            warnings: p.verdict.warnings.iter().map(|w| w.code).collect(),
+            instance: p.instance.clone(),
+            preflight_acao_lines: p
+                .preflight
+                .as_ref()
+                .map_or(0, |r| r.all("access-control-allow-origin").count()),
+            transport: p
+                .transport
+                .as_ref()
+                .map(|t| format!("{}: {}", t.kind.as_str(), t.message)),
+        }
+    }
+
+    /// The browser stopped at the preflight (its answer was refused or absent).
+    pub fn failed_preflight(&self) -> bool {
+        !self.allowed && self.stage == Stage::Preflight
+    }
+
+    pub fn has_warning(&self, code: &str) -> bool {
+        self.warnings.contains(&code)
+    }
+
+    /// The hypothesis a failing probe points to: the verdict's own when it names one, else
+    /// inferred from the stage, code and hidden status. `None` for passing probes.
+    pub fn implicated(&self) -> Option<Hypothesis> {
+        if self.allowed {
+            return None;
+        }
+        if let Some(h) = self.hypothesis {
+            return Some(h);
+        }
+        if self.stage == Stage::Transport {
+            return None;
+        }
+        let preflight = self.stage == Stage::Preflight;
+        Some(match (self.code, self.hidden_status) {
+            ("acao-multiple", _) => Hypothesis::H4,
+            ("preflight-redirect", _) => Hypothesis::PreflightRedirect,
+            (_, Some(300..=399)) if preflight => Hypothesis::PreflightRedirect,
+            (_, Some(401 | 403)) if preflight => Hypothesis::H2,
+            (_, Some(404 | 405)) if preflight => Hypothesis::OptionsNotRouted,
+            ("acao-missing" | "actual-acao-missing", Some(400..=599)) if !preflight => {
+                Hypothesis::ErrorWithoutCors
+            }
+            _ => Hypothesis::H1,
+        })
+    }
+}
+
+/// What the probes say.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ProbeEvidence {
+    /// Latest results considered (one per endpoint × origin × shape).
+    pub total: usize,
+    pub allowed: usize,
+    pub failing: usize,
+    pub by_hypothesis: Vec<Counted>,
+    pub by_code: Vec<Counted>,
+    pub warnings: Vec<Counted>,
+    pub hidden_statuses: Vec<Counted>,
+    /// Distinct instance fingerprints seen in the kept history.
+    pub instances: Vec<String>,
+    /// Failing first, then passing; capped at [`MAX_PROBES`].
+    pub facts: Vec<ProbeFact>,
+    /// Endpoint × origin × shape whose recent verdicts differ from one run to the next.
+    pub flapping: Vec<String>,
+    /// Probe URL hosts (distinct, capped).
+    pub hosts: Vec<String>,
+}
+
+impl ProbeEvidence {
+    pub fn count_hypothesis(&self, h: Hypothesis) -> u64 {
+        self.by_hypothesis
+            .iter()
+            .find(|c| c.key == h.id())
+            .map_or(0, |c| c.count)
+    }
+
+    pub fn count_warning(&self, code: &str) -> u64 {
+        self.warnings
+            .iter()
+            .find(|c| c.key == code)
+            .map_or(0, |c| c.count)
+    }
+}
+
+/// A recent auth-log failure, already redacted by the store.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuthFact {
+    pub time: EpochMs,
+    pub class: AuthClass,
+    pub message: String,
+}
+
+/// Everything the triage rules read.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Evidence {
+    pub now: EpochMs,
+    pub span_ms: EpochMs,
+    /// All routes together.
+    pub all: RouteEvidence,
+    /// Per route, largest first (capped).
+    pub routes: Vec<RouteEvidence>,
+    pub origins: Vec<OriginEvidence>,
+    pub followup: Vec<FollowupRow>,
+    /// Auth failures in the window by class, in [`AuthClass::ALL`] order.
+    pub auth: [u64; AuthClass::COUNT],
+    /// Auth events that were not failures.
+    pub auth_ok: u64,
+    /// Buckets with OPTIONS 401/403, and of those, buckets that also hold an auth-log
+    /// missing/malformed-token failure (the auth layer challenging the preflight).
+    pub options_auth_buckets: u64,
+    pub options_auth_with_challenge: u64,
+    pub expiry: ExpiryReport,
+    pub probes: ProbeEvidence,
+    pub auth_samples: Vec<AuthFact>,
+}
+
+impl Evidence {
+    pub fn auth_count(&self, c: AuthClass) -> u64 {
+        self.auth[c as usize]
+    }
+
+    pub fn auth_failures(&self) -> u64 {
+        self.auth.iter().sum()
+    }
+
+    /// Routes whose OPTIONS failed, worst first (by failing count).
+    pub fn routes_by<'a>(
+        &'a self,
+        f: impl Fn(&RouteEvidence) -> u64 + 'a,
+    ) -> impl Iterator<Item = (&'a RouteEvidence, u64)> + 'a {
+        let mut v: Vec<(&RouteEvidence, u64)> = self
+            .routes
+            .iter()
+            .map(|r| (r, f(r)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.route.cmp(&b.0.route)));
+        v.into_iter()
+    }
+
+    pub fn route(&self, name: &str) -> Option<&RouteEvidence> {
+        self.routes.iter().find(|r| r.route == name)
+    }
+}
+
+/// Splits `scheme://host[:port]/path?q` into host (with port) and path (with query).
+pub fn split_url(url: &str) -> (&str, &str) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    match rest.find(['/', '?', '#']) {
+        Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], &rest[i..]),
+        Some(i) => (&rest[..i], "/"),
+        None => (rest, "/"),
+    }
+}
+
+/// Host name of an origin or URL, without scheme and port, lowercased.
+pub fn host_name(url_or_origin: &str) -> String {
+    let (host, _) = split_url(url_or_origin);
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let bare = if host.starts_with('[') {
+        host.split_once(']').map_or(host, |(h, _)| h)
+    } else {
+        host.split_once(':').map_or(host, |(h, _)| h)
+    };
+    bare.trim_start_matches('[').to_ascii_lowercase()
+}
+
+/// True for platform default host names (`*.azurewebsites.net`, `*.azurestaticapps.net`).
+pub fn is_default_domain(url_or_origin: &str) -> bool {
+    let h = host_name(url_or_origin);
+    DEFAULT_DOMAIN_SUFFIXES.iter().any(|s| h.ends_with(s))
+}
+
+fn counted(map: BTreeMap<String, u64>) -> Vec<Counted> {
+    let mut v: Vec<Counted> = map
+        .into_iter()
+        .map(|(key, count)| Counted { key, count })
+        .collect();
+    v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    v.truncate(MAX_COUNTED);
+    v
+}
+
+fn gather_probes(store: &Store) -> ProbeEvidence {
+    let latest = store.probe_latest();
+    let mut by_h = BTreeMap::new();
+    let mut by_code = BTreeMap::new();
+    let mut warnings = BTreeMap::new();
+    let mut hidden = BTreeMap::new();
+    let mut facts: Vec<ProbeFact> = latest.iter().map(ProbeFact::from_result).collect();
+    for f in &facts {
+        *by_code.entry(f.code.to_string()).or_insert(0) += 1;
+        if let Some(h) = f.implicated() {
+            *by_h.entry(h.id().to_string()).or_insert(0) += 1;
+        }
+        for w in &f.warnings {
+            *warnings.entry(w.to_string()).or_insert(0) += 1;
+        }
+        if let Some(s) = f.hidden_status {
+            *hidden.entry(s.to_string()).or_insert(0) += 1;
+        }
+    }
+    let allowed = facts.iter().filter(|f| f.allowed).count();
+
+    // Verdict changes between consecutive runs of the same probe: the intermittent failure
+    // that instances behind a load balancer produce. Only the kept history is examined.
+    let mut last_code: BTreeMap<(&str, &str, &str), (&'static str, Option<&str>)> = BTreeMap::new();
+    let mut flapping: Vec<String> = Vec::new();
+    let mut instances: Vec<String> = Vec::new();
+    for p in store.probe_history() {
+        if let Some(i) = &p.instance
+            && instances.len() < MAX_INSTANCES
+            && !instances.contains(i)
+        {
+            instances.push(i.clone());
+        }
+        let key = (p.url.as_str(), p.origin.as_str(), p.shape.name.as_str());
+        let now = (p.verdict.code, p.instance.as_deref());
+        if let Some(prev) = last_code.insert(key, now)
+            && prev.0 != now.0
+            && flapping.len() < MAX_COUNTED
+        {
+            let line = format!(
+                "{} from {} ({}): {} on {} then {} on {}",
+                p.url,
+                p.origin,
+                p.shape.name,
+                prev.0,
+                prev.1.unwrap_or("?"),
+                now.0,
+                now.1.unwrap_or("?")
+            );
+            if !flapping.contains(&line) {
+                flapping.push(line);
+            }
+        }
+    }
+    let mut hosts: Vec<String> = Vec::new();
+    for f in &facts {
+        if hosts.len() < MAX_COUNTED && !hosts.contains(&f.host) {
+            hosts.push(f.host.clone());
+        }
+    }
+    // Failing first, then critical, then by URL for a stable order.
+    facts.sort_by(|a, b| {
+        a.allowed
+            .cmp(&b.allowed)
+            .then_with(|| b.critical.cmp(&a.critical))
+            .then_with(|| a.url.cmp(&b.url))
+            .then_with(|| a.origin.cmp(&b.origin))
+            .then_with(|| a.shape.cmp(&b.shape))
+    });
+    facts.truncate(MAX_PROBES);
+    ProbeEvidence {
+        total: latest.len(),
+        allowed,
+        failing: latest.len() - allowed,
+        by_hypothesis: counted(by_h),
+        by_code: counted(by_code),
+        warnings: counted(warnings),
+        hidden_statuses: counted(hidden),
+        instances,
+        facts,
+        flapping,
+        hosts,
+    }
+}
+
+#[derive(Default)]
+struct OriginAcc {
+    requests: u64,
+    options_failed: u64,
+    actual_failed: u64,
+    derived: bool,
+}
+
+fn note_route(r: &mut RouteEvidence, start: EpochMs, k: &HttpKey, c: u64) {
+    if k.method == Method::Options {
+        r.options.add(k.status, c);
+        if (200..300).contains(&k.status) {
+            r.options_ok_acao.add(k.acao, c);
+        } else {
+            r.first_options_failure = Some(r.first_options_failure.map_or(start, |t| t.min(start)));
+            r.last_options_failure = Some(r.last_options_failure.map_or(start, |t| t.max(start)));
+        }
+    } else {
+        r.actual.add(k.status, c);
+        if (200..300).contains(&k.status) {
+            r.actual_ok_acao.add(k.acao, c);
+        } else if k.status >= 400 {
+            r.actual_error_acao.add(k.acao, c);
+        }
+        if k.status == 401 || k.status == 403 {
+            r.first_actual_auth_failure =
+                Some(r.first_actual_auth_failure.map_or(start, |t| t.min(start)));
+        }
+    }
+}
+
+fn merge_route(into: &mut RouteEvidence, r: &RouteEvidence) {
+    into.options.merge(&r.options);
+    into.actual.merge(&r.actual);
+    into.options_ok_acao.merge(&r.options_ok_acao);
+    into.actual_ok_acao.merge(&r.actual_ok_acao);
+    into.actual_error_acao.merge(&r.actual_error_acao);
+    let min = |a: Option<EpochMs>, b: Option<EpochMs>| match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    };
+    let max = |a: Option<EpochMs>, b: Option<EpochMs>| match (a, b) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    };
+    into.first_options_failure = min(into.first_options_failure, r.first_options_failure);
+    into.last_options_failure = max(into.last_options_failure, r.last_options_failure);
+    into.first_actual_auth_failure =
+        min(into.first_actual_auth_failure, r.first_actual_auth_failure);
+}
+
+/// Collects the evidence of the last `span_ms`. `lifetimes` are the token lifetimes the
+/// expiry analysis compares burst periods with.
+///
+/// Cost is a few passes over the window's counters (bounded by the store's key caps); the
+/// dashboard calls it at most once per refresh, not per frame.
+pub fn gather(store: &Store, span_ms: EpochMs, lifetimes: &[EpochMs]) -> Evidence {
+    gather_with(store, span_ms, lifetimes, &BurstParams::default())
+}
+
+/// [`gather`] with explicit burst-detection sensitivity.
+pub fn gather_with(
+    store: &Store,
+    span_ms: EpochMs,
+    lifetimes: &[EpochMs],
+    params: &BurstParams,
+) -> Evidence {
+    let mut routes: BTreeMap<u16, RouteEvidence> = BTreeMap::new();
+    let mut failing_origins: BTreeMap<u16, Vec<u16>> = BTreeMap::new();
+    let mut origins: BTreeMap<u16, OriginAcc> = BTreeMap::new();
+    let mut auth = [0u64; AuthClass::COUNT];
+    let mut auth_ok = 0u64;
+    let mut options_auth_buckets = 0;
+    let mut options_auth_with_challenge = 0;
+
+    for (start, b) in store.window(span_ms) {
+        let Some(b) = b else { continue };
+        for (i, &c) in b.auth.iter().enumerate() {
+            auth[i] += c as u64;
+        }
+        auth_ok += b.auth_ok as u64;
+        let mut options_auth = false;
+        for (k, &c) in &b.http {
+            let c = c as u64;
+            let r = routes.entry(k.route).or_default();
+            note_route(r, start, k, c);
+            let failed = if k.method == Method::Options {
+                !(200..300).contains(&k.status)
+            } else {
+                k.status >= 400
+            };
+            if k.method == Method::Options && (k.status == 401 || k.status == 403) {
+                options_auth = true;
+            }
+            if k.origin != NO_ORIGIN {
+                let o = origins.entry(k.origin).or_default();
+                o.requests += c;
+                o.derived |= k.origin_derived;
+                if failed {
+                    if k.method == Method::Options {
+                        o.options_failed += c;
+                    } else {
+                        o.actual_failed += c;
+                    }
+                    let list = failing_origins.entry(k.route).or_default();
+                    if list.len() < 4 && !list.contains(&k.origin) {
+                        list.push(k.origin);
+                    }
+                }
+            }
+        }
+        if options_auth {
+            options_auth_buckets += 1;
+            if b.auth[AuthClass::MalformedOrMissing as usize] > 0 {
+                options_auth_with_challenge += 1;
+            }
+        }
+    }
+
+    let mut all = RouteEvidence {
+        route: "(all)".into(),
+        ..Default::default()
+    };
+    let mut route_list: Vec<RouteEvidence> = routes
+        .into_iter()
+        .map(|(id, mut r)| {
+            r.route = store.route_name(id).to_string();
+            r.failing_origins = failing_origins
+                .get(&id)
+                .map(|v| {
+                    v.iter()
+                        .map(|&o| store.origin_name(o).to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            r.failing_origins.sort();
+            merge_route(&mut all, &r);
+            r
+        })
+        .collect();
+    route_list.sort_by(|a, b| {
+        let va = a.options.total + a.actual.errors();
+        let vb = b.options.total + b.actual.errors();
+        vb.cmp(&va).then_with(|| a.route.cmp(&b.route))
+    });
+    route_list.truncate(MAX_ROUTES);
+
+    let mut origin_list: Vec<OriginEvidence> = origins
+        .into_iter()
+        .map(|(id, o)| {
+            let name = store.origin_name(id).to_string();
+            OriginEvidence {
+                default_domain: is_default_domain(&name),
+                origin: name,
+                requests: o.requests,
+                options_failed: o.options_failed,
+                actual_failed: o.actual_failed,
+                derived: o.derived,
+            }
+        })
+        .collect();
+    origin_list.sort_by(|a, b| {
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| a.origin.cmp(&b.origin))
+    });
+    origin_list.truncate(MAX_ORIGINS);
+
+    let mut auth_samples: Vec<AuthFact> = store
+        .auth_samples()
+        .rev()
+        .filter(|s| s.time > store.now() - span_ms)
+        .take(MAX_AUTH_SAMPLES)
+        .map(|s| AuthFact {
+            time: s.time,
+            class: s.class,
+            message: s.message.clone(),
+        })
+        .collect();
+    auth_samples.reverse();
+
+    Evidence {
+        now: store.now(),
+        span_ms,
+        all,
+        routes: route_list,
+        origins: origin_list,
+        followup: preflight_followup(store, span_ms),
+        auth,
+        auth_ok,
+        options_auth_buckets,
+        options_auth_with_challenge,
+        expiry: analyse_expiry(store, span_ms, lifetimes, params),
+        probes: gather_probes(store),
+        auth_samples,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_parts() {
+        assert_eq!(
+            split_url("https://api.contoso.com:8443/api/orders/7?x=1"),
+            ("api.contoso.com:8443", "/api/orders/7?x=1")
+        );
+        assert_eq!(
+            split_url("https://api.contoso.com"),
+            ("api.contoso.com", "/")
+        );
+        assert_eq!(
+            split_url("https://api.contoso.com?x"),
+            ("api.contoso.com", "/")
+        );
+        assert_eq!(host_name("https://API.contoso.com:8443"), "api.contoso.com");
+        assert_eq!(host_name("http://[::1]:8080/x"), "::1");
+        assert!(is_default_domain(
+            "https://contoso-api.azurewebsites.net/api"
+        ));
+        assert!(is_default_domain("https://app.azurestaticapps.net"));
+        assert!(!is_default_domain("https://azurewebsites.net.evil.example"));
+        assert!(!is_default_domain("https://app.contoso.com"));
+    }
+
+    fn fact(allowed: bool, stage: Stage, code: &'static str, hidden: Option<u16>) -> ProbeFact {
+        ProbeFact {
+            time: 0,
+            url: "https://api.contoso.com/api/orders".into(),
+            host: "api.contoso.com".into(),
+            route: "/api/orders".into(),
+            origin: "https://app.contoso.com".into(),
+            shape: "PUT auth+json".into(),
+            critical: false,
+            allowed,
+            stage,
+            code,
+            hypothesis: None,
+            hidden_status: hidden,
+            www_authenticate: None,
+            chrome_message: None,
+            warnings: vec![],
+            instance: None,
+            preflight_acao_lines: 1,
+            transport: None,
+        }
+    }
+
+    #[test]
+    fn implicated_hypothesis_when_the_verdict_names_none() {
+        use Hypothesis::*;
+        let cases = [
+            (fact(true, Stage::None, "ok", None), None),
+            (fact(false, Stage::Transport, "network-error", None), None),
+            (
+                fact(false, Stage::Preflight, "acao-multiple", Some(204)),
+                Some(H4),
+            ),
+            (
+                fact(false, Stage::Actual, "acao-multiple", Some(200)),
+                Some(H4),
+            ),
+            (
+                fact(false, Stage::Preflight, "preflight-redirect", Some(301)),
+                Some(PreflightRedirect),
+            ),
+            (
+                fact(false, Stage::Preflight, "acao-missing", Some(308)),
+                Some(PreflightRedirect),
+            ),
+            (
+                fact(false, Stage::Preflight, "acao-missing", Some(401)),
+                Some(H2),
+            ),
+            (
+                fact(false, Stage::Preflight, "preflight-not-ok", Some(403)),
+                Some(H2),
+            ),
+            (
+                fact(false, Stage::Preflight, "acao-missing", Some(405)),
+                Some(OptionsNotRouted),
+            ),
+            (
+                fact(false, Stage::Actual, "actual-acao-missing", Some(500)),
+                Some(ErrorWithoutCors),
+            ),
+            (
+                fact(false, Stage::Preflight, "acao-mismatch", Some(204)),
+                Some(H1),
+            ),
+            (
+                fact(false, Stage::Preflight, "header-not-allowed", Some(204)),
+                Some(H1),
+            ),
+        ];
+        for (f, want) in cases {
+            assert_eq!(f.implicated(), want, "{} {:?}", f.code, f.hidden_status);
+        }
+        let mut named = fact(false, Stage::Actual, "actual-acao-missing", Some(401));
+        named.hypothesis = Some(H3);
+        assert_eq!(named.implicated(), Some(H3));
+    }
+
+    #[test]
+    fn status_buckets() {
+        let mut s = StatusCounts::default();
+        for st in [200, 204, 301, 401, 403, 404, 405, 418, 500, 503] {
+            s.add(st, 1);
+        }
+        assert_eq!(s.total, 10);
+        assert_eq!(s.s2xx, 2);
+        assert_eq!(s.non_2xx(), 8);
+        assert_eq!(s.auth(), 2);
+        assert_eq!(s.errors(), 7);
+    }
+}

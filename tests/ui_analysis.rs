@@ -1,0 +1,305 @@
+//! The paging rule and the series behind the views, table-driven.
+
+use std::borrow::Cow;
+use std::sync::Mutex;
+
+use corstop::analysis::{self, Status, StatusClass, TimeRange};
+use corstop::cors::{RequestShape, Stage, Verdict};
+use corstop::event::{HttpRecord, Method, ProbeResult};
+use corstop::store::{Store, StoreConfig, TimeMode};
+use corstop::time::{HOUR, MINUTE, SECOND};
+use corstop::ui::Snapshotter;
+
+const T0: i64 = 1_775_298_662_000;
+const APP: &str = "https://app.contoso.com";
+
+fn rec(t: i64, method: Method, path: &str, status: u16) -> HttpRecord<'static> {
+    HttpRecord {
+        time: t,
+        method,
+        path: Cow::Owned(path.into()),
+        status,
+        origin: Some(Cow::Borrowed(APP)),
+        ..Default::default()
+    }
+}
+
+fn probe(path: &str, critical: bool, allowed: bool) -> ProbeResult {
+    ProbeResult {
+        time: T0,
+        url: format!("https://api.contoso.com{path}"),
+        origin: APP.into(),
+        shape: RequestShape::spa_default(),
+        critical,
+        preflight_request: None,
+        preflight: None,
+        actual_request: None,
+        actual: None,
+        transport: None,
+        verdict: Verdict {
+            allowed,
+            stage: if allowed {
+                Stage::None
+            } else {
+                Stage::Preflight
+            },
+            code: if allowed { "ok" } else { "acao-missing" },
+            chrome_message: None,
+            firefox_message: None,
+            preflight_needed: true,
+            request_headers: String::new(),
+            hidden_status: None,
+            www_authenticate: None,
+            max_age_chrome: None,
+            max_age_firefox: None,
+            warnings: vec![],
+            hypothesis: None,
+        },
+        instance: None,
+    }
+}
+
+struct Case {
+    name: &'static str,
+    /// (minutes before T0, method, route, status, how many)
+    traffic: &'static [(i64, Method, &'static str, u16, u32)],
+    /// (route, critical, allowed)
+    probes: &'static [(&'static str, bool, bool)],
+    want: Status,
+}
+
+const OPT: Method = Method::Options;
+const GET: Method = Method::Get;
+
+#[test]
+fn paging_rule() {
+    let cases = [
+        Case {
+            name: "no data",
+            traffic: &[],
+            probes: &[],
+            want: Status::Ok,
+        },
+        Case {
+            name: "healthy preflights",
+            traffic: &[(1, OPT, "/a", 204, 500), (1, GET, "/a", 200, 500)],
+            probes: &[("/a", true, true)],
+            want: Status::Ok,
+        },
+        Case {
+            name: "exactly at the objective",
+            traffic: &[(1, OPT, "/a", 204, 999), (2, OPT, "/a", 401, 1)],
+            probes: &[],
+            want: Status::Ok,
+        },
+        Case {
+            name: "just below the objective",
+            traffic: &[(1, OPT, "/a", 204, 998), (2, OPT, "/a", 401, 2)],
+            probes: &[],
+            want: Status::Degraded,
+        },
+        Case {
+            name: "critical route failing above 5 %",
+            traffic: &[(1, OPT, "/a", 204, 90), (2, GET, "/a", 401, 10)],
+            probes: &[("/a", true, true)],
+            want: Status::Page,
+        },
+        Case {
+            name: "critical route failing, too few requests to page",
+            traffic: &[(1, OPT, "/a", 204, 9), (2, GET, "/a", 401, 1)],
+            probes: &[("/a", true, true)],
+            want: Status::Degraded,
+        },
+        Case {
+            name: "same failures on a non-critical route, preflights fine",
+            traffic: &[(1, OPT, "/a", 204, 90), (2, GET, "/a", 401, 10)],
+            probes: &[("/a", false, true)],
+            want: Status::Ok,
+        },
+        Case {
+            name: "critical failures older than 10 minutes do not page",
+            traffic: &[(1, OPT, "/a", 204, 90), (12, GET, "/a", 401, 50)],
+            probes: &[("/a", true, true)],
+            want: Status::Ok,
+        },
+        Case {
+            name: "a blocked probe degrades",
+            traffic: &[(1, OPT, "/a", 204, 10)],
+            probes: &[("/a", false, false)],
+            want: Status::Degraded,
+        },
+    ];
+    for c in cases {
+        let mut s = Store::new(StoreConfig::default(), TimeMode::EventTime).with_now(T0);
+        let src = s.register_source("web");
+        for &(min, m, route, status, n) in c.traffic {
+            for i in 0..n {
+                s.ingest_http(
+                    src,
+                    &rec(T0 - min * MINUTE - (i as i64 % 50), m, route, status),
+                );
+            }
+        }
+        for &(route, critical, allowed) in c.probes {
+            s.ingest_probe(probe(route, critical, allowed));
+        }
+        let m = analysis::snapshot(&s, T0);
+        assert_eq!(
+            m.overview.status, c.want,
+            "{}: {:?}",
+            c.name, m.overview.reasons
+        );
+        assert_eq!(
+            m.overview.reasons.is_empty(),
+            c.want == Status::Ok,
+            "{}: reasons explain any non-OK status",
+            c.name
+        );
+    }
+}
+
+#[test]
+fn ranges_aggregate_buckets_into_columns() {
+    let mut s = Store::new(StoreConfig::default(), TimeMode::EventTime).with_now(T0);
+    let src = s.register_source("web");
+    // One 401 preflight per minute for five hours.
+    for i in 0..300 {
+        s.ingest_http(src, &rec(T0 - i * MINUTE, OPT, "/a", 401));
+    }
+    let m = analysis::snapshot(&s, T0);
+    for (range, want_total, want_column_ms) in [
+        (TimeRange::M15, 15, 10 * SECOND),
+        (TimeRange::H1, 60, 20 * SECOND),
+        (TimeRange::H6, 300, 2 * MINUTE),
+    ] {
+        let t = m.trend(range);
+        assert_eq!(t.axis.column_ms, want_column_ms, "{range:?}");
+        assert!(t.axis.columns <= analysis::MAX_COLUMNS);
+        assert_eq!(t.axis.end - t.axis.start, range.span_ms(), "{range:?}");
+        let r = &t.routes[0];
+        let total = r.totals[StatusClass::S401 as usize];
+        let summed: u64 = r
+            .columns
+            .iter()
+            .map(|c| c[StatusClass::S401 as usize] as u64)
+            .sum();
+        // The 15 minute window starts mid-minute, so it holds 15 or 16 of the minute marks.
+        assert!(
+            total == want_total || total == want_total + 1,
+            "{range:?}: {total}"
+        );
+        assert_eq!(summed, total, "{range:?}");
+        assert_eq!(m.auth_timeline(range).total_401, total);
+    }
+    assert!(m.trend(TimeRange::H6).axis.end - m.trend(TimeRange::H6).axis.start <= 6 * HOUR);
+}
+
+#[test]
+fn snapshots_only_when_the_store_changes_and_not_when_frozen() {
+    let store = Mutex::new(Store::new(StoreConfig::default(), TimeMode::EventTime).with_now(T0));
+    let mut snaps = Snapshotter::default();
+    assert!(
+        snaps.poll(&store, false).is_some(),
+        "first poll always draws"
+    );
+    assert!(snaps.poll(&store, false).is_none(), "nothing changed");
+    {
+        let mut s = store.lock().unwrap();
+        let src = s.register_source("web");
+        s.ingest_http(src, &rec(T0, OPT, "/a", 204));
+    }
+    assert!(
+        snaps.poll(&store, true).is_none(),
+        "frozen takes no snapshot"
+    );
+    let m = snaps.poll(&store, false).expect("store changed");
+    assert_eq!(m.overview.routes[0].options_ok, 1);
+    assert!(snaps.poll(&store, false).is_none());
+    snaps.invalidate();
+    assert!(snaps.poll(&store, false).is_some());
+}
+
+/// Prints what the triage board and the alert rules add to a snapshot on a store filled to
+/// its key caps (6 h of buckets, many routes, origins and statuses). Figures only: timings
+/// are never asserted.
+#[test]
+fn triage_cost_on_a_full_store_is_printed() {
+    use std::time::Instant;
+    let mut s = Store::new(StoreConfig::default(), TimeMode::EventTime).with_now(T0);
+    let src = s.register_source("web");
+    let statuses = [200, 204, 401, 403, 404, 500, 302];
+    let methods = [OPT, GET, Method::Post, Method::Put];
+    let mut t = T0 - 6 * HOUR;
+    let mut i = 0u64;
+    while t <= T0 {
+        for _ in 0..40 {
+            i += 1;
+            let route = format!("/api/r{}", i % 40);
+            let origin = format!("https://o{}.contoso.com", i % 12);
+            let mut r = rec(
+                t,
+                methods[(i % 4) as usize],
+                &route,
+                statuses[(i % 7) as usize],
+            );
+            r.origin = Some(Cow::Owned(origin));
+            s.ingest_http(src, &r);
+        }
+        t += 10 * SECOND;
+    }
+    s.ingest_probe(probe("/api/r1", true, false));
+    let cfg = analysis::AnalysisConfig::default();
+    let rounds = 3;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        std::hint::black_box(analysis::verdicts(&s, &cfg));
+    }
+    let verdicts = started.elapsed() / rounds;
+    let v = analysis::verdicts(&s, &cfg);
+    let started = Instant::now();
+    for _ in 0..rounds {
+        std::hint::black_box(analysis::snapshot_parts(&s, T0, v.clone()));
+    }
+    let rest = started.elapsed() / rounds;
+    println!("snapshot without board+alerts: {rest:?}; board+alerts: {verdicts:?}");
+    assert_eq!(v.triage.entries.len(), analysis::triage::RULES.len());
+}
+
+#[test]
+fn board_is_rescored_at_most_once_a_second_and_catches_up() {
+    use corstop::ui::app::RESCORE_EVERY_MS;
+    let store = Mutex::new(Store::new(StoreConfig::default(), TimeMode::EventTime).with_now(T0));
+    let src = store.lock().unwrap().register_source("web");
+    let mut snaps = Snapshotter::default();
+    let m = snaps.poll_at(&store, false, T0).expect("first poll");
+    assert_eq!(m.top, None);
+    let challenge = |s: &mut Store, from: i64| {
+        for i in 0..60 {
+            s.ingest_http(src, &rec(from + i * SECOND, OPT, "/api/orders", 401));
+            s.ingest_http(src, &rec(from + i * SECOND, GET, "/api/orders", 200));
+        }
+    };
+    challenge(&mut store.lock().unwrap(), T0 - MINUTE);
+    // The counters follow the store at once; the board waits for the rescoring period.
+    let m = snaps
+        .poll_at(&store, false, T0 + 100)
+        .expect("store changed");
+    assert_eq!(m.overview.routes[0].options_total, 60);
+    assert_eq!(m.top, None, "board held back");
+    assert!(snaps.poll_at(&store, false, T0 + 200).is_none());
+    // Once the period has passed the board catches up even though the store stood still.
+    let m = snaps
+        .poll_at(&store, false, T0 + RESCORE_EVERY_MS)
+        .expect("board behind the store");
+    assert_eq!(
+        m.top,
+        Some(corstop::event::Hypothesis::H2),
+        "{:?}",
+        m.triage
+    );
+    assert!(
+        snaps
+            .poll_at(&store, false, T0 + 2 * RESCORE_EVERY_MS)
+            .is_none()
+    );
+}
