@@ -44,6 +44,7 @@ pub struct Settings {
     pub notify: Option<crate::notify::NotifySettings>,
     /// The file the settings came from, if any.
     pub config_path: Option<PathBuf>,
+    pub keys: crate::ui::KeyBindings,
 }
 
 fn default_log_file() -> PathBuf {
@@ -167,7 +168,14 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
         });
     }
 
+    let keys = file.keys.clone().unwrap_or_default();
+    keys.validate().map_err(|e| ConfigError::Invalid {
+        origin: format!("{origin_of_file}: [keys]"),
+        message: e.to_string(),
+    })?;
+
     Ok(Settings {
+        keys,
         logs,
         format_opts,
         probe,
@@ -407,6 +415,12 @@ fn ui_options(
         theme,
         ascii: settings.ascii,
         mode_label,
+        analysis: crate::analysis::AnalysisConfig {
+            token_lifetimes_ms: settings.token_lifetimes_ms.clone(),
+            alerts: alert_config(settings),
+        },
+        keys: settings.keys.clone(),
+        token_lifetimes_ms: settings.token_lifetimes_ms.clone(),
     })
 }
 
@@ -615,6 +629,14 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => runtime
             .block_on(crate::check::run(args, settings.probe.clone()))
             .map(|code| ExitCode::from(code.clamp(0, 255) as u8)),
+        Some(Command::Screenshots(args)) => {
+            crate::ui::screenshots::generate(&args.out).map(|written| {
+                for path in written {
+                    println!("{}", path.display());
+                }
+                ExitCode::SUCCESS
+            })
+        }
     };
     // Producers may still be blocked in reads (stdin); do not wait for them.
     runtime.shutdown_background();

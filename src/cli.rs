@@ -30,6 +30,16 @@ pub enum Command {
     Report(ReportArgs),
     /// Probe once and exit: 0 when every check passes, 1 when any fails, 2 on usage errors.
     Check(crate::check::CheckArgs),
+    /// Regenerate the SVG screenshots of every view and theme from a replay of the demo.
+    #[command(hide = true)]
+    Screenshots(ScreenshotsArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ScreenshotsArgs {
+    /// Directory the SVG files are written to.
+    #[arg(long, value_name = "DIR", default_value = "screenshots")]
+    pub out: PathBuf,
 }
 
 /// Settings shared by the dashboard and the demo.

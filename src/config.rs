@@ -72,6 +72,8 @@ pub struct FileConfig {
     #[serde(default)]
     pub analysis: AnalysisSection,
     pub probe: Option<crate::probe::ProbeSettings>,
+    /// `[keys]`: action = ["key", ...]; unlisted actions keep their defaults.
+    pub keys: Option<crate::ui::KeyBindings>,
     pub notify: Option<crate::notify::NotifySettings>,
 }
 

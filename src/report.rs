@@ -1017,10 +1017,43 @@ pub fn full_to_table(r: &FullReport) -> String {
         }
     }
     if let Some(top) = d.triage.top().filter(|e| e.score > 0) {
-        let _ = writeln!(o, "\nNEXT CHECK ({})\n  {}", top.id, top.next_check);
-        let _ = writeln!(o, "MITIGATION\n  {}", top.mitigation);
+        let _ = writeln!(o, "\nNEXT CHECK ({})", top.id);
+        wrap_into(&mut o, &top.next_check, 2, 80);
+        let _ = writeln!(o, "MITIGATION");
+        wrap_into(&mut o, &top.mitigation, 2, 80);
     }
     o
+}
+
+/// Word-wraps `text` into lines of at most `width` characters, indented by `indent` spaces.
+/// Words longer than a line (URLs, commands) are cut so that no line ever exceeds `width`.
+fn wrap_into(o: &mut String, text: &str, indent: usize, width: usize) {
+    let room = width.saturating_sub(indent).max(10);
+    let mut line = String::new();
+    let emit = |line: &mut String, o: &mut String| {
+        if !line.is_empty() {
+            let _ = writeln!(o, "{:indent$}{line}", "");
+            line.clear();
+        }
+    };
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        while word.len() > room {
+            emit(&mut line, o);
+            let head: String = word.drain(..room).collect();
+            let _ = writeln!(o, "{:indent$}{head}", "");
+        }
+        let word: String = word.into_iter().collect();
+        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+        if needed > room {
+            emit(&mut line, o);
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    emit(&mut line, o);
 }
 
 /// The Markdown report with an incident summary and timeline, ready for a postmortem.

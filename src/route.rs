@@ -8,28 +8,35 @@ pub const MAX_TEMPLATE_LEN: usize = 200;
 
 /// True when a path segment is an identifier rather than a route word.
 pub fn is_id_segment(seg: &str) -> bool {
-    let b = seg.as_bytes();
+    is_id_bytes(seg.as_bytes())
+}
+
+/// [`is_id_segment`] on bytes. Every rule but the UUID one needs a digit, and most route words
+/// have none, so the digits are counted once, first.
+fn is_id_bytes(b: &[u8]) -> bool {
     if b.is_empty() {
         return false;
     }
-    // Numbers (including signed and with a decimal point, as some APIs key by them).
-    if b.iter().all(|c| c.is_ascii_digit()) {
-        return true;
-    }
-    // UUIDs, with or without braces.
-    let core = seg.trim_start_matches('{').trim_end_matches('}');
-    if is_uuid(core.as_bytes()) {
-        return true;
-    }
     let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
+    // UUIDs, with or without braces (the only identifiers that may lack a digit).
+    let uuid = || b.len() >= 36 && is_uuid(trim_braces(b));
+    if digits == 0 {
+        return uuid();
+    }
+    // Numbers (including signed and with a decimal point, as some APIs key by them).
+    if digits == b.len() {
+        return true;
+    }
+    if uuid() {
+        return true;
+    }
     // Hex identifiers (object ids, hashes): 8+ hex chars with at least one digit, so that words
     // such as "deadbeef" or "facade" stay words only when they carry no digit.
-    if b.len() >= 8 && digits > 0 && b.iter().all(|c| c.is_ascii_hexdigit()) {
+    if b.len() >= 8 && b.iter().all(|c| c.is_ascii_hexdigit()) {
         return true;
     }
     // Long opaque tokens: base64url, slugs with numbers, ULIDs.
     if b.len() >= 20
-        && digits > 0
         && b.iter()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~' | b'='))
     {
@@ -40,6 +47,17 @@ pub fn is_id_segment(seg: &str) -> bool {
         return true;
     }
     false
+}
+
+/// Strips every leading `{` and trailing `}`.
+fn trim_braces(mut b: &[u8]) -> &[u8] {
+    while let [b'{', rest @ ..] = b {
+        b = rest;
+    }
+    while let [rest @ .., b'}'] = b {
+        b = rest;
+    }
+    b
 }
 
 fn is_uuid(b: &[u8]) -> bool {
@@ -53,16 +71,23 @@ fn is_uuid(b: &[u8]) -> bool {
 /// Templates a raw request path: drops query and fragment, replaces identifier segments with
 /// `{id}`, cuts overlong results. Borrowed when nothing changes, which is the common case.
 pub fn template(raw: &str) -> Cow<'_, str> {
-    let end = raw.find(['?', '#']).unwrap_or(raw.len());
+    // Byte searches: `?` and `#` are ASCII, so their positions are character boundaries, and
+    // this runs once per log line.
+    let end = memchr::memchr2(b'?', b'#', raw.as_bytes()).unwrap_or(raw.len());
     let path = &raw[..end];
     if path.is_empty() {
         return Cow::Borrowed("/");
     }
-    let needs_change = path.len() > MAX_TEMPLATE_LEN
-        || path.split('/').any(is_id_segment)
-        || !path.starts_with('/');
-    if !needs_change {
-        return Cow::Borrowed(path);
+    if path.len() <= MAX_TEMPLATE_LEN && path.starts_with('/') {
+        // The common case, in one pass: the segments before the first identifier are kept as
+        // they are (no cut can fall there, the path being short enough).
+        let Some(at) = first_id_segment(path) else {
+            return Cow::Borrowed(path);
+        };
+        let mut out = String::with_capacity(path.len() + 8);
+        out.push_str(&path[..at]);
+        push_templated(&mut out, &path[at..]);
+        return Cow::Owned(out);
     }
     let mut out = String::with_capacity(path.len().min(MAX_TEMPLATE_LEN) + 4);
     if !path.starts_with('/') {
@@ -75,6 +100,32 @@ pub fn template(raw: &str) -> Cow<'_, str> {
         }
         out.push('/');
     }
+    push_templated(&mut out, path);
+    Cow::Owned(out)
+}
+
+/// Byte offset of the first identifier segment of `path`.
+fn first_id_segment(path: &str) -> Option<usize> {
+    let b = path.as_bytes();
+    let mut start = 0;
+    loop {
+        let end = b[start..]
+            .iter()
+            .position(|c| *c == b'/')
+            .map_or(b.len(), |i| start + i);
+        if is_id_bytes(&b[start..end]) {
+            return Some(start);
+        }
+        if end == b.len() {
+            return None;
+        }
+        start = end + 1;
+    }
+}
+
+/// Appends `path`'s segments to `out`, identifiers replaced, cutting the result once it
+/// outgrows [`MAX_TEMPLATE_LEN`].
+fn push_templated(out: &mut String, path: &str) {
     for (i, seg) in path.split('/').enumerate() {
         if i > 0 {
             out.push('/');
@@ -94,7 +145,6 @@ pub fn template(raw: &str) -> Cow<'_, str> {
             break;
         }
     }
-    Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -218,3 +218,88 @@ fn snapshots_only_when_the_store_changes_and_not_when_frozen() {
     snaps.invalidate();
     assert!(snaps.poll(&store, false).is_some());
 }
+
+/// Prints what the triage board and the alert rules add to a snapshot on a store filled to
+/// its key caps (6 h of buckets, many routes, origins and statuses). Figures only: timings
+/// are never asserted.
+#[test]
+fn triage_cost_on_a_full_store_is_printed() {
+    use std::time::Instant;
+    let mut s = Store::new(StoreConfig::default(), TimeMode::EventTime).with_now(T0);
+    let src = s.register_source("web");
+    let statuses = [200, 204, 401, 403, 404, 500, 302];
+    let methods = [OPT, GET, Method::Post, Method::Put];
+    let mut t = T0 - 6 * HOUR;
+    let mut i = 0u64;
+    while t <= T0 {
+        for _ in 0..40 {
+            i += 1;
+            let route = format!("/api/r{}", i % 40);
+            let origin = format!("https://o{}.contoso.com", i % 12);
+            let mut r = rec(
+                t,
+                methods[(i % 4) as usize],
+                &route,
+                statuses[(i % 7) as usize],
+            );
+            r.origin = Some(Cow::Owned(origin));
+            s.ingest_http(src, &r);
+        }
+        t += 10 * SECOND;
+    }
+    s.ingest_probe(probe("/api/r1", true, false));
+    let cfg = analysis::AnalysisConfig::default();
+    let rounds = 3;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        std::hint::black_box(analysis::verdicts(&s, &cfg));
+    }
+    let verdicts = started.elapsed() / rounds;
+    let v = analysis::verdicts(&s, &cfg);
+    let started = Instant::now();
+    for _ in 0..rounds {
+        std::hint::black_box(analysis::snapshot_parts(&s, T0, v.clone()));
+    }
+    let rest = started.elapsed() / rounds;
+    println!("snapshot without board+alerts: {rest:?}; board+alerts: {verdicts:?}");
+    assert_eq!(v.triage.entries.len(), analysis::triage::RULES.len());
+}
+
+#[test]
+fn board_is_rescored_at_most_once_a_second_and_catches_up() {
+    use corstop::ui::app::RESCORE_EVERY_MS;
+    let store = Mutex::new(Store::new(StoreConfig::default(), TimeMode::EventTime).with_now(T0));
+    let src = store.lock().unwrap().register_source("web");
+    let mut snaps = Snapshotter::default();
+    let m = snaps.poll_at(&store, false, T0).expect("first poll");
+    assert_eq!(m.top, None);
+    let challenge = |s: &mut Store, from: i64| {
+        for i in 0..60 {
+            s.ingest_http(src, &rec(from + i * SECOND, OPT, "/api/orders", 401));
+            s.ingest_http(src, &rec(from + i * SECOND, GET, "/api/orders", 200));
+        }
+    };
+    challenge(&mut store.lock().unwrap(), T0 - MINUTE);
+    // The counters follow the store at once; the board waits for the rescoring period.
+    let m = snaps
+        .poll_at(&store, false, T0 + 100)
+        .expect("store changed");
+    assert_eq!(m.overview.routes[0].options_total, 60);
+    assert_eq!(m.top, None, "board held back");
+    assert!(snaps.poll_at(&store, false, T0 + 200).is_none());
+    // Once the period has passed the board catches up even though the store stood still.
+    let m = snaps
+        .poll_at(&store, false, T0 + RESCORE_EVERY_MS)
+        .expect("board behind the store");
+    assert_eq!(
+        m.top,
+        Some(corstop::event::Hypothesis::H2),
+        "{:?}",
+        m.triage
+    );
+    assert!(
+        snaps
+            .poll_at(&store, false, T0 + 2 * RESCORE_EVERY_MS)
+            .is_none()
+    );
+}

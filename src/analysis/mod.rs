@@ -12,9 +12,13 @@ pub mod followup;
 pub mod overview;
 pub mod series;
 pub mod triage;
+pub mod waves;
 
-use crate::event::ProbeResult;
+use crate::event::{Hypothesis, ProbeResult};
 use crate::store::{AuthSample, Store, TimeMode};
+
+use self::alerts::{AlertConfig, AlertState};
+use self::triage::{Board, Entry};
 use crate::time::{EpochMs, HOUR, MINUTE};
 
 pub use overview::{
@@ -99,6 +103,47 @@ pub struct ProbeRow {
     pub doubled_acao: bool,
 }
 
+/// Verdicts kept per probe row for its history.
+pub const PROBE_HISTORY: usize = 12;
+
+/// One earlier verdict of a probe (endpoint × origin × shape).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeHistoryEntry {
+    pub time: EpochMs,
+    pub allowed: bool,
+    pub code: String,
+    pub hidden_status: Option<u16>,
+    pub instance: Option<String>,
+}
+
+/// The history of every latest probe, from the store's bounded probe ring.
+fn probe_histories(store: &Store) -> Vec<Vec<ProbeHistoryEntry>> {
+    store
+        .probe_latest()
+        .iter()
+        .map(|latest| {
+            store
+                .probe_history()
+                .rev()
+                .filter(|r| {
+                    r.url == latest.url && r.origin == latest.origin && r.shape == latest.shape
+                })
+                .take(PROBE_HISTORY)
+                .map(|r| ProbeHistoryEntry {
+                    time: r.time,
+                    allowed: r.verdict.allowed,
+                    code: match &r.transport {
+                        Some(t) => t.kind.as_str().to_string(),
+                        None => r.verdict.code.to_string(),
+                    },
+                    hidden_status: r.verdict.hidden_status,
+                    instance: r.instance.clone(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Everything every view needs, computed in one go under the store lock.
 #[derive(Clone, Debug)]
 pub struct ViewModel {
@@ -116,10 +161,19 @@ pub struct ViewModel {
     pub probes: Vec<ProbeRow>,
     /// Full results behind `probes`, same order, for the detail pane.
     pub probe_results: Vec<ProbeResult>,
+    /// Earlier verdicts of each row in `probes` (same order), newest first, at most
+    /// [`PROBE_HISTORY`] each.
+    pub probe_history: Vec<Vec<ProbeHistoryEntry>>,
     /// Oldest first.
     pub log: Vec<LogLine>,
     /// Lines in the store's ring (the model keeps at most [`MAX_LOG_LINES`]).
     pub log_ring_len: usize,
+    /// Every hypothesis scored over the last [`TRIAGE_SPAN_MS`], highest first.
+    pub triage: Board,
+    /// OK / DEGRADED / PAGE with the active alerts.
+    pub alerts: AlertState,
+    /// The leading hypothesis when the evidence supports it (not merely the highest score).
+    pub top: Option<Hypothesis>,
 }
 
 impl ViewModel {
@@ -132,15 +186,70 @@ impl ViewModel {
     pub fn auth_timeline(&self, r: TimeRange) -> &AuthTimeline {
         &self.auth[r.index()]
     }
+    /// The board entry of [`ViewModel::top`].
+    pub fn top_entry(&self) -> Option<&Entry> {
+        self.top.and_then(|h| self.triage.get(h))
+    }
 }
 
-/// Computes the view model. `wall_now` only feeds wall-clock figures (lines per second, age
-/// of the last line); everything windowed uses the store's own "now".
+/// Window the triage board counts over: the on-call question is "what is failing now".
+pub const TRIAGE_SPAN_MS: EpochMs = 15 * MINUTE;
+
+/// The analysis settings the dashboard can change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnalysisConfig {
+    /// Token lifetimes that 401-burst periods are compared with (Entra ID / Google: 1 h).
+    pub token_lifetimes_ms: Vec<EpochMs>,
+    pub alerts: AlertConfig,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        AnalysisConfig {
+            token_lifetimes_ms: vec![60 * MINUTE],
+            alerts: AlertConfig::default(),
+        }
+    }
+}
+
+/// The triage board and alert state of one store state: the part of the view model that
+/// costs the most, so a caller may compute it less often than the rest (see
+/// [`snapshot_parts`]).
+#[derive(Clone, Debug)]
+pub struct Verdicts {
+    pub triage: Board,
+    pub alerts: AlertState,
+}
+
+/// Scores the board and evaluates the alerts.
+pub fn verdicts(store: &Store, cfg: &AnalysisConfig) -> Verdicts {
+    Verdicts {
+        triage: triage::triage(store, TRIAGE_SPAN_MS, &cfg.token_lifetimes_ms),
+        alerts: alerts::evaluate(store, &cfg.alerts),
+    }
+}
+
+/// Computes the view model with the default [`AnalysisConfig`]. `wall_now` only feeds
+/// wall-clock figures (lines per second, age of the last line); everything windowed uses the
+/// store's own "now".
 pub fn snapshot(store: &Store, wall_now: EpochMs) -> ViewModel {
+    snapshot_with(store, wall_now, &AnalysisConfig::default())
+}
+
+/// [`snapshot`] with explicit token lifetimes and alert rules.
+pub fn snapshot_with(store: &Store, wall_now: EpochMs, cfg: &AnalysisConfig) -> ViewModel {
+    snapshot_parts(store, wall_now, verdicts(store, cfg))
+}
+
+/// [`snapshot`] around a board and alert state computed earlier (possibly from an older store
+/// state): the dashboard rescores at most about once a second while the counters refresh with
+/// every store change.
+pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> ViewModel {
     let critical = overview::critical_routes(store);
     let (trends, origins, auth) = series::compute(store, &critical);
     let probes: Vec<ProbeRow> = store.probe_latest().iter().map(probe_row).collect();
     let probe_results = store.probe_latest().to_vec();
+    let probe_history = probe_histories(store);
     let labels: Vec<&str> = store.sources().iter().map(|s| s.label.as_str()).collect();
     let log_ring_len = store.raw_lines().count();
     let mut log: Vec<LogLine> = store
@@ -171,8 +280,16 @@ pub fn snapshot(store: &Store, wall_now: EpochMs) -> ViewModel {
         auth_samples: newest_auth_samples(store),
         probes,
         probe_results,
+        probe_history,
         log,
         log_ring_len,
+        top: verdicts
+            .triage
+            .top()
+            .filter(|e| e.state == triage::State::Supported)
+            .map(|e| e.hypothesis),
+        triage: verdicts.triage,
+        alerts: verdicts.alerts,
     }
 }
 

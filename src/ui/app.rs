@@ -16,11 +16,12 @@ use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 
-use crate::analysis::{ViewModel, snapshot};
+use crate::analysis::{AnalysisConfig, Verdicts, ViewModel, snapshot, snapshot_parts, verdicts};
 use crate::store::{Store, TimeMode};
-use crate::time::now_ms;
+use crate::time::{EpochMs, SECOND, now_ms};
 
 use super::draw::draw;
+use super::keys::KeyBindings;
 use super::state::{Action, UiState, handle_key, handle_mouse};
 use super::terminal::TerminalGuard;
 use super::theme::Theme;
@@ -33,6 +34,12 @@ pub struct UiOptions {
     pub ascii: bool,
     /// `LIVE`, `REPLAY` or `DEMO`.
     pub mode_label: &'static str,
+    /// Token lifetimes and alert rules for the triage board and the header.
+    pub analysis: AnalysisConfig,
+    /// Key bindings (validated by whoever loaded them; see [`KeyBindings::validate`]).
+    pub keys: KeyBindings,
+    /// Access-token lifetimes that auth bursts are compared with (default 1h).
+    pub token_lifetimes_ms: Vec<crate::time::EpochMs>,
 }
 
 impl Default for UiOptions {
@@ -42,26 +49,72 @@ impl Default for UiOptions {
             theme: Theme::default_theme(),
             ascii: false,
             mode_label: "LIVE",
+            analysis: AnalysisConfig::default(),
+            keys: KeyBindings::default(),
+            token_lifetimes_ms: vec![crate::time::HOUR],
         }
     }
 }
+
+/// Least wall time between two scorings of the triage board and alert rules.
+///
+/// Scoring makes several passes over the window and costs about half as much again as the
+/// rest of a snapshot (`triage_cost_on_a_full_store_is_printed` prints the figures), all of
+/// it under the store lock. Counters refresh with every store change; the board, whose
+/// verdicts move on a scale of minutes, is rescored at most once per this period.
+pub const RESCORE_EVERY_MS: EpochMs = SECOND;
 
 /// Decides when a new view model is needed: only when the store's generation moved since the
 /// last one, and never while the screen is frozen.
 #[derive(Debug, Default)]
 pub struct Snapshotter {
     last_generation: Option<u64>,
+    config: AnalysisConfig,
+    /// The last board and alerts with the wall time and generation they were computed at.
+    scored: Option<(EpochMs, u64, Verdicts)>,
 }
 
 impl Snapshotter {
-    /// Forces the next poll to take a snapshot (after unfreezing).
+    pub fn new(config: AnalysisConfig) -> Snapshotter {
+        Snapshotter {
+            config,
+            ..Default::default()
+        }
+    }
+
+    /// Forces the next poll to take a snapshot, board included (after unfreezing).
     pub fn invalidate(&mut self) {
         self.last_generation = None;
+        self.scored = None;
+    }
+
+    /// The board and alerts for `store`: reused when scored less than [`RESCORE_EVERY_MS`]
+    /// ago or when the store has not changed since.
+    fn verdicts(&mut self, store: &Store, wall: EpochMs) -> Verdicts {
+        let generation = store.generation();
+        if let Some((at, seen, v)) = &self.scored
+            && (*seen == generation || (wall - *at).abs() < RESCORE_EVERY_MS)
+        {
+            return v.clone();
+        }
+        let v = verdicts(store, &self.config);
+        self.scored = Some((wall, generation, v.clone()));
+        v
     }
 
     /// Advances the live clock (so the window follows the wall clock), then returns a fresh
     /// view model if the store changed. The lock is held only for this call.
     pub fn poll(&mut self, store: &Mutex<Store>, frozen: bool) -> Option<ViewModel> {
+        self.poll_at(store, frozen, now_ms())
+    }
+
+    /// [`Snapshotter::poll`] at a given wall time.
+    pub fn poll_at(
+        &mut self,
+        store: &Mutex<Store>,
+        frozen: bool,
+        wall: EpochMs,
+    ) -> Option<ViewModel> {
         if frozen {
             return None;
         }
@@ -70,16 +123,21 @@ impl Snapshotter {
             // A producer panicked while holding the lock; the counters are still readable.
             Err(poisoned) => poisoned.into_inner(),
         };
-        let wall = now_ms();
         if s.mode() == TimeMode::Live {
             s.tick(wall);
         }
         let generation = s.generation();
-        if self.last_generation == Some(generation) {
+        // A board held back by the rescoring period catches up even if the store then
+        // stays still.
+        let board_behind = self.scored.as_ref().is_some_and(|(at, seen, _)| {
+            *seen != generation && (wall - *at).abs() >= RESCORE_EVERY_MS
+        });
+        if self.last_generation == Some(generation) && !board_behind {
             return None;
         }
         self.last_generation = Some(generation);
-        Some(snapshot(&s, wall))
+        let v = self.verdicts(&s, wall);
+        Some(snapshot_parts(&s, wall, v))
     }
 }
 
@@ -105,8 +163,9 @@ pub async fn run(
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
-    let mut state = UiState::new(opts.mode_label, opts.ascii);
-    let mut snapshots = Snapshotter::default();
+    let mut state = UiState::new(opts.mode_label, opts.ascii).with_keys(opts.keys.clone());
+    state.token_lifetimes_ms = opts.token_lifetimes_ms.clone();
+    let mut snapshots = Snapshotter::new(opts.analysis.clone());
     let mut model = match snapshots.poll(&store, false) {
         Some(m) => m,
         None => snapshot(

@@ -7,13 +7,15 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
+use crate::analysis::alerts::{AlertKind, AlertState, Level};
 use crate::analysis::{Status, ViewModel};
-use crate::time::format_rfc3339;
+use crate::time::{format_duration, format_hms, format_rfc3339};
 
 use super::glyphs::{Glyphs, glyphs};
+use super::keys::{KeyAction, KeyBindings};
 use super::state::{UiState, View};
 use super::theme::Theme;
-use super::views;
+use super::{triage_view, views};
 
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
@@ -41,11 +43,12 @@ pub fn draw(frame: &mut Frame, state: &mut UiState, model: &ViewModel, theme: &T
         View::Origins => views::origins(frame, body, state, model, theme, g),
         View::Auth => views::auth(frame, body, state, model, theme, g),
         View::Probes => views::probes(frame, body, state, model, theme, g),
+        View::Triage => triage_view::triage(frame, body, state, model, theme, g),
         View::Log => views::log(frame, body, state, model, theme, g),
     }
     draw_footer(frame, footer, state, theme);
     if state.help {
-        draw_help(frame, body, theme, g);
+        draw_help(frame, body, state, theme, g);
     }
 }
 
@@ -114,28 +117,100 @@ fn draw_header(
         spans.push(Span::raw(" ".repeat(area.width as usize - used - 7)));
         spans.push(title);
     }
-    let o = &model.overview;
-    let mut second = vec![
-        status_span(o.status, theme, g),
-        Span::raw(" "),
-        Span::styled(format!(" {} ", state.mode_label), theme.mode),
-        Span::raw(" "),
-    ];
-    if state.frozen {
-        second.push(Span::styled(" FROZEN ", theme.frozen));
-        second.push(Span::raw(" "));
-    }
-    second.push(Span::styled(format_rfc3339(model.now), theme.text));
-    second.push(Span::styled(
-        format!("  range {}", state.range.label()),
-        theme.muted,
-    ));
-    if let Some(reason) = o.reasons.first() {
-        second.push(Span::styled(format!("  {}", reason), theme.muted));
-    }
+    let second = status_line(area.width as usize, state, model, theme, g);
     let [l1, l2] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     frame.render_widget(Line::from(spans), l1);
     frame.render_widget(Line::from(second), l2);
+}
+
+/// The alert badge: PAGE reversed and bold with how long it has held, so it reads without
+/// colour; DEGRADED and OK as the status badges.
+pub fn alert_badge(alerts: &AlertState, theme: &Theme, g: &Glyphs) -> Span<'static> {
+    match alerts.level {
+        Level::Page => {
+            let held = alerts
+                .alerts
+                .iter()
+                .filter(|a| a.kind == AlertKind::Page)
+                .map(|a| a.for_ms)
+                .max()
+                .unwrap_or(0);
+            Span::styled(
+                format!(" {} PAGE {} ", g.page, format_duration(held)),
+                theme.alert_page,
+            )
+        }
+        Level::Degraded => status_span(Status::Degraded, theme, g),
+        Level::Ok => status_span(Status::Ok, theme, g),
+    }
+}
+
+/// The header's second line: alert state, mode, time, range and the leading hypothesis (or
+/// the first reason). Narrow terminals get the time without its date, the bare range, and the
+/// last part cut to what is left.
+fn status_line(
+    width: usize,
+    state: &UiState,
+    model: &ViewModel,
+    theme: &Theme,
+    g: &Glyphs,
+) -> Vec<Span<'static>> {
+    let narrow = width < 120;
+    let mut out = vec![alert_badge(&model.alerts, theme, g)];
+    if model.alerts.level != Level::Page
+        && let Some(p) = model
+            .alerts
+            .alerts
+            .iter()
+            .find(|a| a.kind == AlertKind::PagePending)
+    {
+        out.push(Span::styled(
+            format!(" page pending {}", format_duration(p.for_ms)),
+            theme.warning,
+        ));
+    }
+    out.push(Span::raw(" "));
+    out.push(Span::styled(format!(" {} ", state.mode_label), theme.mode));
+    out.push(Span::raw(" "));
+    if state.frozen {
+        out.push(Span::styled(" FROZEN ", theme.frozen));
+        out.push(Span::raw(" "));
+    }
+    out.push(Span::styled(
+        if narrow {
+            format!("{}Z", format_hms(model.now))
+        } else {
+            format_rfc3339(model.now)
+        },
+        theme.text,
+    ));
+    out.push(Span::styled(
+        if narrow {
+            format!("  {}", state.range.label())
+        } else {
+            format!("  range {}", state.range.label())
+        },
+        theme.muted,
+    ));
+    let used: usize = out.iter().map(|s| s.width()).sum();
+    let room = width.saturating_sub(used + 2);
+    if let Some(top) = model.top_entry() {
+        out.push(Span::raw("  "));
+        out.push(Span::styled(
+            fit(
+                &format!("top: {} {} ({})", top.id, top.title, top.score),
+                room,
+                g,
+            ),
+            theme.triage_supported,
+        ));
+    } else if let Some(reason) = model.overview.reasons.first() {
+        out.push(Span::styled(
+            format!("  {}", fit(reason, room, g)),
+            theme.muted,
+        ));
+    }
+    out
 }
 
 fn tab_name(v: View) -> &'static str {
@@ -145,24 +220,76 @@ fn tab_name(v: View) -> &'static str {
     }
 }
 
-fn hints(state: &UiState) -> Vec<(&'static str, &'static str)> {
-    let mut h = vec![("q", "quit"), ("?", "help"), ("1-6", "views")];
+fn hints(state: &UiState) -> Vec<(String, &'static str)> {
+    use KeyAction as A;
+    let k = &state.keys;
+    let views = [
+        A::Overview,
+        A::Trend,
+        A::Origins,
+        A::Auth,
+        A::Probes,
+        A::Triage,
+        A::Log,
+    ];
+    let digits = views
+        .iter()
+        .zip('1'..='7')
+        .all(|(a, d)| k.first(*a) == Some(d.to_string()));
+    // `j/k` when both have a key, as the pair reads best.
+    let updown = match (k.first(A::Down), k.first(A::Up)) {
+        (Some(d), Some(u)) => Some(format!("{d}/{u}")),
+        (d, u) => d.or(u),
+    };
+    let mut wanted: Vec<(Option<String>, &'static str)> = vec![
+        (k.first(A::Quit), "quit"),
+        (k.first(A::Help), "help"),
+        if digits {
+            (Some("1-7".to_string()), "views")
+        } else {
+            (k.first(A::NextView), "next view")
+        },
+    ];
     match state.view {
-        View::Overview => h.extend([("j/k", "route"), ("Enter", "trend")]),
-        View::Trend => h.extend([("j/k", "route"), ("t", "range")]),
-        View::Origins => h.extend([
-            ("j/k", "row"),
-            ("s", "sort"),
-            ("t", "range"),
-            ("Enter", "trend"),
+        View::Overview => wanted.extend([(updown.clone(), "route"), (k.first(A::Select), "trend")]),
+        View::Trend => wanted.extend([(updown.clone(), "route"), (k.first(A::TimeRange), "range")]),
+        View::Origins => wanted.extend([
+            (updown.clone(), "row"),
+            (k.first(A::Sort), "sort"),
+            (k.first(A::TimeRange), "range"),
+            (k.first(A::Select), "trend"),
         ]),
-        View::Auth => h.extend([("j/k", "sample"), ("t", "range")]),
-        View::Probes if state.detail => h.extend([("j/k", "scroll"), ("Esc", "close")]),
-        View::Probes => h.extend([("j/k", "probe"), ("Enter", "detail"), ("r", "probe now")]),
-        View::Log => h.extend([("/", "filter"), ("p", "pause"), ("G", "follow")]),
+        View::Auth => wanted.extend([(updown.clone(), "sample"), (k.first(A::TimeRange), "range")]),
+        View::Probes if state.detail => {
+            wanted.extend([(updown.clone(), "scroll"), (k.first(A::Back), "close")])
+        }
+        View::Probes => wanted.extend([
+            (updown.clone(), "probe"),
+            (k.first(A::Select), "detail"),
+            (k.first(A::ProbeNow), "probe now"),
+        ]),
+        View::Log => wanted.extend([
+            (k.first(A::Filter), "filter"),
+            (k.first(A::Pause), "pause"),
+            (k.first(A::Last), "follow"),
+        ]),
+        View::Triage if state.detail => {
+            wanted.extend([(updown.clone(), "scroll"), (k.first(A::Back), "close")])
+        }
+        View::Triage => wanted.extend([
+            (updown.clone(), "hypothesis"),
+            (k.first(A::Select), "detail"),
+        ]),
     }
-    h.push(("f", if state.frozen { "unfreeze" } else { "freeze" }));
-    h
+    wanted.push((
+        k.first(A::Freeze),
+        if state.frozen { "unfreeze" } else { "freeze" },
+    ));
+    // An unbound action has no hint.
+    wanted
+        .into_iter()
+        .filter_map(|(key, d)| key.map(|key| (key, d)))
+        .collect()
 }
 
 fn draw_footer(frame: &mut Frame, area: Rect, state: &UiState, theme: &Theme) {
@@ -174,40 +301,91 @@ fn draw_footer(frame: &mut Frame, area: Rect, state: &UiState, theme: &Theme) {
     frame.render_widget(Line::from(spans), area);
 }
 
-/// Every binding, as the help overlay lists them.
-pub const BINDINGS: &[(&str, &str)] = &[
-    ("q, Ctrl-C", "quit"),
-    ("?", "this help"),
-    ("1-6, Tab, Shift-Tab", "switch view"),
-    ("j/k, Down/Up", "move selection; scroll log and detail"),
-    ("PgDn/PgUp, g/G", "move by 10, jump to first/last"),
-    ("Enter", "drill down: route trend, probe detail"),
-    ("Esc", "back, close detail or help, clear filter"),
-    ("f", "freeze / unfreeze the screen"),
-    ("t", "time range 15m / 1h / 6h"),
-    ("r", "run the probes now"),
-    ("s", "origins: change sort order"),
-    ("/", "log: filter lines (Enter keeps, Esc clears)"),
-    ("p", "log: pause / resume"),
-    ("mouse", "click tabs and rows, wheel scrolls"),
+/// The help overlay's rows: actions shown together and what they do.
+const HELP_ROWS: &[(&[KeyAction], &str)] = &[
+    (&[KeyAction::Quit], "quit"),
+    (&[KeyAction::Help], "this help"),
+    (
+        &[
+            KeyAction::Overview,
+            KeyAction::Trend,
+            KeyAction::Origins,
+            KeyAction::Auth,
+            KeyAction::Probes,
+            KeyAction::Triage,
+            KeyAction::Log,
+        ],
+        "views: overview, trend, origins, auth, probes, triage, log",
+    ),
+    (
+        &[KeyAction::NextView, KeyAction::PreviousView],
+        "next / previous view",
+    ),
+    (
+        &[KeyAction::Down, KeyAction::Up],
+        "move selection; scroll log and detail",
+    ),
+    (&[KeyAction::PageDown, KeyAction::PageUp], "move by 10"),
+    (&[KeyAction::First, KeyAction::Last], "jump to first / last"),
+    (
+        &[KeyAction::Select],
+        "drill down: route trend, probe or hypothesis detail",
+    ),
+    (
+        &[KeyAction::Back],
+        "back, close detail or help, clear filter",
+    ),
+    (&[KeyAction::Freeze], "freeze / unfreeze the screen"),
+    (&[KeyAction::TimeRange], "time range 15m / 1h / 6h"),
+    (&[KeyAction::ProbeNow], "run the probes now"),
+    (&[KeyAction::Sort], "origins: change sort order"),
+    (
+        &[KeyAction::Filter],
+        "log: filter lines (Enter keeps, Esc clears)",
+    ),
+    (&[KeyAction::Pause], "log: pause / resume"),
 ];
 
-fn draw_help(frame: &mut Frame, body: Rect, theme: &Theme, g: &Glyphs) {
-    let key_w = BINDINGS.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    let width = 72.min(body.width);
-    let height = (BINDINGS.len() as u16 + 4).min(body.height);
-    let rect = Rect::new(
-        body.x + (body.width - width) / 2,
-        body.y + (body.height - height) / 2,
-        width,
-        height,
-    );
-    let mut lines: Vec<Line> = BINDINGS
+/// The help overlay's key column for a row: each action's keys, actions separated by ` / `
+/// (` ` between single keys, as in `1 2 3 4 5 6`).
+fn help_keys(keys: &KeyBindings, actions: &[KeyAction]) -> String {
+    let parts: Vec<String> = actions.iter().map(|a| keys.describe(*a)).collect();
+    let sep = if parts.iter().all(|p| p.chars().count() == 1) {
+        " "
+    } else {
+        " / "
+    };
+    parts.join(sep)
+}
+
+/// Every binding in effect, as the help overlay lists them: (keys, description).
+pub fn help_lines(keys: &KeyBindings) -> Vec<(String, &'static str)> {
+    let mut rows: Vec<(String, &'static str)> = HELP_ROWS
         .iter()
+        .map(|(actions, what)| (help_keys(keys, actions), *what))
+        .collect();
+    rows.push(("mouse".into(), "click tabs and rows, wheel scrolls"));
+    rows
+}
+
+/// Widest key column in the help overlay; longer key lists are cut with an ellipsis.
+const HELP_KEY_WIDTH: usize = 24;
+
+fn draw_help(frame: &mut Frame, body: Rect, state: &UiState, theme: &Theme, g: &Glyphs) {
+    let rows = help_lines(&state.keys);
+    let key_w = rows
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(HELP_KEY_WIDTH);
+    let mut lines: Vec<Line> = rows
+        .into_iter()
         .map(|(k, d)| {
+            let k = fit(&k, key_w, g);
             Line::from(vec![
                 Span::styled(format!(" {k:>key_w$}  "), theme.help_key),
-                Span::styled(*d, theme.help_text),
+                Span::styled(d, theme.help_text),
             ])
         })
         .collect();
@@ -219,6 +397,16 @@ fn draw_help(frame: &mut Frame, body: Rect, theme: &Theme, g: &Glyphs) {
         " DEGRADED: a route's preflight 2xx < 99.9 % (15m), or a probe blocked",
         theme.muted,
     ));
+    // As wide as the longest line plus the border and a space, within the body.
+    let widest = lines.iter().map(Line::width).max().unwrap_or(0);
+    let width = (widest as u16).saturating_add(3).min(body.width);
+    let height = (lines.len() as u16 + 2).min(body.height);
+    let rect = Rect::new(
+        body.x + (body.width - width) / 2,
+        body.y + (body.height - height) / 2,
+        width,
+        height,
+    );
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines).block(panel(" Help — keys ", theme, g)),

@@ -15,6 +15,8 @@ pub struct Glyphs {
     pub critical: &'static str,
     pub sep: &'static str,
     pub ellipsis: &'static str,
+    /// Marks the columns of a 401/403 burst under the auth chart.
+    pub burst: char,
 }
 
 const ASCII_BORDER: border::Set<'static> = border::Set {
@@ -38,6 +40,7 @@ pub const UNICODE: Glyphs = Glyphs {
     critical: "!",
     sep: "│",
     ellipsis: "…",
+    burst: '▲',
 };
 
 pub const ASCII: Glyphs = Glyphs {
@@ -50,6 +53,7 @@ pub const ASCII: Glyphs = Glyphs {
     critical: "!",
     sep: "|",
     ellipsis: "~",
+    burst: '^',
 };
 
 pub fn glyphs(ascii: bool) -> &'static Glyphs {

@@ -6,6 +6,7 @@ use crossterm::event::{
 };
 use ratatui::layout::{Position, Rect};
 
+use super::keys::{KeyAction, KeyBindings};
 use crate::analysis::TimeRange;
 use crate::analysis::series::OriginSort;
 
@@ -18,16 +19,18 @@ pub enum View {
     Origins,
     Auth,
     Probes,
+    Triage,
     Log,
 }
 
 impl View {
-    pub const ALL: [View; 6] = [
+    pub const ALL: [View; 7] = [
         View::Overview,
         View::Trend,
         View::Origins,
         View::Auth,
         View::Probes,
+        View::Triage,
         View::Log,
     ];
 
@@ -38,6 +41,7 @@ impl View {
             View::Origins => "Origins",
             View::Auth => "Auth",
             View::Probes => "Probes",
+            View::Triage => "Triage",
             View::Log => "Log",
         }
     }
@@ -77,7 +81,7 @@ pub struct UiState {
     pub view: View,
     previous: Option<View>,
     /// Selected row per view (the log view uses it as the scroll offset from the newest line).
-    pub selected: [usize; 6],
+    pub selected: [usize; View::ALL.len()],
     pub range: TimeRange,
     pub frozen: bool,
     pub help: bool,
@@ -97,6 +101,10 @@ pub struct UiState {
     /// Names of the routes in the current table, in display order (set while drawing).
     pub row_routes: Vec<String>,
     pub hit: HitAreas,
+    /// The key bindings in effect (the help overlay lists these).
+    pub keys: KeyBindings,
+    /// Access-token lifetimes the auth view compares burst periods with.
+    pub token_lifetimes_ms: Vec<crate::time::EpochMs>,
 }
 
 impl UiState {
@@ -104,7 +112,7 @@ impl UiState {
         UiState {
             view: View::Overview,
             previous: None,
-            selected: [0; 6],
+            selected: [0; View::ALL.len()],
             range: TimeRange::M15,
             frozen: false,
             help: false,
@@ -120,7 +128,15 @@ impl UiState {
             focus_route: None,
             row_routes: Vec::new(),
             hit: HitAreas::default(),
+            keys: KeyBindings::default(),
+            token_lifetimes_ms: vec![crate::time::HOUR],
         }
+    }
+
+    /// The same state with other key bindings.
+    pub fn with_keys(mut self, keys: KeyBindings) -> UiState {
+        self.keys = keys;
+        self
     }
 
     pub fn selection(&self) -> usize {
@@ -143,7 +159,7 @@ impl UiState {
     }
 
     fn move_selection(&mut self, by: isize) {
-        if self.detail && self.view == View::Probes {
+        if self.detail && matches!(self.view, View::Probes | View::Triage) {
             self.detail_scroll =
                 (self.detail_scroll as isize + by).clamp(0, u16::MAX as isize) as u16;
             return;
@@ -161,7 +177,7 @@ impl UiState {
 
     fn drill_down(&mut self) {
         match self.view {
-            View::Probes => {
+            View::Probes | View::Triage => {
                 self.detail = true;
                 self.detail_scroll = 0;
             }
@@ -191,16 +207,20 @@ impl UiState {
     }
 }
 
-/// Applies one key press.
+/// Applies one key press, through the bindings in `state.keys`.
 pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
     if key.kind == KeyEventKind::Release {
         return Action::None;
     }
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C')) {
-        return Action::Quit;
-    }
+    let action = state.keys.action(&key);
     if state.filter_editing {
+        // Typing goes into the filter; only a quit key with Ctrl or Alt still quits.
+        let chorded = key
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        if chorded && action == Some(KeyAction::Quit) {
+            return Action::Quit;
+        }
         match key.code {
             KeyCode::Esc => {
                 state.log_filter.clear();
@@ -210,34 +230,48 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
             KeyCode::Backspace => {
                 state.log_filter.pop();
             }
-            KeyCode::Char(c) if !ctrl && state.log_filter.len() < 200 => state.log_filter.push(c),
+            KeyCode::Char(c) if !chorded && state.log_filter.len() < 200 => {
+                state.log_filter.push(c)
+            }
             _ => return Action::None,
         }
         return Action::Redraw;
     }
+    let Some(action) = action else {
+        if state.help && matches!(key.code, KeyCode::Esc | KeyCode::Enter) {
+            // The overlay always closes on Esc and Enter, whatever they are bound to.
+            state.help = false;
+            return Action::Redraw;
+        }
+        return Action::None;
+    };
     if state.help {
-        return match key.code {
-            KeyCode::Char('q') => Action::Quit,
-            KeyCode::Char('?') | KeyCode::Esc | KeyCode::Enter => {
+        return match action {
+            KeyAction::Quit => Action::Quit,
+            KeyAction::Help | KeyAction::Back | KeyAction::Select => {
                 state.help = false;
                 Action::Redraw
             }
             _ => Action::None,
         };
     }
-    match key.code {
-        KeyCode::Char('q') => return Action::Quit,
-        KeyCode::Char('?') => state.help = true,
-        KeyCode::Tab => state.switch_to(state.view.offset(1)),
-        KeyCode::BackTab => state.switch_to(state.view.offset(-1)),
-        KeyCode::Char(c @ '1'..='6') => {
-            state.switch_to(View::ALL[(c as u8 - b'1') as usize]);
-        }
-        KeyCode::Char('j') | KeyCode::Down => state.move_selection(1),
-        KeyCode::Char('k') | KeyCode::Up => state.move_selection(-1),
-        KeyCode::PageDown => state.move_selection(10),
-        KeyCode::PageUp => state.move_selection(-10),
-        KeyCode::Char('g') | KeyCode::Home => {
+    match action {
+        KeyAction::Quit => return Action::Quit,
+        KeyAction::Help => state.help = true,
+        KeyAction::NextView => state.switch_to(state.view.offset(1)),
+        KeyAction::PreviousView => state.switch_to(state.view.offset(-1)),
+        KeyAction::Overview => state.switch_to(View::Overview),
+        KeyAction::Trend => state.switch_to(View::Trend),
+        KeyAction::Origins => state.switch_to(View::Origins),
+        KeyAction::Auth => state.switch_to(View::Auth),
+        KeyAction::Probes => state.switch_to(View::Probes),
+        KeyAction::Triage => state.switch_to(View::Triage),
+        KeyAction::Log => state.switch_to(View::Log),
+        KeyAction::Down => state.move_selection(1),
+        KeyAction::Up => state.move_selection(-1),
+        KeyAction::PageDown => state.move_selection(10),
+        KeyAction::PageUp => state.move_selection(-10),
+        KeyAction::First => {
             if state.view == View::Log {
                 state.move_selection(-(isize::MAX / 2));
             } else {
@@ -245,7 +279,7 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
                 state.detail_scroll = 0;
             }
         }
-        KeyCode::Char('G') | KeyCode::End => {
+        KeyAction::Last => {
             if state.view == View::Log {
                 state.selected[View::Log.index()] = 0;
                 state.log_paused = false;
@@ -253,22 +287,22 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
                 state.selected[state.view.index()] = usize::MAX;
             }
         }
-        KeyCode::Enter => state.drill_down(),
-        KeyCode::Esc => return state.back(),
-        KeyCode::Char('f') => state.frozen = !state.frozen,
-        KeyCode::Char('t') => state.range = state.range.next(),
-        KeyCode::Char('r') => return Action::ProbeNow,
-        KeyCode::Char('s') if state.view == View::Origins => {
+        KeyAction::Select => state.drill_down(),
+        KeyAction::Back => return state.back(),
+        KeyAction::Freeze => state.frozen = !state.frozen,
+        KeyAction::TimeRange => state.range = state.range.next(),
+        KeyAction::ProbeNow => return Action::ProbeNow,
+        KeyAction::Sort if state.view == View::Origins => {
             state.origin_sort = state.origin_sort.next();
         }
-        KeyCode::Char('/') if state.view == View::Log => state.filter_editing = true,
-        KeyCode::Char('p') if state.view == View::Log => {
+        KeyAction::Filter if state.view == View::Log => state.filter_editing = true,
+        KeyAction::Pause if state.view == View::Log => {
             state.log_paused = !state.log_paused;
             if !state.log_paused {
                 state.selected[View::Log.index()] = 0;
             }
         }
-        _ => return Action::None,
+        KeyAction::Sort | KeyAction::Filter | KeyAction::Pause => return Action::None,
     }
     Action::Redraw
 }

@@ -136,6 +136,13 @@ elements! {
     filter => "the log filter prompt",
     help_key => "keys in the help overlay and footer",
     help_text => "descriptions in the help overlay and footer",
+    alert_page => "the header's PAGE alert: loud, reversed and bold in every theme",
+    triage_supported => "a SUPPORTED hypothesis on the triage board",
+    triage_weakened => "a weakened hypothesis, and weakening signals",
+    triage_none => "a hypothesis with no evidence",
+    score_bar => "the filled part of a hypothesis score bar",
+    disagreement => "where the logs and the probes disagree",
+    next_check => "the command that settles a hypothesis",
 }
 
 const DEFAULT_TOML: &str = include_str!("../../themes/default.toml");

@@ -1,4 +1,5 @@
-//! The six views. Each reads only the view model and the UI state.
+//! The views other than triage (see `triage_view`). Each reads only the view model and the UI
+//! state.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -7,11 +8,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap};
 
 use crate::analysis::series::{fit_columns, sort_cells};
+use crate::analysis::waves::AuthBursts;
 use crate::analysis::{
     PAGE_FAILURE_RATE, ProbeRow, RouteHealth, StatusClass, ViewModel, filter_log,
 };
 use crate::event::{AuthClass, ProbeResult};
-use crate::time::{format_duration, format_hms};
+use crate::time::{format_duration, format_hm, format_hms};
 
 use super::draw::{count, fit, panel, percent};
 use super::glyphs::{Glyphs, bar};
@@ -20,7 +22,7 @@ use super::theme::Theme;
 
 /// Renders a selectable table and records where its rows are for mouse clicks.
 #[allow(clippy::too_many_arguments)]
-fn selectable_table(
+pub(super) fn selectable_table(
     frame: &mut Frame,
     area: Rect,
     state: &mut UiState,
@@ -65,7 +67,7 @@ fn selectable_table(
 
 /// A table column: a fixed width, or text whose width follows its longest value.
 #[derive(Clone, Copy)]
-enum Col {
+pub(super) enum Col {
     Fixed(u16),
     Text { longest: usize, min: u16 },
 }
@@ -82,7 +84,7 @@ fn longest<'a>(header: &str, values: impl Iterator<Item = &'a str>) -> usize {
 /// longest value when it fits; otherwise text columns give up width from the left (down to
 /// their minimum) so the last text column, usually the most telling, stays whole. Spare width
 /// stays at the right instead of pushing numbers away from names.
-fn fit_widths(area_width: u16, cols: &[Col]) -> Vec<Constraint> {
+pub(super) fn fit_widths(area_width: u16, cols: &[Col]) -> Vec<Constraint> {
     let spacing = cols.len().saturating_sub(1) as u16;
     let fixed: u16 = cols
         .iter()
@@ -145,16 +147,38 @@ pub fn overview(
     let reasons = o.reasons.len().clamp(1, if compact { 2 } else { 4 }) as u16;
     let error_line = o.sources.iter().any(|s| s.last_error.is_some()) as u16;
     let src_rows = (o.sources.len().max(1) as u16).min(if compact { 2 } else { 8 });
-    let [top, middle, bottom] = Layout::vertical([
+    // The leading hypothesis, when supported: its strongest evidence and the next check.
+    let lead_lines = model.top_entry().map(|e| {
+        let (evidence, next_rows) = if compact { (1, 1) } else { (3, 3) };
+        let width = area.width.saturating_sub(2) as usize;
+        let lines = super::triage_view::top_summary_lines(e, evidence, next_rows, width, theme, g);
+        (e, lines)
+    });
+    let lead_h = lead_lines.as_ref().map_or(0, |(_, l)| l.len() as u16 + 2);
+    let [top, lead_area, middle, bottom] = Layout::vertical([
         Constraint::Length(reasons + 3),
+        Constraint::Length(lead_h),
         Constraint::Min(6),
         Constraint::Length(src_rows + error_line + 3),
     ])
     .areas(area);
+    if let Some((e, lines)) = lead_lines {
+        let title = super::triage_view::entry_title(
+            " Top hypothesis: ",
+            e,
+            (lead_area.width as usize).saturating_sub(4),
+            g,
+        );
+        frame.render_widget(
+            Paragraph::new(lines).block(panel(title, theme, g)),
+            lead_area,
+        );
+    }
 
     // Status: the big line and why.
+    // The badge is the alert state, as in the header, so the screen never shows two verdicts.
     let mut lines = vec![Line::from(vec![
-        super::draw::status_span(o.status, theme, g),
+        super::draw::alert_badge(&model.alerts, theme, g),
         Span::styled(
             format!(
                 "  {} requests in 15m across {} routes",
@@ -753,7 +777,9 @@ pub fn auth(
         .copied()
         .filter(|c| a.class_totals[*c as usize] > 0 || *c == AuthClass::Expired)
         .collect();
-    let chart_h = (2 + classes.len().min(6) + 1 + 2) as u16;
+    let waves = crate::analysis::waves::auth_bursts(a, &state.token_lifetimes_ms);
+    // Series, the burst marks, the axis, the burst summary, and the border.
+    let chart_h = (2 + classes.len().min(6) + 1 + 1 + 1 + 2) as u16;
     let [top, bottom] =
         Layout::vertical([Constraint::Length(chart_h), Constraint::Min(5)]).areas(area);
     let [chart, methods] =
@@ -813,7 +839,9 @@ pub fn auth(
             g,
         ));
     }
+    lines.push(burst_marks(&waves, a.columns.len(), bars_w, theme, g));
     lines.push(axis_line(a.axis.start, a.axis.end, bars_w, theme));
+    lines.push(burst_summary(&waves, inner_w, theme, g));
     frame.render_widget(
         Paragraph::new(lines).block(panel(
             format!(" 401/403 beside auth failures ({}) ", state.range.label()),
@@ -874,6 +902,83 @@ pub fn auth(
         theme,
         g,
     );
+}
+
+/// The burst row under the auth chart: a mark under every column inside a burst, laid out
+/// exactly as the sparklines above it (same column folding, same spreading).
+fn burst_marks(
+    waves: &AuthBursts,
+    columns: usize,
+    width: usize,
+    theme: &Theme,
+    g: &Glyphs,
+) -> Line<'static> {
+    let mut hot = vec![false; columns];
+    for b in &waves.bursts {
+        for h in hot.iter_mut().take(b.last + 1).skip(b.first) {
+            *h = true;
+        }
+    }
+    let per = columns.div_ceil(width.max(1)).max(1);
+    let folded: Vec<bool> = hot.chunks(per).map(|c| c.iter().any(|&h| h)).collect();
+    let n = folded.len();
+    let spread = width.max(n);
+    let mut marks = String::with_capacity(spread);
+    for (i, &h) in folded.iter().enumerate() {
+        let cells = (i + 1) * spread / n - i * spread / n;
+        let ch = if h { g.burst } else { ' ' };
+        marks.extend(std::iter::repeat_n(ch, cells));
+    }
+    let label_style = if waves.bursts.is_empty() {
+        theme.muted
+    } else {
+        theme.warning.add_modifier(Modifier::BOLD)
+    };
+    Line::from(vec![
+        Span::styled(format!("{:>8} ", "bursts"), label_style),
+        Span::styled(marks, theme.warning),
+        Span::styled(format!(" {:>6}", waves.bursts.len()), theme.text),
+    ])
+}
+
+/// One line under the axis: when the bursts started, their period and the next one due.
+fn burst_summary(waves: &AuthBursts, width: usize, theme: &Theme, g: &Glyphs) -> Line<'static> {
+    if waves.bursts.is_empty() {
+        return Line::styled(fit(" no 401/403 bursts in range", width, g), theme.muted);
+    }
+    let starts: Vec<String> = waves
+        .bursts
+        .iter()
+        .rev()
+        .take(4)
+        .rev()
+        .map(|b| format_hm(b.start))
+        .collect();
+    let more = if waves.bursts.len() > 4 {
+        format!("{}, ", g.ellipsis)
+    } else {
+        String::new()
+    };
+    let text = match &waves.period {
+        Some(p) => format!(
+            " {} · next due {} UTC · started {more}{}",
+            p.describe(),
+            format_hm(p.next_due),
+            starts.join(", ")
+        ),
+        None => format!(
+            " started {more}{} UTC · no period yet (needs three recurrences)",
+            starts.join(", ")
+        ),
+    };
+    Line::styled(
+        fit(&text, width, g),
+        if waves.period.is_some() {
+            theme.warning
+        } else {
+            theme.text
+        },
+    )
 }
 
 fn lines_push_method(out: &mut Vec<Line<'static>>, m: &str, a: u64, b: u64, theme: &Theme) {
@@ -961,7 +1066,12 @@ pub fn probes(
                 Paragraph::new(summary).block(panel(" Probe ", theme, g)),
                 head,
             );
-            let lines = probe_detail_lines(p, theme, g);
+            let history = model
+                .probe_history
+                .get(sel)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let lines = probe_detail_lines(p, history, theme, g);
             // Wrapped lines make the rendered height larger than the line count; the bound
             // only has to stop scrolling into nothing.
             state.detail_scroll = state.detail_scroll.min(lines.len() as u16);
@@ -1044,7 +1154,12 @@ pub fn probes(
 
 /// The evidence of one probe, line by line: requests as sent, responses as received (every
 /// header line in order, doubled ones marked), then what each browser would say.
-pub fn probe_detail_lines(p: &ProbeResult, theme: &Theme, g: &Glyphs) -> Vec<Line<'static>> {
+pub fn probe_detail_lines(
+    p: &ProbeResult,
+    history: &[crate::analysis::ProbeHistoryEntry],
+    theme: &Theme,
+    g: &Glyphs,
+) -> Vec<Line<'static>> {
     let mut out: Vec<Line<'static>> = Vec::new();
     let section = |out: &mut Vec<Line<'static>>, title: &str| {
         out.push(Line::styled(title.to_string(), theme.table_header));
@@ -1166,6 +1281,37 @@ pub fn probe_detail_lines(p: &ProbeResult, theme: &Theme, g: &Glyphs) -> Vec<Lin
     }
     if let Some(i) = &p.instance {
         out.push(Line::styled(format!("Instance: {i}"), theme.muted));
+    }
+    if history.len() > 1 {
+        section(&mut out, "History (newest first)");
+        for h in history {
+            out.push(Line::from(vec![
+                Span::styled(
+                    format!("  {}  ", crate::time::format_hms(h.time)),
+                    theme.muted,
+                ),
+                Span::styled(
+                    if h.allowed { "ALLOWED" } else { "BLOCKED" },
+                    if h.allowed {
+                        theme.verdict_allowed
+                    } else {
+                        theme.verdict_blocked
+                    },
+                ),
+                Span::styled(
+                    format!(
+                        "  {}{}{}",
+                        h.code,
+                        h.hidden_status
+                            .map_or(String::new(), |s| format!("  hidden {s}")),
+                        h.instance
+                            .as_deref()
+                            .map_or(String::new(), |i| format!("  {i}"))
+                    ),
+                    theme.text,
+                ),
+            ]));
+        }
     }
     out
 }

@@ -1,0 +1,251 @@
+//! The real binary in a pseudo-terminal: `corstop demo` draws, answers keys and resizes, and
+//! gives the terminal back (alternate screen left, cursor shown, raw mode off) whether it is
+//! quit with `q` or stopped with SIGTERM.
+//!
+//! Nothing here measures time: every wait polls for an observable change with a generous
+//! deadline, and only the deadline expiring fails the test.
+
+#![cfg(unix)]
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use nix::pty::{Winsize, openpty};
+use nix::sys::signal::{Signal, kill};
+use nix::sys::termios::{LocalFlags, tcgetattr};
+use nix::unistd::Pid;
+
+const DEADLINE: Duration = Duration::from_secs(20);
+const ENTER_ALT: &[u8] = b"\x1b[?1049h";
+const LEAVE_ALT: &[u8] = b"\x1b[?1049l";
+const SHOW_CURSOR: &[u8] = b"\x1b[?25h";
+
+fn winsize(cols: u16, rows: u16) -> Winsize {
+    Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    }
+}
+
+/// The child on the slave side of a pty, with everything it writes collected.
+struct Session {
+    child: Child,
+    master: File,
+    /// Kept open so the terminal's settings can be read after the child exits.
+    slave: OwnedFd,
+    output: Arc<Mutex<Vec<u8>>>,
+    reader: Option<JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Session {
+    fn start() -> Session {
+        let dir = tempfile::tempdir().unwrap();
+        let pty = openpty(&winsize(120, 36), None).unwrap();
+        let slave_fd = pty.slave.as_raw_fd();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_corstop"));
+        cmd.arg("demo")
+            .arg("--dir")
+            .arg(dir.path().join("logs"))
+            .arg("--log-file")
+            .arg(dir.path().join("corstop.log"))
+            .current_dir(dir.path())
+            .env("TERM", "xterm-256color")
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path())
+            .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+            .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
+            .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("CORSTOP_") || k == "NO_COLOR" {
+                cmd.env_remove(k);
+            }
+        }
+        // SAFETY: only async-signal-safe calls (setsid, ioctl) between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                // A session of its own with the pty as controlling terminal, so /dev/tty
+                // works and resizes arrive as SIGWINCH.
+                if nix::libc::setsid() < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if nix::libc::ioctl(slave_fd, nix::libc::TIOCSCTTY as _, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().unwrap();
+        let master = File::from(pty.master);
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let reader = {
+            let mut master = master.try_clone().unwrap();
+            let output = output.clone();
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 8192];
+                // Ends with EIO once every slave descriptor is closed.
+                while let Ok(n) = master.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    output.lock().unwrap().extend_from_slice(&buf[..n]);
+                }
+            })
+        };
+        Session {
+            child,
+            master,
+            slave: pty.slave,
+            output,
+            reader: Some(reader),
+            _dir: dir,
+        }
+    }
+
+    fn output_len(&self) -> usize {
+        self.output.lock().unwrap().len()
+    }
+
+    fn output(&self) -> Vec<u8> {
+        self.output.lock().unwrap().clone()
+    }
+
+    fn wait_for(&mut self, what: &str, mut done: impl FnMut(&[u8]) -> bool) {
+        let start = Instant::now();
+        loop {
+            if done(&self.output.lock().unwrap()) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "corstop exited ({status}) while waiting for {what}; output:\n{}",
+                    String::from_utf8_lossy(&self.output())
+                );
+            }
+            assert!(
+                start.elapsed() < DEADLINE,
+                "no {what} within {DEADLINE:?}; output so far:\n{}",
+                String::from_utf8_lossy(&self.output())
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn first_frame(&mut self) {
+        // The alternate screen and a full 120x36 frame of box drawing.
+        self.wait_for("first frame", |out| {
+            find(out, ENTER_ALT).is_some_and(|i| out.len() - i > 4000)
+        });
+    }
+
+    /// Sends `keys` and waits for the screen to be redrawn.
+    fn press(&mut self, keys: &[u8]) {
+        let before = self.output_len();
+        self.master.write_all(keys).unwrap();
+        self.master.flush().unwrap();
+        let label = format!("redraw after {keys:?}");
+        self.wait_for(&label, |out| out.len() > before);
+    }
+
+    fn resize(&mut self, cols: u16, rows: u16) {
+        let before = self.output_len();
+        let ws = winsize(cols, rows);
+        // SAFETY: TIOCSWINSZ reads one `winsize` from a valid pointer.
+        let rc = unsafe {
+            nix::libc::ioctl(
+                self.master.as_raw_fd(),
+                nix::libc::TIOCSWINSZ as _,
+                &ws as *const Winsize,
+            )
+        };
+        assert_eq!(rc, 0, "TIOCSWINSZ failed");
+        self.wait_for("redraw after resize", |out| out.len() > before);
+    }
+
+    fn wait_exit(&mut self) -> ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            if start.elapsed() > DEADLINE {
+                let _ = self.child.kill();
+                panic!(
+                    "corstop did not exit within {DEADLINE:?}; output:\n{}",
+                    String::from_utf8_lossy(&self.output())
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Checks the terminal was handed back, then closes our end so the reader finishes.
+    fn assert_restored(mut self) {
+        let termios = tcgetattr(&self.slave).unwrap();
+        assert!(
+            termios
+                .local_flags
+                .contains(LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG),
+            "raw mode still on: {:?}",
+            termios.local_flags
+        );
+        drop(self.slave);
+        if let Some(r) = self.reader.take() {
+            r.join().unwrap();
+        }
+        let out = self.output.lock().unwrap().clone();
+        let entered = rfind(&out, ENTER_ALT).expect("the alternate screen was never entered");
+        let left = rfind(&out, LEAVE_ALT).expect("the alternate screen was never left");
+        assert!(
+            left > entered,
+            "left the alternate screen before entering it last"
+        );
+        let shown = rfind(&out, SHOW_CURSOR).expect("the cursor was never shown again");
+        assert!(shown > entered, "cursor not shown after the last frame");
+        // Nothing after the restore takes the screen or hides the cursor again.
+        let tail = &out[left.min(shown)..];
+        assert!(find(tail, ENTER_ALT).is_none());
+        assert!(find(tail, b"\x1b[?25l").is_none());
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).rposition(|w| w == needle)
+}
+
+#[test]
+fn keys_resize_and_quit_restore_the_terminal() {
+    let mut s = Session::start();
+    s.first_frame();
+    for keys in [&b"2"[..], b"3", b"5", b"\t"] {
+        s.press(keys);
+    }
+    s.resize(100, 30);
+    s.press(b"1");
+    s.master.write_all(b"q").unwrap();
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status}");
+    s.assert_restored();
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let mut s = Session::start();
+    s.first_frame();
+    kill(Pid::from_raw(s.child.id() as i32), Signal::SIGTERM).unwrap();
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status}");
+    s.assert_restored();
+}
