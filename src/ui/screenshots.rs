@@ -22,7 +22,7 @@ struct Shot {
     setup: fn(&mut UiState),
 }
 
-const SHOTS: [Shot; 8] = [
+const SHOTS: [Shot; 10] = [
     Shot {
         name: "overview",
         setup: |_| {},
@@ -53,6 +53,17 @@ const SHOTS: [Shot; 8] = [
         name: "probe-detail",
         setup: |s| {
             s.switch_to(View::Probes);
+            s.detail = true;
+        },
+    },
+    Shot {
+        name: "triage",
+        setup: |s| s.switch_to(View::Triage),
+    },
+    Shot {
+        name: "triage-detail",
+        setup: |s| {
+            s.switch_to(View::Triage);
             s.detail = true;
         },
     },
