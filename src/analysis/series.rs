@@ -139,6 +139,9 @@ pub struct OriginTable {
 pub struct AuthColumn {
     pub status_401: u32,
     pub status_403: u32,
+    /// The part of the 401/403 answered to preflights (auth in front of CORS, H2): not token
+    /// expiry, so burst detection leaves it out.
+    pub on_options: u32,
     pub classes: [u32; AuthClass::COUNT],
 }
 
@@ -232,6 +235,9 @@ pub fn compute(
                         acc.by_method[k.method as usize].1 += n;
                     }
                     _ => {}
+                }
+                if matches!(k.status, 401 | 403) && k.method == Method::Options {
+                    ac.on_options += cnt;
                 }
                 if k.method == Method::Options {
                     let t = acc.trend.entry(k.route).or_insert_with(|| RouteTrend {

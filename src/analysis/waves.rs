@@ -22,7 +22,11 @@ pub fn auth_bursts(t: &AuthTimeline, lifetimes: &[EpochMs]) -> AuthBursts {
     let series: Vec<u32> = t
         .columns
         .iter()
-        .map(|c| c.status_401.saturating_add(c.status_403))
+        .map(|c| {
+            c.status_401
+                .saturating_add(c.status_403)
+                .saturating_sub(c.on_options)
+        })
         .collect();
     let bursts = detect_bursts(
         &series,
