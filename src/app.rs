@@ -421,6 +421,7 @@ fn ui_options(
         },
         keys: settings.keys.clone(),
         token_lifetimes_ms: settings.token_lifetimes_ms.clone(),
+        bell: None,
     })
 }
 
@@ -538,8 +539,18 @@ async fn run_demo(args: &DemoArgs, settings: Settings) -> anyhow::Result<()> {
     result
 }
 
+/// A report reads history at full speed, often hours of it: buckets of at least a minute keep
+/// the store (and the parallel reader's per-thread stores) small, and a postmortem needs no
+/// finer grain than the analysis uses.
+pub fn report_store_config(mut cfg: StoreConfig) -> StoreConfig {
+    cfg.bucket_ms = cfg.bucket_ms.max(MINUTE);
+    cfg.retention_ms = cfg.retention_ms.max(cfg.bucket_ms);
+    cfg
+}
+
 fn run_report(
     args: &ReportArgs,
+    store_cfg: StoreConfig,
     diagnosis_options: &crate::report::DiagnosisOptions,
 ) -> anyhow::Result<ExitCode> {
     let specs: Vec<LogSourceSpec> = args
@@ -557,7 +568,7 @@ fn run_report(
         nginx_format: args.nginx_format.clone(),
         json_fields: None,
     };
-    let mut store = Store::new(StoreConfig::default(), TimeMode::EventTime);
+    let mut store = Store::new(report_store_config(store_cfg), TimeMode::EventTime);
     crate::sources::reader::read_to_end(&specs, &opts, &mut store)?;
     let diagnosis = crate::report::diagnose(&store, diagnosis_options);
     let report = crate::report::FullReport {
@@ -624,7 +635,7 @@ pub fn main() -> ExitCode {
                 token_lifetimes_ms: settings.token_lifetimes_ms.clone(),
                 alerts: alert_config(&settings),
             };
-            run_report(args, &opts)
+            run_report(args, settings.store.clone(), &opts)
         }
         Some(Command::Check(args)) => runtime
             .block_on(crate::check::run(args, settings.probe.clone()))

@@ -115,6 +115,10 @@ pub struct OriginCell {
     pub derived: bool,
     pub requests: u64,
     pub failed: u64,
+    /// OPTIONS answered 2xx: preflights the server accepted.
+    pub preflight_2xx: u64,
+    /// Requests other than OPTIONS: what followed the preflights.
+    pub actual: u64,
     /// The most frequent failing status and method.
     pub dominant: Option<(u16, Method, u64)>,
 }
@@ -122,6 +126,16 @@ pub struct OriginCell {
 impl OriginCell {
     pub fn failure_rate(&self) -> f64 {
         self.failed as f64 / self.requests.max(1) as f64
+    }
+
+    /// Share of server-accepted preflights never followed by their actual request: the
+    /// browser refused the answer (origin or header not allowed, doubled ACAO) although every
+    /// log line looks healthy. `None` below ten accepted preflights, where a share says little.
+    /// Counted per cell, not per client, so simple requests that need no preflight can hide
+    /// part of it; a high share is the strong signal.
+    pub fn unfollowed_share(&self) -> Option<f64> {
+        (self.preflight_2xx >= 10)
+            .then(|| 1.0 - (self.actual as f64 / self.preflight_2xx as f64).min(1.0))
     }
 }
 
@@ -160,6 +174,8 @@ pub struct AuthTimeline {
 struct CellAcc {
     requests: u64,
     failed: u64,
+    preflight_2xx: u64,
+    actual: u64,
     direct: u64,
     statuses: Vec<(u16, Method, u64)>,
 }
@@ -256,6 +272,11 @@ pub fn compute(
                 }
                 let cell = acc.cells.entry((k.route, k.origin)).or_default();
                 cell.requests += n;
+                if k.method != Method::Options {
+                    cell.actual += n;
+                } else if (200..300).contains(&k.status) {
+                    cell.preflight_2xx += n;
+                }
                 if !k.origin_derived {
                     cell.direct += n;
                 }
@@ -300,6 +321,8 @@ pub fn compute(
                 derived: c.direct == 0,
                 requests: c.requests,
                 failed: c.failed,
+                preflight_2xx: c.preflight_2xx,
+                actual: c.actual,
                 dominant: c
                     .statuses
                     .iter()
@@ -431,5 +454,34 @@ mod tests {
         assert_eq!(fit_columns(&cols, 20).len(), 10);
         let total: u64 = fit_columns(&cols, 3).iter().map(|c| c[0]).sum();
         assert_eq!(total, 55);
+    }
+}
+
+#[cfg(test)]
+mod follow_up_tests {
+    use super::*;
+
+    fn cell(preflight_2xx: u64, actual: u64) -> OriginCell {
+        OriginCell {
+            route: "/api/orders".into(),
+            origin: "https://app.contoso.com".into(),
+            derived: false,
+            requests: preflight_2xx + actual,
+            failed: 0,
+            preflight_2xx,
+            actual,
+            dominant: None,
+        }
+    }
+
+    #[test]
+    fn unfollowed_share_of_accepted_preflights() {
+        // Browsers refused every accepted preflight (doubled ACAO): nothing followed.
+        assert_eq!(cell(40, 0).unfollowed_share(), Some(1.0));
+        assert_eq!(cell(40, 10).unfollowed_share(), Some(0.75));
+        // More requests than preflights (cached preflights, simple requests): all followed.
+        assert_eq!(cell(40, 90).unfollowed_share(), Some(0.0));
+        // Too few preflights to say anything.
+        assert_eq!(cell(9, 0).unfollowed_share(), None);
     }
 }

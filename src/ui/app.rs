@@ -40,6 +40,9 @@ pub struct UiOptions {
     pub keys: KeyBindings,
     /// Access-token lifetimes that auth bursts are compared with (default 1h).
     pub token_lifetimes_ms: Vec<crate::time::EpochMs>,
+    /// Rings the terminal bell when the alert notifier asks for it (`[notify] bell = true`).
+    /// The notifier cannot ring it itself: the terminal belongs to this loop.
+    pub bell: Option<Arc<crate::notify::DeliveryStatus>>,
 }
 
 impl Default for UiOptions {
@@ -52,6 +55,7 @@ impl Default for UiOptions {
             analysis: AnalysisConfig::default(),
             keys: KeyBindings::default(),
             token_lifetimes_ms: vec![crate::time::HOUR],
+            bell: None,
         }
     }
 }
@@ -180,6 +184,12 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = ticker.tick() => {
+                if opts.bell.as_ref().is_some_and(|b| b.take_bell()) {
+                    // Between frames, so the byte never lands inside an escape sequence.
+                    use std::io::Write;
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(b"\x07").and_then(|()| out.flush());
+                }
                 if was_frozen && !state.frozen {
                     // Unfreezing takes a snapshot at once even if the store did not move.
                     snapshots.invalidate();

@@ -676,6 +676,15 @@ pub fn origins(
     sort_cells(&mut cells, state.origin_sort);
     let [main, legend] = Layout::vertical([Constraint::Min(5), Constraint::Length(1)]).areas(area);
     state.row_routes = cells.iter().map(|c| c.route.clone()).collect();
+    // The follow-up share needs room; at 80 columns the origin matters more (the triage board
+    // still weighs the share).
+    let show_unfollowed = main.width >= 100;
+    let mut header = vec![
+        "Route", "Origin", "Req", "Failed", "Rate", "Unfol", "Dominant",
+    ];
+    if !show_unfollowed {
+        header.remove(5);
+    }
     let rows: Vec<Row> = cells
         .iter()
         .map(|c| {
@@ -692,12 +701,19 @@ pub fn origins(
             } else {
                 theme.warning
             };
-            Row::new(vec![
+            let mut row_cells = vec![
                 Cell::from(c.route.clone()),
                 Cell::from(origin),
                 num(c.requests, theme, false),
                 num(c.failed, theme, true),
                 Cell::from(Span::styled(percent(Some(rate)), rate_style)),
+                Cell::from(match c.unfollowed_share() {
+                    Some(u) => Span::styled(
+                        percent(Some(u)),
+                        if u >= 0.5 { theme.bad } else { theme.muted },
+                    ),
+                    None => Span::styled("-", theme.muted),
+                }),
                 Cell::from(Span::styled(
                     c.dominant
                         .map_or("-".into(), |(s, m, n)| format!("{s} {m} ×{}", count(n))),
@@ -707,7 +723,11 @@ pub fn origins(
                         theme.muted
                     },
                 )),
-            ])
+            ];
+            if !show_unfollowed {
+                row_cells.remove(5);
+            }
+            Row::new(row_cells)
         })
         .collect();
     selectable_table(
@@ -719,11 +739,11 @@ pub fn origins(
             state.range.label(),
             state.origin_sort.label()
         ),
-        vec!["Route", "Origin", "Req", "Failed", "Rate", "Dominant"],
+        header,
         rows,
         fit_widths(
             main.width,
-            &[
+            [
                 Col::Text {
                     longest: longest("Route", cells.iter().map(|c| c.route.as_str())),
                     min: 12,
@@ -735,8 +755,15 @@ pub fn origins(
                 Col::Fixed(5),
                 Col::Fixed(6),
                 Col::Fixed(6),
+                Col::Fixed(6),
                 Col::Fixed(15),
-            ],
+            ]
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| show_unfollowed || *i != 5)
+            .map(|(_, c)| c)
+            .collect::<Vec<_>>()
+            .as_slice(),
         ),
         theme,
         g,
@@ -752,6 +779,12 @@ pub fn origins(
             theme.muted,
         ),
     ];
+    if show_unfollowed {
+        legend_spans.push(Span::styled(
+            " · unfol: 2xx preflights never followed by their request",
+            theme.muted,
+        ));
+    }
     if table.cells_left_out > 0 {
         legend_spans.push(Span::styled(
             format!("   {} more pairs not shown", table.cells_left_out),
