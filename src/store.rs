@@ -1,9 +1,10 @@
 //! The one state store: time-bucketed counters, probe history and raw-line rings, all bounded
 //! by construction.
 //!
-//! Memory bound (defaults): 2,160 buckets (6 h of 10 s) × at most 512 keys × 24 bytes of map
-//! entry ≈ 26 MB in the worst adversarial case; 8,192 total keys; 256 route and 64 origin
-//! names of at most 200 bytes; 512 probe results; 200 raw lines of at most 2 KB per source.
+//! Memory bound (defaults): 2,160 buckets (6 h of 10 s) × a hash table of at most 512 keys
+//! (1,024 slots of about 17 bytes) ≈ 38 MB in the worst adversarial case; 8,192 total keys;
+//! 256 route and 64 origin names of at most 200 bytes; 512 probe results; 200 raw lines of at
+//! most 2 KB per source.
 //! Nothing in here grows with the number of lines read.
 
 use std::collections::VecDeque;
