@@ -80,7 +80,7 @@ fn flag_duration(flag: &str, value: &Option<String>) -> Result<Option<i64>, Conf
         Some(v) => parse_duration(v)
             .map(Some)
             .ok_or_else(|| ConfigError::Invalid {
-                origin: format!("--{flag}"),
+                origin: format!("--{flag} / CORSTOP_{}", flag.to_ascii_uppercase()),
                 message: format!("invalid duration '{v}' (examples: 10s, 5m, 6h)"),
             }),
     }
@@ -163,7 +163,7 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
     let fps = args.fps.or(file.fps).unwrap_or(10);
     if !(1..=60).contains(&fps) {
         return Err(ConfigError::Invalid {
-            origin: "--fps".into(),
+            origin: "--fps / CORSTOP_FPS".into(),
             message: format!("must be between 1 and 60, got {fps}"),
         });
     }

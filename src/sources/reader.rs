@@ -124,12 +124,10 @@ impl ReadSummary {
 /// Why a headless read failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
-    #[error("{path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: io::Error,
-    },
+    // The I/O error is part of the message rather than a `source`, so that printing the error
+    // chain does not repeat it.
+    #[error("{path}: {error}")]
+    Io { path: String, error: io::Error },
     #[error("no file matches {0}")]
     NoMatch(String),
     #[error("{label}: {message}")]
@@ -139,7 +137,7 @@ pub enum ReadError {
 fn io_err(path: &Path, source: io::Error) -> ReadError {
     ReadError::Io {
         path: path.display().to_string(),
-        source,
+        error: source,
     }
 }
 
