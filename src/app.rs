@@ -570,6 +570,8 @@ fn run_report(
     };
     let mut store = Store::new(report_store_config(store_cfg), TimeMode::EventTime);
     crate::sources::reader::read_to_end(&specs, &opts, &mut store)?;
+    // Preflights still waiting at the end of the logs never got their request.
+    store.settle_followups();
     let diagnosis = crate::report::diagnose(&store, diagnosis_options);
     let report = crate::report::FullReport {
         counts: crate::report::build(&store),

@@ -180,6 +180,9 @@ pub struct Bucket {
     pub latency_n: u32,
     /// Keys folded into `(other)` because the bucket was full.
     pub folded: u32,
+    /// Accepted preflights of this bucket paired with what the same client sent next, per
+    /// (route, origin): (followed by the actual request, never followed within the window).
+    pub followups: FxHashMap<(u16, u16), (u32, u32)>,
 }
 
 impl Bucket {
@@ -201,6 +204,7 @@ impl Bucket {
         self.latency_sum_ms = 0;
         self.latency_n = 0;
         self.folded = 0;
+        self.followups.clear();
     }
 
     pub fn http_total(&self) -> u64 {
@@ -284,6 +288,13 @@ pub struct AuthSample {
 }
 
 const AUTH_SAMPLES: usize = 64;
+/// How long after an accepted preflight its actual request may arrive and still count as
+/// following it (browsers send it at once; the slack covers queueing and log skew).
+pub const FOLLOW_WINDOW_MS: EpochMs = 10 * SECOND;
+/// Accepted preflights waiting for their request; past this, new ones are not tracked.
+const MAX_PENDING_PREFLIGHTS: usize = 8192;
+/// (route, origin) pairs counted per bucket before folding into `(other)`.
+const MAX_FOLLOWUP_KEYS: usize = 64;
 const MAX_SAMPLE: usize = 400;
 const MAX_PROBE_KEYS: usize = 256;
 
@@ -313,6 +324,11 @@ pub struct Store {
     raw: VecDeque<RawLine>,
     raw_seq: u64,
     auth_samples: VecDeque<AuthSample>,
+    /// Accepted preflights by (client, route, origin) waiting for the request they announce.
+    pending_preflights: FxHashMap<(u64, u16, u16), EpochMs>,
+    /// Accepted preflights not tracked because the table was full.
+    pub pending_untracked: u64,
+    last_pairing_sweep: EpochMs,
 }
 
 impl Store {
@@ -344,6 +360,9 @@ impl Store {
             raw: VecDeque::new(),
             raw_seq: 0,
             auth_samples: VecDeque::new(),
+            pending_preflights: FxHashMap::default(),
+            pending_untracked: 0,
+            last_pairing_sweep: i64::MIN / 2,
             cfg,
         }
     }
@@ -383,6 +402,8 @@ impl Store {
             self.now = wall;
             if wall.div_euclid(self.cfg.bucket_ms) != before {
                 self.generation += 1;
+                // A quiet log decides its waiting preflights on the clock, not on new lines.
+                self.expire_preflights(wall);
             }
         }
     }
@@ -484,6 +505,13 @@ impl Store {
             acao: rec.acao_seen(),
             origin_derived: rec.origin_derived && origin != NO_ORIGIN,
         };
+        if let Some(client) = rec.client.as_deref()
+            && origin != NO_ORIGIN
+            && !client.is_empty()
+            && client != "-"
+        {
+            self.pair_preflight(fx_hash(client), route, origin, rec);
+        }
         self.generation += 1;
         let stats = self.source_mut(source);
         stats.http_events += 1;
@@ -505,6 +533,88 @@ impl Store {
             key
         };
         *bucket.http.entry(key).or_insert(0) += 1;
+    }
+
+    /// Pairs an accepted preflight with the next request of the same client, origin and route.
+    /// A preflight the browser refused (origin or header not allowed, doubled ACAO) is never
+    /// followed, although its log line says 204.
+    fn pair_preflight(&mut self, client: u64, route: u16, origin: u16, rec: &HttpRecord<'_>) {
+        let key = (client, route, origin);
+        if rec.method == Method::Options {
+            if (200..300).contains(&rec.status) {
+                if self.pending_preflights.len() >= MAX_PENDING_PREFLIGHTS {
+                    self.expire_preflights(self.now());
+                }
+                if self.pending_preflights.len() >= MAX_PENDING_PREFLIGHTS
+                    && !self.pending_preflights.contains_key(&key)
+                {
+                    self.pending_untracked += 1;
+                } else {
+                    // A second preflight before any request: the first stays undecided
+                    // (concurrent requests from one client), so it is not counted either way.
+                    self.pending_preflights.insert(key, rec.time);
+                }
+            }
+        } else if let Some(at) = self.pending_preflights.remove(&key) {
+            let followed = (rec.time - at).abs() <= FOLLOW_WINDOW_MS;
+            self.count_followup(at, route, origin, followed);
+        }
+        // Sweep once per window of store time, so waiting preflights are decided promptly
+        // without scanning the table on every line.
+        // This line's own time counts: the store's clock moves only after it is bucketed.
+        let now = self.now().max(rec.time);
+        if now - self.last_pairing_sweep >= FOLLOW_WINDOW_MS {
+            self.last_pairing_sweep = now;
+            self.expire_preflights(now);
+        }
+    }
+
+    /// Counts preflights whose window closed without their request as not followed.
+    fn expire_preflights(&mut self, now: EpochMs) {
+        let cutoff = now - FOLLOW_WINDOW_MS;
+        let expired: Vec<((u64, u16, u16), EpochMs)> = self
+            .pending_preflights
+            .iter()
+            .filter(|(_, at)| **at < cutoff)
+            .map(|(k, at)| (*k, *at))
+            .collect();
+        for (key, at) in expired {
+            self.pending_preflights.remove(&key);
+            self.count_followup(at, key.1, key.2, false);
+        }
+    }
+
+    fn count_followup(&mut self, at: EpochMs, route: u16, origin: u16, followed: bool) {
+        let w = self.cfg.bucket_ms;
+        let n = self.buckets.len() as i64;
+        let idx = at.div_euclid(w);
+        let bucket = &mut self.buckets[idx.rem_euclid(n) as usize];
+        // The preflight's bucket may have left retention meanwhile; then there is nothing to
+        // count into.
+        if bucket.index != idx {
+            return;
+        }
+        let key = if bucket.followups.len() >= MAX_FOLLOWUP_KEYS
+            && !bucket.followups.contains_key(&(route, origin))
+        {
+            (OTHER, OTHER)
+        } else {
+            (route, origin)
+        };
+        let entry = bucket.followups.entry(key).or_insert((0, 0));
+        if followed {
+            entry.0 += 1;
+        } else {
+            entry.1 += 1;
+        }
+        self.generation += 1;
+    }
+
+    /// Closes the follow-up window of every waiting preflight older than it (for tests and the
+    /// end of a headless read; live, this happens as lines arrive).
+    pub fn settle_followups(&mut self) {
+        let now = self.now();
+        self.expire_preflights(now);
     }
 
     fn count_total(&mut self, key: HttpKey) {
@@ -967,6 +1077,60 @@ mod tests {
         let huge = vec![b'x'; 10 << 20];
         s.note_parse_error(src, &huge, "line too long");
         assert!(s.sources()[0].last_error.as_ref().unwrap().0.len() < 1000);
+    }
+
+    fn preflight(t: EpochMs, client: &str, origin: &str, status: u16) -> HttpRecord<'static> {
+        let mut r = http(t, Method::Options, "/api/orders", status);
+        r.client = Some(Cow::Owned(client.into()));
+        r.origin = Some(Cow::Owned(origin.into()));
+        r
+    }
+
+    fn followups(s: &Store) -> (u32, u32) {
+        s.window(600 * SECOND)
+            .filter_map(|(_, b)| b)
+            .flat_map(|b| b.followups.values())
+            .fold((0, 0), |a, v| (a.0 + v.0, a.1 + v.1))
+    }
+
+    #[test]
+    fn preflights_are_paired_with_their_request_per_client() {
+        let mut s = Store::new(small(600), TimeMode::EventTime);
+        let src = s.register_source("a");
+        let app = "https://app.contoso.com";
+        // Client 1: preflight, then the PUT a second later: followed.
+        s.ingest_http(src, &preflight(T0, "10.0.0.1", app, 204));
+        let mut put = preflight(T0 + 1_000, "10.0.0.1", app, 200);
+        put.method = Method::Put;
+        s.ingest_http(src, &put);
+        // Client 2: accepted preflight, browser refused the answer: nothing follows.
+        s.ingest_http(src, &preflight(T0 + 2_000, "10.0.0.2", app, 204));
+        // Client 3: refused at the server (401): not an accepted preflight at all.
+        s.ingest_http(src, &preflight(T0 + 2_000, "10.0.0.3", app, 401));
+        // A PUT from client 2 long after the window does not rescue its preflight.
+        let mut late = preflight(T0 + 2_000 + FOLLOW_WINDOW_MS + 5_000, "10.0.0.2", app, 200);
+        late.method = Method::Put;
+        s.ingest_http(src, &late);
+        s.settle_followups();
+        assert_eq!(followups(&s), (1, 1));
+        assert_eq!(s.pending_untracked, 0);
+    }
+
+    #[test]
+    fn waiting_preflights_are_decided_as_time_passes() {
+        let mut s = Store::new(small(600), TimeMode::EventTime);
+        let src = s.register_source("a");
+        let app = "https://app.contoso.com";
+        for i in 0..20 {
+            s.ingest_http(
+                src,
+                &preflight(T0 + i * 100, &format!("10.0.1.{i}"), app, 204),
+            );
+        }
+        assert_eq!(followups(&s), (0, 0));
+        // Unrelated traffic moves event time past the window: the sweep decides them.
+        s.ingest_http(src, &preflight(T0 + 30_000, "10.9.9.9", app, 204));
+        assert_eq!(followups(&s), (0, 20));
     }
 
     #[test]

@@ -77,6 +77,9 @@ impl Store {
             raw_seq: _,
             auth_samples: other_auth_samples,
             mode: _,
+            pending_preflights: other_pending,
+            pending_untracked: other_untracked,
+            last_pairing_sweep: _,
         } = other;
 
         // Sources are matched by label, so ids may differ between the two stores.
@@ -120,6 +123,17 @@ impl Store {
             self.now = other_now;
         }
         self.head = self.head.max(other_head);
+        // Preflights still waiting in the other store (the end of its range) keep waiting here:
+        // their request may be at the start of the next range.
+        for ((client, route, origin), at) in other_pending {
+            let key = (
+                client,
+                map_id(&route_map, route),
+                map_id(&origin_map, origin),
+            );
+            self.pending_preflights.entry(key).or_insert(at);
+        }
+        self.pending_untracked += other_untracked;
         if other_cfg.bucket_ms == self.cfg.bucket_ms {
             self.merge_buckets(other_buckets, &remap);
         } else {
@@ -243,6 +257,21 @@ impl Store {
             slot.latency_sum_ms += ob.latency_sum_ms;
             slot.latency_n += ob.latency_n;
             slot.folded += ob.folded;
+            for ((route, origin), (followed, unfollowed)) in ob.followups {
+                // Names are remapped through the same function as the counters' keys.
+                let k = remap(HttpKey {
+                    route,
+                    origin,
+                    status: 0,
+                    method: Method::Get,
+                    source: 0,
+                    acao: AcaoSeen::NotLogged,
+                    origin_derived: false,
+                });
+                let e = slot.followups.entry((k.route, k.origin)).or_insert((0, 0));
+                e.0 += followed;
+                e.1 += unfollowed;
+            }
         }
     }
 }

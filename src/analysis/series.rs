@@ -119,6 +119,10 @@ pub struct OriginCell {
     pub preflight_2xx: u64,
     /// Requests other than OPTIONS: what followed the preflights.
     pub actual: u64,
+    /// Accepted preflights paired per client (where the log names the client): followed by
+    /// their request within the window, or not.
+    pub paired_followed: u64,
+    pub paired_unfollowed: u64,
     /// The most frequent failing status and method.
     pub dominant: Option<(u16, Method, u64)>,
 }
@@ -131,8 +135,8 @@ impl OriginCell {
     /// Share of server-accepted preflights never followed by their actual request: the
     /// browser refused the answer (origin or header not allowed, doubled ACAO) although every
     /// log line looks healthy. `None` below ten accepted preflights, where a share says little.
-    /// Counted per cell, not per client, so simple requests that need no preflight can hide
-    /// part of it; a high share is the strong signal.
+    /// Paired per client, origin and route when the log names the client; otherwise counted
+    /// per cell, where simple requests that need no preflight can hide part of it.
     pub fn unfollowed_share(&self) -> Option<f64> {
         (self.preflight_2xx >= 10)
             .then(|| 1.0 - (self.actual as f64 / self.preflight_2xx as f64).min(1.0))
@@ -176,6 +180,7 @@ struct CellAcc {
     failed: u64,
     preflight_2xx: u64,
     actual: u64,
+    paired: (u64, u64),
     direct: u64,
     statuses: Vec<(u16, Method, u64)>,
 }
@@ -292,6 +297,12 @@ pub fn compute(
                     }
                 }
             }
+            for (&(route, origin), &(followed, unfollowed)) in &b.followups {
+                if let Some(cell) = acc.cells.get_mut(&(route, origin)) {
+                    cell.paired.0 += followed as u64;
+                    cell.paired.1 += unfollowed as u64;
+                }
+            }
         }
     }
 
@@ -323,6 +334,8 @@ pub fn compute(
                 failed: c.failed,
                 preflight_2xx: c.preflight_2xx,
                 actual: c.actual,
+                paired_followed: c.paired.0,
+                paired_unfollowed: c.paired.1,
                 dominant: c
                     .statuses
                     .iter()
@@ -470,6 +483,8 @@ mod follow_up_tests {
             failed: 0,
             preflight_2xx,
             actual,
+            paired_followed: 0,
+            paired_unfollowed: 0,
             dominant: None,
         }
     }
