@@ -51,6 +51,16 @@ pub struct FollowupRow {
     pub acao_single: u64,
 }
 
+/// `min(1, actual / preflight_2xx)`: the share of accepted preflights whose request showed up,
+/// from counts alone (1 when there was no accepted preflight).
+pub fn followed_share(preflight_2xx: u64, actual: u64) -> f64 {
+    if preflight_2xx == 0 {
+        1.0
+    } else {
+        (actual as f64 / preflight_2xx as f64).min(1.0)
+    }
+}
+
 impl FollowupRow {
     /// `unfollowed / preflight_2xx` (0 when there was no successful preflight).
     pub fn unfollowed_share(&self) -> f64 {
@@ -115,11 +125,7 @@ pub fn preflight_followup(store: &Store, span_ms: EpochMs) -> Vec<FollowupRow> {
             preflight_2xx: a.ok,
             preflight_failed: a.failed,
             actual: a.actual,
-            followed_share: if a.ok == 0 {
-                1.0
-            } else {
-                (a.actual as f64 / a.ok as f64).min(1.0)
-            },
+            followed_share: followed_share(a.ok, a.actual),
             unfollowed: a.ok.saturating_sub(a.actual),
             acao_multiple: a.multiple,
             acao_missing: a.missing,

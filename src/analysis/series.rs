@@ -6,6 +6,7 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::analysis::triage::FOLLOWUP_MIN_PREFLIGHTS;
 use crate::event::{AuthClass, Method};
 use crate::store::{NO_ORIGIN, Store};
 use crate::time::EpochMs;
@@ -138,8 +139,14 @@ impl OriginCell {
     /// Paired per client, origin and route when the log names the client; otherwise counted
     /// per cell, where simple requests that need no preflight can hide part of it.
     pub fn unfollowed_share(&self) -> Option<f64> {
-        (self.preflight_2xx >= 10)
-            .then(|| 1.0 - (self.actual as f64 / self.preflight_2xx as f64).min(1.0))
+        let paired = self.paired_followed + self.paired_unfollowed;
+        if paired >= FOLLOWUP_MIN_PREFLIGHTS {
+            // Exact where the log names clients: each preflight was matched with its request.
+            return Some(self.paired_unfollowed as f64 / paired as f64);
+        }
+        (self.preflight_2xx >= FOLLOWUP_MIN_PREFLIGHTS).then(|| {
+            1.0 - crate::analysis::followup::followed_share(self.preflight_2xx, self.actual)
+        })
     }
 }
 
@@ -498,5 +505,19 @@ mod follow_up_tests {
         assert_eq!(cell(40, 90).unfollowed_share(), Some(0.0));
         // Too few preflights to say anything.
         assert_eq!(cell(9, 0).unfollowed_share(), None);
+    }
+
+    #[test]
+    fn per_client_pairs_take_precedence_over_counts() {
+        // Counts alone say every preflight was followed (other clients' requests, cached
+        // preflights); the per-client pairs show a quarter never got their request.
+        let mut c = cell(40, 90);
+        c.paired_followed = 30;
+        c.paired_unfollowed = 10;
+        assert_eq!(c.unfollowed_share(), Some(0.25));
+        // Too few pairs: the counts decide.
+        c.paired_followed = 3;
+        c.paired_unfollowed = 1;
+        assert_eq!(c.unfollowed_share(), Some(0.0));
     }
 }
