@@ -15,6 +15,7 @@ use crate::cors::{Credentials, RawRequest, RawResponse, RequestShape, Stage};
 use crate::event::ProbeResult;
 use crate::probe::security::{self, Severity};
 use crate::probe::settings::{DurationSetting, ProbeSettings, normalize_method, parse_header_line};
+use crate::text::{fit, wrap};
 use crate::time::parse_duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -367,57 +368,6 @@ const WIDTH: usize = 80;
 const INDENT: &str = "      ";
 const MAX_MESSAGE_LINES: usize = 6;
 
-/// Cuts to `max` characters, marking the cut with `…`.
-fn fit(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
-
-/// Greedy word wrap to `width` characters; words longer than a line are split.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let mut cur_len = 0;
-    for word in text.split_whitespace() {
-        let mut word: Vec<char> = word.chars().collect();
-        loop {
-            let wlen = word.len();
-            let need = if cur_len == 0 {
-                wlen
-            } else {
-                cur_len + 1 + wlen
-            };
-            if need <= width {
-                if cur_len > 0 {
-                    cur.push(' ');
-                }
-                cur.extend(word.iter());
-                cur_len = need;
-                break;
-            }
-            if cur_len > 0 {
-                lines.push(std::mem::take(&mut cur));
-                cur_len = 0;
-                continue;
-            }
-            let rest = word.split_off(width.min(word.len()));
-            lines.push(word.iter().collect());
-            word = rest;
-            if word.is_empty() {
-                break;
-            }
-        }
-    }
-    if cur_len > 0 {
-        lines.push(cur);
-    }
-    lines
-}
-
 fn push_wrapped(out: &mut String, prefix: &str, text: &str) {
     let width = WIDTH - INDENT.len();
     let lines = wrap(&format!("{prefix}{text}"), width);
@@ -700,13 +650,6 @@ mod tests {
             0
         );
         assert_eq!(exit_code(&[fail_noncritical], true), 1);
-    }
-
-    #[test]
-    fn wrap_splits_long_words() {
-        let lines = wrap("aaaa bbbbbbbbbb c", 4);
-        assert_eq!(lines, vec!["aaaa", "bbbb", "bbbb", "bb c"]);
-        assert_eq!(fit("abcdef", 4), "abc…");
     }
 
     #[test]

@@ -19,5 +19,6 @@ pub mod report;
 pub mod route;
 pub mod sources;
 pub mod store;
+pub mod text;
 pub mod time;
 pub mod ui;

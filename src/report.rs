@@ -57,6 +57,7 @@ use serde::Serialize;
 use crate::event::{AcaoSeen, AuthClass, Method, Sink, SourceId};
 use crate::sources::formats::{Fed, LogParser, ParseError};
 use crate::store::{NO_ORIGIN, Store, StoreSink};
+use crate::text::{fit, wrap};
 use crate::time::{EpochMs, format_rfc3339, now_ms};
 
 /// Most `requests` rows listed; the rest is summed into `omitted_*`.
@@ -318,16 +319,6 @@ pub fn build_at(store: &Store, generated_at: EpochMs) -> Report {
 pub fn to_json(report: &Report) -> String {
     // The model holds only strings, numbers and enums: serialisation cannot fail.
     serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-}
-
-/// Cuts `s` to `width` characters, marking the cut with `…`.
-fn fit(s: &str, width: usize) -> String {
-    if s.chars().count() <= width {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 fn time_range(r: &Report) -> String {
@@ -1026,34 +1017,10 @@ pub fn full_to_table(r: &FullReport) -> String {
 }
 
 /// Word-wraps `text` into lines of at most `width` characters, indented by `indent` spaces.
-/// Words longer than a line (URLs, commands) are cut so that no line ever exceeds `width`.
 fn wrap_into(o: &mut String, text: &str, indent: usize, width: usize) {
-    let room = width.saturating_sub(indent).max(10);
-    let mut line = String::new();
-    let emit = |line: &mut String, o: &mut String| {
-        if !line.is_empty() {
-            let _ = writeln!(o, "{:indent$}{line}", "");
-            line.clear();
-        }
-    };
-    for word in text.split_whitespace() {
-        let mut word: Vec<char> = word.chars().collect();
-        while word.len() > room {
-            emit(&mut line, o);
-            let head: String = word.drain(..room).collect();
-            let _ = writeln!(o, "{:indent$}{head}", "");
-        }
-        let word: String = word.into_iter().collect();
-        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
-        if needed > room {
-            emit(&mut line, o);
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(&word);
+    for line in wrap(text, width.saturating_sub(indent).max(10)) {
+        let _ = writeln!(o, "{:indent$}{line}", "");
     }
-    emit(&mut line, o);
 }
 
 /// The Markdown report with an incident summary and timeline, ready for a postmortem.
