@@ -8,45 +8,103 @@ pub const MAX_TEMPLATE_LEN: usize = 200;
 
 /// True when a path segment is an identifier rather than a route word.
 pub fn is_id_segment(seg: &str) -> bool {
-    is_id_bytes(seg.as_bytes())
+    SegmentShape::of(seg.as_bytes()).is_id(seg.as_bytes())
 }
 
-/// [`is_id_segment`] on bytes. Every rule but the UUID one needs a digit, and most route words
-/// have none, so the digits are counted once, first.
-fn is_id_bytes(b: &[u8]) -> bool {
-    if b.is_empty() {
-        return false;
+const DIGIT: u8 = 1;
+const HEX: u8 = 2;
+/// Characters of opaque tokens: base64url, slugs, ULIDs.
+const TOKEN: u8 = 4;
+/// Where the path part of a request target ends.
+const STOP: u8 = 8;
+const SLASH: u8 = 16;
+
+/// Byte classes, so that one pass over a path measures every segment and finds its end.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let mut v = 0;
+        if b.is_ascii_digit() {
+            v |= DIGIT | HEX | TOKEN;
+        } else if b.is_ascii_hexdigit() {
+            v |= HEX | TOKEN;
+        } else if b.is_ascii_alphabetic() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'=') {
+            v |= TOKEN;
+        } else if matches!(b, b'?' | b'#') {
+            v |= STOP;
+        } else if b == b'/' {
+            v |= SLASH;
+        }
+        t[c] = v;
+        c += 1;
     }
-    let digits = b.iter().filter(|c| c.is_ascii_digit()).count();
-    // UUIDs, with or without braces (the only identifiers that may lack a digit).
-    let uuid = || b.len() >= 36 && is_uuid(trim_braces(b));
-    if digits == 0 {
-        return uuid();
+    t
+};
+
+/// What the identifier rules need to know of a segment, gathered in the same pass that finds
+/// its end.
+#[derive(Clone, Copy)]
+struct SegmentShape {
+    len: usize,
+    digits: usize,
+    /// Class bits every byte of the segment has.
+    all: u8,
+}
+
+impl SegmentShape {
+    const EMPTY: SegmentShape = SegmentShape {
+        len: 0,
+        digits: 0,
+        all: DIGIT | HEX | TOKEN,
+    };
+
+    #[inline]
+    fn add(&mut self, class: u8) {
+        self.len += 1;
+        self.digits += (class & DIGIT) as usize;
+        self.all &= class;
     }
-    // Numbers (including signed and with a decimal point, as some APIs key by them).
-    if digits == b.len() {
-        return true;
+
+    fn of(seg: &[u8]) -> SegmentShape {
+        let mut shape = SegmentShape::EMPTY;
+        for &b in seg {
+            shape.add(CLASS[b as usize]);
+        }
+        shape
     }
-    if uuid() {
-        return true;
+
+    /// The identifier rules. Every rule but the UUID one needs a digit, and most route words
+    /// have none.
+    fn is_id(self, seg: &[u8]) -> bool {
+        if self.len == 0 {
+            return false;
+        }
+        // UUIDs, with or without braces (the only identifiers that may lack a digit).
+        let uuid = || self.len >= 36 && is_uuid(trim_braces(seg));
+        if self.digits == 0 {
+            return uuid();
+        }
+        // Numbers (including signed and with a decimal point, as some APIs key by them).
+        if self.digits == self.len {
+            return true;
+        }
+        if uuid() {
+            return true;
+        }
+        // Hex identifiers (object ids, hashes): 8+ hex chars with at least one digit, so that
+        // words such as "deadbeef" or "facade" stay words only when they carry no digit.
+        if self.len >= 8 && self.all & HEX != 0 {
+            return true;
+        }
+        // Long opaque tokens: base64url, slugs with numbers, ULIDs.
+        if self.len >= 20 && self.all & TOKEN != 0 {
+            return true;
+        }
+        // Mixed word-and-number keys such as `INV-2024-00017` or `user_123`.
+        self.digits >= 3 && self.digits * 2 >= self.len
     }
-    // Hex identifiers (object ids, hashes): 8+ hex chars with at least one digit, so that words
-    // such as "deadbeef" or "facade" stay words only when they carry no digit.
-    if b.len() >= 8 && b.iter().all(|c| c.is_ascii_hexdigit()) {
-        return true;
-    }
-    // Long opaque tokens: base64url, slugs with numbers, ULIDs.
-    if b.len() >= 20
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~' | b'='))
-    {
-        return true;
-    }
-    // Mixed word-and-number keys such as `INV-2024-00017` or `user_123`.
-    if digits >= 3 && digits * 2 >= b.len() {
-        return true;
-    }
-    false
 }
 
 /// Strips every leading `{` and trailing `}`.
@@ -71,55 +129,95 @@ fn is_uuid(b: &[u8]) -> bool {
 /// Templates a raw request path: drops query and fragment, replaces identifier segments with
 /// `{id}`, cuts overlong results. Borrowed when nothing changes, which is the common case.
 pub fn template(raw: &str) -> Cow<'_, str> {
-    // Byte searches: `?` and `#` are ASCII, so their positions are character boundaries, and
-    // this runs once per log line.
-    let end = memchr::memchr2(b'?', b'#', raw.as_bytes()).unwrap_or(raw.len());
-    let path = &raw[..end];
+    let mut out = String::new();
+    match template_into(raw, &mut out) {
+        Templated::Unchanged(path) => Cow::Borrowed(path),
+        Templated::Written => Cow::Owned(out),
+    }
+}
+
+/// Where [`template_into`] left its result.
+pub enum Templated<'a> {
+    /// The template is this part of the raw path.
+    Unchanged(&'a str),
+    /// The template was written into the buffer.
+    Written,
+}
+
+/// [`template`] into a caller's buffer, so that the store's per-line templating allocates
+/// nothing.
+pub fn template_into<'a>(raw: &'a str, out: &mut String) -> Templated<'a> {
+    let b = raw.as_bytes();
+    // The common case, in one pass over the bytes: segments before the first identifier are
+    // kept as they are, and no cut can fall there when the path is short enough.
+    if b.first() == Some(&b'/') {
+        match scan(b) {
+            Scan::Plain(end) if end <= MAX_TEMPLATE_LEN => {
+                return Templated::Unchanged(&raw[..end]);
+            }
+            Scan::IdAt(at) => {
+                let end = at + memchr::memchr2(b'?', b'#', &b[at..]).unwrap_or(b.len() - at);
+                if end <= MAX_TEMPLATE_LEN {
+                    // `at` follows a `/`, so it is a character boundary.
+                    out.clear();
+                    out.push_str(&raw[..at]);
+                    push_templated(out, &raw[at..end]);
+                    return Templated::Written;
+                }
+            }
+            Scan::Plain(_) => {}
+        }
+    }
+    let path_end = memchr::memchr2(b'?', b'#', b).unwrap_or(b.len());
+    let path = &raw[..path_end];
     if path.is_empty() {
-        return Cow::Borrowed("/");
+        return Templated::Unchanged("/");
     }
-    if path.len() <= MAX_TEMPLATE_LEN && path.starts_with('/') {
-        // The common case, in one pass: the segments before the first identifier are kept as
-        // they are (no cut can fall there, the path being short enough).
-        let Some(at) = first_id_segment(path) else {
-            return Cow::Borrowed(path);
-        };
-        let mut out = String::with_capacity(path.len() + 8);
-        out.push_str(&path[..at]);
-        push_templated(&mut out, &path[at..]);
-        return Cow::Owned(out);
-    }
-    let mut out = String::with_capacity(path.len().min(MAX_TEMPLATE_LEN) + 4);
+    out.clear();
     if !path.starts_with('/') {
         // Absolute-form request targets (`http://host/path`) and junk: keep only the path part.
         if let Some(rest) = path.split_once("://").map(|(_, r)| r) {
             return match rest.find('/') {
-                Some(i) => Cow::Owned(template(&rest[i..]).into_owned()),
-                None => Cow::Borrowed("/"),
+                Some(i) => template_into(&rest[i..], out),
+                None => Templated::Unchanged("/"),
             };
         }
         out.push('/');
     }
-    push_templated(&mut out, path);
-    Cow::Owned(out)
+    push_templated(out, path);
+    Templated::Written
 }
 
-/// Byte offset of the first identifier segment of `path`.
-fn first_id_segment(path: &str) -> Option<usize> {
-    let b = path.as_bytes();
-    let mut start = 0;
-    loop {
-        let end = b[start..]
-            .iter()
-            .position(|c| *c == b'/')
-            .map_or(b.len(), |i| start + i);
-        if is_id_bytes(&b[start..end]) {
-            return Some(start);
+enum Scan {
+    /// No identifier segment; the path part ends here.
+    Plain(usize),
+    /// The first identifier segment starts here.
+    IdAt(usize),
+}
+
+/// Walks a path that starts with `/` up to its first identifier segment or its end.
+fn scan(b: &[u8]) -> Scan {
+    let mut seg_start = 1;
+    let mut shape = SegmentShape::EMPTY;
+    for (i, &c) in b.iter().enumerate().skip(1) {
+        let class = CLASS[c as usize];
+        if class & (SLASH | STOP) == 0 {
+            shape.add(class);
+            continue;
         }
-        if end == b.len() {
-            return None;
+        if shape.is_id(&b[seg_start..i]) {
+            return Scan::IdAt(seg_start);
         }
-        start = end + 1;
+        if class & STOP != 0 {
+            return Scan::Plain(i);
+        }
+        seg_start = i + 1;
+        shape = SegmentShape::EMPTY;
+    }
+    if shape.is_id(&b[seg_start..]) {
+        Scan::IdAt(seg_start)
+    } else {
+        Scan::Plain(b.len())
     }
 }
 
@@ -177,6 +275,21 @@ mod tests {
             ("?only=query", "/"),
             ("http://api.example.com/api/orders/7", "/api/orders/{id}"),
             ("http://api.example.com", "/"),
+            ("/api/orders/8812#frag", "/api/orders/{id}"),
+            ("/api/orders?next=/12/34", "/api/orders"),
+            ("/api/12?x=/34", "/api/{id}"),
+            ("//double//7", "//double//{id}"),
+            ("/", "/"),
+            ("/7", "/{id}"),
+            ("/café/12", "/café/{id}"),
+            ("/user_123/x", "/user_123/x"),
+            ("/u_1234/x", "/{id}/x"),
+            ("/a1b2c3d4e5", "/{id}"),
+            ("/s/AbCdEfGhIjKlMnOpQrSt", "/s/AbCdEfGhIjKlMnOpQrSt"),
+            (
+                "https://h/x/{3F2504E0-4F89-11D3-9A0C-0305E82C3301}?q",
+                "/x/{id}",
+            ),
         ];
         for (raw, want) in cases {
             assert_eq!(template(raw), want, "{raw}");
@@ -186,6 +299,20 @@ mod tests {
     #[test]
     fn unchanged_paths_are_borrowed() {
         assert!(matches!(template("/api/orders"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn ids_near_the_length_limit() {
+        // An identifier replaced by `{id}` may push a path that fitted over the limit.
+        let base = format!("/{}", "a".repeat(MAX_TEMPLATE_LEN - 3));
+        assert_eq!(
+            template(&format!("{base}/1")).len(),
+            MAX_TEMPLATE_LEN + '…'.len_utf8()
+        );
+        let exact = format!("/{}", "a".repeat(MAX_TEMPLATE_LEN - 1));
+        assert_eq!(template(&exact), exact);
+        let over = format!("/{}", "a".repeat(MAX_TEMPLATE_LEN));
+        assert!(template(&over).ends_with('…'));
     }
 
     #[test]

@@ -80,6 +80,9 @@ impl Store {
             pending_preflights: other_pending,
             pending_untracked: other_untracked,
             last_pairing_sweep: _,
+            route_scratch: _,
+            hot_bucket: _,
+            hot_slot: _,
         } = other;
 
         // Sources are matched by label, so ids may differ between the two stores.

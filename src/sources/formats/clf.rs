@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use super::common::{self, Cursor, MAX_TEXT_LINE, err, origin_fields, prepare, request_line};
 use super::{Fed, LogParser, ParseError};
 use crate::event::{HttpRecord, Method, Sink};
-use crate::time::parse_clf;
+use crate::time::{TimeCache, parse_clf};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Flavor {
@@ -17,17 +17,20 @@ enum Flavor {
 
 pub struct Clf {
     flavor: Flavor,
+    times: TimeCache,
 }
 
 impl Clf {
     pub fn combined() -> Clf {
         Clf {
             flavor: Flavor::Combined,
+            times: TimeCache::default(),
         }
     }
     pub fn ingress() -> Clf {
         Clf {
             flavor: Flavor::Ingress,
+            times: TimeCache::default(),
         }
     }
 }
@@ -41,7 +44,10 @@ pub(crate) struct ClfHead<'a> {
     pub status: u16,
 }
 
-pub(crate) fn parse_head<'a>(c: &mut Cursor<'a>) -> Result<ClfHead<'a>, ParseError> {
+pub(crate) fn parse_head<'a>(
+    c: &mut Cursor<'a>,
+    times: &mut TimeCache,
+) -> Result<ClfHead<'a>, ParseError> {
     let client = c.token().ok_or_else(|| err("empty line"))?;
     let _ident = c.token().ok_or_else(|| err("missing ident"))?;
     // `$remote_user` may contain spaces in odd setups; everything up to the `[` is the user.
@@ -50,7 +56,7 @@ pub(crate) fn parse_head<'a>(c: &mut Cursor<'a>) -> Result<ClfHead<'a>, ParseErr
     c.i += open;
     let time = c
         .bracketed()
-        .and_then(parse_clf)
+        .and_then(|t| times.parse(t, parse_clf))
         .ok_or_else(|| err("bad [time]"))?;
     let req = c.quoted().ok_or_else(|| err("missing \"request\""))?;
     let (method, target) = request_line(req)?;
@@ -92,7 +98,7 @@ impl LogParser for Clf {
             return Ok(Fed::Skipped);
         }
         let mut c = Cursor::new(line);
-        let head = parse_head(&mut c)?;
+        let head = parse_head(&mut c, &mut self.times)?;
         let referer = c.quoted();
         let _ua = c.quoted();
         if referer.is_some() && _ua.is_none() {
@@ -135,7 +141,7 @@ impl LogParser for Clf {
                     [o, a, ..] => {
                         logs_origin = true;
                         origin = common::opt_field(o);
-                        rec.acao = Some(Cow::Borrowed(std::str::from_utf8(a).unwrap_or("-")));
+                        rec.acao = Some(Cow::Borrowed(common::ascii_or_utf8(a).unwrap_or("-")));
                     }
                     [o] if looks_like_origin(o) => {
                         logs_origin = true;

@@ -135,7 +135,7 @@ fn json_shape(t: &[u8]) -> Option<(&'static str, bool)> {
 /// user agent is followed by the request length, time and `[upstream]`.
 fn clf_shape(t: &[u8]) -> Option<(&'static str, bool)> {
     let mut c = Cursor::new(t);
-    let _ = super::clf::parse_head(&mut c).ok()?;
+    let _ = super::clf::parse_head(&mut c, &mut crate::time::TimeCache::default()).ok()?;
     // parse_head reads `$body_bytes_sent` leniently; detection insists on it.
     let before = &t[..c.i];
     let bytes = before.rsplit(|b| *b == b' ').next().unwrap_or_default();

@@ -138,7 +138,7 @@ impl LogParser for Envoy {
                 .map(Cow::Borrowed),
         });
         let mut n = 1;
-        if let Some(d) = details.and_then(|d| std::str::from_utf8(d).ok())
+        if let Some(d) = details.and_then(common::ascii_or_utf8)
             && let Some(class) = jwt_details_class(d)
         {
             {
