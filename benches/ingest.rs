@@ -336,8 +336,9 @@ impl Generator {
 
     /// Advances time and draws the next request.
     fn next_req(&mut self) {
-        // Mean step 2 ms: 20 M lines cover about 11 hours, longer than the store's retention.
-        self.t += self.rng.below(5) as i64;
+        // Mean step 5 ms: 5 M lines cover about 7 hours and 20 M about 28, both longer than the
+        // store's 6 h retention, so that the two sizes compare memory with the window full.
+        self.t += self.rng.below(11) as i64;
         self.calendar();
         let rng = &mut self.rng;
         let r = &mut self.req;

@@ -960,6 +960,16 @@ fn detection_table() {
             "2026-04-04 10:31:02 SITE GET /a - 443 - 1.2.3.4 UA - - host 200 0 0 1 2 7",
             Some("w3c"),
         ),
+        // App Service text as query tools print it, a space for the `T`.
+        ("2026-04-04 10:31:02Z GET /a 200 1", Some("appservice-http")),
+        (
+            "2026-04-04 10:31:02.123 OPTIONS /a 401 3",
+            Some("appservice-http"),
+        ),
+        (
+            "2026-04-04 10:31:02.1234567Z ValidateToken IDX10223: expired",
+            Some("appservice-auth"),
+        ),
         ("{\n  \"records\": [", Some("azure-json")),
         (
             r#"{"level":"info","ts":1775298662.1,"request":{"method":"GET"},"status":200}"#,

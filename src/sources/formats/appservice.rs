@@ -17,10 +17,7 @@ pub struct HttpText;
 /// Parses one HTTP text line into a borrowed record.
 pub(crate) fn parse_http_line(line: &[u8]) -> Result<HttpRecord<'_>, ParseError> {
     let mut c = Cursor::new(line);
-    let time = c
-        .token()
-        .and_then(parse_rfc3339)
-        .ok_or_else(|| err("bad timestamp"))?;
+    let time = leading_time(&mut c).ok_or_else(|| err("bad timestamp"))?;
     let method = c.token().ok_or_else(|| err("missing method"))?;
     if !method.iter().all(|b| b.is_ascii_alphabetic()) {
         return Err(err("bad method"));
@@ -78,12 +75,28 @@ struct Pending {
 
 /// Splits `time operation message`; `None` when the line does not start with a timestamp.
 pub(crate) fn split_auth_line(line: &[u8]) -> Option<(EpochMs, &[u8], &[u8])> {
-    let sp = memchr::memchr(b' ', line)?;
-    let time = parse_rfc3339(&line[..sp])?;
-    let mut c = Cursor::new(&line[sp..]);
+    let mut c = Cursor::new(line);
+    let time = leading_time(&mut c)?;
     let op = c.token()?;
     c.skip_spaces();
     Some((time, op, c.rest()))
+}
+
+/// The timestamp a line starts with: `2026-04-04T10:31:02Z`, or `2026-04-04 10:31:02Z` as query
+/// tools and spreadsheets print it (a space for the `T`, so two tokens).
+fn leading_time(c: &mut Cursor<'_>) -> Option<EpochMs> {
+    let start = c.i;
+    let first = c.token()?;
+    if first.len() != 10 {
+        return parse_rfc3339(first);
+    }
+    let date_end = c.i;
+    // Exactly one space between date and time, or it is not one timestamp.
+    if c.b.get(date_end) != Some(&b' ') {
+        return None;
+    }
+    c.token()?;
+    parse_rfc3339(&c.b[start..c.i])
 }
 
 /// True for the lines a .NET exception block continues with.
@@ -203,6 +216,44 @@ mod tests {
                 .is_err()
         );
         assert!(p.feed(b"yesterday GET /a 200 1", &mut s).is_err());
+    }
+
+    #[test]
+    fn a_space_may_stand_for_the_t() {
+        let t = crate::time::parse_rfc3339(b"2026-04-04T10:31:02.250Z");
+        let cases: &[(&[u8], Option<(&[u8], &[u8])>)] = &[
+            (
+                b"2026-04-04 10:31:02.250Z OPTIONS /api/orders 401 38",
+                Some((b"OPTIONS", b"/api/orders")),
+            ),
+            (
+                b"2026-04-04 10:31:02.250 GET /a 200 1",
+                Some((b"GET", b"/a")),
+            ),
+            // Two spaces, or a date alone, are not a timestamp.
+            (b"2026-04-04  10:31:02.250Z GET /a 200 1", None),
+            (b"2026-04-04 GET /a 200 1", None),
+            (b"2026-04-04", None),
+        ];
+        for (line, want) in cases {
+            let got = parse_http_line(line).ok();
+            assert_eq!(
+                got.as_ref()
+                    .map(|r| (r.method.as_str().as_bytes(), r.path.as_bytes())),
+                *want,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+            if let Some(r) = got {
+                assert_eq!(Some(r.time), t);
+            }
+        }
+        let (time, op, msg) =
+            split_auth_line(b"2026-04-04 10:31:02.250Z ValidateToken IDX10223: expired").unwrap();
+        assert_eq!(
+            (Some(time), op, msg),
+            (t, &b"ValidateToken"[..], &b"IDX10223: expired"[..])
+        );
     }
 
     #[test]

@@ -97,8 +97,15 @@ fn classify_line(line: &[u8]) -> Option<(&'static str, bool)> {
             }
             return Some(("appservice-auth", false));
         }
-        // `2026-04-04 10:31:02 ...` without a header: W3C data.
+        // `2026-04-04 10:31:02 ...`: App Service text printed with a space for the `T`, or
+        // W3C data without its header. W3C times carry neither zone nor fraction.
         if t.len() > 19 && parse_rfc3339(&t[..19]).is_some() && t[10] == b' ' {
+            if parse_http_line(t).is_ok() {
+                return Some(("appservice-http", false));
+            }
+            if matches!(t[19], b'Z' | b'z' | b'.' | b'+' | b'-') {
+                return Some(("appservice-auth", false));
+            }
             return Some(("w3c", false));
         }
     }
