@@ -221,7 +221,8 @@ mod tests {
     #[test]
     fn a_space_may_stand_for_the_t() {
         let t = crate::time::parse_rfc3339(b"2026-04-04T10:31:02.250Z");
-        let cases: &[(&[u8], Option<(&[u8], &[u8])>)] = &[
+        type MethodAndPath<'a> = Option<(&'a [u8], &'a [u8])>;
+        let cases: &[(&[u8], MethodAndPath)] = &[
             (
                 b"2026-04-04 10:31:02.250Z OPTIONS /api/orders 401 38",
                 Some((b"OPTIONS", b"/api/orders")),
