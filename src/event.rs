@@ -42,6 +42,17 @@ impl Method {
     /// Methods are case-sensitive on the wire, but logs of some stacks lowercase them; both are
     /// accepted here because the store counts requests, it does not judge them.
     pub fn parse(b: &[u8]) -> Method {
+        // Logs write methods in upper case; only the rest pay for the case folding.
+        match b {
+            b"GET" => return Method::Get,
+            b"POST" => return Method::Post,
+            b"OPTIONS" => return Method::Options,
+            b"PUT" => return Method::Put,
+            b"DELETE" => return Method::Delete,
+            b"PATCH" => return Method::Patch,
+            b"HEAD" => return Method::Head,
+            _ => {}
+        }
         let mut buf = [0u8; 8];
         if b.is_empty() || b.len() > buf.len() {
             return Method::Other;

@@ -224,10 +224,19 @@ fn scan(b: &[u8]) -> Scan {
 /// Appends `path`'s segments to `out`, identifiers replaced, cutting the result once it
 /// outgrows [`MAX_TEMPLATE_LEN`].
 fn push_templated(out: &mut String, path: &str) {
-    for (i, seg) in path.split('/').enumerate() {
-        if i > 0 {
+    let mut rest = Some(path);
+    let mut first = true;
+    while let Some(r) = rest {
+        // Byte search: `/` is ASCII, so slicing at it keeps character boundaries, and the
+        // segments are too short for a vector search to pay off.
+        let (seg, next) = match r.bytes().position(|c| c == b'/') {
+            Some(i) => (&r[..i], Some(&r[i + 1..])),
+            None => (r, None),
+        };
+        if !first {
             out.push('/');
         }
+        first = false;
         if is_id_segment(seg) {
             out.push_str("{id}");
         } else {
@@ -242,6 +251,7 @@ fn push_templated(out: &mut String, path: &str) {
             out.push('…');
             break;
         }
+        rest = next;
     }
 }
 

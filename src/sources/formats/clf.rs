@@ -52,7 +52,10 @@ pub(crate) fn parse_head<'a>(
     let _ident = c.token().ok_or_else(|| err("missing ident"))?;
     // `$remote_user` may contain spaces in odd setups; everything up to the `[` is the user.
     let rest = c.rest();
-    let open = memchr::memchr(b'[', rest).ok_or_else(|| err("missing [time]"))?;
+    let open = rest
+        .iter()
+        .position(|&c| c == b'[')
+        .ok_or_else(|| err("missing [time]"))?;
     c.i += open;
     let time = c
         .bracketed()

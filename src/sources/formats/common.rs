@@ -278,7 +278,8 @@ impl<'a> Cursor<'a> {
             return None;
         }
         let start = self.i + 1;
-        let k = memchr::memchr(b']', &self.b[start..])?;
+        // Bracketed fields are timestamps and short names: a plain loop.
+        let k = self.b[start..].iter().position(|&c| c == b']')?;
         self.i = start + k + 1;
         Some(&self.b[start..start + k])
     }
