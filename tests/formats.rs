@@ -963,6 +963,21 @@ fn detection_table() {
             Some("w3c"),
         ),
         ("{\n  \"records\": [", Some("azure-json")),
+        // A pretty-printed array whose first records are of a category without events.
+        (
+            concat!(
+                "[\n  {\n    \"time\": \"2026-04-04T10:31:02Z\",\n",
+                "    \"resourceId\": \"/SUBSCRIPTIONS/X/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.WEB/SITES/API\",\n",
+                "    \"category\": \"AppServiceConsoleLogs\",\n"
+            ),
+            Some("azure-json"),
+        ),
+        (
+            "[{\"time\":\"2026-04-04T10:31:02Z\",\"category\":\"AppServiceHTTPLogs\"}]",
+            Some("azure-json"),
+        ),
+        // Other JSON that names a resource is not taken for an Azure export.
+        (r#"{"resourceId":"42","msg":"x"}"#, Some("json")),
         (
             r#"{"level":"info","ts":1775298662.1,"request":{"method":"GET"},"status":200}"#,
             Some("caddy"),
