@@ -67,7 +67,7 @@ fn read_record<'a>(
     let mut r = Record::default();
     let mut seen = 0u32;
     while let Some(k) = s.key(&mut o)? {
-        match &*k {
+        match k {
             b"time" => r.time = s.ts(once(&mut seen, 0, "time")?)?,
             b"TimeGenerated" => r.time_generated = s.ts(once(&mut seen, 1, "TimeGenerated")?)?,
             b"category" => r.category = s.str_val(once(&mut seen, 2, "category")?)?,
@@ -115,7 +115,7 @@ fn read_props<'a>(s: &mut Scan<'a>) -> Result<Option<Props<'a>>, JsonError> {
     let mut seen = 0u32;
     let seen = &mut seen;
     while let Some(k) = s.key(&mut o)? {
-        match &*k {
+        match k {
             b"CsMethod" => p.cs_method = s.str_val(once(seen, 0, "CsMethod")?)?,
             b"CsUriStem" => p.cs_uri_stem = s.str_val(once(seen, 1, "CsUriStem")?)?,
             b"ScStatus" => p.sc_status = s.num(once(seen, 2, "ScStatus")?)?,

@@ -129,7 +129,7 @@ fn walk<'a>(
             }
             let mut o = s.object()?;
             while let Some(k) = s.key(&mut o)? {
-                match trie.child(node, &k) {
+                match trie.child(node, k) {
                     Some(child) => walk(s, trie, child, out, depth + 1)?,
                     None => s.skip()?,
                 }

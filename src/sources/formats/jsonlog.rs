@@ -63,7 +63,7 @@ fn caddy_line(doc: &[u8]) -> Result<CaddyLine<'_>, JsonError> {
     let mut l = CaddyLine::default();
     let seen = &mut 0u32;
     while let Some(k) = s.key(&mut o)? {
-        match &*k {
+        match k {
             b"ts" => l.ts = s.ts(once(seen, 0, "ts")?)?,
             b"request" => {
                 if let Some(mut r) = s.opt_object(once(seen, 1, "request")?)? {
@@ -77,7 +77,7 @@ fn caddy_line(doc: &[u8]) -> Result<CaddyLine<'_>, JsonError> {
                     let mut acao = None;
                     let seen = &mut 0u32;
                     while let Some(k) = s.key(&mut h)? {
-                        match &*k {
+                        match k {
                             b"Access-Control-Allow-Origin" => {
                                 acao = s.header(once(seen, 0, "Access-Control-Allow-Origin")?)?;
                             }
@@ -101,7 +101,7 @@ fn caddy_request<'a>(
     let mut r = CaddyRequest::default();
     let seen = &mut 0u32;
     while let Some(k) = s.key(o)? {
-        match &*k {
+        match k {
             b"remote_ip" => r.remote_ip = s.str_val(once(seen, 0, "request.remote_ip")?)?,
             b"client_ip" => r.client_ip = s.str_val(once(seen, 1, "request.client_ip")?)?,
             b"host" => r.host = s.str_val(once(seen, 2, "request.host")?)?,
@@ -112,7 +112,7 @@ fn caddy_request<'a>(
                     let mut hs = CaddyReqHeaders::default();
                     let seen = &mut 0u32;
                     while let Some(k) = s.key(&mut h)? {
-                        match &*k {
+                        match k {
                             b"Origin" => hs.origin = s.header(once(seen, 0, "Origin")?)?,
                             b"Referer" => hs.referer = s.header(once(seen, 1, "Referer")?)?,
                             _ => s.skip()?,
@@ -209,7 +209,7 @@ fn traefik_line(doc: &[u8]) -> Result<TraefikLine<'_>, JsonError> {
     let mut l = TraefikLine::default();
     let seen = &mut 0u32;
     while let Some(k) = s.key(&mut o)? {
-        match &*k {
+        match k {
             b"RequestMethod" => l.method = s.str_val(once(seen, 0, "RequestMethod")?)?,
             b"RequestPath" => l.path = s.str_val(once(seen, 1, "RequestPath")?)?,
             b"RequestHost" => l.host = s.str_val(once(seen, 2, "RequestHost")?)?,

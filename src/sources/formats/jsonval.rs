@@ -110,20 +110,6 @@ pub struct RawStr<'a> {
     pub escaped: bool,
 }
 
-impl<'a> RawStr<'a> {
-    /// Key bytes for comparison. A key with escapes is compared in its decoded form; one that
-    /// does not decode matches nothing (no wanted key contains a backslash).
-    fn key(self) -> Cow<'a, [u8]> {
-        if !self.escaped {
-            return Cow::Borrowed(self.raw);
-        }
-        match std::str::from_utf8(self.raw).ok().map(unescape) {
-            Some(Ok(s)) => Cow::Owned(s.into_bytes()),
-            _ => Cow::Borrowed(self.raw),
-        }
-    }
-}
-
 fn hex4(b: &[u8]) -> Option<u32> {
     let b = b.get(..4)?;
     let mut v = 0u32;
@@ -190,6 +176,8 @@ pub struct Scan<'a> {
     /// from it at their quotes, which are always character boundaries.
     text: Option<&'a str>,
     i: usize,
+    /// The decoded form of the last key that held escapes (rare: no allocation otherwise).
+    key_buf: Vec<u8>,
 }
 
 impl<'a> Scan<'a> {
@@ -198,6 +186,7 @@ impl<'a> Scan<'a> {
             b,
             text: std::str::from_utf8(b).ok(),
             i: 0,
+            key_buf: Vec::new(),
         }
     }
 
@@ -285,7 +274,7 @@ impl<'a> Scan<'a> {
     /// The next member's key, leaving the cursor at its value (which the caller must read or
     /// skip); `None` once the object is closed.
     #[inline(always)]
-    pub fn key(&mut self, seq: &mut Seq) -> Result<Option<Cow<'a, [u8]>>, JsonError> {
+    pub fn key(&mut self, seq: &mut Seq) -> Result<Option<&[u8]>, JsonError> {
         let mut c = self.peek()?;
         // After a comma a key must follow (checked below), so a brace here closes either an
         // empty object or one whose last value was just read.
@@ -307,11 +296,19 @@ impl<'a> Scan<'a> {
         }
         let k = self.raw_str()?;
         self.colon()?;
-        Ok(Some(if k.escaped {
-            k.key()
-        } else {
-            Cow::Borrowed(k.raw)
-        }))
+        if !k.escaped {
+            return Ok(Some(k.raw));
+        }
+        // Compared in decoded form; a key that does not decode matches nothing, as no wanted
+        // key holds a backslash.
+        match std::str::from_utf8(k.raw).ok().map(unescape) {
+            Some(Ok(d)) => {
+                self.key_buf.clear();
+                self.key_buf.extend_from_slice(d.as_bytes());
+                Ok(Some(&self.key_buf))
+            }
+            _ => Ok(Some(k.raw)),
+        }
     }
 
     #[inline(always)]
@@ -728,13 +725,48 @@ fn small_uint(b: &[u8]) -> Option<u64> {
 /// A number token (already checked against the grammar) as an `f64`.
 #[inline]
 fn number_f64(t: &[u8]) -> f64 {
-    if let Some(v) = small_uint(t) {
-        return v as f64;
+    match plain_decimal(t) {
+        Some(v) => v,
+        None => std::str::from_utf8(t)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(f64::NAN),
     }
-    std::str::from_utf8(t)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(f64::NAN)
+}
+
+/// Decimals without an exponent and with at most 15 digits (`1775298662.123`, `0.000812`,
+/// `200`), the numbers access logs are made of. The digits and the power of ten are both
+/// exact doubles, so one correctly rounded division gives the correctly rounded value.
+#[inline]
+fn plain_decimal(t: &[u8]) -> Option<f64> {
+    const POW10: [f64; 16] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+    ];
+    let (neg, body) = match t.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, t),
+    };
+    if body.is_empty() || body.len() > 16 {
+        return None;
+    }
+    let mut m = 0u64;
+    let mut digits = 0usize;
+    let mut frac: Option<usize> = None;
+    for (i, &c) in body.iter().enumerate() {
+        match c {
+            b'0'..=b'9' => {
+                m = m * 10 + (c - b'0') as u64;
+                digits += 1;
+            }
+            b'.' if frac.is_none() => frac = Some(body.len() - i - 1),
+            _ => return None,
+        }
+    }
+    if digits > 15 {
+        return None;
+    }
+    let v = m as f64 / POW10[frac.unwrap_or(0)];
+    Some(if neg { -v } else { v })
 }
 
 /// A number written as a string; `Some(Num(None))` for the empty and `-` placeholders.
@@ -891,7 +923,7 @@ mod tests {
         let mut o = s.object()?;
         let mut out = None;
         while let Some(k) = s.key(&mut o)? {
-            if &*k == b"v" {
+            if k == b"v" {
                 out = Some(read(&mut s)?);
             } else {
                 s.skip()?;
@@ -1027,7 +1059,7 @@ mod tests {
         let mut s = Scan::new(&doc);
         let mut o = s.object().unwrap();
         while let Some(k) = s.key(&mut o).unwrap() {
-            if &*k == b"v" {
+            if k == b"v" {
                 assert_eq!(s.str_val("v").unwrap().as_deref(), Some("x"));
             } else {
                 s.skip().unwrap();
@@ -1164,6 +1196,32 @@ mod tests {
             }
         }
         assert!(checked > 6000);
+    }
+
+    #[test]
+    fn plain_decimals_round_like_the_standard_parser() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        for _ in 0..200_000 {
+            let len = rng.usize(1..17);
+            let mut t: Vec<u8> = (0..len).map(|_| b'0' + rng.u8(..10)).collect();
+            if rng.bool() && len > 1 {
+                let dot = rng.usize(1..len);
+                t.insert(dot, b'.');
+            }
+            if rng.u8(..4) == 0 {
+                t.insert(0, b'-');
+            }
+            let text = std::str::from_utf8(&t).unwrap();
+            let want: f64 = text.parse().unwrap();
+            if let Some(got) = plain_decimal(&t) {
+                assert_eq!(got.to_bits(), want.to_bits(), "{text}");
+            }
+            assert_eq!(number_f64(&t).to_bits(), want.to_bits(), "{text}");
+        }
+        assert_eq!(plain_decimal(b"1775298662.123"), Some(1775298662.123));
+        assert_eq!(plain_decimal(b"1e3"), None);
+        assert_eq!(plain_decimal(b"12345678901234567"), None);
+        assert_eq!(number_f64(b"-1.25e2"), -125.0);
     }
 
     #[test]
