@@ -480,7 +480,17 @@ impl<'a> Scan<'a> {
     }
 
     /// Skips one value of any kind, checking its syntax.
+    #[inline(always)]
     pub fn skip(&mut self) -> Result<(), JsonError> {
+        // Most skipped values in a log line are strings right after their colon.
+        if self.b.get(self.i) == Some(&b'"') {
+            return self.raw_str().map(drop);
+        }
+        self.skip_other()
+    }
+
+    #[inline(never)]
+    fn skip_other(&mut self) -> Result<(), JsonError> {
         match self.peek()? {
             b'"' => self.raw_str().map(drop),
             b'{' | b'[' => self.skip_nested(),
@@ -557,7 +567,16 @@ impl<'a> Scan<'a> {
 
     /// The next value as a string field: strings, and integers as their digits; `null`,
     /// booleans and fractions read as absent; containers are an error.
+    #[inline(always)]
     pub fn str_val(&mut self, field: &'static str) -> Result<Option<Cow<'a, str>>, JsonError> {
+        if self.b.get(self.i) == Some(&b'"') {
+            return self.string(field).map(Some);
+        }
+        self.str_val_other(field)
+    }
+
+    #[inline(never)]
+    fn str_val_other(&mut self, field: &'static str) -> Result<Option<Cow<'a, str>>, JsonError> {
         match self.peek()? {
             b'"' => self.string(field).map(Some),
             b'-' | b'0'..=b'9' => {
