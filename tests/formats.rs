@@ -1326,6 +1326,11 @@ fn azure_json_array_edge_cases() {
         (format!("[{a}]\n{b}\n"), 2, 0),
         (format!("[\n{{\n\"time\": x\n}},\n{a}\n]"), 1, 1),
         ("[{\"a\":[}]".into(), 0, 1),
+        // A new array (its file replaced) while the last one is still open, between
+        // elements, inside one, or inside a pretty-printed envelope.
+        (format!("[\n{a},\n[\n{b}\n]"), 2, 1),
+        (format!("[\n{{\n\"time\": 1,\n[\n{b}\n]"), 1, 1),
+        (format!("{{\"records\":[\n[\n{b}\n]"), 1, 1),
         // Elements that are envelopes.
         (
             format!("[{{\"records\":[{a},{b}]}},\n{{\"records\":[]}}]"),

@@ -76,9 +76,10 @@ fn read_record<'a>(
                 once(&mut seen, 4, "properties")?;
                 r.props = read_props(s)?;
             }
-            b"records" if list.is_some() => {
+            b"records" => {
                 let field = once(&mut seen, 5, "records")?;
                 let Some(out) = list.as_deref_mut() else {
+                    s.skip()?;
                     continue;
                 };
                 match s.peek()? {
@@ -283,7 +284,7 @@ impl AzureJson {
                     let doc = std::mem::take(&mut self.buf);
                     out.note(Self::parse_doc(&doc, sink));
                     self.buf = doc;
-                    self.buf.clear();
+                    self.shrink();
                 }
                 i = end;
                 continue;
@@ -365,13 +366,27 @@ impl LogParser for AzureJson {
 
     fn feed(&mut self, line: &[u8], sink: &mut dyn Sink) -> Result<Fed, ParseError> {
         let line = prepare(line, MAX_JSON_DOC)?;
-        if self.array.is_some() {
-            return self.feed_array(line, sink);
+        if let Some(pos) = self.array {
+            // Elements are objects, so an opening bracket first on a line (at column 0 inside
+            // an element, where nested values are indented) starts a new array: the one being
+            // read was cut off, as when its file is replaced.
+            let opens = if pos.in_elem {
+                line.first() == Some(&b'[')
+            } else {
+                line.trim_ascii_start().first() == Some(&b'[')
+            };
+            if !opens {
+                return self.feed_array(line, sink);
+            }
+            self.array = None;
+            self.reset();
+            let _ = self.feed_fresh(line, sink)?;
+            return Err(err("truncated JSON (array never closed)"));
         }
         if self.buf.is_empty() && !self.discarding {
             return self.feed_fresh(line, sink);
         }
-        if line.first() == Some(&b'{') {
+        if matches!(line.first(), Some(b'{' | b'[')) {
             // A new top-level document at column 0: the one being collected never closed.
             self.reset();
             let _ = self.feed_fresh(line, sink)?;
