@@ -104,6 +104,7 @@ impl Trie {
     }
 }
 
+/// Slot names for error reasons, in `Slot` order.
 const SLOT_NAMES: [&str; SLOTS] = [
     "time", "method", "path", "status", "latency", "host", "origin", "referer", "acao", "instance",
     "client",

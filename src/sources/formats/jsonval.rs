@@ -218,10 +218,7 @@ impl<'a> Scan<'a> {
 
     #[inline]
     fn ws(&mut self) {
-        while let Some(&c) = self.b.get(self.i) {
-            if c > b' ' || !(c == b' ' || c == b'\n' || c == b'\r' || c == b'\t') {
-                return;
-            }
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.b.get(self.i) {
             self.i += 1;
         }
     }
