@@ -1331,6 +1331,10 @@ fn azure_json_array_edge_cases() {
         (format!("[\n{a},\n[\n{b}\n]"), 2, 1),
         (format!("[\n{{\n\"time\": 1,\n[\n{b}\n]"), 1, 1),
         (format!("{{\"records\":[\n[\n{b}\n]"), 1, 1),
+        // One element per line, one of them cut short: the next line starts afresh.
+        (format!("[\n{},\n{b},\n{a}\n]", &a[..60]), 2, 1),
+        (format!("[{a},\n  {},\n  {b}]", &a[..60]), 2, 1),
+        (format!("[{{ \n{b},\n{a}\n]"), 2, 1),
         // Elements that are envelopes.
         (
             format!("[{{\"records\":[{a},{b}]}},\n{{\"records\":[]}}]"),

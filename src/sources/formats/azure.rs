@@ -187,6 +187,10 @@ struct ArrayPos {
     gap: Gap,
     /// Inside an element; its bytes from earlier lines are in `buf` (unless discarding).
     in_elem: bool,
+    /// The open element began its line and went on after its brace: one element per line,
+    /// so a line starting with another brace means this one was cut off. (Pretty-printed
+    /// elements put their opening brace alone on a line.)
+    elem_flat: bool,
 }
 
 #[derive(Default)]
@@ -314,6 +318,8 @@ impl AzureJson {
                         out.note(Err(err("invalid JSON array: missing ','")));
                     }
                     pos.in_elem = true;
+                    pos.elem_flat =
+                        line[..i].trim_ascii().is_empty() && !line[i + 1..].trim_ascii().is_empty();
                     self.scan = Depth::default();
                     self.buf.clear();
                 }
@@ -366,22 +372,33 @@ impl LogParser for AzureJson {
 
     fn feed(&mut self, line: &[u8], sink: &mut dyn Sink) -> Result<Fed, ParseError> {
         let line = prepare(line, MAX_JSON_DOC)?;
-        if let Some(pos) = self.array {
+        if let Some(mut pos) = self.array {
+            let first = line.trim_ascii_start().first();
             // Elements are objects, so an opening bracket first on a line (at column 0 inside
             // an element, where nested values are indented) starts a new array: the one being
             // read was cut off, as when its file is replaced.
             let opens = if pos.in_elem {
                 line.first() == Some(&b'[')
             } else {
-                line.trim_ascii_start().first() == Some(&b'[')
+                first == Some(&b'[')
             };
-            if !opens {
-                return self.feed_array(line, sink);
+            if opens {
+                self.array = None;
+                self.reset();
+                let _ = self.feed_fresh(line, sink)?;
+                return Err(err("truncated JSON (array never closed)"));
             }
-            self.array = None;
-            self.reset();
-            let _ = self.feed_fresh(line, sink)?;
-            return Err(err("truncated JSON (array never closed)"));
+            // Likewise a brace opening a line ends an element left open: at column 0 (nested
+            // values are indented) or after an element that began its line with content.
+            if pos.in_elem && first == Some(&b'{') && (pos.elem_flat || line[0] == b'{') {
+                pos.in_elem = false;
+                pos.gap = Gap::Comma;
+                self.array = Some(pos);
+                self.reset();
+                let _ = self.feed_array(line, sink)?;
+                return Err(err("truncated JSON (array element never closed)"));
+            }
+            return self.feed_array(line, sink);
         }
         if self.buf.is_empty() && !self.discarding {
             return self.feed_fresh(line, sink);

@@ -8,7 +8,8 @@
 //! corrupted line is an error rather than a record built from half of it.
 //!
 //! Leniencies, all about bytes no record uses: raw control characters inside strings are
-//! accepted, and invalid UTF-8 counts only in decoded strings.
+//! accepted, invalid UTF-8 counts only in decoded strings, and a skipped number too large
+//! for a double is not an error.
 
 use std::borrow::Cow;
 
@@ -1186,11 +1187,11 @@ mod tests {
                     s.skip().and_then(|()| s.end())
                 };
                 let theirs = serde_json::from_slice::<serde_json::Value>(&m);
-                // Raw control characters in strings are the one documented leniency.
-                if theirs
-                    .as_ref()
-                    .is_err_and(|e| e.to_string().contains("control character"))
-                {
+                // The documented leniencies.
+                if theirs.as_ref().is_err_and(|e| {
+                    let e = e.to_string();
+                    e.contains("control character") || e.contains("out of range")
+                }) {
                     continue;
                 }
                 assert_eq!(
