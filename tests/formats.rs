@@ -925,6 +925,8 @@ fn detection_table() {
         ("appservice-http", Some("appservice-http")),
         ("appservice-auth", Some("appservice-auth")),
         ("azure-json", Some("azure-json")),
+        ("azure-json-array", Some("azure-json")),
+        ("azure-json-array-line", Some("azure-json")),
         ("w3c", Some("w3c")),
         ("kudu", Some("kudu")),
         ("combined", Some("combined")),
@@ -971,6 +973,21 @@ fn detection_table() {
             Some("appservice-auth"),
         ),
         ("{\n  \"records\": [", Some("azure-json")),
+        // A pretty-printed array whose first records are of a category without events.
+        (
+            concat!(
+                "[\n  {\n    \"time\": \"2026-04-04T10:31:02Z\",\n",
+                "    \"resourceId\": \"/SUBSCRIPTIONS/X/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.WEB/SITES/API\",\n",
+                "    \"category\": \"AppServiceConsoleLogs\",\n"
+            ),
+            Some("azure-json"),
+        ),
+        (
+            "[{\"time\":\"2026-04-04T10:31:02Z\",\"category\":\"AppServiceHTTPLogs\"}]",
+            Some("azure-json"),
+        ),
+        // Other JSON that names a resource is not taken for an Azure export.
+        (r#"{"resourceId":"42","msg":"x"}"#, Some("json")),
         (
             r#"{"level":"info","ts":1775298662.1,"request":{"method":"GET"},"status":200}"#,
             Some("caddy"),
@@ -1020,6 +1037,8 @@ fn mutated_fixture_lines_never_panic() {
         "appservice-http",
         "appservice-auth",
         "azure-json",
+        "azure-json-array",
+        "azure-json-array-line",
         "w3c",
         "kudu",
         "combined",
@@ -1112,4 +1131,259 @@ fn nginx_main_format_forwarded_for_is_not_an_origin() {
             (s("https://spa.example"), false, None, None),
         ]
     );
+}
+
+/// The expected fields of the first HTTP record of a line, or part of the error's reason.
+type Want<'w> = Result<(Method, &'w str, u16, Option<&'w str>, Option<&'w str>), &'w str>;
+
+/// The JSON formats share one key-skipping decoder: edge cases through each of them.
+#[test]
+fn json_decoder_edge_cases() {
+    let cases: &[(&str, &[u8], Want)] = &[
+        // Escapes in used fields are resolved; escaped slashes are common in JSON encoders.
+        (
+            "caddy",
+            br#"{"ts":1775298662,"request":{"method":"GET","uri":"/a\"b\u00e9\\","headers":{"Origin":["https:\/\/app.example"]}},"status":200}"#,
+            Ok((Method::Get, "/a\"bé\\", 200, Some("https://app.example"), None)),
+        ),
+        // Unused values nest objects and arrays, and hold brackets, braces and quotes.
+        (
+            "caddy",
+            br#"{"msg":"{[\"]}","tls":{"x":[{"y":"}]"},[[],{}]],"z":null},"ts":1775298662,"request":{"tls":{"a":["]}"]},"method":"POST","uri":"/o","headers":{"X":[["{"]],"Origin":["https://a.example"]}},"status":201,"resp_headers":{"Vary":["Origin"],"Access-Control-Allow-Origin":["https://a.example"]}}"#,
+            Ok((Method::Post, "/o", 201, Some("https://a.example"), Some("https://a.example"))),
+        ),
+        // Numbers as strings, Go duration text, a textual timestamp, spaces between tokens.
+        (
+            "caddy",
+            br#"{ "ts" : "2026-04-04T10:31:02Z" , "request" : { "method" : "OPTIONS" , "uri" : "/p" } , "status" : "204" , "duration" : "1.5ms" }"#,
+            Ok((Method::Options, "/p", 204, None, None)),
+        ),
+        // Caddy logs canonical header names; matching stays exact as it always was.
+        (
+            "caddy",
+            br#"{"ts":1775298662,"request":{"method":"GET","uri":"/","headers":{"origin":["https://a.example"]}},"status":200}"#,
+            Ok((Method::Get, "/", 200, None, None)),
+        ),
+        ("caddy", br#"{"ts":1775298662,"request":{"method":"GET"},"status":200}"#, Err("missing request.uri")),
+        ("caddy", br#"{"ts":1775298662,"request":{"method":"GET","uri":"/"},"status":"abc"}"#, Err("status is not a number")),
+        ("caddy", br#"{"ts":1775298662,"request":{"method":{},"uri":"/"},"status":200}"#, Err("request.method is not a string")),
+        ("caddy", br#"{"ts":1775298662,"request":{"method":"GET","uri":"/"},"status":200,"status":201}"#, Err("duplicate field status")),
+        ("caddy", br#"{"ts":1775298662,"request":{"method":"GET","uri":"/"},"status":200,"x":[1,}"#, Err("invalid JSON")),
+        ("caddy", br#"{"ts":1775298662,"request":{"method":"GET","uri":"/"},"status":200,"x":"\q"}"#, Err("invalid JSON")),
+        ("caddy", br#"{"ts":1775298662,"request":{"method":"GET","uri":"/"},"status":200"#, Err("truncated")),
+        ("caddy", br#"{"ts":1775298662,"request":{"method":"GET","uri":"/"},"status":200,"x":"abc"#, Err("truncated")),
+        ("caddy", br#"{"ts":1775298662,"request":{"method":"GET","uri":"/"},"status":200,"x":"\u00"#, Err("truncated")),
+        ("caddy", br#"{"ts":1775298662,"request":{"method":"GET","uri":"/"},"status":200,"x":{"y":[tr"#, Err("truncated")),
+        ("caddy", br#"{"ts":1775298662,"request":{"method":"GET","uri":"/\ud800"},"status":200}"#, Err("surrogate")),
+        // Bytes that are not UTF-8: harmless in a skipped field, an error in a used one.
+        (
+            "caddy",
+            b"{\"ts\":1775298662,\"request\":{\"method\":\"GET\",\"uri\":\"/\",\"headers\":{\"User-Agent\":[\"caf\xe9\"]}},\"status\":200}",
+            Ok((Method::Get, "/", 200, None, None)),
+        ),
+        ("caddy", b"{\"ts\":1775298662,\"request\":{\"method\":\"G\xffT\",\"uri\":\"/\"},\"status\":200}", Err("request.method is not UTF-8")),
+        // Traefik: numbers as strings, an escaped key, nested unused values.
+        (
+            "traefik",
+            br#"{"extra":{"a":[1,{"b":"]"}]},"Request\u004dethod":"DELETE","RequestPath":"/x","DownstreamStatus":"401","Duration":"4000000","StartUTC":"2026-04-04T10:31:02Z","request_Origin":"https://a.example","downstream_Access-Control-Allow-Origin":"-"}"#,
+            Ok((Method::Delete, "/x", 401, Some("https://a.example"), Some("-"))),
+        ),
+        ("traefik", br#"{"RequestMethod":"GET","RequestPath":"/","DownstreamStatus":200,"StartUTC":"2026-04-04T10:31:02Z",}"#, Err("invalid JSON")),
+        ("traefik", br#"{"RequestMethod":"GET","RequestPath":"/","DownstreamStatus":200,"StartUTC":"2026-04-04T10:31:02Z"} {}"#, Err("invalid JSON")),
+        ("traefik", br#"{"RequestMethod":"GET","RequestPath":"/","DownstreamStatus":2e,"StartUTC":"2026-04-04T10:31:02Z"}"#, Err("invalid JSON")),
+        // Azure: properties nested one level down, numbers as strings.
+        (
+            "azure-json",
+            br#"{"time":"2026-04-04T10:31:02Z","resourceId":"/S/{x}","category":"AppServiceHTTPLogs","properties":{"UserAgent":"a \"b\" [c]","CsMethod":"PUT","CsUriStem":"/q\/r","ScStatus":"503","TimeTaken":"12"}}"#,
+            Ok((Method::Put, "/q/r", 503, None, None)),
+        ),
+        ("azure-json", br#"{"time":"2026-04-04T10:31:02Z","category":"AppServiceHTTPLogs","properties":{"CsMethod":"PUT","CsUriStem":"/q","ScStatus":"5xx"}}"#, Err("ScStatus is not a number")),
+        ("azure-json", br#"{"time":"2026-04-04T10:31:02Z","category":"AppServiceHTTPLogs","properties":{"CsMethod":"PUT","CsUriStem":"/q","ScStatus":200}"#, Err("truncated")),
+    ];
+    for (fmt, line, want) in cases {
+        let what = format!("{fmt}: {}", String::from_utf8_lossy(line));
+        let mut p = formats::parser(fmt, &FormatOptions::default()).expect("parser");
+        let mut sink = VecSink::default();
+        let fed = p
+            .feed(line, &mut sink)
+            .and_then(|f| match p.finish(&mut sink) {
+                Ok(_) => Ok(f),
+                Err(e) => Err(e),
+            });
+        match want {
+            Ok((method, path, status, origin, acao)) => {
+                assert_eq!(fed, Ok(Fed::Records(1)), "{what}");
+                let r = &sink.http[0];
+                assert_eq!(
+                    (
+                        r.method,
+                        r.path.as_ref(),
+                        r.status,
+                        r.origin.as_deref(),
+                        r.acao.as_deref()
+                    ),
+                    (*method, *path, *status, *origin, *acao),
+                    "{what}"
+                );
+            }
+            Err(reason) => {
+                let e = fed.expect_err(&what);
+                assert!(e.reason.contains(reason), "{what}: {}", e.reason);
+                assert!(sink.http.is_empty(), "{what}");
+            }
+        }
+    }
+}
+
+/// The expected view of the Azure array fixtures: the same records whichever way the array
+/// is laid out.
+fn check_azure_array(r: &Run) {
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r.sink.http.iter().map(view).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                0,
+                Method::Options,
+                "/api/orders".into(),
+                401,
+                Some(38),
+                s("https://app.contoso.com"),
+                true,
+                None
+            ),
+            (
+                3000,
+                Method::Get,
+                "/api/orders/42".into(),
+                200,
+                Some(17),
+                None,
+                false,
+                None
+            ),
+        ]
+    );
+    assert_eq!(r.sink.http[0].client.as_deref(), Some("203.0.113.7"));
+    assert_eq!(r.sink.http[0].instance.as_deref(), Some("RD0003FF1A2B3C"));
+    assert_eq!(r.sink.auth.len(), 1);
+    let a = &r.sink.auth[0];
+    assert_eq!(
+        (a.time - T0, a.class, a.status),
+        (2000, Some(AuthClass::Expired), Some(401))
+    );
+}
+
+#[test]
+fn azure_json_top_level_array() {
+    let opts = FormatOptions::default();
+    let pretty = run_with("azure-json", &opts, &fixture("azure-json-array"));
+    check_azure_array(&pretty);
+    // Records come out as their elements close, not when the array does.
+    assert!(pretty.fed.contains(&Ok(Fed::Buffered)));
+    assert!(
+        pretty
+            .fed
+            .iter()
+            .filter(|f| matches!(f, Ok(Fed::Records(1))))
+            .count()
+            >= 3,
+        "{:?}",
+        pretty.fed
+    );
+    let line = run_with("azure-json", &opts, &fixture("azure-json-array-line"));
+    check_azure_array(&line);
+    assert_eq!(line.fed[0], Ok(Fed::Records(3)));
+    // With a BOM and CRLF line ends, as Windows tools write them.
+    let mut crlf = b"\xEF\xBB\xBF".to_vec();
+    for l in fixture("azure-json-array").split(|b| *b == b'\n') {
+        crlf.extend_from_slice(l);
+        crlf.extend_from_slice(b"\r\n");
+    }
+    check_azure_array(&run_with("azure-json", &opts, &crlf));
+}
+
+#[test]
+fn azure_json_array_edge_cases() {
+    let good = |path: &str| {
+        format!(
+            r#"{{"time":"2026-04-04T10:31:02Z","category":"AppServiceHTTPLogs","properties":{{"CsMethod":"GET","CsUriStem":"{path}","ScStatus":200}}}}"#
+        )
+    };
+    let (a, b) = (good("/a"), good("/b"));
+    let bad = r#"{"time":"2026-04-04T10:31:02Z","category":"AppServiceHTTPLogs","properties":{"CsMethod":"GET"}}"#;
+    // (input, HTTP records, failed lines)
+    let cases: Vec<(String, usize, usize)> = vec![
+        ("[]".into(), 0, 0),
+        ("[\n]\n".into(), 0, 0),
+        ("  [ ]  ".into(), 0, 0),
+        // A line that yields records is not a failed line; its bad element is logged.
+        (format!("[{a},{bad},{b}]"), 2, 0),
+        (format!("[\n{a},\n{bad},\n{b}\n]"), 2, 1),
+        (format!("[1, \"x{{\", {a}]"), 1, 0),
+        ("[1]".into(), 0, 1),
+        ("[[1]]".into(), 0, 1),
+        // Cut inside an element: the element is lost and reported at the end of input.
+        (format!("[\n{a},\n{{\"time\": \"2026"), 1, 1),
+        // Cut between elements: nothing is lost.
+        (format!("[\n{a},\n"), 1, 0),
+        (format!("[{a} {b}]"), 2, 0),
+        (format!("[{a}] trailing"), 1, 0),
+        (format!("[{a},]"), 1, 0),
+        (format!("[,{a}]"), 1, 0),
+        ("[,]".into(), 0, 1),
+        (format!("[{a}]\n{b}\n"), 2, 0),
+        (format!("[\n{{\n\"time\": x\n}},\n{a}\n]"), 1, 1),
+        ("[{\"a\":[}]".into(), 0, 1),
+        // A new array (its file replaced) while the last one is still open, between
+        // elements, inside one, or inside a pretty-printed envelope.
+        (format!("[\n{a},\n[\n{b}\n]"), 2, 1),
+        (format!("[\n{{\n\"time\": 1,\n[\n{b}\n]"), 1, 1),
+        (format!("{{\"records\":[\n[\n{b}\n]"), 1, 1),
+        // One element per line, one of them cut short: the next line starts afresh.
+        (format!("[\n{},\n{b},\n{a}\n]", &a[..60]), 2, 1),
+        (format!("[{a},\n  {},\n  {b}]", &a[..60]), 2, 1),
+        (format!("[{{ \n{b},\n{a}\n]"), 2, 1),
+        // Elements that are envelopes.
+        (
+            format!("[{{\"records\":[{a},{b}]}},\n{{\"records\":[]}}]"),
+            2,
+            0,
+        ),
+    ];
+    for (input, http, failed) in &cases {
+        let r = run_with("azure-json", &FormatOptions::default(), input.as_bytes());
+        assert_eq!(
+            (r.sink.http.len(), r.errors().len()),
+            (*http, *failed),
+            "{input}: {:?}",
+            r.fed
+        );
+    }
+}
+
+#[test]
+fn azure_json_array_is_read_element_by_element() {
+    // Far more than the document cap in total: every element still counts.
+    let mut input = String::from("[\n");
+    let mut n = 0;
+    while input.len() < 6 << 20 {
+        input.push_str("  {\n    \"time\": \"2026-04-04T10:31:02Z\",\n    \"category\": \"AppServiceHTTPLogs\",\n    \"properties\": {\n      \"CsMethod\": \"GET\",\n      \"CsUriStem\": \"/a\",\n      \"ScStatus\": 200\n    }\n  },\n");
+        n += 1;
+    }
+    // One element over the cap is dropped alone; the next one is read.
+    input.push_str("  {\n    \"properties\": {\n");
+    let filler = "      \"Filler\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\",\n";
+    let big_start = input.len();
+    while input.len() - big_start < 5 << 20 {
+        input.push_str(filler);
+    }
+    input.push_str("      \"End\": 1\n    }\n  },\n");
+    input.push_str("  {\"time\": \"2026-04-04T10:31:03Z\", \"category\": \"AppServiceHTTPLogs\", \"properties\": {\"CsMethod\": \"GET\", \"CsUriStem\": \"/last\", \"ScStatus\": 204}}\n]\n");
+    let r = run_with("azure-json", &FormatOptions::default(), input.as_bytes());
+    assert_eq!(r.errors().len(), 1, "{:?}", r.errors());
+    assert!(r.errors()[0].reason.contains("4 MB"));
+    assert_eq!(r.sink.http.len(), n + 1);
+    assert_eq!(r.sink.http[n].path, "/last");
 }

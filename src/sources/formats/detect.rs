@@ -117,6 +117,7 @@ fn json_shape(t: &[u8]) -> Option<(&'static str, bool)> {
         || has(t, "AppServiceHTTPLogs")
         || has(t, "AppServiceAuthenticationLogs")
         || has(t, "\"CsMethod\"")
+        || azure_resource_id(t)
     {
         return Some(("azure-json", true));
     }
@@ -136,6 +137,15 @@ fn json_shape(t: &[u8]) -> Option<(&'static str, bool)> {
         return Some(("json", false));
     }
     None
+}
+
+/// Every Azure resource log carries `"resourceId": "/SUBSCRIPTIONS/..."`. In a pretty-printed
+/// export whose first records are of another category (console, platform logs), it is the
+/// only mark within the lines detection reads.
+fn azure_resource_id(t: &[u8]) -> bool {
+    has(t, "\"resourceId\"")
+        && t.windows(15)
+            .any(|w| w.eq_ignore_ascii_case(b"/subscriptions/"))
 }
 
 /// `addr ident user [time] "request" status bytes ...`: combined, or ingress-nginx when the

@@ -1,16 +1,13 @@
 //! JSON lines of any shape, read through a user-supplied field mapping (dotted paths).
 //!
-//! The mapping is compiled into a trie of keys; one serde pass walks the document guided by
-//! it, skipping every subtree no path enters and borrowing the values it keeps, so a line
-//! costs one scan and no allocation (unless a kept string carries escapes).
+//! The mapping is compiled into a trie of keys; one pass walks the document guided by it,
+//! skipping every subtree no path enters and borrowing the values it keeps, so a line costs
+//! one scan and no allocation (unless a kept string carries escapes).
 
 use std::borrow::Cow;
-use std::fmt;
-
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::common::{self, MAX_JSON_DOC, err, origin_fields, prepare};
-use super::jsonval::{Str, epoch_any, json_reason, time_str};
+use super::jsonval::{JsonError, MAX_DEPTH, Scan, epoch_any, time_str};
 use super::{Fed, JsonFieldMap, LogParser, ParseError};
 use crate::event::{HttpRecord, Method, Sink};
 
@@ -98,134 +95,86 @@ impl Trie {
         Ok(())
     }
 
-    fn child(&self, node: usize, key: &str) -> Option<usize> {
+    fn child(&self, node: usize, key: &[u8]) -> Option<usize> {
         self.nodes[node]
             .children
             .iter()
-            .find(|(k, _)| k == key)
+            .find(|(k, _)| k.as_bytes() == key)
             .map(|(_, n)| *n)
     }
 }
 
-/// Walks one value at a trie node, filling the slots it reaches.
-struct Walk<'t, 'o, 'a> {
-    trie: &'t Trie,
+/// Slot names for error reasons, in `Slot` order.
+const SLOT_NAMES: [&str; SLOTS] = [
+    "time", "method", "path", "status", "latency", "host", "origin", "referer", "acao", "instance",
+    "client",
+];
+
+/// Reads the value at the cursor, which sits at trie `node`, filling the slots it reaches.
+fn walk<'a>(
+    s: &mut Scan<'a>,
+    trie: &Trie,
     node: usize,
-    out: &'o mut [Leaf<'a>; SLOTS],
-}
-
-impl<'de: 'a, 'a> DeserializeSeed<'de> for Walk<'_, '_, 'a> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'t, 'o, 'de: 'a, 'a> Visitor<'de> for Walk<'t, 'o, 'a> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let Walk { trie, node, out } = self;
-        if let Some(s) = trie.nodes[node].slot {
-            out[s] = Leaf::Other;
-        }
-        while let Some(Str(key)) = map.next_key::<Str<'de>>()? {
-            match key.as_deref().and_then(|k| trie.child(node, k)) {
-                Some(child) => map.next_value_seed(Walk {
-                    trie,
-                    node: child,
-                    out: &mut *out,
-                })?,
-                None => {
-                    map.next_value::<IgnoredAny>()?;
+    out: &mut [Leaf<'a>; SLOTS],
+    depth: u32,
+) -> Result<(), JsonError> {
+    let slot = trie.nodes[node].slot;
+    let name = slot.map_or("field", |i| SLOT_NAMES[i]);
+    match s.peek()? {
+        b'{' => {
+            if depth >= MAX_DEPTH {
+                return Err(JsonError::TooDeep);
+            }
+            if let Some(i) = slot {
+                out[i] = Leaf::Other;
+            }
+            let mut o = s.object()?;
+            while let Some(k) = s.key(&mut o)? {
+                match trie.child(node, k) {
+                    Some(child) => walk(s, trie, child, out, depth + 1)?,
+                    None => s.skip()?,
                 }
             }
         }
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let Walk { trie, node, out } = self;
-        if let Some(s) = trie.nodes[node].slot {
-            // A header logged as an array of values: several values are joined as a browser
-            // joins repeated header lines.
-            let mut joined: Option<Cow<'a, str>> = None;
-            while let Some(Str(v)) = seq.next_element::<Str<'de>>()? {
-                let Some(v) = v else { continue };
-                joined = Some(match joined {
-                    None => v,
-                    Some(prev) => Cow::Owned(format!("{prev}, {v}")),
-                });
-            }
-            out[s] = joined.map_or(Leaf::Other, Leaf::Str);
-            return Ok(());
-        }
-        let mut i = 0usize;
-        loop {
-            let idx = itoa_small(i);
-            let child = trie.child(node, idx.as_str());
-            // `a.b` over an array reads `b` from its first element.
-            let target = child.or((i == 0).then_some(node));
-            let more = match target {
-                Some(n) => seq
-                    .next_element_seed(Walk {
-                        trie,
-                        node: n,
-                        out: &mut *out,
-                    })?
-                    .is_some(),
-                None => seq.next_element::<IgnoredAny>()?.is_some(),
-            };
-            if !more {
+        b'[' => {
+            if let Some(i) = slot {
+                // A header logged as an array of values: several values are joined as a
+                // browser joins repeated header lines.
+                out[i] = s.joined(name)?.map_or(Leaf::Other, Leaf::Str);
                 return Ok(());
             }
-            i += 1;
+            if depth >= MAX_DEPTH {
+                return Err(JsonError::TooDeep);
+            }
+            let mut a = s.array()?;
+            let mut idx = 0usize;
+            while s.elem(&mut a)? {
+                let child = trie.child(node, itoa_small(idx).as_str().as_bytes());
+                // `a.b` over an array reads `b` from its first element.
+                match child.or((idx == 0).then_some(node)) {
+                    Some(n) => walk(s, trie, n, out, depth + 1)?,
+                    None => s.skip()?,
+                }
+                idx += 1;
+            }
         }
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
-        if let Some(s) = self.trie.nodes[self.node].slot {
-            self.out[s] = Leaf::Str(Cow::Borrowed(v));
+        b'"' => match slot {
+            Some(i) => out[i] = Leaf::Str(s.string(name)?),
+            None => s.skip()?,
+        },
+        b'-' | b'0'..=b'9' => match slot {
+            Some(i) => out[i] = s.num(name)?.0.map_or(Leaf::Other, Leaf::Num),
+            None => s.skip()?,
+        },
+        b't' | b'f' => {
+            s.skip()?;
+            if let Some(i) = slot {
+                out[i] = Leaf::Other;
+            }
         }
-        Ok(())
+        _ => s.skip()?,
     }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        if let Some(s) = self.trie.nodes[self.node].slot {
-            self.out[s] = Leaf::Str(Cow::Owned(v.to_string()));
-        }
-        Ok(())
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.visit_f64(v as f64)
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.visit_f64(v as f64)
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        if let Some(s) = self.trie.nodes[self.node].slot {
-            self.out[s] = Leaf::Num(v);
-        }
-        Ok(())
-    }
-
-    fn visit_bool<E: de::Error>(self, _v: bool) -> Result<(), E> {
-        if let Some(s) = self.trie.nodes[self.node].slot {
-            self.out[s] = Leaf::Other;
-        }
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
+    Ok(())
 }
 
 /// Array index as text without allocating (paths index arrays with small numbers).
@@ -305,15 +254,10 @@ impl LogParser for GenericJson {
             return Err(err("not a JSON object"));
         }
         let mut out: [Leaf<'_>; SLOTS] = Default::default();
-        let mut de = serde_json::Deserializer::from_slice(t);
-        Walk {
-            trie: &self.trie,
-            node: 0,
-            out: &mut out,
-        }
-        .deserialize(&mut de)
-        .and_then(|()| de.end())
-        .map_err(|e| err(&json_reason(&e)))?;
+        let mut s = Scan::new(t);
+        walk(&mut s, &self.trie, 0, &mut out, 0)
+            .and_then(|()| s.end())
+            .map_err(|e| err(&e.reason(t)))?;
         let get = |s: Slot| &out[s as usize];
         let time = match get(Slot::Time) {
             Leaf::Absent => return Err(err("missing time field")),

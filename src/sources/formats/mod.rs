@@ -5,7 +5,7 @@
 //! |------|-------|--------|------|
 //! | `appservice-http` | `2026-04-04T10:31:02Z OPTIONS /api/orders 401 38` | none | no |
 //! | `appservice-auth` | `<time> <operation> <message>`, .NET exception blocks folded into one event | | |
-//! | `azure-json` | diagnostic export: `{"records":[...]}` per line or pretty-printed (≤ 4 MB), or one record per line; `AppServiceHTTPLogs` and `AppServiceAuthenticationLogs` | Referer | no |
+//! | `azure-json` | diagnostic export: `{"records":[...]}` per line or pretty-printed (≤ 4 MB), one record per line, or one top-level array of records (read record by record); `AppServiceHTTPLogs` and `AppServiceAuthenticationLogs` | Referer | no |
 //! | `w3c` | IIS / App Service web server logs, `#Fields:` re-read whenever it appears | `cs(Origin)`, else Referer | `sc(Access-Control-Allow-Origin)` |
 //! | `kudu` | `az webapp log tail`: `<time>  <text>`; inner W3C / App Service lines, and token-validation signatures in application lines | as inner | as inner |
 //! | `combined` | nginx/Apache combined or common, optionally `"$http_origin" "$sent_http_access_control_allow_origin" $request_time` | logged, else Referer | when logged |
