@@ -551,6 +551,7 @@ pub fn report_store_config(mut cfg: StoreConfig) -> StoreConfig {
 fn run_report(
     args: &ReportArgs,
     store_cfg: StoreConfig,
+    configured: &FormatOptions,
     diagnosis_options: &crate::report::DiagnosisOptions,
 ) -> anyhow::Result<ExitCode> {
     let specs: Vec<LogSourceSpec> = args
@@ -564,9 +565,13 @@ fn run_report(
             poll: false,
         })
         .collect();
+    // The configuration file's `[formats]` apply to reports too; the flag wins over it.
     let opts = FormatOptions {
-        nginx_format: args.nginx_format.clone(),
-        json_fields: None,
+        nginx_format: args
+            .nginx_format
+            .clone()
+            .or_else(|| configured.nginx_format.clone()),
+        json_fields: configured.json_fields.clone(),
     };
     let mut store = Store::new(report_store_config(store_cfg), TimeMode::EventTime);
     crate::sources::reader::read_to_end(&specs, &opts, &mut store)?;
@@ -637,7 +642,7 @@ pub fn main() -> ExitCode {
                 token_lifetimes_ms: settings.token_lifetimes_ms.clone(),
                 alerts: alert_config(&settings),
             };
-            run_report(args, settings.store.clone(), &opts)
+            run_report(args, settings.store.clone(), &settings.format_opts, &opts)
         }
         Some(Command::Check(args)) => runtime
             .block_on(crate::check::run(args, settings.probe.clone()))

@@ -75,6 +75,47 @@ fn flags_beat_environment_beat_file() {
 }
 
 #[test]
+fn report_uses_the_configured_json_field_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("corstop.toml");
+    std::fs::write(
+        &config,
+        "[formats.json-fields]\n\
+         time = \"ts\"\n\
+         method = \"req.verb\"\n\
+         path = \"req.url\"\n\
+         status = \"res.code\"\n\
+         origin = \"req.origin\"\n",
+    )
+    .unwrap();
+    let lines = concat!(
+        r#"{"ts":"2026-04-04T10:31:02Z","req":{"verb":"OPTIONS","url":"/api/orders/7","origin":"https://app.contoso.com"},"res":{"code":401}}"#,
+        "\n",
+        r#"{"ts":"2026-04-04T10:31:03Z","req":{"verb":"GET","url":"/api/products"},"res":{"code":"200"}}"#,
+        "\n",
+    );
+    let out = corstop(&dir)
+        .arg("--config")
+        .arg(&config)
+        .args(["report", "--log-format", "json", "--format", "json", "-"])
+        .write_stdin(lines)
+        .assert()
+        .success();
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let src = &json["sources"][0];
+    assert_eq!(src["format"], "json", "{src}");
+    assert_eq!(src["http_events"], 2, "{src}");
+    assert_eq!(src["parse_errors"], 0, "{src}");
+    let rows = json["requests"]["rows"].as_array().unwrap();
+    assert!(
+        rows.iter().any(|r| r["method"] == "OPTIONS"
+            && r["status"] == 401
+            && r["route"] == "/api/orders/{id}"),
+        "{rows:?}"
+    );
+}
+
+#[test]
 fn report_reads_standard_input() {
     let dir = tempfile::tempdir().unwrap();
     let lines = "\
