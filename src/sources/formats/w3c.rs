@@ -51,6 +51,9 @@ fn col(name: &[u8]) -> Col {
     }
 }
 
+/// The directive naming the columns; every other `#` line is a comment.
+const FIELDS: &[u8] = b"#Fields:";
+
 const APPSERVICE_DEFAULT: &str = "date time s-sitename cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Cookie) cs(Referer) cs-host sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken";
 const IIS_DEFAULT: &str = "date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken";
 
@@ -119,13 +122,17 @@ impl LogParser for W3c {
         "w3c"
     }
 
+    fn header_prefix(&self) -> Option<&'static [u8]> {
+        Some(FIELDS)
+    }
+
     fn feed(&mut self, line: &[u8], sink: &mut dyn Sink) -> Result<Fed, ParseError> {
         let line = prepare(line, MAX_TEXT_LINE)?;
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(Fed::Skipped);
         }
         if line[0] == b'#' {
-            if let Some(rest) = line.strip_prefix(b"#Fields:") {
+            if let Some(rest) = line.strip_prefix(FIELDS) {
                 self.layout = Some(Layout::from_names(rest));
             }
             return Ok(Fed::Skipped);
