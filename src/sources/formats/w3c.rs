@@ -190,6 +190,11 @@ struct Fields {
     start: [u32; MAX_COLS],
     /// How many starts were recorded.
     known: usize,
+    /// How many fields there are.
+    count: usize,
+    /// Fields are one space apart with none before the first or after the last (nearly every
+    /// line), so a field ends one byte before the next one starts.
+    single_spaced: bool,
 }
 
 /// The spaces among 8 bytes, as the low 8 bits. The zero-byte test is the exact one (no
@@ -218,32 +223,65 @@ fn spaces64(block: &[u8; 64]) -> u64 {
 /// per field, and fields past `keep` cost a popcount. Ends are found later, and only for the
 /// fields a record uses.
 fn split(line: &[u8], keep: usize, f: &mut Fields) -> usize {
-    let keep = keep.min(MAX_COLS);
     let (blocks, tail) = line.as_chunks::<64>();
-    // Padding with spaces adds no field.
+    let mut s = Splitter {
+        f,
+        keep: keep.min(MAX_COLS),
+        n: 0,
+        carry: 0,
+        space_carry: 0,
+        doubled: 0,
+        base: 0,
+    };
+    for block in blocks {
+        s.block(spaces64(block), u64::MAX);
+    }
+    // Padding with spaces adds no field; it is left out of the spacing check.
     let mut last = [b' '; 64];
     last[..tail.len()].copy_from_slice(tail);
-    let mut n = 0usize;
-    // Whether the byte before the block belongs to a field.
-    let mut carry = 0u64;
-    let mut base = 0usize;
-    for block in blocks.iter().chain(std::iter::once(&last)) {
-        let word = !spaces64(block);
-        let mut starts = word & !((word << 1) | carry);
-        carry = word >> 63;
-        while starts != 0 && n < keep {
-            f.start[n] = (base + starts.trailing_zeros() as usize) as u32;
+    s.block(spaces64(&last), (1u64 << tail.len()) - 1);
+    let n = s.n;
+    let single = s.doubled == 0 && line.first() != Some(&b' ') && line.last() != Some(&b' ');
+    f.known = n.min(keep.min(MAX_COLS));
+    f.count = n;
+    f.single_spaced = single;
+    n
+}
+
+/// The state of [`split`] between blocks.
+struct Splitter<'f> {
+    f: &'f mut Fields,
+    keep: usize,
+    n: usize,
+    /// Whether the byte before the block belongs to a field.
+    carry: u64,
+    /// Whether the byte before the block is a space.
+    space_carry: u64,
+    /// Spaces right after a space.
+    doubled: u64,
+    base: usize,
+}
+
+impl Splitter<'_> {
+    #[inline(always)]
+    fn block(&mut self, spaces: u64, real: u64) {
+        let word = !spaces;
+        let real_spaces = spaces & real;
+        self.doubled |= real_spaces & ((real_spaces << 1) | self.space_carry);
+        self.space_carry = real_spaces >> 63;
+        let mut starts = word & !((word << 1) | self.carry);
+        self.carry = word >> 63;
+        while starts != 0 && self.n < self.keep {
+            self.f.start[self.n] = (self.base + starts.trailing_zeros() as usize) as u32;
             starts &= starts - 1;
-            n += 1;
+            self.n += 1;
         }
         // Without a popcount instruction in the baseline target, skip it when it is 0.
         if starts != 0 {
-            n += starts.count_ones() as usize;
+            self.n += starts.count_ones() as usize;
         }
-        base += 64;
+        self.base += 64;
     }
-    f.known = n.min(keep);
-    n
 }
 
 /// W3C values encode spaces as `+`; only fields that become record text are touched, and
@@ -265,27 +303,23 @@ struct Line<'a> {
 }
 
 impl<'a> Line<'a> {
-    /// Byte range of column `i`: up to the space before the next field when that is known,
-    /// else up to the next space.
+    /// Byte range of column `i`.
     #[inline(always)]
     fn span(&self, i: usize) -> Option<(usize, usize)> {
-        let known = self.fields.start.get(..self.fields.known)?;
+        let f = self.fields;
+        let known = f.start.get(..f.known)?;
         let s = *known.get(i)? as usize;
         let e = match known.get(i + 1) {
-            Some(&next) => {
-                let mut e = (next as usize).saturating_sub(1);
-                while e > s && self.bytes.get(e - 1) == Some(&b' ') {
-                    e -= 1;
-                }
-                e
-            }
-            None => self.end_of_last(s),
+            Some(&next) if f.single_spaced => (next as usize).saturating_sub(1),
+            None if f.single_spaced && i + 1 == f.count => self.bytes.len(),
+            _ => self.end_from(s),
         };
         Some((s, e))
     }
 
+    /// The end of the field starting at `s` where spacing is irregular.
     #[cold]
-    fn end_of_last(&self, s: usize) -> usize {
+    fn end_from(&self, s: usize) -> usize {
         let rest = self.bytes.get(s..).unwrap_or_default();
         s + memchr::memchr(b' ', rest).unwrap_or(rest.len())
     }
@@ -337,6 +371,8 @@ impl LogParser for W3c {
         let mut fields = Fields {
             start: [0; MAX_COLS],
             known: 0,
+            count: 0,
+            single_spaced: false,
         };
         // One start past the last used column bounds that column's end.
         let keep = self.layout.as_ref().map_or(MAX_COLS, |l| l.keep + 1);
