@@ -27,7 +27,7 @@ use corstop::store::{Store, StoreConfig, TimeMode};
 use corstop::time::{civil_from_days, format_rfc3339_millis, now_ms};
 
 const TEXT_FORMATS: &[&str] = &["appservice-http", "combined", "w3c", "envoy"];
-/// Line-independent formats are split across cores; the others are read on one thread.
+/// Splittable formats (`reader::is_splittable`) are split across cores; the others are read on one thread.
 const ALL_FORMATS: &[&str] = &[
     "appservice-http",
     "combined",
@@ -1521,7 +1521,7 @@ fn print_row(r: &Row) {
         };
         // Both cores: the CPU-time figure is the rate the work would reach with the cores to
         // itself, i.e. lines divided by the CPU time spread over the threads used.
-        let threads = if corstop::sources::reader::is_line_independent(&r.format) {
+        let threads = if corstop::sources::reader::is_splittable(&r.format) {
             2.0
         } else {
             1.0
@@ -1590,7 +1590,7 @@ fn print_summary(rows: &[Row]) {
     let single: Vec<&str> = rows
         .iter()
         .map(|r| r.format.as_str())
-        .filter(|f| !corstop::sources::reader::is_line_independent(f))
+        .filter(|f| !corstop::sources::reader::is_splittable(f))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();

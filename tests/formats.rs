@@ -317,6 +317,109 @@ fn w3c_default_layout_and_column_errors() {
 }
 
 #[test]
+fn w3c_columns_are_found_wherever_the_fields_put_them() {
+    let opts = FormatOptions::default();
+    // Doubled, leading and trailing spaces; a user agent long enough to push the later
+    // columns past 64 and 128 bytes; bad bytes in a column no record uses.
+    let mut ua = format!("Mozilla/5.0+{}+", "x".repeat(90)).into_bytes();
+    ua.push(0xff);
+    let mut data = b"#Fields: date time cs-method cs-uri-stem cs(User-Agent) c-ip cs-host sc-status time-taken\n".to_vec();
+    data.extend_from_slice(b" 2026-04-04  10:31:02 GET /api/a ");
+    data.extend_from_slice(&ua);
+    data.extend_from_slice(b"  1.2.3.4 api.example 200 12  \n");
+    data.extend_from_slice(b"2026-04-04 10:31:02 GET /api/b - - h\xffst 204 7\n");
+    // Same second again (the parsed value is reused), then a fraction (read the long way).
+    data.extend_from_slice(b"2026-04-04 10:31:02 GET /api/c - 5.6.7.8 - 200 -\n");
+    data.extend_from_slice(b"2026-04-04 10:31:02.250 GET /api/d - - - 200 1\n");
+    data.extend_from_slice(b"2026-04-04 10:61:02 GET /api/e - - - 200 1\n");
+    data.extend_from_slice(b"2026-04-04 10:31:03 GET /api/f\xff - - - 200 1\n");
+    let ua_line = data.split(|b| *b == b'\n').nth(1).unwrap().to_vec();
+    assert!(ua_line.len() > 128, "{}", ua_line.len());
+    let r = run_with("w3c", &opts, &data);
+    let reasons: Vec<&str> = r.errors().iter().map(|e| e.reason.as_str()).collect();
+    assert_eq!(reasons, ["bad date/time", "cs-uri-stem is not UTF-8"]);
+    let got: Vec<_> = r
+        .sink
+        .http
+        .iter()
+        .map(|h| {
+            (
+                h.time - T0,
+                h.path.to_string(),
+                h.status,
+                h.latency_ms,
+                h.client.as_deref().map(str::to_string),
+                h.host.as_deref().map(str::to_string),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                0,
+                "/api/a".into(),
+                200,
+                Some(12),
+                s("1.2.3.4"),
+                s("api.example")
+            ),
+            (0, "/api/b".into(), 204, Some(7), None, None),
+            (0, "/api/c".into(), 200, None, s("5.6.7.8"), None),
+            (250, "/api/d".into(), 200, Some(1), None, None),
+        ]
+    );
+    // A line whose length is a multiple of 64: its last field ends at the end of the line.
+    for pad in 0..70 {
+        let line = format!(
+            "#Fields: date time cs-method cs-uri-stem sc-status time-taken\n2026-04-04 10:31:02 GET /{} 200 {}",
+            "p".repeat(pad),
+            pad
+        );
+        let r = run_with("w3c", &opts, line.as_bytes());
+        assert!(r.errors().is_empty(), "{pad}: {:?}", r.errors());
+        assert_eq!(r.sink.http[0].latency_ms, Some(pad as u32), "{pad}");
+    }
+}
+
+#[test]
+fn w3c_repeated_and_reordered_columns() {
+    let opts = FormatOptions::default();
+    let instance = |fields: &str, values: &str| {
+        let text = format!(
+            "#Fields: date time cs-method cs-uri-stem sc-status {fields}\n2026-04-04 10:31:02 GET / 200 {values}"
+        );
+        let r = run_with("w3c", &opts, text.as_bytes());
+        assert!(r.errors().is_empty(), "{fields}: {:?}", r.errors());
+        r.sink.http[0].instance.as_deref().map(str::to_string)
+    };
+    // s-computername wins; a blank one hides an s-ip logged before it, not one after it.
+    assert_eq!(instance("s-ip s-computername", "10.0.0.1 RD1"), s("RD1"));
+    assert_eq!(instance("s-computername s-ip", "RD1 10.0.0.1"), s("RD1"));
+    assert_eq!(instance("s-ip s-computername", "10.0.0.1 -"), None);
+    assert_eq!(instance("s-computername s-ip", "- 10.0.0.1"), s("10.0.0.1"));
+    assert_eq!(instance("s-ip", "10.0.0.1"), s("10.0.0.1"));
+    assert_eq!(instance("s-computername", "-"), None);
+
+    // A column named twice: the later one counts, and a bad status in either is an error.
+    let text = b"#Fields: date time cs-method cs-uri-stem sc-status cs-uri-stem sc-status\n\
+        2026-04-04 10:31:02 GET /first 200 /second 204\n\
+        2026-04-04 10:31:02 GET /first abc /second 204\n";
+    let r = run_with("w3c", &opts, text);
+    assert_eq!(r.sink.http.len(), 1);
+    assert_eq!(
+        (r.sink.http[0].path.as_ref(), r.sink.http[0].status),
+        ("/second", 204)
+    );
+    assert_eq!(r.errors()[0].reason, "bad status");
+
+    // Too many columns is an error whatever the header says.
+    let many = vec!["x"; 49].join(" ");
+    let r = run_with("w3c", &opts, many.as_bytes());
+    assert_eq!(r.errors()[0].reason, "too many columns");
+}
+
+#[test]
 fn kudu_fixture() {
     let r = run("kudu");
     assert!(r.errors().is_empty(), "{:?}", r.errors());

@@ -212,7 +212,7 @@ fn split_reads_give_the_same_store_as_one_thread() {
 
 #[test]
 fn stateful_formats_are_read_on_one_thread() {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs/w3c.log");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs/kudu.log");
     let read = |par| {
         let mut store = event_store();
         let summary = read_to_end_with(
@@ -226,11 +226,278 @@ fn stateful_formats_are_read_on_one_thread() {
     };
     let (one, single) = read(Parallelism::Single);
     let (split, store) = read(Parallelism::Split(2));
-    assert_eq!(split.sources[0].format, Some("w3c"));
+    assert_eq!(split.sources[0].format, Some("kudu"));
     assert_eq!(split.sources[0].threads, 1);
     assert_eq!(snapshot(&store), snapshot(&single));
     assert!(one.sources[0].lines > 0);
     assert!(store.totals().values().sum::<u64>() > 0);
+}
+
+/// `#Fields:` directives of the W3C tests: the App Service default, the same columns
+/// reordered with Origin, ACAO and instance added, an IIS-like subset, and one without
+/// `sc-status` (its data lines are errors).
+const W3C_LAYOUTS: [&str; 4] = [
+    "date time s-sitename cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Cookie) cs(Referer) cs-host sc-status sc-substatus sc-win32-status sc-bytes cs-bytes time-taken",
+    "time c-ip date cs-method sc-status cs-uri-stem cs(Origin) sc(Access-Control-Allow-Origin) time-taken s-computername",
+    "date time s-ip cs-method cs-uri-stem cs-uri-query sc-status cs(Referer) time-taken",
+    "date time cs-method cs-uri-stem",
+];
+
+/// A data line for `W3C_LAYOUTS[layout]`, `i` seconds after 10:30:00.
+fn w3c_data(layout: usize, i: u64) -> String {
+    let secs = 37_800 + i;
+    let (date, time) = (
+        "2026-04-04",
+        format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60),
+    );
+    let method = METHODS[(i % 4) as usize];
+    let status = STATUSES[(i % 5) as usize];
+    let path = format!("/api/r{}/{}", i % 7, i * 13);
+    let ip = format!("203.0.113.{}", i % 5);
+    let origin = ["https://app.contoso.com", "-", "http://localhost:3000"][(i % 3) as usize];
+    let referer = [
+        "https://app.contoso.com/orders",
+        "-",
+        "https://partner.example/x?y=1",
+    ][(i % 3) as usize];
+    // A `#` inside a field: not a directive, whatever a backwards search makes of it.
+    let query = if i.is_multiple_of(11) { "q=a#b" } else { "-" };
+    match layout {
+        0 => format!(
+            "{date} {time} SITE {method} {path} {query} 443 - {ip} Mozilla/5.0+(X11) - {referer} api.contoso.net {status} 0 0 {} 300 {}",
+            i * 31 % 5000,
+            i % 90
+        ),
+        1 => format!(
+            "{time} {ip} {date} {method} {status} {path} {origin} {origin} {} RD{}",
+            i % 90,
+            i % 3
+        ),
+        2 => format!(
+            "{date} {time} 10.0.0.{} {method} {path} {query} {status} {referer} {}",
+            i % 4,
+            i % 90
+        ),
+        _ => format!("{date} {time} {method} {path}"),
+    }
+}
+
+/// A W3C log whose columns change every few lines, with everything a backwards search for the
+/// last `#Fields:` could trip on: lines before any directive (default layouts and an error),
+/// comments, a `#` inside fields and at the start of other lines, a directive behind a byte
+/// order mark, CRLF line ends, blank lines and column-count errors. `pad` shifts the content
+/// against the split points.
+fn w3c_text(pad: usize, segments: u64) -> String {
+    let mut t = String::new();
+    if pad > 0 {
+        writeln!(t, "#Remark: {}", "x".repeat(pad)).unwrap();
+    }
+    // Before any #Fields: the App Service default (19 columns), the IIS default (15), an error.
+    t.push_str(&w3c_data(0, 0));
+    t.push('\n');
+    t.push_str("2026-04-04 10:30:01 10.0.0.1 GET /api/iis - 443 - 1.2.3.4 UA - 200 0 0 12\n");
+    t.push_str("2026-04-04 10:30:02 GET /api/short 200\n");
+    t.push_str("#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n");
+    let mut i = 1;
+    for seg in 0..segments {
+        let layout = (seg * 5 % 7 % 4) as usize;
+        let crlf = seg % 3 == 2;
+        let end = if crlf { "\r\n" } else { "\n" };
+        if seg % 4 == 1 {
+            t.push('\u{feff}');
+        }
+        write!(t, "#Fields: {}{end}", W3C_LAYOUTS[layout]).unwrap();
+        for k in 0..(2 + seg * 3 % 5) {
+            write!(t, "{}{end}", w3c_data(layout, i)).unwrap();
+            i += 1;
+            match (seg + k) % 9 {
+                // Not directives: a comment, a lower-case look-alike, one behind a space (a
+                // data line with the wrong columns, so an error), a blank line.
+                0 => t.push_str("#Date: 2026-04-04 10:30:00\n"),
+                3 => t.push_str("#fields: date time\n"),
+                5 => t.push_str(" #Fields: date time cs-method cs-uri-stem sc-status\n"),
+                7 => t.push_str("  \n"),
+                _ => {}
+            }
+        }
+        if seg % 5 == 4 {
+            t.push_str("2026-04-04 10:31:00 one two three\n");
+        }
+    }
+    t
+}
+
+/// A store as `corstop report` sets one up, with a shorter retention: fewer buckets to build
+/// and compare on every read.
+fn w3c_store() -> Store {
+    let cfg = StoreConfig {
+        bucket_ms: 60_000,
+        retention_ms: 3 * 3_600_000,
+        ..StoreConfig::default()
+    };
+    Store::new(corstop::app::report_store_config(cfg), TimeMode::EventTime)
+}
+
+/// Everything a report shows, plus the store's counts, for comparing reads.
+fn w3c_view(summary: &corstop::sources::reader::ReadSummary, store: &mut Store) -> Vec<String> {
+    store.settle_followups();
+    let report = corstop::report::FullReport {
+        counts: corstop::report::build_at(store, 0),
+        diagnosis: corstop::report::diagnose(store, &Default::default()),
+    };
+    let s = &summary.sources[0];
+    let mut out = vec![
+        format!(
+            "{} lines {} bytes {} skipped {} errors {:?}",
+            s.lines, s.bytes, s.skipped, s.parse_errors, s.format
+        ),
+        corstop::report::full_to_json(&report),
+    ];
+    out.extend(snapshot(store));
+    out
+}
+
+/// Where a split into `n` ranges starts its ranges: the first line start at or after each
+/// nominal point (the reader's rule).
+fn split_starts(text: &[u8], n: usize) -> Vec<usize> {
+    let size = text.len();
+    let mut out = Vec::new();
+    let mut prev = 0;
+    for i in 1..n {
+        let nominal = (size * i / n).max(prev);
+        let from = nominal.saturating_sub(1);
+        let Some(nl) = text[from..].iter().position(|&b| b == b'\n') else {
+            break;
+        };
+        let start = from + nl + 1;
+        if start > prev && start < size {
+            out.push(start);
+            prev = start;
+        }
+    }
+    out
+}
+
+#[test]
+fn split_w3c_reads_carry_the_fields_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("u_ex.log");
+    let read = |par| {
+        let mut store = w3c_store();
+        let summary =
+            read_to_end_with(&[spec(&path)], &FormatOptions::default(), &mut store, par).unwrap();
+        (w3c_view(&summary, &mut store), summary.sources[0].threads)
+    };
+    // Where range starts fell relative to the directives: on one, just after one, on the line
+    // just before one.
+    let (mut on, mut after, mut before) = (0, 0, 0);
+    for pad in (0..900).step_by(23) {
+        let text = w3c_text(pad, 40);
+        fs::write(&path, &text).unwrap();
+        let (one, threads) = read(Parallelism::Single);
+        assert_eq!(threads, 1);
+        assert!(one[0].contains("Some(\"w3c\")"), "{}", one[0]);
+        let b = text.as_bytes();
+        let line_starts: Vec<usize> = std::iter::once(0)
+            .chain(
+                b.iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c == b'\n')
+                    .map(|(i, _)| i + 1),
+            )
+            .filter(|&i| i < b.len())
+            .collect();
+        let is_directive = |ls: usize| {
+            let l = &b[ls..];
+            l.strip_prefix("\u{feff}".as_bytes())
+                .unwrap_or(l)
+                .starts_with(b"#Fields:")
+        };
+        for n in 2..=5 {
+            let (split, threads) = read(Parallelism::Split(n));
+            assert_eq!(threads, n, "pad {pad}");
+            assert_eq!(split, one, "pad {pad}, split into {n}");
+            for start in split_starts(b, n) {
+                let k = line_starts.binary_search(&start).unwrap();
+                on += is_directive(start) as u32;
+                after += (k > 0 && is_directive(line_starts[k - 1])) as u32;
+                before += line_starts.get(k + 1).is_some_and(|&l| is_directive(l)) as u32;
+            }
+        }
+    }
+    assert!(on > 0 && after > 0 && before > 0, "{on} {after} {before}");
+}
+
+#[test]
+fn split_w3c_reads_look_back_past_long_stretches_and_rejected_directives() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("u_ex.log");
+    let read = |par| {
+        let mut store = w3c_store();
+        let summary =
+            read_to_end_with(&[spec(&path)], &FormatOptions::default(), &mut store, par).unwrap();
+        (w3c_view(&summary, &mut store), summary.sources[0].threads)
+    };
+    let check = |text: &str| {
+        fs::write(&path, text).unwrap();
+        let (one, _) = read(Parallelism::Single);
+        for n in 2..=5 {
+            let (split, threads) = read(Parallelism::Split(n));
+            // Several nominal points may fall in one long line.
+            assert!((2..=n).contains(&threads), "{threads} of {n}");
+            assert_eq!(split, one, "split into {n}");
+        }
+        one
+    };
+
+    // One directive at the top, megabytes before the later ranges start, and a change of
+    // columns far into the file.
+    let mut text = format!("#Fields: {}\n", W3C_LAYOUTS[0]);
+    for i in 0..6_000 {
+        text.push_str(&w3c_data(0, i));
+        text.push('\n');
+    }
+    writeln!(text, "#Fields: {}", W3C_LAYOUTS[1]).unwrap();
+    for i in 6_000..9_000 {
+        text.push_str(&w3c_data(1, i));
+        text.push('\n');
+    }
+    assert!(text.len() > 1 << 20);
+    let one = check(&text);
+    assert!(one[0].starts_with("9002 lines"), "{}", one[0]);
+    assert!(one[0].contains(" 0 errors"), "{}", one[0]);
+
+    // A `#Fields:` line over the parser's length limit is an error, not a directive: the range
+    // starting right after it still reads with the directive before it.
+    let mut text = format!("#Fields: {}\n", W3C_LAYOUTS[2]);
+    for i in 0..200 {
+        text.push_str(&w3c_data(2, i));
+        text.push('\n');
+    }
+    writeln!(
+        text,
+        "#Fields: {} {}",
+        W3C_LAYOUTS[1],
+        "x".repeat(300 << 10)
+    )
+    .unwrap();
+    let after_long = text.len();
+    for i in 200..4_000 {
+        text.push_str(&w3c_data(2, i));
+        text.push('\n');
+    }
+    assert_eq!(split_starts(text.as_bytes(), 2), [after_long]);
+    let one = check(&text);
+    assert!(one[0].contains(" 1 errors"), "{}", one[0]);
+
+    // No directive at all: every range reads with the default layouts.
+    let mut text = String::new();
+    for i in 0..3_000 {
+        text.push_str(&w3c_data(0, i));
+        text.push('\n');
+    }
+    let one = check(&text);
+    assert!(one[0].contains(" 0 errors"), "{}", one[0]);
 }
 
 #[test]

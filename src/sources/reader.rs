@@ -10,10 +10,13 @@
 //!
 //! Large files in a format whose lines are independent of each other are split into byte
 //! ranges aligned to newlines and parsed on several threads, each into its own store, then
-//! merged in file order ([`Store::merge`]). Formats with state across lines (`w3c` and its
-//! `#Fields` header, `azure-json` pretty-printed documents, `appservice-auth` exception blocks,
-//! `kudu` continuation lines) are read on one thread: a range starting mid-file would not know
-//! the state in force there.
+//! merged in file order ([`Store::merge`]). `w3c` is split too: its only state across lines is
+//! the column list of the last `#Fields:` directive, so each range's parser is first given the
+//! last directive before the range start, found by reading backwards from there
+//! ([`LogParser::header_prefix`]); it then reads its range exactly as a parser that read the
+//! file from the top. Other formats with state across lines (`azure-json` pretty-printed
+//! documents, `appservice-auth` exception blocks, `kudu` continuation lines) are read on one
+//! thread: a range starting mid-file would not know the state in force there.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -23,9 +26,9 @@ use std::path::{Path, PathBuf};
 
 use super::formats::{self, Fed, FormatOptions, LogParser};
 use super::glob;
-use super::lines::{LineSplitter, Piece};
+use super::lines::{LineSplitter, MAX_LINE, Piece};
 use super::live::LogSourceSpec;
-use crate::event::SourceId;
+use crate::event::{AuthRecord, HttpRecord, Sink, SourceId};
 use crate::store::{Store, StoreSink};
 
 /// Read buffer per thread.
@@ -60,12 +63,18 @@ pub fn is_line_independent(format: &str) -> bool {
     )
 }
 
+/// Formats whose large files are split into ranges read on several threads: their lines are
+/// independent, or depend only on the last header line before them (see the module docs).
+pub fn is_splittable(format: &str) -> bool {
+    is_line_independent(format) || format == "w3c"
+}
+
 /// How many threads a large file may be parsed on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Parallelism {
     /// One thread, always.
     Single,
-    /// Up to this many threads for large files in line-independent formats.
+    /// Up to this many threads for large files in splittable formats ([`is_splittable`]).
     Threads(usize),
     /// As many as there are cores, at most 4.
     Auto,
@@ -228,7 +237,7 @@ pub fn read_to_end_with(
                 let c = match &format {
                     Some(name) => {
                         let make = || formats::parser(name, opts).map_err(|e| e.to_string());
-                        let par = if is_line_independent(name) {
+                        let par = if is_splittable(name) {
                             par
                         } else {
                             Parallelism::Single
@@ -265,8 +274,9 @@ pub fn read_to_end_with(
     Ok(summary)
 }
 
-/// Reads one file with a caller-supplied parser (custom formats, tests, the benchmark). The
-/// parser must not carry state across lines when `par` allows several threads.
+/// Reads one file with a caller-supplied parser (custom formats, tests, the benchmark). When
+/// `par` allows several threads, the parser must not carry state across lines other than what
+/// its header lines set ([`LogParser::header_prefix`]).
 pub fn read_file_with_parser(
     path: &Path,
     source: SourceId,
@@ -366,7 +376,8 @@ fn read_file_inner(
                     part.register_source(l);
                 }
                 let src = part.register_source(label);
-                let parser = make()?;
+                let mut parser = make()?;
+                seed_header(file, start, &mut *parser).map_err(|e| e.to_string())?;
                 let mut lines = LineParser::new(&mut part, src, Some(parser));
                 let bytes =
                     read_range(file, start, Some(end), &mut lines).map_err(|e| e.to_string())?;
@@ -438,6 +449,115 @@ fn split_points(file: &File, size: u64, threads: usize) -> io::Result<Vec<u64>> 
     }
     points.push(size);
     Ok(points)
+}
+
+/// Bytes read at a time while looking backwards for a header line.
+const SEEK_BLOCK: usize = 256 << 10;
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Gives a parser that starts reading at `start` the last header line before it (see
+/// [`LogParser::header_prefix`]), so that it reads on as if it had read everything before.
+///
+/// Reads backwards from `start`: the distance to the previous header is all this costs, and
+/// files repeat their header after every restart. A candidate counts only if the reader from
+/// the top would have fed it to the parser as a header: a whole line no longer than the line
+/// cap, which the parser takes without an error.
+fn seed_header(file: &File, start: u64, parser: &mut dyn LogParser) -> io::Result<()> {
+    let Some(prefix) = parser.header_prefix() else {
+        return Ok(());
+    };
+    let Some(&mark) = prefix.first() else {
+        return Ok(());
+    };
+    // Room for the bytes before the block that say whether a hit starts its line.
+    let lead = BOM.len() as u64 + 1;
+    let mut buf = vec![0u8; SEEK_BLOCK + lead as usize];
+    let mut line = Vec::new();
+    let mut hi = start;
+    while hi > 0 {
+        let lo = hi.saturating_sub(SEEK_BLOCK as u64);
+        let base = lo.saturating_sub(lead);
+        let block = &mut buf[..(hi - base) as usize];
+        file.read_exact_at(block, base)?;
+        let block = &*block;
+        for i in memchr::memrchr_iter(mark, block) {
+            let at = base + i as u64;
+            if at < lo {
+                break;
+            }
+            let starts_line = |j: usize| {
+                if j == 0 {
+                    base == 0
+                } else {
+                    block[j - 1] == b'\n'
+                }
+            };
+            let line_start = if starts_line(i) {
+                at
+            } else if i >= BOM.len()
+                && &block[i - BOM.len()..i] == BOM
+                && starts_line(i - BOM.len())
+            {
+                at - BOM.len() as u64
+            } else {
+                continue;
+            };
+            // Other `#` lines (comments) are told apart without reading them again.
+            if let Some(head) = block.get(i..i + prefix.len())
+                && head != prefix
+            {
+                continue;
+            }
+            if !read_line_at(file, line_start, start, &mut line)? {
+                continue;
+            }
+            let l = line.strip_suffix(b"\r").unwrap_or(&line);
+            if l.len() > MAX_LINE || !l.strip_prefix(BOM).unwrap_or(l).starts_with(prefix) {
+                continue;
+            }
+            if let Ok(Fed::Skipped) = parser.feed(l, &mut Discard) {
+                return Ok(());
+            }
+        }
+        hi = lo;
+    }
+    Ok(())
+}
+
+/// Reads the line starting at `pos` (ending before `end` at the latest) into `out`, without its
+/// newline. False when it is longer than any line handed to a parser.
+fn read_line_at(file: &File, mut pos: u64, end: u64, out: &mut Vec<u8>) -> io::Result<bool> {
+    out.clear();
+    let mut chunk = [0u8; 4096];
+    while pos < end {
+        let want = (end - pos).min(chunk.len() as u64) as usize;
+        let n = file.read_at(&mut chunk[..want], pos)?;
+        if n == 0 {
+            break;
+        }
+        match memchr::memchr(b'\n', &chunk[..n]) {
+            Some(i) => {
+                out.extend_from_slice(&chunk[..i]);
+                break;
+            }
+            None => out.extend_from_slice(&chunk[..n]),
+        }
+        // One byte over the cap allows for a `\r` that is stripped.
+        if out.len() > MAX_LINE + 1 {
+            return Ok(false);
+        }
+        pos += n as u64;
+    }
+    Ok(out.len() <= MAX_LINE + 1)
+}
+
+/// Takes the records of a header line fed only for its state (there are none).
+struct Discard;
+
+impl Sink for Discard {
+    fn http(&mut self, _: &HttpRecord<'_>) {}
+    fn auth(&mut self, _: &AuthRecord<'_>) {}
 }
 
 /// Reads `[start, end)` (to end of file when `end` is `None`) and feeds complete lines; the
@@ -828,6 +948,65 @@ mod tests {
         assert_eq!((c.lines, c.parse_errors), (2, 2));
         let (_, reason) = s.sources()[0].last_error.clone().unwrap();
         assert_eq!(reason, NOT_RECOGNISED);
+    }
+
+    /// A w3c parser seeded at the end of `text`, fed one 6-column line: parsed only if the seed
+    /// was the 6-column directive.
+    fn seeded_reads_six_columns(text: &[u8]) -> bool {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("u_ex.log");
+        std::fs::write(&path, text).unwrap();
+        let file = File::open(&path).unwrap();
+        let mut parser = formats::parser("w3c", &FormatOptions::default()).unwrap();
+        seed_header(&file, text.len() as u64, &mut *parser).unwrap();
+        let mut sink = crate::event::VecSink::default();
+        let fed = parser.feed(b"2026-04-04 10:31:02 GET /a 200 x", &mut sink);
+        matches!(fed, Ok(Fed::Records(1)))
+    }
+
+    #[test]
+    fn the_seed_is_found_across_block_edges() {
+        let five = b"#Fields: date time cs-method cs-uri-stem sc-status\n";
+        let six = b"#Fields: date time cs-method cs-uri-stem sc-status x-extra\n";
+        let filler = b"2026-04-04 10:31:02 GET /filler 200\n";
+        for bom in [false, true] {
+            // The directive's `#` from a few bytes before to a few bytes after where the first
+            // block read backwards begins, with the bytes before it in the other block.
+            for shift in 0..12 {
+                let mut text = five.to_vec();
+                while text.len() < 3 * SEEK_BLOCK {
+                    text.extend_from_slice(filler);
+                }
+                if bom {
+                    text.extend_from_slice(BOM);
+                }
+                let hash_at = text.len() as u64;
+                text.extend_from_slice(six);
+                let mut tail = Vec::new();
+                while tail.len() + 200 < SEEK_BLOCK {
+                    tail.extend_from_slice(filler);
+                }
+                // Pad one line so that the end lands at the wanted distance from the `#`.
+                let want_end = hash_at + SEEK_BLOCK as u64 - 6 + shift;
+                let have = text.len() + tail.len();
+                let pad = want_end as usize - have - 1;
+                tail.extend(std::iter::repeat_n(b'x', pad));
+                tail.push(b'\n');
+                text.extend_from_slice(&tail);
+                assert_eq!(text.len() as u64, want_end);
+                assert!(seeded_reads_six_columns(&text), "bom {bom} shift {shift}");
+            }
+        }
+        // Comments, a look-alike and a directive over the line cap are passed over.
+        let mut text = six.to_vec();
+        text.extend_from_slice(b"#Software: IIS\n#fields: date\n \n");
+        text.extend_from_slice(b"#Fields: date time cs-method cs-uri-stem sc-status ");
+        text.extend(std::iter::repeat_n(b'y', MAX_LINE + 10));
+        text.extend_from_slice(b"\r\n#Date: 2026-04-04\r\n");
+        text.extend_from_slice(filler);
+        assert!(seeded_reads_six_columns(&text));
+        // No directive at all: no seed.
+        assert!(!seeded_reads_six_columns(filler));
     }
 
     #[test]

@@ -80,6 +80,13 @@ pub trait LogParser: Send {
         let _ = sink;
         Ok(Fed::Skipped)
     }
+    /// For a format whose only state across lines is set by header lines (w3c `#Fields:`), how
+    /// such a line starts (after an optional byte order mark). A parser fed the last header
+    /// line before some point of a file then reads the lines after it exactly as one that read
+    /// the file from the top, which lets a reader split the file.
+    fn header_prefix(&self) -> Option<&'static [u8]> {
+        None
+    }
 }
 
 /// Options that shape parsers (user-supplied nginx `log_format`, generic JSON field mapping).
