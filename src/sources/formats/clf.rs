@@ -57,8 +57,16 @@ pub(crate) fn parse_head<'a>(
         .position(|&c| c == b'[')
         .ok_or_else(|| err("missing [time]"))?;
     c.i += open;
-    let time = c
-        .bracketed()
+    // `[dd/Mon/yyyy:hh:mm:ss +zzzz]` is 28 bytes: look where its end should be before searching.
+    let time_text = match (c.b.get(c.i + 21), c.b.get(c.i + 27)) {
+        (Some(b' '), Some(b']')) => {
+            let t = &c.b[c.i + 1..c.i + 27];
+            c.i += 28;
+            Some(t)
+        }
+        _ => c.bracketed(),
+    };
+    let time = time_text
         .and_then(|t| times.parse(t, parse_clf))
         .ok_or_else(|| err("bad [time]"))?;
     let req = c.quoted().ok_or_else(|| err("missing \"request\""))?;
@@ -175,5 +183,46 @@ impl LogParser for Clf {
         rec.origin_derived = derived;
         sink.http(&rec);
         Ok(Fed::Records(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::VecSink;
+
+    #[test]
+    fn times_with_and_without_zone() {
+        let cases: &[(&[u8], Option<&[u8]>)] = &[
+            (
+                br#"1.2.3.4 - - [04/Apr/2026:10:31:02 +0000] "GET /a HTTP/1.1" 200 1 "-" "ua""#,
+                Some(b"2026-04-04T10:31:02Z"),
+            ),
+            (
+                br#"1.2.3.4 - - [04/Apr/2026:12:31:02 +0200] "GET /a HTTP/1.1" 200 1 "-" "ua""#,
+                Some(b"2026-04-04T10:31:02Z"),
+            ),
+            // No zone: shorter than the usual field, and a `]` may sit where the zone ends.
+            (
+                br#"1.2.3.4 - - [04/Apr/2026:10:31:02] "GET /a HTTP/1.1" 200 1 "-" "ua""#,
+                Some(b"2026-04-04T10:31:02Z"),
+            ),
+            (
+                br#"1.2.3.4 - - [04/Apr/2026:10:31:02] "G] /a HTTP/1.1" 200 1 "-" "ua""#,
+                None,
+            ),
+            (
+                br#"1.2.3.4 - - [04/Apr/2026:10:31:02 +00] "GET /a HTTP/1.1" 200 1 "-" "ua""#,
+                None,
+            ),
+        ];
+        for (line, want) in cases {
+            let mut sink = VecSink::default();
+            let got = Clf::combined()
+                .feed(line, &mut sink)
+                .ok()
+                .map(|_| crate::time::format_rfc3339(sink.http[0].time).into_bytes());
+            assert_eq!(got.as_deref(), *want, "{}", String::from_utf8_lossy(line));
+        }
     }
 }

@@ -278,8 +278,7 @@ impl<'a> Cursor<'a> {
             return None;
         }
         let start = self.i + 1;
-        // Bracketed fields are timestamps and short names: a plain loop.
-        let k = self.b[start..].iter().position(|&c| c == b']')?;
+        let k = memchr::memchr(b']', &self.b[start..])?;
         self.i = start + k + 1;
         Some(&self.b[start..start + k])
     }
