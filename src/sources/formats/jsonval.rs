@@ -726,17 +726,10 @@ fn integer_text(t: &[u8]) -> Option<Cow<'_, str>> {
 /// Plain digits that fit an `f64` exactly: the common status and size fields.
 #[inline]
 fn small_uint(b: &[u8]) -> Option<u64> {
-    if b.is_empty() || b.len() > 15 {
+    if b.len() > 15 {
         return None;
     }
-    let mut v = 0u64;
-    for &c in b {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v * 10 + (c - b'0') as u64;
-    }
-    Some(v)
+    super::common::parse_u64(b)
 }
 
 /// A number token (already checked against the grammar) as an `f64`.
