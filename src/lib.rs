@@ -19,6 +19,7 @@ pub mod report;
 pub mod route;
 pub mod sources;
 pub mod store;
+mod store_cache;
 pub mod text;
 pub mod time;
 pub mod ui;

@@ -17,7 +17,13 @@ use crate::event::{
 };
 use crate::redact;
 use crate::route;
+use crate::store_cache::IdCache;
 use crate::time::{EpochMs, MINUTE, SECOND, now_ms};
+
+/// Route cache: 1,024 slots of 64 bytes.
+const ROUTE_CACHE_BITS: u32 = 10;
+/// Origin cache: 256 slots of 64 bytes (the origin interner holds 64 names by default).
+const ORIGIN_CACHE_BITS: u32 = 8;
 
 /// Id of the `(other)` bucket in an interner.
 pub const OTHER: u16 = u16::MAX;
@@ -141,6 +147,27 @@ impl Interner {
 
     pub fn ids(&self) -> impl Iterator<Item = u16> + '_ {
         (0..self.names.len() as u16).chain((self.other_events > 0).then_some(OTHER))
+    }
+}
+
+/// Adds one to `key`'s counter, or to its folded key once `map` holds `cap` keys; true when
+/// folded. Looks the key up once when it is already counted, which is nearly every line.
+#[inline]
+fn bump<N: Copy + From<u8> + std::ops::AddAssign>(
+    map: &mut FxHashMap<HttpKey, N>,
+    key: HttpKey,
+    cap: usize,
+) -> bool {
+    if let Some(n) = map.get_mut(&key) {
+        *n += N::from(1);
+        return false;
+    }
+    if map.len() >= cap {
+        *map.entry(fold(key)).or_insert(N::from(0)) += N::from(1);
+        true
+    } else {
+        map.insert(key, N::from(1));
+        false
     }
 }
 
@@ -347,6 +374,10 @@ pub struct Store {
     last_pairing_sweep: EpochMs,
     /// Reused for each line's route template.
     route_scratch: String,
+    /// Raw path → route id, for paths templating leaves as they are.
+    route_cache: IdCache,
+    /// Origin → origin id.
+    origin_cache: IdCache,
     /// The bucket number [`Store::bucket_for`] returned last.
     hot_bucket: i64,
     hot_slot: usize,
@@ -385,6 +416,8 @@ impl Store {
             pending_untracked: 0,
             last_pairing_sweep: i64::MIN / 2,
             route_scratch: String::new(),
+            route_cache: IdCache::new(ROUTE_CACHE_BITS),
+            origin_cache: IdCache::new(ORIGIN_CACHE_BITS),
             hot_bucket: i64::MIN,
             hot_slot: 0,
             cfg,
@@ -529,12 +562,21 @@ impl Store {
 
     /// Counts one HTTP event.
     pub fn ingest_http(&mut self, source: SourceId, rec: &HttpRecord<'_>) {
-        let route = match route::template_into(&rec.path, &mut self.route_scratch) {
-            route::Templated::Unchanged(t) => self.routes.intern(t),
-            route::Templated::Written => self.routes.intern(&self.route_scratch),
+        let route = match self.route_cache.get(rec.path.as_bytes()) {
+            Some(id) => id,
+            None => self.route_id(&rec.path),
         };
         let origin = match rec.origin.as_deref() {
-            Some(o) if !o.is_empty() && o != "-" => self.origins.intern(o),
+            Some(o) if !o.is_empty() && o != "-" => match self.origin_cache.get(o.as_bytes()) {
+                Some(id) => id,
+                None => {
+                    let id = self.origins.intern(o);
+                    if id != OTHER {
+                        self.origin_cache.put(o.as_bytes(), id);
+                    }
+                    id
+                }
+            },
             _ => NO_ORIGIN,
         };
         let key = HttpKey {
@@ -567,13 +609,25 @@ impl Store {
             bucket.latency_sum_ms += ms as u64;
             bucket.latency_n += 1;
         }
-        let key = if bucket.http.len() >= cap && !bucket.http.contains_key(&key) {
+        if bump(&mut bucket.http, key, cap) {
             bucket.folded += 1;
-            fold(key)
-        } else {
-            key
-        };
-        *bucket.http.entry(key).or_insert(0) += 1;
+        }
+    }
+
+    /// Templates and interns a raw path the route cache did not know.
+    fn route_id(&mut self, raw: &str) -> u16 {
+        match route::template_into(raw, &mut self.route_scratch) {
+            route::Templated::Unchanged(t) => {
+                let id = self.routes.intern(t);
+                // Only identifier-free paths are cached: paths with ids rarely repeat, and
+                // would push the hot ones out.
+                if id != OTHER {
+                    self.route_cache.put(raw.as_bytes(), id);
+                }
+                id
+            }
+            route::Templated::Written => self.routes.intern(&self.route_scratch),
+        }
     }
 
     /// Pairs an accepted preflight with the next request of the same client, origin and route.
@@ -659,11 +713,8 @@ impl Store {
     }
 
     fn count_total(&mut self, key: HttpKey) {
-        if self.totals.len() >= self.cfg.max_total_keys && !self.totals.contains_key(&key) {
+        if bump(&mut self.totals, key, self.cfg.max_total_keys) {
             self.totals_folded += 1;
-            *self.totals.entry(fold(key)).or_insert(0) += 1;
-        } else {
-            *self.totals.entry(key).or_insert(0) += 1;
         }
     }
 
@@ -1073,6 +1124,15 @@ mod tests {
         assert_eq!(s.routes.other_distinct(), 2);
         let other = s.sum_window(600 * SECOND, |k| k.route == OTHER);
         assert_eq!(other, 3);
+        // Repeats, with and without a query, count under the same ids (cached or not).
+        for name in ["/b", "/b?page=2", "/b", "/e", "/api/orders/7"] {
+            s.ingest_http(src, &http(T0, Method::Get, name, 200));
+        }
+        let b = s.routes.lookup("/b").unwrap();
+        assert_eq!(s.sum_window(600 * SECOND, |k| k.route == b), 4);
+        assert_eq!(s.sum_window(600 * SECOND, |k| k.route == 0), 51);
+        assert_eq!(s.routes.other_events, 4);
+        assert_eq!(s.sum_window(600 * SECOND, |k| k.route == OTHER), 4);
     }
 
     #[test]

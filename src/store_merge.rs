@@ -77,6 +77,8 @@ impl Store {
             raw_seq: _,
             auth_samples: other_auth_samples,
             mode: _,
+            route_cache: _,
+            origin_cache: _,
             pending_preflights: other_pending,
             pending_untracked: other_untracked,
             last_pairing_sweep: _,
