@@ -208,8 +208,36 @@ fn spaces8(w: [u8; 8]) -> u64 {
     (zero >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
 }
 
+/// The spaces among 64 bytes, as bits. SSE2 is part of every x86-64 CPU: sixteen bytes per
+/// compare, against eight per dozen operations for the portable word trick.
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn spaces64(block: &[u8; 64]) -> u64 {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+    };
+    // SAFETY: SSE2 is enabled on every x86-64 target; each 16-byte load is inside `block`
+    // (k < 4) and unaligned loads are allowed.
+    unsafe {
+        let space = _mm_set1_epi8(b' ' as i8);
+        let mut m = 0;
+        for k in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast::<__m128i>());
+            m |= (_mm_movemask_epi8(_mm_cmpeq_epi8(v, space)) as u16 as u64) << (16 * k);
+        }
+        m
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn spaces64(block: &[u8; 64]) -> u64 {
+    spaces64_words(block)
+}
+
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+#[inline(always)]
+fn spaces64_words(block: &[u8; 64]) -> u64 {
     let (words, _) = block.as_chunks::<8>();
     let mut m = 0;
     for (k, w) in words.iter().enumerate() {
@@ -578,4 +606,28 @@ fn record_repeated(
     }
     sink.http(&rec);
     Ok(Fed::Records(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn space_masks_agree_with_a_byte_loop() {
+        // Bytes around the space and with the high bit set are the ones word tricks get wrong.
+        let alphabet = [b' ', b'!', 0x1f, 0xa0, 0x00, 0xff, b'a', b'\t', 0x60];
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..2000 {
+            let mut block = [0u8; 64];
+            for b in &mut block {
+                *b = alphabet[rng.usize(..alphabet.len())];
+            }
+            let want = block
+                .iter()
+                .enumerate()
+                .fold(0u64, |m, (i, &b)| m | (u64::from(b == b' ') << i));
+            assert_eq!(spaces64(&block), want, "{block:?}");
+            assert_eq!(spaces64_words(&block), want, "{block:?}");
+        }
+    }
 }
