@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod app;
+pub mod bytes;
 pub mod check;
 pub mod cli;
 pub mod config;

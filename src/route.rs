@@ -156,7 +156,7 @@ pub fn template_into<'a>(raw: &'a str, out: &mut String) -> Templated<'a> {
                 return Templated::Unchanged(&raw[..end]);
             }
             Scan::IdAt(at) => {
-                let end = at + memchr::memchr2(b'?', b'#', &b[at..]).unwrap_or(b.len() - at);
+                let end = at + crate::bytes::find2(b'?', b'#', &b[at..]).unwrap_or(b.len() - at);
                 if end <= MAX_TEMPLATE_LEN {
                     // `at` follows a `/`, so it is a character boundary.
                     out.clear();

@@ -3,9 +3,8 @@
 
 use std::borrow::Cow;
 
-use memchr::memchr2;
-
 use super::ParseError;
+use crate::bytes::{find1, find2};
 use crate::time::EpochMs;
 
 /// Longest text line accepted. Access-log lines are a few hundred bytes; anything this long is
@@ -256,7 +255,7 @@ impl<'a> Cursor<'a> {
         let start = self.i + 1;
         let mut j = start;
         loop {
-            let k = memchr2(b'"', b'\\', &self.b[j..])?;
+            let k = find2(b'"', b'\\', &self.b[j..])?;
             let at = j + k;
             if self.b[at] == b'\\' {
                 j = at + 2;
@@ -278,7 +277,7 @@ impl<'a> Cursor<'a> {
             return None;
         }
         let start = self.i + 1;
-        let k = memchr::memchr(b']', &self.b[start..])?;
+        let k = find1(b']', &self.b[start..])?;
         self.i = start + k + 1;
         Some(&self.b[start..start + k])
     }
