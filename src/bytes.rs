@@ -5,14 +5,20 @@
 //! inlined into the parser: sixteen bytes per SSE2 compare on x86-64 (part of its baseline),
 //! a byte loop elsewhere and below sixteen bytes.
 
+/// Position of the first byte of `hay` that is one of `needles`.
+#[inline(always)]
+pub fn find_any<const N: usize>(needles: [u8; N], hay: &[u8]) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if hay.len() >= 16 {
+        return sse2::find_any(needles, hay);
+    }
+    hay.iter().position(|c| needles.contains(c))
+}
+
 /// Position of the first `a` or `b` in `hay`.
 #[inline(always)]
 pub fn find2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    if hay.len() >= 16 {
-        return sse2::find2(a, b, hay);
-    }
-    hay.iter().position(|&c| c == a || c == b)
+    find_any([a, b], hay)
 }
 
 /// Position of the first `a` in `hay`.
@@ -29,18 +35,21 @@ mod sse2 {
 
     /// `hay` holds at least 16 bytes.
     #[inline(always)]
-    pub fn find2(a: u8, b: u8, hay: &[u8]) -> Option<usize> {
+    pub fn find_any<const N: usize>(needles: [u8; N], hay: &[u8]) -> Option<usize> {
         let n = hay.len();
         debug_assert!(n >= 16);
         let p = hay.as_ptr();
         // SAFETY: SSE2 is enabled on every x86-64 target. Every load reads 16 bytes starting
         // at most at `n - 16`, so inside `hay`; unaligned loads are allowed.
         unsafe {
-            let va = _mm_set1_epi8(a as i8);
-            let vb = _mm_set1_epi8(b as i8);
+            let splats = needles.map(|c| _mm_set1_epi8(c as i8));
             let mask = |at: usize| {
                 let v = _mm_loadu_si128(p.add(at).cast::<__m128i>());
-                _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb))) as u32
+                let mut hit = _mm_cmpeq_epi8(v, splats[0]);
+                for s in &splats[1..] {
+                    hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, *s));
+                }
+                _mm_movemask_epi8(hit) as u32
             };
             let mut i = 0;
             while i + 16 <= n {
@@ -84,6 +93,11 @@ mod tests {
                     "{hay:?}"
                 );
                 assert_eq!(find1(b'"', &hay), memchr::memchr(b'"', &hay), "{hay:?}");
+                assert_eq!(
+                    find_any([b'/', b'"', b'x', b'\\'], &hay),
+                    hay.iter().position(|c| b"/\"x\\".contains(c)),
+                    "{hay:?}"
+                );
             }
         }
     }

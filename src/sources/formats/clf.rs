@@ -52,10 +52,7 @@ pub(crate) fn parse_head<'a>(
     let _ident = c.token().ok_or_else(|| err("missing ident"))?;
     // `$remote_user` may contain spaces in odd setups; everything up to the `[` is the user.
     let rest = c.rest();
-    let open = rest
-        .iter()
-        .position(|&c| c == b'[')
-        .ok_or_else(|| err("missing [time]"))?;
+    let open = crate::bytes::find1(b'[', rest).ok_or_else(|| err("missing [time]"))?;
     c.i += open;
     // `[dd/Mon/yyyy:hh:mm:ss +zzzz]` is 28 bytes: look where its end should be before searching.
     let time_text = match (c.b.get(c.i + 21), c.b.get(c.i + 27)) {

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use super::ParseError;
-use crate::bytes::{find1, find2};
+use crate::bytes::{find_any, find1, find2};
 use crate::time::EpochMs;
 
 /// Longest text line accepted. Access-log lines are a few hundred bytes; anything this long is
@@ -154,24 +154,24 @@ pub fn referer_origin(r: &str) -> Option<&str> {
     let b = r.as_bytes();
     // One pass each over the scheme and the host: this runs for most lines of formats that log
     // no Origin.
-    let colon = b
-        .iter()
-        .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))?;
-    if colon == 0 || b[colon] != b':' || b.get(colon + 1..colon + 3) != Some(b"//") {
-        return None;
-    }
-    let host_start = colon + 3;
-    let mut end = b.len();
-    for (i, &c) in b[host_start..].iter().enumerate() {
-        match c {
-            b'/' | b'?' | b'#' => {
-                end = host_start + i;
-                break;
-            }
-            b'@' => return None,
-            _ => {}
+    let host_start = if b.starts_with(b"https://") {
+        8
+    } else if b.starts_with(b"http://") {
+        7
+    } else {
+        let colon = b
+            .iter()
+            .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))?;
+        if colon == 0 || b[colon] != b':' || b.get(colon + 1..colon + 3) != Some(b"//") {
+            return None;
         }
-    }
+        colon + 3
+    };
+    let end = match find_any([b'/', b'?', b'#', b'@'], &b[host_start..]) {
+        Some(i) if b[host_start + i] == b'@' => return None,
+        Some(i) => host_start + i,
+        None => b.len(),
+    };
     if end == host_start {
         return None;
     }
@@ -236,11 +236,7 @@ impl<'a> Cursor<'a> {
             return None;
         }
         let rest = &self.b[self.i..];
-        // Tokens are short (addresses, statuses, sizes): a plain loop beats a vector search.
-        let n = rest
-            .iter()
-            .position(|&c| c == b' ' || c == b'\t')
-            .unwrap_or(rest.len());
+        let n = find2(b' ', b'\t', rest).unwrap_or(rest.len());
         self.i += n;
         Some(&rest[..n])
     }
@@ -352,6 +348,16 @@ mod tests {
             ),
             ("-", None),
             ("https://", None),
+            ("http://", None),
+            ("http://h?x=1", Some("http://h")),
+            ("https://h#frag", Some("https://h")),
+            ("http://user@h/", None),
+            ("HTTPS://App.Example:8443/x", Some("HTTPS://App.Example:8443")),
+            (
+                "https://a-long-host-name.region.example.com:8443/path/x",
+                Some("https://a-long-host-name.region.example.com:8443"),
+            ),
+            ("https://a-long-host-name.region.example.com@evil.example/", None),
         ];
         for (r, want) in cases {
             assert_eq!(referer_origin(r), want, "{r}");
