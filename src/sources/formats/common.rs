@@ -236,7 +236,11 @@ impl<'a> Cursor<'a> {
             return None;
         }
         let rest = &self.b[self.i..];
-        let n = find2(b' ', b'\t', rest).unwrap_or(rest.len());
+        // Tokens are short (addresses, statuses, sizes): a plain loop beats a vector search.
+        let n = rest
+            .iter()
+            .position(|&c| c == b' ' || c == b'\t')
+            .unwrap_or(rest.len());
         self.i += n;
         Some(&rest[..n])
     }
@@ -352,12 +356,18 @@ mod tests {
             ("http://h?x=1", Some("http://h")),
             ("https://h#frag", Some("https://h")),
             ("http://user@h/", None),
-            ("HTTPS://App.Example:8443/x", Some("HTTPS://App.Example:8443")),
+            (
+                "HTTPS://App.Example:8443/x",
+                Some("HTTPS://App.Example:8443"),
+            ),
             (
                 "https://a-long-host-name.region.example.com:8443/path/x",
                 Some("https://a-long-host-name.region.example.com:8443"),
             ),
-            ("https://a-long-host-name.region.example.com@evil.example/", None),
+            (
+                "https://a-long-host-name.region.example.com@evil.example/",
+                None,
+            ),
         ];
         for (r, want) in cases {
             assert_eq!(referer_origin(r), want, "{r}");
