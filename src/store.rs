@@ -626,7 +626,20 @@ impl Store {
                 }
                 id
             }
-            route::Templated::Written => self.routes.intern(&self.route_scratch),
+            // Templating leaves a template as it is, so a template is a key of its own route:
+            // its id can be cached beside the raw paths.
+            route::Templated::Written => {
+                match self.route_cache.get(self.route_scratch.as_bytes()) {
+                    Some(id) => id,
+                    None => {
+                        let id = self.routes.intern(&self.route_scratch);
+                        if id != OTHER {
+                            self.route_cache.put(self.route_scratch.as_bytes(), id);
+                        }
+                        id
+                    }
+                }
+            }
         }
     }
 
