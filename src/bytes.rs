@@ -27,6 +27,32 @@ pub fn find1(a: u8, hay: &[u8]) -> Option<usize> {
     find2(a, a, hay)
 }
 
+/// `a == b` for slices of equal length, a word at a time with the last word overlapping, so
+/// that the short keys and timestamps compared on every line do not call into the C library.
+#[inline(always)]
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
+    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap());
+    if n >= 8 {
+        let mut i = 0;
+        while i + 8 < n {
+            if word(a, i) != word(b, i) {
+                return false;
+            }
+            i += 8;
+        }
+        word(a, n - 8) == word(b, n - 8)
+    } else if n >= 4 {
+        half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4)
+    } else {
+        a == b
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod sse2 {
     use std::arch::x86_64::{
@@ -99,6 +125,21 @@ mod tests {
                     "{hay:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn same_agrees_with_slice_equality() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        for len in 0..70 {
+            let a: Vec<u8> = (0..len).map(|_| rng.u8(..)).collect();
+            assert!(same(&a, &a));
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 1 << rng.u8(..8);
+                assert!(!same(&a, &b), "{len} {at}");
+            }
+            assert!(!same(&a, &a[..len.saturating_sub(1)]) || len == 0);
         }
     }
 

@@ -59,8 +59,10 @@ impl IdCache {
         }
         let h = hash(key);
         let slot = &self.slots[(h >> self.shift) as usize];
-        (slot.tag == h as u32 && slot.len as usize == key.len() && same(&slot.key, key))
-            .then_some(slot.id)
+        (slot.tag == h as u32
+            && slot.len as usize == key.len()
+            && crate::bytes::same(&slot.key[..key.len()], key))
+        .then_some(slot.id)
     }
 
     #[inline]
@@ -112,27 +114,6 @@ fn hash(b: &[u8]) -> u64 {
     // The slot index comes from the top bits, the tag from the bottom: fold so both depend
     // on every input word.
     h ^ (h >> 31)
-}
-
-/// `stored[..key.len()] == key` for 1 ≤ `key.len()` ≤ [`KEY_CAP`], read the way [`hash`] reads,
-/// without a call into the C library's comparison.
-#[inline]
-fn same(stored: &[u8; KEY_CAP], key: &[u8]) -> bool {
-    let n = key.len();
-    if n >= 8 {
-        let mut i = 0;
-        while i + 8 < n {
-            if word(stored, i) != word(key, i) {
-                return false;
-            }
-            i += 8;
-        }
-        word(stored, n - 8) == word(key, n - 8)
-    } else if n >= 4 {
-        half(stored, 0) == half(key, 0) && half(stored, n - 4) == half(key, n - 4)
-    } else {
-        stored[..n] == *key
-    }
 }
 
 #[cfg(test)]

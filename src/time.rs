@@ -299,7 +299,10 @@ impl TimeCache {
     /// `parse(text)`, or the remembered value when `text` is the last text parsed.
     #[inline]
     pub fn parse(&mut self, text: &[u8], parse: fn(&[u8]) -> Option<EpochMs>) -> Option<EpochMs> {
-        if self.len != 0 && text.len() == self.len && text == &self.text[..self.len] {
+        if self.len != 0
+            && text.len() == self.len
+            && crate::bytes::same(text, &self.text[..self.len])
+        {
             return Some(self.value);
         }
         let value = parse(text)?;
