@@ -315,6 +315,33 @@ impl TimeCache {
     }
 }
 
+impl TimeCache {
+    /// [`parse_rfc3339`] with the whole seconds remembered: `2026-04-04T10:31:02.250Z` shares
+    /// its first 19 bytes with every other line of that second, and only the milliseconds
+    /// differ.
+    #[inline]
+    pub fn rfc3339(&mut self, text: &[u8]) -> Option<EpochMs> {
+        if let [head @ .., b'.', a, b, c, b'Z'] = text
+            && head.len() == 19
+            && a.is_ascii_digit()
+            && b.is_ascii_digit()
+            && c.is_ascii_digit()
+        {
+            let ms = i64::from(a - b'0') * 100 + i64::from(b - b'0') * 10 + i64::from(c - b'0');
+            if self.len == 19 && crate::bytes::same(head, &self.text[..19]) {
+                return Some(self.value + ms);
+            }
+            let full = parse_rfc3339(text)?;
+            // The seconds alone, which is also what `parse` would remember for these 19 bytes.
+            self.text[..19].copy_from_slice(head);
+            self.len = 19;
+            self.value = full - ms;
+            return Some(full);
+        }
+        parse_rfc3339(text)
+    }
+}
+
 /// A shareable clock: the wall clock live, a compressed clock in the demo.
 pub type Clock = std::sync::Arc<dyn Fn() -> EpochMs + Send + Sync>;
 
@@ -326,6 +353,38 @@ pub fn wall_clock() -> Clock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_cache_agrees_with_the_parser() {
+        let mut cache = TimeCache::default();
+        let texts: [&[u8]; 10] = [
+            b"2026-04-04T10:31:02.250Z",
+            b"2026-04-04T10:31:02.999Z",
+            b"2026-04-04T10:31:02.000Z",
+            b"2026-04-04T10:31:03.001Z",
+            b"2026-04-04T10:31:03Z",
+            b"2026-04-04T10:31:03.5Z",
+            b"2026-04-04T10:31:03.001+02:00",
+            b"2026-04-04T10:31:03.0x1Z",
+            b"2026-13-04T10:31:03.001Z",
+            b"2026-04-04T10:31:03.001Z",
+        ];
+        for _ in 0..2 {
+            for t in texts {
+                assert_eq!(
+                    cache.rfc3339(t),
+                    parse_rfc3339(t),
+                    "{}",
+                    String::from_utf8_lossy(t)
+                );
+                // The same cache serves `parse` for the 19-byte seconds text.
+                assert_eq!(
+                    cache.parse(&t[..19], parse_rfc3339),
+                    parse_rfc3339(&t[..19])
+                );
+            }
+        }
+    }
 
     #[test]
     fn time_cache_remembers_only_valid_texts() {

@@ -178,6 +178,20 @@ pub fn referer_origin(r: &str) -> Option<&str> {
     Some(&r[..end])
 }
 
+/// Whether `v` contains `://`, as URLs and origins do.
+#[inline]
+pub fn has_scheme_sep(v: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(i) = find1(b':', &v[from..]) {
+        let at = from + i;
+        if v[at + 1..].starts_with(b"//") {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
 /// Fills origin fields: the logged Origin when the format has one, else the Referer's origin.
 #[inline]
 pub fn origin_fields<'a>(
@@ -229,20 +243,23 @@ impl<'a> Cursor<'a> {
     }
 
     /// Next bare token (up to a space or tab), after skipping leading spaces.
-    #[inline]
+    #[inline(always)]
     pub fn token(&mut self) -> Option<&'a [u8]> {
         self.skip_spaces();
         if self.at_end() {
             return None;
         }
         let rest = &self.b[self.i..];
-        // Tokens are short (addresses, statuses, sizes): a plain loop beats a vector search.
-        let n = rest
-            .iter()
-            .position(|&c| c == b' ' || c == b'\t')
-            .unwrap_or(rest.len());
+        let n = find2(b' ', b'\t', rest).unwrap_or(rest.len());
         self.i += n;
         Some(&rest[..n])
+    }
+
+    /// [`Cursor::token`] as a call: for parsers with many token reads, where inlining each
+    /// one makes the parser too large to run well.
+    #[inline(never)]
+    pub fn token_call(&mut self) -> Option<&'a [u8]> {
+        self.token()
     }
 
     /// Next `"..."` field; backslash escapes (`\"`) are kept verbatim in the returned slice.
@@ -371,6 +388,23 @@ mod tests {
         ];
         for (r, want) in cases {
             assert_eq!(referer_origin(r), want, "{r}");
+        }
+    }
+
+    #[test]
+    fn scheme_separators() {
+        for (v, want) in [
+            ("https://a", true),
+            ("a:b://c", true),
+            ("10.0.0.1:8080", false),
+            ("::", false),
+            (":/", false),
+            ("x:/y//", false),
+            ("", false),
+            ("android-app://x", true),
+            ("host:1 https://", true),
+        ] {
+            assert_eq!(has_scheme_sep(v.as_bytes()), want, "{v}");
         }
     }
 

@@ -11,9 +11,12 @@ use super::auth_signature::classify_auth_message;
 use super::common::{self, Cursor, MAX_TEXT_LINE, err, origin_fields, prepare, request_line};
 use super::{Fed, LogParser, ParseError};
 use crate::event::{AuthClass, AuthRecord, HttpRecord, Method, Sink};
-use crate::time::parse_rfc3339;
+use crate::time::TimeCache;
 
-pub struct Envoy;
+#[derive(Default)]
+pub struct Envoy {
+    times: TimeCache,
+}
 
 fn is_number(t: &[u8]) -> bool {
     !t.is_empty() && t.iter().all(u8::is_ascii_digit)
@@ -51,17 +54,19 @@ impl LogParser for Envoy {
         let mut c = Cursor::new(line);
         let time = c
             .bracketed()
-            .and_then(parse_rfc3339)
+            .and_then(|t| self.times.rfc3339(t))
             .ok_or_else(|| err("bad [start time]"))?;
         let req = c.quoted().ok_or_else(|| err("missing \"request\""))?;
         let (method, path) = request_line(req)?;
-        let status = match c.token() {
+        let status = match c.token_call() {
             // Envoy logs 0 when the downstream connection closed before a response.
             Some(b"0") => return Err(err("no response (status 0)")),
             Some(t) => common::status(t)?,
             None => return Err(err("missing status")),
         };
-        let _flags = c.token().ok_or_else(|| err("missing response flags"))?;
+        let _flags = c
+            .token_call()
+            .ok_or_else(|| err("missing response flags"))?;
         let mut details: Option<&[u8]> = None;
         // Istio puts details and transport failure between the flags and the byte counts.
         loop {
@@ -72,7 +77,7 @@ impl LogParser for Envoy {
                 }
                 Some(_) => {
                     let save = c.i;
-                    let t = c.token().unwrap_or_default();
+                    let t = c.token_call().unwrap_or_default();
                     if is_number(t) {
                         c.i = save;
                         break;
@@ -84,10 +89,10 @@ impl LogParser for Envoy {
                 None => return Err(err("missing byte counts")),
             }
         }
-        let _received = c.token();
-        let _sent = c.token();
-        let duration = c.token().and_then(common::parse_u32);
-        let _upstream_time = c.token();
+        let _received = c.token_call();
+        let _sent = c.token_call();
+        let duration = c.token_call().and_then(common::parse_u32);
+        let _upstream_time = c.token_call();
         let xff = c.quoted();
         let _ua = c.quoted();
         let _req_id = c.quoted();
@@ -101,15 +106,13 @@ impl LogParser for Envoy {
                 Some(b'"') => {
                     let v = c.quoted().ok_or_else(|| err("unterminated quote"))?;
                     // Only the first extra quoted value that looks like an origin is one.
-                    if !origin_logged
-                        && (v == b"-" || v == b"null" || memchr::memmem::find(v, b"://").is_some())
-                    {
+                    if !origin_logged && (v == b"-" || v == b"null" || common::has_scheme_sep(v)) {
                         origin_logged = true;
                         origin = common::opt_field(v);
                     }
                 }
                 Some(_) => {
-                    if let Some(t) = c.token()
+                    if let Some(t) = c.token_call()
                         && is_details(t)
                     {
                         details = Some(t);

@@ -176,7 +176,7 @@ pub fn parser(name: &str, opts: &FormatOptions) -> Result<Box<dyn LogParser>, Fo
         }
         "caddy" => Box::new(jsonlog::Caddy),
         "traefik" => Box::new(jsonlog::Traefik),
-        "envoy" => Box::new(envoy::Envoy),
+        "envoy" => Box::new(envoy::Envoy::default()),
         "json" => {
             let map = opts
                 .json_fields
