@@ -83,13 +83,13 @@ pub(crate) fn parse_head<'a>(
 fn looks_like_address_list(v: &[u8]) -> bool {
     !v.is_empty()
         && v != b"-"
-        && memchr::memmem::find(v, b"://").is_none()
+        && !common::has_scheme_sep(v)
         && v.iter()
             .all(|c| c.is_ascii_hexdigit() || matches!(c, b'.' | b':' | b',' | b' '))
 }
 
 fn looks_like_origin(v: &[u8]) -> bool {
-    v == b"null" || memchr::memmem::find(v, b"://").is_some()
+    v == b"null" || common::has_scheme_sep(v)
 }
 
 impl LogParser for Clf {
