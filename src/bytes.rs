@@ -1,4 +1,5 @@
-//! Byte searches over short haystacks: the quoted fields and paths of one log line.
+//! Byte searches and comparisons over short haystacks: the fields, paths and timestamps of
+//! one log line.
 //!
 //! `memchr` is built for long haystacks and chooses its vector code at run time, so every call
 //! goes through a function pointer and a setup that a 20-byte field does not repay. These are
@@ -27,6 +28,18 @@ pub fn find1(a: u8, hay: &[u8]) -> Option<usize> {
     find2(a, a, hay)
 }
 
+/// The 8 bytes of `b` at `at`, as one little-endian word.
+#[inline(always)]
+pub fn word(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
+}
+
+/// The 4 bytes of `b` at `at`, widened.
+#[inline(always)]
+pub fn half(b: &[u8], at: usize) -> u64 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap()).into()
+}
+
 /// `a == b` for slices of equal length, a word at a time with the last word overlapping, so
 /// that the short keys and timestamps compared on every line do not call into the C library.
 #[inline(always)]
@@ -35,8 +48,6 @@ pub fn same(a: &[u8], b: &[u8]) -> bool {
     if n != b.len() {
         return false;
     }
-    let word = |s: &[u8], at: usize| u64::from_le_bytes(s[at..at + 8].try_into().unwrap());
-    let half = |s: &[u8], at: usize| u32::from_le_bytes(s[at..at + 4].try_into().unwrap());
     if n >= 8 {
         let mut i = 0;
         while i + 8 < n {

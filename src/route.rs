@@ -159,15 +159,8 @@ pub fn template_into<'a>(raw: &'a str, out: &mut String) -> Templated<'a> {
                 // `at` follows a `/`, so it is a character boundary.
                 out.clear();
                 out.push_str(&raw[..at]);
-                if push_rest(out, raw, at) {
-                    return Templated::Written;
-                }
-                let end = at + crate::bytes::find2(b'?', b'#', &b[at..]).unwrap_or(b.len() - at);
-                if end <= MAX_TEMPLATE_LEN {
-                    out.truncate(at);
-                    push_templated(out, &raw[at..end]);
-                    return Templated::Written;
-                }
+                push_segments(out, raw, at);
+                return Templated::Written;
             }
             Scan::Plain(_) => {}
         }
@@ -188,7 +181,7 @@ pub fn template_into<'a>(raw: &'a str, out: &mut String) -> Templated<'a> {
         }
         out.push('/');
     }
-    push_templated(out, path);
+    push_segments(out, path, 0);
     Templated::Written
 }
 
@@ -225,10 +218,11 @@ fn scan(b: &[u8]) -> Scan {
     }
 }
 
-/// Appends the segments of `raw` from `from` (a segment start) to its path's end, identifiers
-/// replaced, in one pass like [`scan`]. False, with `out` partly written, when the result
-/// would outgrow [`MAX_TEMPLATE_LEN`]: the caller then takes the path that cuts.
-fn push_rest(out: &mut String, raw: &str, from: usize) -> bool {
+/// Appends the segments of `raw` from `from` (a segment start) to the end of its path part,
+/// identifiers replaced, in one pass like [`scan`]; cuts the result once it outgrows
+/// [`MAX_TEMPLATE_LEN`]. Segments before `from` are the caller's, already in `out`: a cut
+/// keeps the template's first bytes whichever segment crossed the limit.
+fn push_segments(out: &mut String, raw: &str, from: usize) {
     let b = raw.as_bytes();
     let mut seg_start = from;
     let mut shape = SegmentShape::EMPTY;
@@ -248,49 +242,21 @@ fn push_rest(out: &mut String, raw: &str, from: usize) -> bool {
             out.push_str(&raw[seg_start..i]);
         }
         if out.len() > MAX_TEMPLATE_LEN {
-            return false;
-        }
-        if class & STOP != 0 {
-            return true;
-        }
-        out.push('/');
-        i += 1;
-        seg_start = i;
-        shape = SegmentShape::EMPTY;
-    }
-}
-
-/// Appends `path`'s segments to `out`, identifiers replaced, cutting the result once it
-/// outgrows [`MAX_TEMPLATE_LEN`].
-fn push_templated(out: &mut String, path: &str) {
-    let mut rest = Some(path);
-    let mut first = true;
-    while let Some(r) = rest {
-        // Byte search: `/` is ASCII, so slicing at it keeps character boundaries, and the
-        // segments are too short for a vector search to pay off.
-        let (seg, next) = match r.bytes().position(|c| c == b'/') {
-            Some(i) => (&r[..i], Some(&r[i + 1..])),
-            None => (r, None),
-        };
-        if !first {
-            out.push('/');
-        }
-        first = false;
-        if is_id_segment(seg) {
-            out.push_str("{id}");
-        } else {
-            out.push_str(seg);
-        }
-        if out.len() > MAX_TEMPLATE_LEN {
             let mut cut = MAX_TEMPLATE_LEN;
             while !out.is_char_boundary(cut) {
                 cut -= 1;
             }
             out.truncate(cut);
             out.push('…');
-            break;
+            return;
         }
-        rest = next;
+        if class & STOP != 0 {
+            return;
+        }
+        out.push('/');
+        i += 1;
+        seg_start = i;
+        shape = SegmentShape::EMPTY;
     }
 }
 
@@ -345,16 +311,31 @@ mod tests {
         }
     }
 
-    /// The plain definition: strip the query, then template segment by segment.
+    /// The plain definition: strip the query, replace identifier segments, cut what is too
+    /// long.
     fn reference(raw: &str) -> String {
         let end = raw.find(['?', '#']).unwrap_or(raw.len());
-        let mut out = String::new();
-        push_templated(&mut out, &raw[..end]);
-        if out.is_empty() { "/".into() } else { out }
+        let mut t = raw[..end]
+            .split('/')
+            .map(|seg| if is_id_segment(seg) { "{id}" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        if t.is_empty() {
+            return "/".into();
+        }
+        if t.len() > MAX_TEMPLATE_LEN {
+            let mut cut = MAX_TEMPLATE_LEN;
+            while !t.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            t.truncate(cut);
+            t.push('…');
+        }
+        t
     }
 
     #[test]
-    fn one_pass_templating_matches_the_plain_definition() {
+    fn templating_matches_the_plain_definition() {
         let pieces = [
             "api",
             "orders",
@@ -375,6 +356,14 @@ mod tests {
             "?",
             "looooooooooooooooooooooooooooooooooooooooooooong",
         ];
+        // Cuts inside the identifier-free prefix, at the identifier, and in a multibyte prefix.
+        for raw in [
+            format!("/{}/7", "a".repeat(250)),
+            format!("/{}/7/x", "a".repeat(MAX_TEMPLATE_LEN - 2)),
+            format!("/{}/12?q=1", "é".repeat(120)),
+        ] {
+            assert_eq!(template(&raw), reference(&raw), "{raw}");
+        }
         let mut rng = fastrand::Rng::with_seed(3);
         for _ in 0..20_000 {
             let n = rng.usize(1..12);

@@ -171,6 +171,20 @@ fn bump<N: Copy + From<u8> + std::ops::AddAssign>(
     }
 }
 
+/// `interner.intern(name)`, answered by `cache` when it knows the name. `(other)` is not
+/// cached: the interner counts every event it folds.
+#[inline]
+fn intern_cached(cache: &mut IdCache, interner: &mut Interner, name: &str) -> u16 {
+    if let Some(id) = cache.get(name.as_bytes()) {
+        return id;
+    }
+    let id = interner.intern(name);
+    if id != OTHER {
+        cache.put(name.as_bytes(), id);
+    }
+    id
+}
+
 fn fx_hash(s: &str) -> u64 {
     use std::hash::BuildHasher;
     rustc_hash::FxBuildHasher.hash_one(s)
@@ -567,16 +581,9 @@ impl Store {
             None => self.route_id(&rec.path),
         };
         let origin = match rec.origin.as_deref() {
-            Some(o) if !o.is_empty() && o != "-" => match self.origin_cache.get(o.as_bytes()) {
-                Some(id) => id,
-                None => {
-                    let id = self.origins.intern(o);
-                    if id != OTHER {
-                        self.origin_cache.put(o.as_bytes(), id);
-                    }
-                    id
-                }
-            },
+            Some(o) if !o.is_empty() && o != "-" => {
+                intern_cached(&mut self.origin_cache, &mut self.origins, o)
+            }
             _ => NO_ORIGIN,
         };
         let key = HttpKey {
@@ -629,16 +636,7 @@ impl Store {
             // Templating leaves a template as it is, so a template is a key of its own route:
             // its id can be cached beside the raw paths.
             route::Templated::Written => {
-                match self.route_cache.get(self.route_scratch.as_bytes()) {
-                    Some(id) => id,
-                    None => {
-                        let id = self.routes.intern(&self.route_scratch);
-                        if id != OTHER {
-                            self.route_cache.put(self.route_scratch.as_bytes(), id);
-                        }
-                        id
-                    }
-                }
+                intern_cached(&mut self.route_cache, &mut self.routes, &self.route_scratch)
             }
         }
     }

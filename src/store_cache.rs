@@ -10,6 +10,8 @@
 //! only grow (merging appends), and templating is a pure function of the raw path. `(other)`
 //! is never cached, so the interner keeps counting what it folds.
 
+use crate::bytes::{half, word};
+
 /// Longest key kept. Longer text (rare for routes and origins) always takes the full path.
 const KEY_CAP: usize = 52;
 
@@ -78,16 +80,6 @@ impl IdCache {
         slot.len = key.len() as u8;
         slot.id = id;
     }
-}
-
-#[inline]
-fn word(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
-}
-
-#[inline]
-fn half(b: &[u8], at: usize) -> u64 {
-    u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as u64
 }
 
 /// The key in at most `len / 8 + 1` words: whole words, then one word (or two half words for
