@@ -1407,6 +1407,72 @@ fn azure_json_top_level_array() {
     check_azure_array(&run_with("azure-json", &opts, &crlf));
 }
 
+/// Rows of a Log Analytics query, as `az monitor log-analytics query` prints them: columns at
+/// the top level, every value a string, the table in `Type` when the query keeps it.
+#[test]
+fn azure_log_analytics_rows() {
+    let opts = FormatOptions::default();
+    let r = run_with("azure-json", &opts, &fixture("azure-json-la-rows"));
+    assert!(r.errors().is_empty(), "{:?}", r.errors());
+    let got: Vec<_> = r.sink.http.iter().map(view).collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                0,
+                Method::Options,
+                "/api/orders".into(),
+                401,
+                Some(38),
+                s("https://app.contoso.com"),
+                true,
+                None
+            ),
+            // No `Type` column: an HTTP row by its columns. The console row is skipped.
+            (
+                3000,
+                Method::Get,
+                "/api/orders/42".into(),
+                200,
+                Some(17),
+                None,
+                false,
+                None
+            ),
+        ]
+    );
+    let first = &r.sink.http[0];
+    assert_eq!(first.host.as_deref(), Some("contoso-api.azurewebsites.net"));
+    assert_eq!(first.instance.as_deref(), Some("RD0003FF1A2B3C"));
+    assert_eq!(first.client.as_deref(), Some("203.0.113.7"));
+    assert_eq!(r.sink.auth.len(), 1);
+    let a = &r.sink.auth[0];
+    assert_eq!(
+        (a.time - T0, a.class, a.status),
+        (2000, Some(AuthClass::Expired), Some(401))
+    );
+    assert_eq!(a.operation, "ValidateToken");
+
+    // One row per line, as `--output jsonc` piped through `jq -c '.[]'` gives them.
+    let lines = concat!(
+        r#"{"TimeGenerated":"2026-04-04T10:31:02Z","Type":"AppServiceHTTPLogs","CsMethod":"GET","CsUriStem":"/a","ScStatus":"503"}"#,
+        "\n",
+        r#"{"TimeGenerated":"2026-04-04T10:31:02Z","CsMethod":"GET","CsMethod":"PUT","CsUriStem":"/a","ScStatus":"200"}"#,
+        "\n",
+        r#"{"TimeGenerated":"2026-04-04T10:31:02Z","Type":"AppServiceHTTPLogs","CsMethod":"GET","CsUriStem":"/a"}"#,
+        "\n",
+        r#"{"TableName":"PrimaryResult","Type":"AppServicePlatformLogs","Message":"Container started"}"#,
+    );
+    let r = run_with("azure-json", &opts, lines.as_bytes());
+    assert_eq!(r.sink.http.len(), 1);
+    assert_eq!(r.sink.http[0].status, 503);
+    assert!(r.sink.auth.is_empty());
+    let errors: Vec<String> = r.errors().iter().map(|e| e.to_string()).collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].contains("CsMethod"), "{errors:?}");
+    assert!(errors[1].contains("ScStatus"), "{errors:?}");
+}
+
 #[test]
 fn azure_json_array_edge_cases() {
     let good = |path: &str| {

@@ -3,6 +3,10 @@
 //! per line, or one top-level array of records (`[ {...}, {...} ]`, on one line or
 //! pretty-printed) as some export tools write. `AppServiceHTTPLogs` become HTTP records,
 //! `AppServiceAuthenticationLogs` auth records; every other category is skipped.
+//!
+//! Rows of a Log Analytics query (`az monitor log-analytics query`, portal exports) are read
+//! too: their columns sit at the top level instead of under `properties`, and the table name,
+//! when projected, is in `Type`.
 
 use std::borrow::Cow;
 
@@ -20,6 +24,11 @@ struct Record<'a> {
     time_generated: Ts,
     category: Option<Cow<'a, str>>,
     category_upper: Option<Cow<'a, str>>,
+    /// The table name of a Log Analytics row.
+    table: Option<Cow<'a, str>>,
+    /// A Log Analytics row's columns, read like `properties`; boxed on the first one seen,
+    /// so that diagnostic records, which have none, stay small.
+    columns: Option<Box<Props<'a>>>,
     /// `properties` is an object for the App Service categories, but some other categories
     /// write it as a string or an array; those must not sink the whole envelope.
     props: Option<Props<'a>>,
@@ -66,12 +75,14 @@ fn read_record<'a>(
     let mut o = s.object()?;
     let mut r = Record::default();
     let mut seen = 0u32;
+    let mut column_seen = 0u32;
     while let Some(k) = s.key(&mut o)? {
         match k {
             b"time" => r.time = s.ts(once(&mut seen, 0, "time")?)?,
             b"TimeGenerated" => r.time_generated = s.ts(once(&mut seen, 1, "TimeGenerated")?)?,
             b"category" => r.category = s.str_val(once(&mut seen, 2, "category")?)?,
             b"Category" => r.category_upper = s.str_val(once(&mut seen, 3, "Category")?)?,
+            b"Type" => r.table = s.str_val(once(&mut seen, 6, "Type")?)?,
             b"properties" => {
                 once(&mut seen, 4, "properties")?;
                 r.props = read_props(s)?;
@@ -100,7 +111,16 @@ fn read_record<'a>(
                     }
                 }
             }
-            _ => s.skip()?,
+            // `time` and `TimeGenerated` were taken above: the row's own. Column names are
+            // capitalised, and the keys of diagnostic records are not: those skip the lookup.
+            _ if !k.first().is_some_and(u8::is_ascii_uppercase) => s.skip()?,
+            _ => match prop_index(k) {
+                Some(i) => {
+                    let columns = r.columns.get_or_insert_with(Box::default);
+                    read_prop(i, s, columns, &mut column_seen)?;
+                }
+                None => s.skip()?,
+            },
         }
     }
     Ok(r)
@@ -114,29 +134,63 @@ fn read_props<'a>(s: &mut Scan<'a>) -> Result<Option<Props<'a>>, JsonError> {
     let mut o = s.object()?;
     let mut p = Props::default();
     let mut seen = 0u32;
-    let seen = &mut seen;
     while let Some(k) = s.key(&mut o)? {
-        match k {
-            b"CsMethod" => p.cs_method = s.str_val(once(seen, 0, "CsMethod")?)?,
-            b"CsUriStem" => p.cs_uri_stem = s.str_val(once(seen, 1, "CsUriStem")?)?,
-            b"ScStatus" => p.sc_status = s.num(once(seen, 2, "ScStatus")?)?,
-            b"TimeTaken" => p.time_taken = s.num(once(seen, 3, "TimeTaken")?)?,
-            b"CsHost" => p.cs_host = s.str_val(once(seen, 4, "CsHost")?)?,
-            b"Referer" => p.referer = s.str_val(once(seen, 5, "Referer")?)?,
-            b"CIp" => p.c_ip = s.str_val(once(seen, 6, "CIp")?)?,
-            b"ComputerName" => p.computer_name = s.str_val(once(seen, 7, "ComputerName")?)?,
-            b"time" => p.time = s.ts(once(seen, 8, "properties.time")?)?,
-            b"TimeGenerated" => p.time_generated = s.ts(once(seen, 9, "TimeGenerated")?)?,
-            b"OperationName" => {
-                p.operation_name = s.str_val(once(seen, 10, "OperationName")?)?;
-            }
-            b"Message" => p.message = s.str_val(once(seen, 11, "Message")?)?,
-            b"Details" => p.details = s.str_val(once(seen, 12, "Details")?)?,
-            b"StatusCode" => p.status_code = s.num(once(seen, 13, "StatusCode")?)?,
-            _ => s.skip()?,
+        match prop_index(k) {
+            Some(i) => read_prop(i, s, &mut p, &mut seen)?,
+            None => s.skip()?,
         }
     }
     Ok(Some(p))
+}
+
+/// A number for each key a record uses (also its bit in a `seen` mask), so that the key's
+/// bytes, borrowed from the scanner, are let go before its value is read.
+#[inline(always)]
+fn prop_index(k: &[u8]) -> Option<usize> {
+    Some(match k {
+        b"CsMethod" => 0,
+        b"CsUriStem" => 1,
+        b"ScStatus" => 2,
+        b"TimeTaken" => 3,
+        b"CsHost" => 4,
+        b"Referer" => 5,
+        b"CIp" => 6,
+        b"ComputerName" => 7,
+        b"time" => 8,
+        b"TimeGenerated" => 9,
+        b"OperationName" => 10,
+        b"Message" => 11,
+        b"Details" => 12,
+        b"StatusCode" => 13,
+        _ => return None,
+    })
+}
+
+/// Reads the value of field `i` (see [`prop_index`]) into `p`.
+#[inline(always)]
+fn read_prop<'a>(
+    i: usize,
+    s: &mut Scan<'a>,
+    p: &mut Props<'a>,
+    seen: &mut u32,
+) -> Result<(), JsonError> {
+    match i {
+        0 => p.cs_method = s.str_val(once(seen, 0, "CsMethod")?)?,
+        1 => p.cs_uri_stem = s.str_val(once(seen, 1, "CsUriStem")?)?,
+        2 => p.sc_status = s.num(once(seen, 2, "ScStatus")?)?,
+        3 => p.time_taken = s.num(once(seen, 3, "TimeTaken")?)?,
+        4 => p.cs_host = s.str_val(once(seen, 4, "CsHost")?)?,
+        5 => p.referer = s.str_val(once(seen, 5, "Referer")?)?,
+        6 => p.c_ip = s.str_val(once(seen, 6, "CIp")?)?,
+        7 => p.computer_name = s.str_val(once(seen, 7, "ComputerName")?)?,
+        8 => p.time = s.ts(once(seen, 8, "properties.time")?)?,
+        9 => p.time_generated = s.ts(once(seen, 9, "TimeGenerated")?)?,
+        10 => p.operation_name = s.str_val(once(seen, 10, "OperationName")?)?,
+        11 => p.message = s.str_val(once(seen, 11, "Message")?)?,
+        12 => p.details = s.str_val(once(seen, 12, "Details")?)?,
+        _ => p.status_code = s.num(once(seen, 13, "StatusCode")?)?,
+    }
+    Ok(())
 }
 
 /// Records and the first failure of a run of records (an envelope, an array's elements).
@@ -465,8 +519,11 @@ fn text<'b>(v: &'b Option<Cow<'_, str>>) -> Option<&'b str> {
 
 /// Emits one record; `Skipped` for categories that carry no event.
 fn emit(r: &Record<'_>, sink: &mut dyn Sink) -> Result<Fed, ParseError> {
-    let category = text(&r.category).or(text(&r.category_upper)).unwrap_or("");
-    let Some(p) = &r.props else {
+    let category = text(&r.category)
+        .or(text(&r.category_upper))
+        .or(text(&r.table))
+        .unwrap_or("");
+    let Some(p) = r.props.as_ref().or(r.columns.as_deref()) else {
         return Ok(Fed::Skipped);
     };
     let is_http = category.eq_ignore_ascii_case("AppServiceHTTPLogs")
