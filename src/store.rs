@@ -388,7 +388,7 @@ pub struct Store {
     last_pairing_sweep: EpochMs,
     /// Reused for each line's route template.
     route_scratch: String,
-    /// Raw path → route id, for paths templating leaves as they are.
+    /// Route id by raw path (for paths templating leaves as they are) and by template.
     route_cache: IdCache,
     /// Origin → origin id.
     origin_cache: IdCache,
