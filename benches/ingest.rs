@@ -1069,6 +1069,7 @@ fn tail_latency(dir: &Path, rate: u64, secs: u64) -> Result<TailFigures, String>
             format: Some("appservice-http".into()),
             from_start: true,
             poll: false,
+            rotation_grace: corstop::sources::live::ROTATION_GRACE,
         };
         let producer = spawn_log_source(spec, source, FormatOptions::default(), tx);
 

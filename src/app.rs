@@ -24,8 +24,10 @@ use crate::time::{Clock, EpochMs, MINUTE, SECOND, now_ms, parse_duration, wall_c
 /// frame's view model, never across I/O.
 pub type SharedStore = Arc<Mutex<Store>>;
 
-/// Capacity of the producer → store channel, in events (each is a batch of lines or one probe).
-pub const CHANNEL_CAPACITY: usize = 1024;
+/// Capacity of the producer → store channel, in events (each is a batch of at most 4,096 lines
+/// or 1 MB of input, or one probe). Full, it holds producers back (files wait on disk), so the
+/// queue stays within about 32 MB plus the batches' raw-line tails whatever the line length.
+pub const CHANNEL_CAPACITY: usize = 32;
 
 /// Everything resolved from flags, environment, file and defaults.
 #[derive(Debug, Clone)]
@@ -95,6 +97,13 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
         .map_or("configuration".to_string(), |p| p.display().to_string());
 
     let from_start = args.from_start || file.from_start.unwrap_or(false);
+    let grace_flag = flag_duration("rotation-grace", &args.rotation_grace)?
+        .map(|ms| std::time::Duration::from_millis(ms.max(0) as u64));
+    let grace_of = |entry: Option<&crate::config::DurationText>| {
+        grace_flag
+            .or(entry.map(|d| std::time::Duration::from_millis(d.0.max(0) as u64)))
+            .unwrap_or(crate::sources::live::ROTATION_GRACE)
+    };
     let mut logs: Vec<LogSourceSpec> = file
         .log
         .iter()
@@ -104,6 +113,7 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
             format: e.format.clone(),
             from_start,
             poll: e.poll || args.poll,
+            rotation_grace: grace_of(e.rotation_grace.as_ref()),
         })
         .collect();
     if !args.logs.is_empty() {
@@ -117,6 +127,7 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
                 format: args.format.clone(),
                 from_start,
                 poll: args.poll,
+                rotation_grace: grace_of(None),
             })
             .collect();
     }
@@ -142,6 +153,12 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
             message: "bucket must be at least 1s and retention at least one bucket".into(),
         });
     }
+    store
+        .check_budget()
+        .map_err(|message| ConfigError::Invalid {
+            origin: "--bucket/--retention".into(),
+            message,
+        })?;
 
     let mut probe = file.probe.clone();
     if !args.probes.is_empty() || !args.origins.is_empty() {
@@ -271,12 +288,13 @@ impl Pipeline {
         self.tasks.push(task);
     }
 
-    /// Evaluates the alert rules every few seconds and hands the active alerts to the webhook
-    /// notifier (which de-duplicates, reminds and resolves).
+    /// Evaluates the status rule every few seconds and hands its reasons to the webhook
+    /// notifier (which de-duplicates, reminds and resolves): what is notified is what the badge
+    /// shows.
     pub fn add_notifier(
         &mut self,
         settings: &crate::notify::NotifySettings,
-        alerts: crate::analysis::alerts::AlertConfig,
+        analysis: crate::analysis::AnalysisConfig,
     ) -> anyhow::Result<std::sync::Arc<crate::notify::DeliveryStatus>> {
         let (tx, rx) = mpsc::channel(4);
         let handle = crate::notify::spawn(settings, rx).context("[notify]")?;
@@ -290,7 +308,7 @@ impl Pipeline {
                 every.tick().await;
                 let snapshot = {
                     let s = lock(&store);
-                    alert_snapshot(&crate::analysis::alerts::evaluate(&s, &alerts))
+                    status_snapshot(&s, &analysis)
                 };
                 // A full channel means the notifier is behind; the next snapshot carries the
                 // whole state again, so nothing is lost by skipping this one.
@@ -328,40 +346,15 @@ impl Drop for Pipeline {
     }
 }
 
-/// The alert state as the notifier takes it: one stable key per route, so DEGRADED → PAGE on
-/// the same route is an escalation rather than a second incident.
-pub fn alert_snapshot(state: &crate::analysis::alerts::AlertState) -> crate::notify::AlertSnapshot {
-    use crate::analysis::alerts::AlertKind;
-    use crate::notify::{AlertSignal, Severity};
-    let mut by_route: std::collections::BTreeMap<&str, AlertSignal> = Default::default();
-    for a in &state.alerts {
-        let severity = match a.kind {
-            AlertKind::Page => Severity::Page,
-            AlertKind::Slo | AlertKind::PagePending => Severity::Degraded,
-        };
-        let signal = AlertSignal {
-            key: format!("route:{}", a.route),
-            severity,
-            summary: a.message.clone(),
-            detail: format!(
-                "{} on {} for {}",
-                severity.label(),
-                a.route,
-                crate::time::format_duration(a.for_ms)
-            ),
-            since: a.since,
-        };
-        match by_route.get(a.route.as_str()) {
-            Some(existing) if existing.severity >= severity => {}
-            _ => {
-                by_route.insert(&a.route, signal);
-            }
-        }
-    }
-    crate::notify::AlertSnapshot {
-        at: state.now,
-        alerts: by_route.into_values().collect(),
-    }
+/// The status of the store as the notifier takes it, decided by the status rule.
+pub fn status_snapshot(
+    store: &Store,
+    analysis: &crate::analysis::AnalysisConfig,
+) -> crate::notify::AlertSnapshot {
+    let v = crate::analysis::verdicts(store, analysis);
+    let now_board = v.now.as_ref().unwrap_or(&v.triage);
+    let status = crate::analysis::status::of_store(store, &v.alerts, now_board);
+    crate::notify::snapshot_of_status(&status, store.now())
 }
 
 /// Locks the store, recovering from a poisoned lock: a panic in one task must not take the
@@ -502,6 +495,7 @@ pub fn start_demo_pipeline(
                 format: None,
                 from_start: true,
                 poll: false,
+                rotation_grace: crate::sources::live::ROTATION_GRACE,
             },
             &opts,
         );
@@ -563,6 +557,7 @@ fn run_report(
             format: args.log_format.clone(),
             from_start: true,
             poll: false,
+            rotation_grace: crate::sources::live::ROTATION_GRACE,
         })
         .collect();
     // The configuration file's `[formats]` apply to reports too; the flag wins over it.
@@ -671,7 +666,8 @@ pub fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::alerts::{Alert, AlertKind, AlertState, Level};
+    use crate::analysis::alerts::{Alert, AlertKind, AlertState};
+    use crate::analysis::status::{self, ProbeInput, SourceInput, StatusInputs};
     use crate::notify::Severity;
 
     fn alert(kind: AlertKind, route: &str) -> Alert {
@@ -686,9 +682,8 @@ mod tests {
     }
 
     #[test]
-    fn one_signal_per_route_at_its_worst_severity() {
+    fn one_signal_per_reason_at_its_worst_severity() {
         let state = AlertState {
-            level: Level::Page,
             now: 5_000,
             objective: 0.999,
             slis: Vec::new(),
@@ -699,7 +694,24 @@ mod tests {
             ],
             critical_routes: Vec::new(),
         };
-        let snap = alert_snapshot(&state);
+        // Blocked probes and a source that cannot be read are notified like the badge shows them.
+        let status = status::decide(&StatusInputs {
+            alerts: Some(&state),
+            probes: vec![ProbeInput {
+                endpoint: "/api/orders".into(),
+                origin: "https://app.example".into(),
+                critical: true,
+                allowed: false,
+                not_judged: false,
+            }],
+            sources: vec![SourceInput {
+                label: "http.log".into(),
+                problem: None,
+                state: "error: cannot open: Permission denied (os error 13)".into(),
+            }],
+            supported: None,
+        });
+        let snap = crate::notify::snapshot_of_status(&status, 5_000);
         assert_eq!(snap.at, 5_000);
         let keys: Vec<(&str, Severity)> = snap
             .alerts
@@ -709,9 +721,16 @@ mod tests {
         assert_eq!(
             keys,
             vec![
+                ("probes", Severity::Degraded),
                 ("route:/api/orders", Severity::Page),
-                ("route:/api/profile", Severity::Degraded)
+                ("route:/api/profile", Severity::Degraded),
+                ("source:http.log", Severity::Degraded),
             ]
+        );
+        let source = snap.alerts.iter().find(|a| a.key == "source:http.log");
+        assert_eq!(
+            source.map(|a| a.summary.as_str()),
+            Some("http.log: cannot open: Permission denied (os error 13)")
         );
     }
 }

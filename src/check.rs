@@ -28,9 +28,13 @@ pub enum CheckFormat {
 
 #[derive(Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum CredentialsArg {
+    /// Cookies and HTTP auth sent cross-origin (cookie-based pages).
     Include,
     Omit,
+    /// `fetch`'s default: nothing sent cross-origin (bearer-token SPAs).
     SameOrigin,
+    /// Every shape twice: as `same-origin` and as `include`.
+    Both,
 }
 
 /// Flags of `corstop check`. `--config` is handled by the caller, which passes the config's
@@ -50,7 +54,8 @@ pub struct CheckArgs {
     /// Header of the page's request, 'Name: value' (repeatable).
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub header: Vec<String>,
-    /// The request's credentials mode.
+    /// The request's credentials mode [default: same-origin, as fetch sends; the config's
+    /// shapes keep their own unless this is given].
     #[arg(long, value_enum)]
     pub credentials: Option<CredentialsArg>,
     /// Also send the actual request after a passing preflight.
@@ -75,6 +80,17 @@ pub struct CheckArgs {
     pub format: CheckFormat,
 }
 
+/// The default request shape, written as a config's `[[probe.shape]]` would be.
+fn spa_default_spec() -> crate::probe::ShapeSpec {
+    let d = RequestShape::spa_default();
+    crate::probe::ShapeSpec {
+        name: d.name,
+        method: d.method,
+        headers: d.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect(),
+        credentials: d.credentials.as_str().to_string(),
+    }
+}
+
 /// A usage or configuration problem: reported on stderr, exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -92,10 +108,12 @@ pub fn settings_from(
             e.allow_unsafe_actual = true;
         }
     }
-    let credentials = args.credentials.as_ref().map(|c| match c {
-        CredentialsArg::Include => Credentials::Include,
-        CredentialsArg::Omit => Credentials::Omit,
-        CredentialsArg::SameOrigin => Credentials::SameOrigin,
+    let both = args.credentials == Some(CredentialsArg::Both);
+    let credentials = args.credentials.as_ref().and_then(|c| match c {
+        CredentialsArg::Include => Some(Credentials::Include),
+        CredentialsArg::Omit => Some(Credentials::Omit),
+        CredentialsArg::SameOrigin => Some(Credentials::SameOrigin),
+        CredentialsArg::Both => None,
     });
     if args.method.is_some() || !args.header.is_empty() {
         let method = normalize_method(args.method.as_deref().unwrap_or("GET"));
@@ -125,18 +143,38 @@ pub fn settings_from(
         }
     } else if let Some(c) = credentials {
         if s.shape.is_empty() {
-            let d = RequestShape::spa_default();
-            s.shape = vec![crate::probe::ShapeSpec {
-                name: d.name,
-                method: d.method,
-                headers: d.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect(),
-                credentials: c.as_str().to_string(),
-            }];
-        } else {
-            for shape in &mut s.shape {
-                shape.credentials = c.as_str().to_string();
+            s.shape = vec![spa_default_spec()];
+        }
+        for shape in &mut s.shape {
+            shape.credentials = c.as_str().to_string();
+        }
+    }
+    if both {
+        if s.shape.is_empty() {
+            s.shape = vec![spa_default_spec()];
+        }
+        // Shape names are how endpoints pick shapes, so the included twin keeps the name
+        // with a suffix and every endpoint that asked for the original gets both.
+        let mut doubled = Vec::with_capacity(s.shape.len() * 2);
+        for shape in std::mem::take(&mut s.shape) {
+            let twin = crate::probe::ShapeSpec {
+                name: format!("{} +cred", shape.name),
+                credentials: Credentials::Include.as_str().to_string(),
+                ..shape.clone()
+            };
+            doubled.push(crate::probe::ShapeSpec {
+                credentials: Credentials::SameOrigin.as_str().to_string(),
+                ..shape
+            });
+            doubled.push(twin);
+        }
+        for e in &mut s.endpoint {
+            if let Some(names) = &mut e.shapes {
+                let twins: Vec<String> = names.iter().map(|n| format!("{n} +cred")).collect();
+                names.extend(twins);
             }
         }
+        s.shape = doubled;
     }
     if args.actual {
         s.actual = true;
@@ -275,6 +313,21 @@ struct JsonCheck<'a> {
     max_age: Option<u32>,
     max_age_firefox: Option<u32>,
     elapsed_ms: Option<u32>,
+    /// Each followed redirect of the actual request, in order.
+    redirects: Vec<JsonHop<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonHop<'a> {
+    url: &'a str,
+    origin: &'a str,
+    method: &'a str,
+    preflight_status: Option<u16>,
+    status: Option<u16>,
+    preflight_request_headers: Vec<[&'a str; 2]>,
+    preflight_response_headers: Vec<[&'a str; 2]>,
+    request_headers: Vec<[&'a str; 2]>,
+    response_headers: Vec<[&'a str; 2]>,
 }
 
 fn pairs(h: &[(String, String)]) -> Vec<[&str; 2]> {
@@ -356,6 +409,21 @@ pub fn render_json(results: &[ProbeResult]) -> anyhow::Result<String> {
                 max_age: v.max_age_chrome,
                 max_age_firefox: v.max_age_firefox,
                 elapsed_ms: resp.map(|r| r.elapsed_ms),
+                redirects: r
+                    .redirects
+                    .iter()
+                    .map(|h| JsonHop {
+                        url: &h.url,
+                        origin: &h.origin,
+                        method: &h.method,
+                        preflight_status: h.preflight.as_ref().map(|p| p.status),
+                        status: h.response.as_ref().map(|p| p.status),
+                        preflight_request_headers: req_pairs(h.preflight_request.as_ref()),
+                        preflight_response_headers: resp_pairs(h.preflight.as_ref()),
+                        request_headers: req_pairs(h.request.as_ref()),
+                        response_headers: resp_pairs(h.response.as_ref()),
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -394,13 +462,38 @@ fn status_word(o: Outcome) -> &'static str {
     }
 }
 
+/// One followed redirect, for the table and JUnit: what was sent where, and what came back.
+fn hop_line(h: &crate::event::RedirectHop) -> String {
+    let mut line = format!(
+        "{} {} (Origin: {})",
+        h.method,
+        crate::redact::text(&h.url),
+        h.origin
+    );
+    if let Some(p) = &h.preflight {
+        line.push_str(&format!(", preflight {}", p.status));
+    }
+    match &h.response {
+        Some(resp) => line.push_str(&format!(", answered {}", resp.status)),
+        None => line.push_str(", no answer"),
+    }
+    line
+}
+
 fn statuses(r: &ProbeResult) -> String {
     let mut parts = Vec::new();
     if let Some(p) = &r.preflight {
         parts.push(format!("preflight {}", p.status));
     }
     if let Some(a) = &r.actual {
-        parts.push(format!("actual {}", a.status));
+        let mut chain = format!("actual {}", a.status);
+        for h in &r.redirects {
+            match &h.response {
+                Some(resp) => chain.push_str(&format!(" -> {}", resp.status)),
+                None => chain.push_str(" -> none"),
+            }
+        }
+        parts.push(chain);
     }
     if let Some(t) = &r.transport {
         parts.push(format!("transport {}", t.kind.as_str()));
@@ -446,7 +539,12 @@ pub fn render_table(results: &[ProbeResult], all_required: bool) -> String {
         out.push_str(&fit(&head, WIDTH));
         out.push('\n');
         let v = &r.verdict;
-        let mut detail = format!("{} ({})", v.code, statuses(r));
+        let mut detail = format!(
+            "{} ({}), credentials {}",
+            v.code,
+            statuses(r),
+            r.shape.credentials.as_str()
+        );
         if let Some(h) = v.hypothesis {
             detail.push_str(&format!(" [{}: {}]", h.id(), h.title()));
         }
@@ -454,6 +552,9 @@ pub fn render_table(results: &[ProbeResult], all_required: bool) -> String {
             detail.push_str(&format!(" via {i}"));
         }
         push_wrapped(&mut out, "", &detail);
+        for (i, h) in r.redirects.iter().enumerate() {
+            push_wrapped(&mut out, &format!("hop {}: ", i + 1), &hop_line(h));
+        }
         if v.stage != Stage::None || !v.allowed {
             if let Some(m) = &v.chrome_message {
                 push_wrapped(&mut out, "Chrome: ", m);
@@ -516,7 +617,10 @@ pub fn render_junit(results: &[ProbeResult], all_required: bool) -> String {
             xml_escape(&r.shape.name),
             elapsed as f64 / 1000.0
         ));
-        let mut body = String::new();
+        let mut body = format!("credentials: {}\n", r.shape.credentials.as_str());
+        for (i, h) in r.redirects.iter().enumerate() {
+            body.push_str(&format!("hop {}: {}\n", i + 1, hop_line(h)));
+        }
         if let Some(m) = &r.verdict.chrome_message {
             body.push_str(m);
             body.push('\n');
@@ -609,6 +713,7 @@ mod tests {
             },
             shape,
             instance: None,
+            redirects: Vec::new(),
         }
     }
 

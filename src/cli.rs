@@ -99,6 +99,10 @@ pub struct DashboardArgs {
     #[arg(long, env = "CORSTOP_POLL")]
     pub poll: bool,
 
+    /// How long a rotated-away log keeps being read after it last grew, e.g. 2m (default 30s).
+    #[arg(long, value_name = "DURATION")]
+    pub rotation_grace: Option<String>,
+
     /// Most frames per second (default 10).
     #[arg(long, env = "CORSTOP_FPS", global = true)]
     pub fps: Option<u32>,

@@ -87,6 +87,8 @@ pub struct LogEntry {
     /// Poll instead of relying on filesystem events (NFS, some container mounts).
     #[serde(default)]
     pub poll: bool,
+    /// How long a rotated-away file keeps being read after it last grew (default 30s).
+    pub rotation_grace: Option<DurationText>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -211,6 +213,19 @@ fn validate(cfg: &FileConfig, path: &Path, text: &str) -> Result<(), ConfigError
     {
         return Err(err("bucket", "must be at least 1s".to_string()));
     }
+    if let Some(r) = &cfg.store.retention {
+        let bucket = cfg
+            .store
+            .bucket
+            .as_ref()
+            .map_or(crate::store::StoreConfig::default().bucket_ms, |b| b.0);
+        let probe = crate::store::StoreConfig {
+            bucket_ms: bucket,
+            retention_ms: r.0,
+            ..Default::default()
+        };
+        probe.check_budget().map_err(|m| err("retention", m))?;
+    }
     if let Some(slo) = cfg.analysis.slo
         && !(0.0..100.0).contains(&slo)
     {
@@ -229,10 +244,13 @@ fn validate(cfg: &FileConfig, path: &Path, text: &str) -> Result<(), ConfigError
 
 /// Reads and parses a configuration file.
 pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text =
+        crate::text::read_small_file(path, crate::text::MAX_SMALL_FILE).map_err(|source| {
+            ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
     parse(&text, path)
 }
 

@@ -404,8 +404,11 @@ pub enum TransportKind {
     Refused,
     Tls,
     Timeout,
-    /// The response head was too large or malformed.
+    /// The response head was malformed.
     Protocol,
+    /// corstop's own limit or resource ran out (descriptors, the HTTP client's header limit):
+    /// nothing can be said about the server, and nothing is blamed on it.
+    Local,
     Other,
 }
 
@@ -417,6 +420,7 @@ impl TransportKind {
             TransportKind::Tls => "tls",
             TransportKind::Timeout => "timeout",
             TransportKind::Protocol => "protocol",
+            TransportKind::Local => "local",
             TransportKind::Other => "other",
         }
     }
@@ -444,6 +448,23 @@ pub struct ProbeResult {
     pub verdict: crate::cors::Verdict,
     /// Instance fingerprint (`Server`, `Via`, `X-Served-By`, affinity cookie name, `CF-Ray`).
     pub instance: Option<String>,
+    /// The redirects the actual request followed, in order: `actual` is the first answer
+    /// (the 3xx), each hop holds the next request and its answer.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<RedirectHop>,
+}
+
+/// One followed redirect of the actual request.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct RedirectHop {
+    pub url: String,
+    /// The `Origin` sent: the page's, or `null` after a hop to another origin.
+    pub origin: String,
+    pub method: String,
+    pub preflight_request: Option<crate::cors::RawRequest>,
+    pub preflight: Option<crate::cors::RawResponse>,
+    pub request: Option<crate::cors::RawRequest>,
+    pub response: Option<crate::cors::RawResponse>,
 }
 
 /// Everything that flows from producers to the store.

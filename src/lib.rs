@@ -21,6 +21,7 @@ pub mod route;
 pub mod sources;
 pub mod store;
 mod store_cache;
+pub mod store_clients;
 pub mod text;
 pub mod time;
 pub mod ui;

@@ -60,7 +60,8 @@ fn is_b64url(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'-' || c == b'_'
 }
 
-/// Redacts secrets inside free text (log lines, error messages).
+/// Redacts secrets inside free text (log lines, error messages, URLs: secret query and path
+/// parameters by name, user passwords, JWTs wherever they sit).
 pub fn text(s: &str) -> Cow<'_, str> {
     if !might_hold_secret(s) {
         return Cow::Borrowed(s);
@@ -97,7 +98,13 @@ pub fn text(s: &str) -> Cow<'_, str> {
             while j < b.len() && !b[j].is_ascii_whitespace() && b[j] != b'"' && b[j] != b',' {
                 j += 1;
             }
-            if j > start && !s[start..j].starts_with(REDACTED) {
+            // An auth-param (`Bearer error="invalid_token"`, `realm=api`) is not a credential;
+            // a token68 has `=` only as trailing padding.
+            let word = &b[start..j];
+            let trimmed = word.iter().rposition(|&c| c != b'=').map_or(0, |p| p + 1);
+            let param = word[..trimmed].contains(&b'=')
+                || (trimmed < word.len() && b.get(j) == Some(&b'"'));
+            if j > start && !param && !s[start..j].starts_with(REDACTED) {
                 out.push_str(&s[copied..start]);
                 out.push_str(REDACTED);
                 copied = j;
@@ -107,12 +114,27 @@ pub fn text(s: &str) -> Cow<'_, str> {
         }
         // Secret-bearing `key=value` pairs in query strings, cookies and headers echoed in text.
         if let Some(klen) = secret_key_prefix(&b[i..])
-            && (i == 0 || !is_b64url(b[i - 1]))
+            && (i == 0 || !is_b64url(b[i - 1]) || b[i..].starts_with(b"://"))
         {
-            let start = i + klen;
+            let mut start = i + klen;
             let mut j = start;
-            while j < b.len() && !matches!(b[j], b'&' | b';' | b' ' | b'"' | b'\'' | b',') {
-                j += 1;
+            if j < b.len() && (b[j] == b'"' || b[j] == b'\'') {
+                // `access_token="…"` in a challenge: the quoted value is the secret.
+                let quote = b[j];
+                start += 1;
+                j = start;
+                while j < b.len() && b[j] != quote {
+                    j += 1;
+                }
+            } else {
+                while j < b.len()
+                    && !matches!(
+                        b[j],
+                        b'&' | b';' | b' ' | b'"' | b'\'' | b',' | b'@' | b'#' | b'?'
+                    )
+                {
+                    j += 1;
+                }
             }
             if j > start {
                 out.push_str(&s[copied..start]);
@@ -134,7 +156,7 @@ pub fn text(s: &str) -> Cow<'_, str> {
 fn might_hold_secret(s: &str) -> bool {
     let b = s.as_bytes();
     memchr::memmem::find(b, b"eyJ").is_some()
-        || memchr::memchr(b'=', b).is_some()
+        || memchr::memchr2(b'=', b'@', b).is_some()
         || memchr::memmem::find(b, b"earer ").is_some()
         || memchr::memmem::find(b, b"EARER ").is_some()
         || memchr::memmem::find(b, b"asic ").is_some()
@@ -157,26 +179,72 @@ fn scheme_prefix(b: &[u8]) -> Option<usize> {
     None
 }
 
-const SECRET_KEYS: [&str; 12] = [
+/// Names whose values are secrets wherever they appear as `name=value` (query strings,
+/// cookies, challenges, path parameters), compared without case; a `%5F` or `%2D` in the text
+/// stands for the `_` or `-` here.
+const SECRET_KEYS: [&str; 24] = [
     "access_token=",
+    "accesstoken=",
     "id_token=",
     "refresh_token=",
     "token=",
     "code=",
     "client_secret=",
+    "client_assertion=",
+    "assertion=",
     "password=",
+    "passwd=",
+    "pwd=",
+    "secret=",
     "sig=",
+    "signature=",
     "apikey=",
     "api_key=",
+    "api-key=",
+    "key=",
+    "subscription-key=",
+    "state=",
+    "jsessionid=",
     "AppServiceAuthSession=",
     "session=",
 ];
 
+/// Length of `key` at the start of `b` (with `%5F`/`%2D` standing for `_`/`-`), if it is there.
+fn key_len(b: &[u8], key: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    for &k in key {
+        match b.get(i) {
+            Some(c) if c.eq_ignore_ascii_case(&k) => i += 1,
+            Some(b'%') if (k == b'_' || k == b'-') && b.len() >= i + 3 => {
+                let hex = &b[i + 1..i + 3];
+                let want: &[u8] = if k == b'_' { b"5f" } else { b"2d" };
+                if !hex.eq_ignore_ascii_case(want) {
+                    return None;
+                }
+                i += 3;
+            }
+            _ => return None,
+        }
+    }
+    Some(i)
+}
+
 fn secret_key_prefix(b: &[u8]) -> Option<usize> {
     for k in SECRET_KEYS {
-        let kb = k.as_bytes();
-        if b.len() >= kb.len() && b[..kb.len()].eq_ignore_ascii_case(kb) {
-            return Some(kb.len());
+        if let Some(n) = key_len(b, k.as_bytes()) {
+            return Some(n);
+        }
+    }
+    // `scheme://user:password@host`: the password.
+    if b.starts_with(b"://") {
+        let end = b
+            .iter()
+            .skip(3)
+            .position(|&c| matches!(c, b'/' | b'?' | b'#' | b' ' | b'@'))?
+            + 3;
+        if b.get(end) == Some(&b'@') {
+            let colon = b[3..end].iter().position(|&c| c == b':')? + 3;
+            return (colon + 1 < end).then_some(colon + 1);
         }
     }
     // X-MS-TOKEN-AAD-ACCESS-TOKEN: value, as App Service echoes token-store headers.
@@ -230,7 +298,7 @@ mod tests {
             ),
             (
                 "GET /cb?code=abc123&state=ok HTTP/1.1",
-                "GET /cb?code=[redacted]&state=ok HTTP/1.1",
+                "GET /cb?code=[redacted]&state=[redacted] HTTP/1.1",
             ),
             (
                 "token eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJleHAiOjF9.c2ln here",
@@ -241,6 +309,30 @@ mod tests {
                 "x-ms-token-aad-id-token: [redacted]",
             ),
             ("status=401 route=/api", "status=401 route=/api"),
+            (
+                "https://fn.example/api/x?code=abcDEF==&clientId=default",
+                "https://fn.example/api/x?code=[redacted]&clientId=default",
+            ),
+            (
+                "https://st.example/c/b?sv=2024&sig=Zm9vYmFy%2B&se=2026",
+                "https://st.example/c/b?sv=2024&sig=[redacted]&se=2026",
+            ),
+            (
+                "Bearer error=\"invalid_token\", access_token=\"s3cr3t-value\"",
+                "Bearer error=\"invalid_token\", access_token=\"[redacted]\"",
+            ),
+            (
+                "/cb?access%5Ftoken=abc&accessToken=def&key=ghi&state=jkl",
+                "/cb?access%5Ftoken=[redacted]&accessToken=[redacted]&key=[redacted]&state=[redacted]",
+            ),
+            (
+                "https://user:pa55word@api.example/x;jsessionid=ABC123?q=1",
+                "https://user:[redacted]@api.example/x;jsessionid=[redacted]?q=1",
+            ),
+            (
+                "https://api.example/x?monkey=1",
+                "https://api.example/x?monkey=1",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(text(input), want, "{input}");

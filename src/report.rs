@@ -45,6 +45,19 @@
 //! }
 //! ```
 //!
+//! The full report (`corstop report --format json`) adds the diagnosis beside these counts:
+//! `incidents`, `bursts`, `triage`, `alerts` (the alert conditions with their SLIs) and
+//! `status`, the one status rule's verdict (`crate::analysis::status`):
+//!
+//! ```text
+//! "status": {
+//!   "level": "DEGRADED",                           // PAGE | DEGRADED | OK
+//!   "reasons": [{"level": "DEGRADED", "key": "source:http.log",
+//!                "text": "http.log: cannot open: Permission denied (os error 13)",
+//!                "since": null, "for_ms": null}]  // worst first; empty when OK
+//! }
+//! ```
+//!
 //! Counts come from the store's cumulative totals, which are not limited by retention, so a
 //! report over a week-old file still counts every request it parsed.
 
@@ -154,8 +167,11 @@ pub struct Dropped {
 pub struct Folded {
     pub routes_other_events: u64,
     pub routes_other_distinct: u64,
+    /// The distinct-name count reached its cap: it is a floor, not exact.
+    pub routes_other_distinct_capped: bool,
     pub origins_other_events: u64,
     pub origins_other_distinct: u64,
+    pub origins_other_distinct_capped: bool,
     pub totals_folded: u64,
 }
 
@@ -308,8 +324,10 @@ pub fn build_at(store: &Store, generated_at: EpochMs) -> Report {
         folded: Folded {
             routes_other_events: store.routes.other_events,
             routes_other_distinct: store.routes.other_distinct() as u64,
+            routes_other_distinct_capped: store.routes.other_distinct_capped(),
             origins_other_events: store.origins.other_events,
             origins_other_distinct: store.origins.other_distinct() as u64,
+            origins_other_distinct_capped: store.origins.other_distinct_capped(),
             totals_folded: store.totals_folded(),
         },
     }
@@ -445,13 +463,25 @@ pub fn to_table(r: &Report) -> String {
     let f = &r.folded;
     let _ = writeln!(
         o,
-        "folded into (other): routes {} events ({} names)",
-        f.routes_other_events, f.routes_other_distinct
+        "folded into (other): routes {} events ({}{} names)",
+        f.routes_other_events,
+        f.routes_other_distinct,
+        if f.routes_other_distinct_capped {
+            "+"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(
         o,
-        "                     origins {} events ({} names)",
-        f.origins_other_events, f.origins_other_distinct
+        "                     origins {} events ({}{} names)",
+        f.origins_other_events,
+        f.origins_other_distinct,
+        if f.origins_other_distinct_capped {
+            "+"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(o, "                     totals {} events", f.totals_folded);
     o
@@ -893,9 +923,13 @@ this line is not an access log line
 /// ranking with its evidence, and the alert states.
 #[derive(Debug, Clone, Serialize)]
 pub struct Diagnosis {
+    /// The supported hypotheses with their start, end and evidence, largest impact first.
+    pub incidents: Vec<crate::analysis::incident::Incident>,
     pub bursts: crate::analysis::expiry::ExpiryReport,
     pub triage: crate::analysis::triage::Board,
     pub alerts: crate::analysis::alerts::AlertState,
+    /// PAGE / DEGRADED / OK and why, from the one status rule ([`crate::analysis::status`]).
+    pub status: crate::analysis::status::StatusSummary,
 }
 
 /// Settings the analysis needs from the configuration.
@@ -919,15 +953,27 @@ impl Default for DiagnosisOptions {
 pub fn diagnose(store: &Store, opts: &DiagnosisOptions) -> Diagnosis {
     let span = store.config().retention_ms;
     let lifetimes = &opts.token_lifetimes_ms;
+    // A postmortem ranks by impact: an incident that ended before the log did is still
+    // the finding.
+    let triage = crate::analysis::triage::triage_ranked(
+        store,
+        span,
+        lifetimes,
+        crate::analysis::triage::Ranking::Impact,
+    );
+    let alerts = crate::analysis::alerts::evaluate(store, &opts.alerts);
+    let status = crate::analysis::status::of_store(store, &alerts, &triage);
     Diagnosis {
+        incidents: crate::analysis::incident::incidents(&triage),
         bursts: crate::analysis::expiry::analyse_expiry(
             store,
             span,
             lifetimes,
             &crate::analysis::bursts::BurstParams::default(),
         ),
-        triage: crate::analysis::triage::triage(store, span, lifetimes),
-        alerts: crate::analysis::alerts::evaluate(store, &opts.alerts),
+        triage,
+        alerts,
+        status,
     }
 }
 
@@ -948,7 +994,15 @@ pub fn full_to_json(r: &FullReport) -> String {
 pub fn full_to_table(r: &FullReport) -> String {
     let mut o = to_table(&r.counts);
     let d = &r.diagnosis;
-    let _ = writeln!(o, "\nALERTS: {}", d.alerts.level.as_str());
+    o.push_str(&crate::analysis::incident::to_text(&d.incidents, wrap));
+    let _ = writeln!(o, "\nSTATUS: {}", d.status.level.label());
+    // Reasons are whole, wrapped: a cut source error hides its cause.
+    for r in &d.status.reasons {
+        for (i, line) in wrap(&r.text, 76).into_iter().enumerate() {
+            let _ = writeln!(o, "{}{line}", if i == 0 { "  - " } else { "    " });
+        }
+    }
+    let _ = writeln!(o, "\nALERTS: {}", d.alerts.alerts.len());
     for a in d.alerts.alerts.iter().take(10) {
         let _ = writeln!(o, "  {}", fit(&a.message, 76));
     }
@@ -971,8 +1025,9 @@ pub fn full_to_table(r: &FullReport) -> String {
         b.failures,
         b.expired
     );
-    if let Some(text) = &b.period_text {
-        let _ = writeln!(o, "  {}", fit(text, 76));
+    // Our own wording (no log text), kept whole: the confidence and lifetime are at its end.
+    for text in b.period_text.iter().chain(&b.clients_text) {
+        let _ = writeln!(o, "  {text}");
     }
     if let Some(next) = b.next_due {
         let _ = writeln!(o, "  next burst due {}", format_rfc3339(next));
@@ -1000,6 +1055,9 @@ pub fn full_to_table(r: &FullReport) -> String {
             e.state.as_str(),
             fit(e.title, 50)
         );
+        if let Some(text) = e.ended_text(d.triage.now) {
+            let _ = writeln!(o, "      {}", fit(&text, 70));
+        }
         for line in e.evidence.iter().take(3) {
             let _ = writeln!(o, "      - {}", fit(line, 70));
         }
@@ -1027,6 +1085,8 @@ fn wrap_into(o: &mut String, text: &str, indent: usize, width: usize) {
 pub fn full_to_markdown(r: &FullReport, store: &Store) -> String {
     let d = &r.diagnosis;
     let mut o = crate::analysis::alerts::markdown_summary(&d.triage, &d.alerts, &d.bursts, store);
+    o.push('\n');
+    o.push_str(&crate::analysis::incident::to_markdown(&d.incidents));
     o.push('\n');
     o.push_str(&to_markdown(&r.counts));
     o

@@ -18,6 +18,8 @@ const TOKEN: u8 = 4;
 /// Where the path part of a request target ends.
 const STOP: u8 = 8;
 const SLASH: u8 = 16;
+const UPPER: u8 = 32;
+const LOWER: u8 = 64;
 
 /// Byte classes, so that one pass over a path measures every segment and finds its end.
 const CLASS: [u8; 256] = {
@@ -30,9 +32,14 @@ const CLASS: [u8; 256] = {
             v |= DIGIT | HEX | TOKEN;
         } else if b.is_ascii_hexdigit() {
             v |= HEX | TOKEN;
-        } else if b.is_ascii_alphabetic() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'=') {
+            v |= if b.is_ascii_uppercase() { UPPER } else { LOWER };
+        } else if b.is_ascii_alphabetic() {
             v |= TOKEN;
-        } else if matches!(b, b'?' | b'#') {
+            v |= if b.is_ascii_uppercase() { UPPER } else { LOWER };
+        } else if matches!(b, b'-' | b'_' | b'.' | b'~' | b'=') {
+            v |= TOKEN;
+        } else if matches!(b, b'?' | b'#' | b';') {
+            // `;` starts matrix parameters (`;jsessionid=…`): data, not route, like a query.
             v |= STOP;
         } else if b == b'/' {
             v |= SLASH;
@@ -51,6 +58,8 @@ struct SegmentShape {
     digits: usize,
     /// Class bits every byte of the segment has.
     all: u8,
+    /// Class bits some byte of the segment has.
+    any: u8,
 }
 
 impl SegmentShape {
@@ -58,6 +67,7 @@ impl SegmentShape {
         len: 0,
         digits: 0,
         all: DIGIT | HEX | TOKEN,
+        any: 0,
     };
 
     #[inline]
@@ -65,6 +75,7 @@ impl SegmentShape {
         self.len += 1;
         self.digits += (class & DIGIT) as usize;
         self.all &= class;
+        self.any |= class;
     }
 
     fn of(seg: &[u8]) -> SegmentShape {
@@ -100,6 +111,16 @@ impl SegmentShape {
         }
         // Long opaque tokens: base64url, slugs with numbers, ULIDs.
         if self.len >= 20 && self.all & TOKEN != 0 {
+            return true;
+        }
+        // Shorter random tokens mix both cases with digits; a CamelCase route word
+        // (`GetOrdersV2Async`) rarely has two digits.
+        if self.len >= 16
+            && self.digits >= 2
+            && self.all & TOKEN != 0
+            && self.any & UPPER != 0
+            && self.any & LOWER != 0
+        {
             return true;
         }
         // Mixed word-and-number keys such as `INV-2024-00017` or `user_123`.
@@ -272,6 +293,9 @@ mod tests {
             ("/api/orders/8812", "/api/orders/{id}"),
             ("/api/orders/8812?expand=lines", "/api/orders/{id}"),
             ("/api/orders?page=2#top", "/api/orders"),
+            ("/app/login;jsessionid=A1B2C3D4E5F6", "/app/login"),
+            ("/share/aB3dE5fG7hJ9kL1m/view", "/share/{id}/view"),
+            ("/api/GetOrdersV2Async", "/api/GetOrdersV2Async"),
             (
                 "/api/users/3f2504e0-4f89-11d3-9a0c-0305e82c3301/profile",
                 "/api/users/{id}/profile",

@@ -4,7 +4,8 @@
 //! Memory bound (defaults): 2,160 buckets (6 h of 10 s) × a hash table of at most 512 keys
 //! (1,024 slots of about 17 bytes) ≈ 38 MB in the worst adversarial case; 8,192 total keys;
 //! 256 route and 64 origin names of at most 200 bytes, with 80 KB of lookup caches in front;
-//! 512 probe results; 200 raw lines of at most 2 KB per source.
+//! 512 probe results; 200 raw lines of at most 2 KB per source; 401/403 episodes of at most
+//! 4,096 clients (about 1.3 MB, `store_clients`).
 //! Nothing in here grows with the number of lines read.
 
 use std::collections::VecDeque;
@@ -65,7 +66,27 @@ impl Default for StoreConfig {
     }
 }
 
+/// Most buckets a store keeps: 24 h at the default 10 s, 6 days at 1 min. Each bucket costs at
+/// least a few hundred bytes and up to `max-keys-per-bucket` entries, so the count is what keeps
+/// the memory budget whatever the retention asked for.
+pub const MAX_BUCKETS: i64 = 8_640;
+
 impl StoreConfig {
+    /// Refuses a bucket and retention that would break the memory budget, saying the limit.
+    pub fn check_budget(&self) -> Result<(), String> {
+        let n = self.retention_ms / self.bucket_ms.max(1);
+        if n > MAX_BUCKETS {
+            return Err(format!(
+                "{} of retention in {} buckets is {n} buckets; at most {MAX_BUCKETS} fit the \
+                 memory budget (24h at 10s, 6 days at 1m): use a shorter retention or a \
+                 longer bucket",
+                crate::time::format_duration(self.retention_ms),
+                crate::time::format_duration(self.bucket_ms),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn bucket_count(&self) -> usize {
         ((self.retention_ms + self.bucket_ms - 1) / self.bucket_ms).max(1) as usize
     }
@@ -103,7 +124,11 @@ impl Interner {
         }
     }
 
+    /// Names are kept inert (control characters escaped): they come from logs, and every
+    /// output prints them.
     pub fn intern(&mut self, name: &str) -> u16 {
+        let name = crate::text::inert(name);
+        let name = name.as_ref();
         if let Some(&id) = self.index.get(name) {
             return id;
         }
@@ -141,8 +166,23 @@ impl Interner {
         self.names.is_empty()
     }
 
+    /// Distinct names folded into `(other)`, counted up to a cap.
     pub fn other_distinct(&self) -> usize {
         self.other_names.len()
+    }
+
+    /// The folded names reached the counting cap: [`Interner::other_distinct`] is a floor.
+    pub fn other_distinct_capped(&self) -> bool {
+        self.other_names.len() >= OTHER_DISTINCT_CAP
+    }
+
+    /// The folded-name count as shown: `4096+` once the cap is reached, since it is not exact.
+    pub fn other_distinct_label(&self) -> String {
+        if self.other_distinct_capped() {
+            format!("{}+", self.other_names.len())
+        } else {
+            self.other_names.len().to_string()
+        }
     }
 
     pub fn ids(&self) -> impl Iterator<Item = u16> + '_ {
@@ -283,7 +323,14 @@ pub struct SourceStats {
     pub parse_errors: u64,
     /// Latest offending line, redacted and truncated, with the reason.
     pub last_error: Option<(String, String)>,
+    /// Why the source is not reading correctly, in full; the status rule makes it a
+    /// DEGRADED reason. `None` while it reads as it should.
+    pub problem: Option<String>,
     pub last_event_time: Option<EpochMs>,
+    /// Events older than the window when they arrived while tailing live (an old file piped on
+    /// standard input), and the newest of them.
+    pub skipped_historical: u64,
+    pub skipped_historical_newest: Option<EpochMs>,
     /// Wall-clock time the last line arrived.
     pub last_line_wall: Option<EpochMs>,
     pub auth_by_class: [u64; AuthClass::COUNT],
@@ -292,6 +339,29 @@ pub struct SourceStats {
 }
 
 impl SourceStats {
+    /// What is wrong with the source, in full: the problem its reader found, or, when most of
+    /// its events were history skipped while tailing live, how to see them. `window_ms` is the
+    /// store's retention.
+    pub fn problem_text(&self, window_ms: EpochMs) -> Option<String> {
+        if let Some(p) = &self.problem {
+            return Some(p.clone());
+        }
+        let events = self.http_events + self.auth_events;
+        if self.skipped_historical == 0 || self.skipped_historical * 2 < events {
+            return None;
+        }
+        let newest = self
+            .skipped_historical_newest
+            .map(|t| format!(" (newest {})", crate::time::format_rfc3339(t)))
+            .unwrap_or_default();
+        Some(format!(
+            "{} lines older than the {} window were skipped{newest}: run with --from-start to \
+             replay them",
+            self.skipped_historical,
+            crate::time::format_duration(window_ms)
+        ))
+    }
+
     pub fn lines_per_sec(&self, wall_now: EpochMs) -> f64 {
         self.rate.per_second(wall_now)
     }
@@ -395,6 +465,55 @@ pub struct Store {
     /// The bucket number [`Store::bucket_for`] returned last.
     hot_bucket: i64,
     hot_slot: usize,
+    /// 401/403 episodes on real requests per client (bounded, see `store_clients`).
+    client_failures: crate::store_clients::ClientFailures,
+    /// Keeps a lone far-off stamp from moving the event-time clock (see [`ClockGuard`]).
+    clock_guard: ClockGuard,
+}
+
+/// How many events must stand beyond the event-time clock's tolerance before it jumps to them.
+pub const JUMP_CONFIRMATIONS: usize = 3;
+/// Ordinary events after which events held for a jump that never came are given up.
+const JUMP_PATIENCE: u32 = 64;
+
+/// In event-time mode "now" is the newest event time, so one line stamped in 2099 would put
+/// every other line outside the window. The clock therefore moves further ahead than the
+/// future tolerance only when [`JUMP_CONFIRMATIONS`] events agree that time went there (a log
+/// that resumes after a quiet night does; a mis-stamped line does not). Events waiting for that
+/// are held, counted as dropped future until they are confirmed, and given up after
+/// [`JUMP_PATIENCE`] ordinary events or at the end of the input. The first event sets the
+/// clock on its own, so it is checked against the second: when they disagree by more than the
+/// tolerance and the first was alone, the first is taken back.
+#[derive(Debug, Default)]
+struct ClockGuard {
+    held: Vec<HeldEvent>,
+    ordinary_since_hold: u32,
+    /// 1 while the clock was set by one event alone (the store's first), 2 once a second
+    /// agreed; 0 when the clock was set otherwise ([`Store::with_now`], live mode).
+    placed_since_start: u8,
+}
+
+#[derive(Debug)]
+enum HeldEvent {
+    Http(SourceId, HttpRecord<'static>, HttpKey),
+    Auth(SourceId, AuthRecord<'static>),
+}
+
+impl HeldEvent {
+    fn time(&self) -> EpochMs {
+        match self {
+            HeldEvent::Http(_, r, _) => r.time,
+            HeldEvent::Auth(_, r) => r.time,
+        }
+    }
+}
+
+/// What the clock guard does with one event.
+enum Admit {
+    Place,
+    Hold,
+    /// Hold it, and the held events now confirm a jump.
+    Confirm,
 }
 
 impl Store {
@@ -428,12 +547,14 @@ impl Store {
             auth_samples: VecDeque::new(),
             pending_preflights: FxHashMap::default(),
             pending_untracked: 0,
+            client_failures: crate::store_clients::ClientFailures::new(cfg.retention_ms),
             last_pairing_sweep: i64::MIN / 2,
             route_scratch: String::new(),
             route_cache: IdCache::new(ROUTE_CACHE_BITS),
             origin_cache: IdCache::new(ORIGIN_CACHE_BITS),
             hot_bucket: i64::MIN,
             hot_slot: 0,
+            clock_guard: ClockGuard::default(),
             cfg,
         }
     }
@@ -514,6 +635,12 @@ impl Store {
         self.generation += 1;
     }
 
+    /// Flags (or clears) a source that is not reading correctly.
+    pub fn set_source_problem(&mut self, id: SourceId, problem: Option<String>) {
+        self.source_mut(id).problem = problem;
+        self.generation += 1;
+    }
+
     pub fn set_source_format(&mut self, id: SourceId, format: &'static str) {
         self.source_mut(id).format = Some(format);
     }
@@ -569,6 +696,107 @@ impl Store {
         Some(slot)
     }
 
+    /// Counts, per source, history that live tailing could not place, so that a source showing
+    /// nothing because all it had was old says so.
+    fn note_outside_window(&mut self, source: SourceId, t: EpochMs) {
+        if self.mode == TimeMode::Live && t <= self.now {
+            let stats = self.source_mut(source);
+            stats.skipped_historical += 1;
+            stats.skipped_historical_newest =
+                Some(stats.skipped_historical_newest.map_or(t, |n| n.max(t)));
+        }
+    }
+
+    /// The clock guard's decision for an event stamped `t` (see [`ClockGuard`]).
+    fn admit(&mut self, t: EpochMs) -> Admit {
+        if self.mode != TimeMode::EventTime {
+            return Admit::Place;
+        }
+        if self.now == i64::MIN {
+            self.clock_guard.placed_since_start = 1;
+            return Admit::Place;
+        }
+        let tolerance = self.cfg.future_tolerance_ms;
+        if t > self.now.saturating_add(tolerance) {
+            return if self.clock_guard.held.len() + 1 >= JUMP_CONFIRMATIONS {
+                Admit::Confirm
+            } else {
+                Admit::Hold
+            };
+        }
+        let guard = &mut self.clock_guard;
+        if !guard.held.is_empty() {
+            guard.ordinary_since_hold += 1;
+            if guard.ordinary_since_hold > JUMP_PATIENCE {
+                // They stay counted as dropped future.
+                guard.held.clear();
+            }
+        }
+        if guard.placed_since_start == 1 {
+            if t < self.now.saturating_sub(tolerance) {
+                self.take_back_first_event();
+            } else {
+                guard.placed_since_start = 2;
+            }
+        }
+        Admit::Place
+    }
+
+    fn hold(&mut self, event: HeldEvent) {
+        if self.clock_guard.held.is_empty() {
+            self.clock_guard.ordinary_since_hold = 0;
+        }
+        self.clock_guard.held.push(event);
+        self.dropped_future += 1;
+        self.generation += 1;
+    }
+
+    /// The held events confirmed a jump: they are placed in time order, except those still far
+    /// beyond their median (a 2099 line among them), which stay dropped.
+    fn release_held(&mut self) {
+        let mut held = std::mem::take(&mut self.clock_guard.held);
+        held.sort_by_key(HeldEvent::time);
+        let median = held[held.len() / 2].time();
+        let limit = median.saturating_add(self.cfg.future_tolerance_ms);
+        for event in held {
+            if event.time() > limit {
+                continue;
+            }
+            self.dropped_future -= 1;
+            match event {
+                HeldEvent::Http(source, rec, key) => self.place_http(source, &rec, key),
+                HeldEvent::Auth(source, rec) => self.place_auth(source, &rec),
+            }
+        }
+    }
+
+    /// The first event set the clock alone and the next one is far from it: the first is the
+    /// odd one out (a log does not start with its only 2099 line by accident of ordering), so
+    /// its counts are taken out of the window and it is counted as dropped future.
+    fn take_back_first_event(&mut self) {
+        for b in &mut self.buckets {
+            if b.index != i64::MIN {
+                b.reset(i64::MIN);
+            }
+        }
+        self.now = i64::MIN;
+        self.head = i64::MIN;
+        self.hot_bucket = i64::MIN;
+        self.latest_event_time = None;
+        self.earliest_event_time = None;
+        for s in &mut self.sources {
+            s.last_event_time = None;
+        }
+        self.pending_preflights.clear();
+        self.dropped_future += 1;
+        self.clock_guard.placed_since_start = 1;
+    }
+
+    /// Events held because they would move the clock far ahead on their own.
+    pub fn held_events(&self) -> usize {
+        self.clock_guard.held.len()
+    }
+
     fn note_event_time(&mut self, t: EpochMs) {
         self.latest_event_time = Some(self.latest_event_time.map_or(t, |l| l.max(t)));
         self.earliest_event_time = Some(self.earliest_event_time.map_or(t, |e| e.min(t)));
@@ -576,6 +804,20 @@ impl Store {
 
     /// Counts one HTTP event.
     pub fn ingest_http(&mut self, source: SourceId, rec: &HttpRecord<'_>) {
+        let admit = self.admit(rec.time);
+        // Counted whatever its time: the totals hold every parsed request.
+        let key = self.count_http(source, rec);
+        match admit {
+            Admit::Place => self.place_http(source, rec, key),
+            Admit::Hold => self.hold(HeldEvent::Http(source, rec.into_owned(), key)),
+            Admit::Confirm => {
+                self.hold(HeldEvent::Http(source, rec.into_owned(), key));
+                self.release_held();
+            }
+        }
+    }
+
+    fn count_http(&mut self, source: SourceId, rec: &HttpRecord<'_>) -> HttpKey {
         let route = match self.route_cache.get(rec.path.as_bytes()) {
             Some(id) => id,
             None => self.route_id(&rec.path),
@@ -595,6 +837,13 @@ impl Store {
             acao: rec.acao_seen(),
             origin_derived: rec.origin_derived && origin != NO_ORIGIN,
         };
+        self.source_mut(source).http_events += 1;
+        self.count_total(key);
+        key
+    }
+
+    fn place_http(&mut self, source: SourceId, rec: &HttpRecord<'_>, key: HttpKey) {
+        let (route, origin) = (key.route, key.origin);
         if let Some(client) = rec.client.as_deref()
             && origin != NO_ORIGIN
             && !client.is_empty()
@@ -602,14 +851,19 @@ impl Store {
         {
             self.pair_preflight(fx_hash(client), route, origin, rec);
         }
+        if matches!(rec.status, 401 | 403)
+            && rec.method != Method::Options
+            && let Some(client) = rec.client.as_deref()
+        {
+            self.client_failures.record(client, rec.time);
+        }
         self.generation += 1;
         let stats = self.source_mut(source);
-        stats.http_events += 1;
         stats.last_event_time = Some(stats.last_event_time.map_or(rec.time, |t| t.max(rec.time)));
         self.note_event_time(rec.time);
-        self.count_total(key);
         let cap = self.cfg.max_keys_per_bucket;
         let Some(bucket) = self.bucket_for(rec.time) else {
+            self.note_outside_window(source, rec.time);
             return;
         };
         if let Some(ms) = rec.latency_ms {
@@ -731,24 +985,40 @@ impl Store {
 
     /// Counts one auth event.
     pub fn ingest_auth(&mut self, source: SourceId, rec: &AuthRecord<'_>) {
-        self.generation += 1;
+        let admit = self.admit(rec.time);
         let stats = self.source_mut(source);
         stats.auth_events += 1;
-        stats.last_event_time = Some(stats.last_event_time.map_or(rec.time, |t| t.max(rec.time)));
         if let Some(class) = rec.class {
             stats.auth_by_class[class as usize] += 1;
+        }
+        match admit {
+            Admit::Place => self.place_auth(source, rec),
+            Admit::Hold => self.hold(HeldEvent::Auth(source, rec.into_owned())),
+            Admit::Confirm => {
+                self.hold(HeldEvent::Auth(source, rec.into_owned()));
+                self.release_held();
+            }
+        }
+    }
+
+    fn place_auth(&mut self, source: SourceId, rec: &AuthRecord<'_>) {
+        self.generation += 1;
+        let stats = self.source_mut(source);
+        stats.last_event_time = Some(stats.last_event_time.map_or(rec.time, |t| t.max(rec.time)));
+        if let Some(class) = rec.class {
             if self.auth_samples.len() >= AUTH_SAMPLES {
                 self.auth_samples.pop_front();
             }
             self.auth_samples.push_back(AuthSample {
                 time: rec.time,
                 class,
-                operation: truncate(&rec.operation, 80),
-                message: truncate(&redact::text(&rec.message), MAX_SAMPLE),
+                operation: truncate(&crate::text::inert(&rec.operation), 80),
+                message: truncate(&crate::text::inert(&redact::text(&rec.message)), MAX_SAMPLE),
             });
         }
         self.note_event_time(rec.time);
         let Some(bucket) = self.bucket_for(rec.time) else {
+            self.note_outside_window(source, rec.time);
             return;
         };
         match rec.class {
@@ -777,7 +1047,7 @@ impl Store {
             seq: self.raw_seq,
             source,
             wall,
-            text: truncate(&redact::text(line), MAX_RAW_LINE),
+            text: truncate(&crate::text::inert(&redact::text(line)), MAX_RAW_LINE),
         });
         self.generation += 1;
     }
@@ -877,6 +1147,11 @@ impl Store {
 
     pub fn totals_folded(&self) -> u64 {
         self.totals_folded
+    }
+
+    /// 401/403 episodes on real requests per client.
+    pub fn client_failures(&self) -> &crate::store_clients::ClientFailures {
+        &self.client_failures
     }
 
     pub fn bucket_ms(&self) -> EpochMs {
@@ -1005,6 +1280,131 @@ mod tests {
         store.sum_window(store.config().retention_ms, |k| {
             k.route == id && k.method == method && k.status == status
         })
+    }
+
+    /// Feeds `(offset from T0 in seconds, status)` pairs into an event-time store with a 6 h
+    /// window and returns it.
+    fn fed(times: &[i64]) -> Store {
+        let mut s = Store::new(small(6 * 3600), TimeMode::EventTime);
+        let src = s.register_source("a");
+        for &t in times {
+            s.ingest_http(src, &http(T0 + t * SECOND, Method::Get, "/api/orders", 200));
+        }
+        s
+    }
+
+    const Y2099: i64 = 2_300_000_000; // seconds after T0: 2099
+
+    #[test]
+    fn a_capped_count_of_folded_names_is_shown_as_a_floor() {
+        let mut names = Interner::new(2);
+        for i in 0..100 {
+            names.intern(&format!("/r{i}"));
+        }
+        assert_eq!(
+            (names.other_distinct_label(), names.other_distinct_capped()),
+            ("98".into(), false)
+        );
+        for i in 100..6000 {
+            names.intern(&format!("/r{i}"));
+        }
+        assert_eq!(names.other_distinct_label(), "4096+");
+        assert_eq!(names.other_events, 5998);
+    }
+
+    #[test]
+    fn a_lone_far_stamp_never_moves_the_event_clock() {
+        struct Case {
+            name: &'static str,
+            times: Vec<i64>,
+            counted: u64,
+            dropped_future: u64,
+            now: i64,
+        }
+        let minutes = |from: i64, n: i64| (0..n).map(move |i| (from + i) * 60);
+        let cases = [
+            Case {
+                name: "2099 in the middle",
+                times: minutes(0, 30)
+                    .chain([Y2099])
+                    .chain(minutes(30, 30))
+                    .collect(),
+                counted: 60,
+                dropped_future: 1,
+                now: 59 * 60,
+            },
+            Case {
+                name: "2099 as the first line",
+                times: [Y2099].into_iter().chain(minutes(0, 60)).collect(),
+                counted: 60,
+                dropped_future: 1,
+                now: 59 * 60,
+            },
+            Case {
+                name: "2099 as the last line",
+                times: minutes(0, 60).chain([Y2099]).collect(),
+                counted: 60,
+                dropped_future: 1,
+                now: 59 * 60,
+            },
+            Case {
+                name: "two 2099 lines do not make a jump",
+                times: minutes(0, 30)
+                    .chain([Y2099, Y2099 + 1])
+                    .chain(minutes(30, 30))
+                    .collect(),
+                counted: 60,
+                dropped_future: 2,
+                now: 59 * 60,
+            },
+            Case {
+                name: "a real gap of three hours at one line a minute is followed",
+                times: minutes(0, 30).chain(minutes(210, 30)).collect(),
+                counted: 60,
+                dropped_future: 0,
+                now: 239 * 60,
+            },
+            Case {
+                name: "2099 among the lines that confirm a real gap stays out",
+                times: minutes(0, 30)
+                    .chain([210 * 60, Y2099, 211 * 60, 212 * 60])
+                    .chain(minutes(213, 10))
+                    .collect(),
+                counted: 43,
+                dropped_future: 1,
+                now: 222 * 60,
+            },
+            Case {
+                name: "a gap with too few lines after it is counted, not followed",
+                times: minutes(0, 30).chain([300 * 60, 301 * 60]).collect(),
+                counted: 30,
+                dropped_future: 2,
+                now: 29 * 60,
+            },
+        ];
+        for c in cases {
+            let s = fed(&c.times);
+            let counted = count(&s, "/api/orders", Method::Get, 200);
+            assert_eq!(counted, c.counted, "{}: counted", c.name);
+            assert_eq!(s.dropped_future, c.dropped_future, "{}: future", c.name);
+            assert_eq!(s.dropped_too_old, 0, "{}: too old", c.name);
+            assert_eq!(s.now(), T0 + c.now * SECOND, "{}: now", c.name);
+            assert!(
+                s.latest_event_time.unwrap() <= s.now(),
+                "{}: latest event time",
+                c.name
+            );
+        }
+    }
+
+    #[test]
+    fn live_mode_is_not_guarded_by_event_times() {
+        let mut s = Store::new(small(600), TimeMode::Live).with_now(T0);
+        let src = s.register_source("a");
+        s.ingest_http(src, &http(T0 + Y2099 * SECOND, Method::Get, "/", 200));
+        s.ingest_http(src, &http(T0, Method::Get, "/", 200));
+        assert_eq!((s.dropped_future, s.held_events()), (1, 0));
+        assert_eq!(count(&s, "/", Method::Get, 200), 1);
     }
 
     #[test]

@@ -85,7 +85,11 @@ impl Store {
             route_scratch: _,
             hot_bucket: _,
             hot_slot: _,
+            client_failures: other_client_failures,
+            // Events the other store still held for a jump are in its dropped-future count.
+            clock_guard: _,
         } = other;
+        self.client_failures.merge(other_client_failures);
 
         // Sources are matched by label, so ids may differ between the two stores.
         let source_map: Vec<SourceId> = other_sources

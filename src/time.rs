@@ -68,21 +68,18 @@ pub fn from_parts(
     sec: u32,
     millis: u32,
 ) -> Option<EpochMs> {
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || min > 59
-        || sec > 60
-        || millis > 999
-    {
+    // chrono says which calendar dates exist (2026-02-30 does not); a log's second 60 is not
+    // one a clock shows either, so it is refused rather than shifted into the next minute.
+    if hour > 23 || min > 59 || sec > 59 || millis > 999 {
         return None;
     }
+    chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
     let days = days_from_civil(year, month, day);
     Some(
         days * 86_400_000
             + hour as i64 * 3_600_000
             + min as i64 * 60_000
-            + sec.min(59) as i64 * 1_000
+            + sec as i64 * 1_000
             + millis as i64,
     )
 }
@@ -141,6 +138,9 @@ pub fn parse_rfc3339(s: &[u8]) -> Option<EpochMs> {
                 [a, b] => (digits(&[*a, *b])?, 0),
                 _ => return None,
             };
+            if h > 23 || m > 59 {
+                return None;
+            }
             let off = (h as i64 * 60 + m as i64) * 60_000;
             Some(if *sign == b'+' {
                 base - off
@@ -264,7 +264,11 @@ pub fn parse_clf(s: &[u8]) -> Option<EpochMs> {
     match rest {
         [] => Some(base),
         [b' ', sign @ (b'+' | b'-'), a, b, c, d] => {
-            let off = (digits(&[*a, *b])? as i64 * 60 + digits(&[*c, *d])? as i64) * 60_000;
+            let (h, m) = (digits(&[*a, *b])?, digits(&[*c, *d])?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            let off = (h as i64 * 60 + m as i64) * 60_000;
             Some(if *sign == b'+' {
                 base - off
             } else {
@@ -423,6 +427,14 @@ mod tests {
             (b"2026-13-04T10:31:02Z", None),
             (b"2026-04-04T25:31:02Z", None),
             (b"2026-04-04T10:31:02Q", None),
+            // Dates that do not exist are refused, not shifted into the next month.
+            (b"2026-02-30T10:31:02Z", None),
+            (b"2026-02-29T10:31:02Z", None),
+            (b"2028-02-29T00:00:00Z", Some(1_835_395_200_000)),
+            (b"2026-04-31T10:31:02Z", None),
+            (b"2026-04-04T10:31:60Z", None),
+            (b"2026-04-04T10:31:02+99:99", None),
+            (b"2026-04-04T10:31:02+24:00", None),
             (b"garbage", None),
             (b"", None),
         ];
@@ -441,6 +453,8 @@ mod tests {
         let t = parse_clf(b"10/Oct/2000:13:55:36 -0700").unwrap();
         assert_eq!(format_rfc3339(t), "2000-10-10T20:55:36Z");
         assert_eq!(parse_clf(b"10/Foo/2000:13:55:36 -0700"), None);
+        assert_eq!(parse_clf(b"31/Apr/2026:13:55:36 +0000"), None);
+        assert_eq!(parse_clf(b"10/Oct/2000:13:55:36 +9999"), None);
     }
 
     #[test]

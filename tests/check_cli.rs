@@ -5,14 +5,6 @@ mod common;
 use assert_cmd::Command;
 use common::*;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
 fn corstop() -> Command {
     let mut c = Command::cargo_bin("corstop").expect("binary");
     c.env_remove("CORSTOP_CONFIG")
@@ -48,7 +40,7 @@ fn passing_check_exits_0_with_json() {
     assert_eq!(c["url"], url.as_str());
     assert_eq!(c["origin"], ORIGIN);
     assert_eq!(c["method"], "PUT");
-    assert_eq!(c["credentials"], "include");
+    assert_eq!(c["credentials"], "same-origin");
     assert_eq!(c["preflight_sent"], true);
     assert_eq!(c["allowed"], true);
     assert_eq!(c["code"], "ok");
@@ -336,4 +328,83 @@ fn security_findings_fail_the_check() {
         .expect("arbitrary origin");
     assert_eq!(arbitrary["severity"], "critical");
     assert_eq!(arbitrary["origin"], "https://corstop-probe.example");
+}
+
+/// A redirect of the actual request is followed as the browser follows it: every hop is
+/// shown, each answer judged, and a hop to another origin sends `Origin: null`.
+#[test]
+fn check_follows_redirects_and_shows_every_hop() {
+    let rt = runtime();
+    let server = rt.block_on(raw_server(|req, _| {
+        let origin = req.header("origin").unwrap_or("").to_string();
+        let cors = [
+            ("Access-Control-Allow-Origin", origin.as_str()),
+            ("Vary", "Origin"),
+        ];
+        let port = req
+            .header("host")
+            .and_then(|h| h.rsplit(':').next())
+            .unwrap_or("0")
+            .to_string();
+        match req.path.as_str() {
+            "/start" => {
+                let mut h = cors.to_vec();
+                h.push(("Location", "/final"));
+                response("302 Found", &h)
+            }
+            "/final" => response("200 OK", &cors),
+            "/to-login" => {
+                let login = format!("http://localhost:{port}/login");
+                let mut h = cors.to_vec();
+                h.push(("Location", login.as_str()));
+                response("302 Found", &h)
+            }
+            // A login page knows nothing of CORS.
+            _ => response("200 OK", &[]),
+        }
+    }));
+
+    let url = server.url("/start");
+    let out = corstop()
+        .args(["check", "--url", &url, "--origin", ORIGIN, "-X", "GET"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let final_url = server.url("/final");
+    assert!(text.contains("ok (actual 302 -> 200)"), "{text}");
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(&format!(
+            "hop 1: GET {final_url} (Origin: {ORIGIN}), answered 200"
+        )),
+        "{text}"
+    );
+
+    let url = server.url("/to-login");
+    let out = corstop()
+        .args([
+            "check", "--url", &url, "--origin", ORIGIN, "-X", "GET", "--format", "json",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let checks = json(&out.stdout);
+    let c = &checks[0];
+    assert_eq!(c["allowed"], false, "{c}");
+    assert_eq!(c["code"], "actual-acao-missing", "{c}");
+    let hops = c["redirects"].as_array().expect("redirects");
+    assert_eq!(hops.len(), 1, "{c}");
+    assert_eq!(hops[0]["origin"], "null");
+    assert_eq!(hops[0]["status"], 200);
+    let port = server.addr.port();
+    assert_eq!(
+        c["chrome_message"],
+        format!(
+            "Access to fetch at 'http://localhost:{port}/login' (redirected from '{url}') from \
+             origin '{ORIGIN}' has been blocked by CORS policy: No 'Access-Control-Allow-Origin' \
+             header is present on the requested resource."
+        )
+        .as_str()
+    );
 }

@@ -189,3 +189,42 @@ fn without_a_terminal_the_dashboard_points_to_headless_modes() {
         .stderr(predicate::str::contains("corstop report"))
         .stderr(predicate::str::contains("corstop check"));
 }
+
+/// Values that would break the memory budget are refused, naming the key and the limit, and
+/// files corstop reads whole are capped: nothing allocates gigabytes or aborts.
+#[test]
+fn budget_breaking_settings_and_huge_files_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    corstop(&dir)
+        .args(["--retention", "876000h", "report", "-"])
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "at most 8640 fit the memory budget",
+        ));
+    std::fs::write(
+        dir.path().join("corstop.toml"),
+        "[store]\nbucket = \"10s\"\nretention = \"30d\"\n",
+    )
+    .unwrap();
+    corstop(&dir)
+        .args(["report", "-"])
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("corstop.toml:3: key `retention`"));
+    std::fs::remove_file(dir.path().join("corstop.toml")).unwrap();
+    corstop(&dir)
+        .args(["--config", "/dev/zero", "report", "-"])
+        .write_stdin("")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("larger than 1048576 bytes"));
+    // The theme is read by the dashboard only.
+    let err = corstop::ui::Theme::load("/dev/zero", false).unwrap_err();
+    assert!(
+        err.to_string().contains("larger than 1048576 bytes"),
+        "{err}"
+    );
+}

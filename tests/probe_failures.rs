@@ -303,18 +303,14 @@ async fn authorization_covered_only_by_wildcard() {
         Credentials::Omit,
     );
     let r = probe_with(&settings(&url, ORIGIN), &target(&url, ORIGIN, shape)).await;
-    assert_blocked(
-        &r,
-        "authorization-wildcard",
-        Stage::Preflight,
-        "Request header field authorization is not allowed by Access-Control-Allow-Headers in preflight response.",
-    );
-    // Firefox still lets it through: the result must say the browsers disagree.
+    // Both browsers still let `*` cover Authorization; the standard does not, hence the
+    // warning.
+    assert!(r.verdict.allowed, "{:?}", r.verdict);
     assert!(
         r.verdict
             .warnings
             .iter()
-            .any(|w| w.code == "works-in-firefox-not-chrome"),
+            .any(|w| w.code == "authorization-wildcard"),
         "{:?}",
         r.verdict.warnings
     );
@@ -551,7 +547,7 @@ async fn reflected_origin_without_vary() {
     let results = corstop::probe::run_once(&s, clock()).await;
     // The configured target passes, and is told its answer varies without Vary.
     let main = &results[0];
-    assert_eq!(main.shape, spa());
+    assert_eq!(main.shape, corstop::cors::RequestShape::spa_default());
     assert!(main.verdict.allowed, "{:?}", main.verdict);
     assert!(
         main.verdict
@@ -662,8 +658,60 @@ async fn enormous_header_block_fails_cleanly() {
     let server = raw_server(|_, _| Reply::EndlessHeaders).await;
     let r = probe_spa(&server).await;
     let t = r.transport.as_ref().expect("transport error");
-    assert_eq!(t.kind, TransportKind::Protocol, "{t:?}");
+    // hyper's limit is hit first; corstop says so rather than blame the server.
+    assert_eq!(t.kind, TransportKind::Local, "{t:?}");
     assert_eq!(r.verdict.stage, Stage::Transport);
+    assert_eq!(r.verdict.code, "not-judged");
+}
+
+/// 150 short header lines are a few kilobytes, which browsers read; corstop's HTTP client stops
+/// at 100 lines, and says that the limit is its own: no verdict, no browser message, and the
+/// status names corstop, not the server.
+#[tokio::test]
+async fn many_headers_are_corstops_limit_not_the_servers_fault() {
+    let server = raw_server(|_, _| {
+        let mut h: Vec<(String, String)> = good_preflight()
+            .into_iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        for i in 0..150 {
+            h.push((format!("X-Extra-{i}"), "1".into()));
+        }
+        let h: Vec<(&str, &str)> = h.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        response("204 No Content", &h)
+    })
+    .await;
+    let r = probe_spa(&server).await;
+    let t = r.transport.as_ref().expect("transport error");
+    assert_eq!(t.kind, TransportKind::Local, "{t:?}");
+    assert!(t.message.contains("corstop's limit"), "{}", t.message);
+    assert_eq!(r.verdict.code, "not-judged");
+    assert_eq!(r.verdict.chrome_message, None);
+    assert!(
+        r.verdict
+            .warnings
+            .iter()
+            .any(|w| w.code == "not-judged-locally")
+    );
+    let mut store =
+        corstop::store::Store::new(Default::default(), corstop::store::TimeMode::EventTime);
+    store.ingest_probe(r);
+    let inputs = corstop::analysis::status::probe_inputs(&store);
+    assert!(inputs[0].not_judged && !inputs[0].allowed);
+    let status = corstop::analysis::status::decide(&corstop::analysis::status::StatusInputs {
+        alerts: None,
+        probes: inputs,
+        sources: vec![],
+        supported: None,
+    });
+    let texts: Vec<&str> = status.reasons.iter().map(|r| r.text.as_str()).collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("could not be judged: corstop's own")),
+        "{texts:?}"
+    );
+    assert!(!texts.iter().any(|t| t.contains("blocked")), "{texts:?}");
 }
 
 #[tokio::test]

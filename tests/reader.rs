@@ -699,3 +699,57 @@ async fn a_quiet_auth_log_still_counts_its_last_event() {
         2
     );
 }
+
+/// A glob over files of different formats: the dashboard detects each file's format as
+/// `report` does, so nothing is a parse error and the counts are the report's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_format_glob_is_detected_per_file_in_the_dashboard() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/logs");
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = 0u64;
+    for name in [
+        "appservice-http",
+        "w3c",
+        "caddy",
+        "traefik",
+        "envoy",
+        "kudu",
+    ] {
+        let text = fs::read_to_string(fixtures.join(format!("{name}.log"))).unwrap();
+        lines += text.lines().count() as u64;
+        fs::write(dir.path().join(format!("{name}.log")), text).unwrap();
+    }
+    let pattern = dir.path().join("*.log").display().to_string();
+    let mut s = LogSourceSpec::new(pattern);
+    s.label = Some("mixed".into());
+
+    let mut headless = event_store();
+    headless.register_source("mixed");
+    read_to_end(
+        std::slice::from_ref(&s),
+        &FormatOptions::default(),
+        &mut headless,
+    )
+    .unwrap();
+    assert_eq!(headless.sources()[0].parse_errors, 0);
+
+    let mut live = event_store();
+    let id = live.register_source("mixed");
+    s.from_start = true;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let task = spawn_log_source(s, id, FormatOptions::default(), tx);
+    let mut states = Vec::new();
+    apply_until(&mut rx, &mut live, lines, &mut states).await;
+    // Records spanning lines (Kudu's) are flushed once the files are quiet.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    while let Ok(ev) = rx.try_recv() {
+        live.apply(ev, now_ms());
+    }
+    task.abort();
+
+    let src = &live.sources()[0];
+    assert_eq!(src.lines, lines, "{states:?}");
+    assert_eq!(src.parse_errors, 0, "{:?} {states:?}", src.last_error);
+    assert_eq!(src.format, Some("mixed"));
+    assert_eq!(snapshot(&live), snapshot(&headless));
+}

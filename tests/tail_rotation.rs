@@ -283,7 +283,13 @@ fn file_that_appears_later_is_read_from_its_start() {
     let mut follower = FileFollower::new(&path, FollowOptions::default());
     let mut seen = Seen::new(N);
     follower.read_available(4096, &mut |ev| seen.event(ev));
-    assert_eq!(seen.states, vec![FollowState::WaitingForFile]);
+    // Missing at start-up is a source that is not reading, with the OS error, until it appears.
+    assert_eq!(
+        seen.states,
+        vec![FollowState::Unreadable(
+            "No such file or directory (os error 2)".into()
+        )]
+    );
     let writer = {
         let path = path.clone();
         thread::spawn(move || {
@@ -297,7 +303,10 @@ fn file_that_appears_later_is_read_from_its_start() {
     seen.assert_exact();
     assert_eq!(
         seen.states,
-        vec![FollowState::WaitingForFile, FollowState::Following]
+        vec![
+            FollowState::Unreadable("No such file or directory (os error 2)".into()),
+            FollowState::Following
+        ]
     );
 }
 
@@ -505,6 +514,7 @@ fn live_rename(poll: bool) {
         format: None,
         from_start: true,
         poll,
+        rotation_grace: corstop::sources::live::ROTATION_GRACE,
     };
     let rotated = dir.path().join("app.log.1");
     let r = run_live(spec, N, 1, move || {
@@ -541,6 +551,7 @@ fn glob_picks_up_new_files_and_never_rereads_rotated_ones() {
         format: None,
         from_start: true,
         poll: false,
+        rotation_grace: corstop::sources::live::ROTATION_GRACE,
     };
     let d = dir.path().to_path_buf();
     let r = run_live(spec, N, 0, move || {
@@ -577,4 +588,84 @@ fn live_source_follows_a_rename_with_directory_events() {
 #[test]
 fn live_source_follows_a_rename_in_polling_mode() {
     live_rename(true);
+}
+
+/// Reading files in the watched directory (corstop's own opens and reads among them) wakes
+/// nobody; only changes do. Before, `--log <directory>` reopened the directory on every
+/// wake-up, each open was an event, and the reader spun a core.
+#[test]
+fn opening_and_reading_in_the_directory_is_not_a_wake_up() {
+    use corstop::sources::tail::Wakeup;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a.log");
+    let sub = dir.path().join("sub");
+    fs::write(&file, "x\n").unwrap();
+    fs::create_dir(&sub).unwrap();
+    let wake = Wakeup::new(dir.path(), false);
+    if !wake.is_watching() {
+        eprintln!("SKIPPED: no directory watch on this filesystem");
+        return;
+    }
+    for _ in 0..50 {
+        let _ = fs::read_to_string(&file).unwrap();
+        let _ = fs::File::open(&sub).unwrap();
+        let _ = fs::read_dir(&sub).unwrap().count();
+    }
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(wake.events(), 0);
+    // A change is news.
+    fs::write(&file, "x\ny\n").unwrap();
+    let deadline = Instant::now() + DEADLINE;
+    while wake.events() == 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert!(wake.events() > 0, "a write was not seen");
+}
+
+/// A directory given as a log path is reported as unreadable once, with the OS's words, and
+/// never opened.
+#[test]
+fn a_directory_is_unreadable_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut f = FileFollower::new(dir.path(), from_start());
+    let mut states = Vec::new();
+    for _ in 0..5 {
+        f.read_available(100, &mut |ev| {
+            if let FollowEvent::State(s) = ev {
+                states.push(s.to_string());
+            }
+        });
+    }
+    assert_eq!(
+        states,
+        vec!["error: cannot open: Is a directory (os error 21)".to_string()]
+    );
+}
+
+/// A writer that reopens its log only on its next flush interval appends to the renamed file
+/// seconds after the new one appeared; with the default grace those lines are still read
+/// (they were lost at the old 2 s grace).
+#[test]
+fn late_appends_to_a_renamed_file_within_the_default_grace_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    File::create(&path).unwrap();
+    let mut follower = FileFollower::new(&path, from_start());
+    let mut seen = Seen::new(300);
+    let mut old = appender(&path);
+    write_range(&mut old, 0..100);
+    follow_until(&mut follower, &mut seen, 100, None);
+    fs::rename(&path, dir.path().join("app.log.1")).unwrap();
+    let mut new = appender(&path);
+    write_range(&mut new, 100..200);
+    follow_until(&mut follower, &mut seen, 200, None);
+    // The old writer is quiet for longer than the former grace, then flushes once more.
+    let quiet = Instant::now() + Duration::from_millis(3_500);
+    while Instant::now() < quiet {
+        follower.read_available(4096, &mut |ev| seen.event(ev));
+        thread::sleep(Duration::from_millis(50));
+    }
+    write_range(&mut old, 200..300);
+    follow_until(&mut follower, &mut seen, 300, None);
+    seen.assert_exact();
 }

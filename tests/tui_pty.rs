@@ -47,21 +47,32 @@ struct Session {
 }
 
 impl Session {
+    /// The demo, on the pty.
     fn start() -> Session {
         let dir = tempfile::tempdir().unwrap();
+        let logs = dir.path().join("logs");
+        let args = ["demo".into(), "--dir".into(), logs.into_os_string()];
+        Session::start_in(dir, &args, None)
+    }
+
+    /// corstop with `args` (and its diagnostics in the temporary directory), reading
+    /// `stdin` when given and the pty otherwise.
+    fn start_in(
+        dir: tempfile::TempDir,
+        args: &[std::ffi::OsString],
+        stdin: Option<Stdio>,
+    ) -> Session {
         let pty = openpty(&winsize(120, 36), None).unwrap();
         let slave_fd = pty.slave.as_raw_fd();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_corstop"));
-        cmd.arg("demo")
-            .arg("--dir")
-            .arg(dir.path().join("logs"))
+        cmd.args(args)
             .arg("--log-file")
             .arg(dir.path().join("corstop.log"))
             .current_dir(dir.path())
             .env("TERM", "xterm-256color")
             .env("HOME", dir.path())
             .env("XDG_CONFIG_HOME", dir.path())
-            .stdin(Stdio::from(pty.slave.try_clone().unwrap()))
+            .stdin(stdin.unwrap_or_else(|| Stdio::from(pty.slave.try_clone().unwrap())))
             .stdout(Stdio::from(pty.slave.try_clone().unwrap()))
             .stderr(Stdio::from(pty.slave.try_clone().unwrap()));
         for (k, _) in std::env::vars() {
@@ -245,6 +256,113 @@ fn sigterm_restores_the_terminal() {
     let mut s = Session::start();
     s.first_frame();
     kill(Pid::from_raw(s.child.id() as i32), Signal::SIGTERM).unwrap();
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status}");
+    s.assert_restored();
+}
+
+/// `cat old.log | corstop --log -`: every line is older than the window, so the dashboard
+/// must say so (and not be OK) instead of showing an empty, healthy screen.
+#[test]
+fn an_old_log_on_stdin_is_not_an_empty_ok() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.log");
+    let mut text = String::new();
+    for i in 0..798 {
+        let (m, s) = (i / 60 % 60, i % 60);
+        text.push_str(&format!(
+            "10.0.0.{} - - [04/Apr/2024:10:{m:02}:{s:02} +0000] \"GET /api/orders HTTP/1.1\" 401 \
+             12 \"-\" \"Mozilla/5.0\"\n",
+            i % 7
+        ));
+    }
+    std::fs::write(&path, text).unwrap();
+    let stdin = Stdio::from(File::open(&path).unwrap());
+    let args = ["--log".into(), "-".into()];
+    let mut s = Session::start_in(dir, &args, Some(stdin));
+    s.first_frame();
+    s.wait_for("the skipped-history problem", |out| {
+        find(out, b"798 lines older than the 6h window were skipped").is_some()
+    });
+    s.wait_for("a DEGRADED badge", |out| find(out, b"DEGRADED").is_some());
+    s.master.write_all(b"q").unwrap();
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status}");
+    s.assert_restored();
+}
+
+/// The process state letter from /proc (`T` when stopped).
+fn proc_state(pid: u32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(") ")
+        .and_then(|(_, rest)| rest.chars().next())
+        .unwrap_or('?')
+}
+
+fn wait_state(s: &Session, want: char) {
+    let start = Instant::now();
+    while proc_state(s.child.id()) != want {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "process never reached state {want}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn is_raw(s: &Session) -> bool {
+    !tcgetattr(&s.slave)
+        .unwrap()
+        .local_flags
+        .contains(LocalFlags::ICANON)
+}
+
+/// Ctrl-Z (or `kill -TSTP`) leaves a clean shell: alternate screen left, raw mode off, mouse
+/// off, the process stopped; `fg` (SIGCONT) takes the screen back and redraws at once, and keys
+/// work without Enter.
+#[test]
+fn suspend_and_resume_behave_like_a_well_mannered_tui() {
+    for how in ["ctrl-z", "sigtstp"] {
+        let mut s = Session::start();
+        s.first_frame();
+        match how {
+            "ctrl-z" => s.master.write_all(&[0x1a]).unwrap(),
+            _ => kill(Pid::from_raw(s.child.id() as i32), Signal::SIGTSTP).unwrap(),
+        }
+        wait_state(&s, 'T');
+        assert!(!is_raw(&s), "{how}: raw mode still on while suspended");
+        let out = s.output();
+        let left = rfind(&out, LEAVE_ALT).expect("alternate screen left");
+        assert!(
+            left > rfind(&out, ENTER_ALT).unwrap(),
+            "{how}: screen not handed back"
+        );
+        assert!(
+            rfind(&out, b"\x1b[?1000l").is_some_and(|i| i > rfind(&out, b"\x1b[?1000h").unwrap()),
+            "{how}: mouse tracking left on"
+        );
+
+        let before = s.output_len();
+        kill(Pid::from_raw(s.child.id() as i32), Signal::SIGCONT).unwrap();
+        s.wait_for("the screen taken back and redrawn", |out| {
+            out.len() > before + 2000
+                && rfind(out, ENTER_ALT).unwrap_or(0) > rfind(out, LEAVE_ALT).unwrap_or(0)
+        });
+        assert!(is_raw(&s), "{how}: raw mode not back after fg");
+        // Keys work at once: switching view redraws.
+        s.press(b"2");
+        s.master.write_all(b"q").unwrap();
+        let status = s.wait_exit();
+        assert!(status.success(), "{how}: exit status {status}");
+        s.assert_restored();
+    }
+}
+
+#[test]
+fn sigquit_restores_the_terminal() {
+    let mut s = Session::start();
+    s.first_frame();
+    kill(Pid::from_raw(s.child.id() as i32), Signal::SIGQUIT).unwrap();
     let status = s.wait_exit();
     assert!(status.success(), "exit status {status}");
     s.assert_restored();

@@ -1,4 +1,4 @@
-//! The paging rule and the series behind the views, table-driven.
+//! The status rule over a real store and the series behind the views, table-driven.
 
 use std::borrow::Cow;
 use std::sync::Mutex;
@@ -56,13 +56,14 @@ fn probe(path: &str, critical: bool, allowed: bool) -> ProbeResult {
             hypothesis: None,
         },
         instance: None,
+        redirects: Vec::new(),
     }
 }
 
 struct Case {
     name: &'static str,
     /// (minutes before T0, method, route, status, how many)
-    traffic: &'static [(i64, Method, &'static str, u16, u32)],
+    traffic: Vec<(i64, Method, &'static str, u16, u32)>,
     /// (route, critical, allowed)
     probes: &'static [(&'static str, bool, bool)],
     want: Status,
@@ -72,59 +73,63 @@ const OPT: Method = Method::Options;
 const GET: Method = Method::Get;
 
 #[test]
-fn paging_rule() {
+fn status_rule_over_a_store() {
     let cases = [
         Case {
             name: "no data",
-            traffic: &[],
+            traffic: vec![],
             probes: &[],
             want: Status::Ok,
         },
         Case {
             name: "healthy preflights",
-            traffic: &[(1, OPT, "/a", 204, 500), (1, GET, "/a", 200, 500)],
+            traffic: vec![(1, OPT, "/a", 204, 500), (1, GET, "/a", 200, 500)],
             probes: &[("/a", true, true)],
             want: Status::Ok,
         },
         Case {
             name: "exactly at the objective",
-            traffic: &[(1, OPT, "/a", 204, 999), (2, OPT, "/a", 401, 1)],
+            traffic: vec![(1, OPT, "/a", 204, 999), (2, OPT, "/a", 401, 1)],
             probes: &[],
             want: Status::Ok,
         },
         Case {
             name: "just below the objective",
-            traffic: &[(1, OPT, "/a", 204, 998), (2, OPT, "/a", 401, 2)],
+            traffic: vec![(1, OPT, "/a", 204, 998), (2, OPT, "/a", 401, 2)],
             probes: &[],
             want: Status::Degraded,
         },
         Case {
-            name: "critical route failing above 5 %",
-            traffic: &[(1, OPT, "/a", 204, 90), (2, GET, "/a", 401, 10)],
+            name: "critical route failing above 5 % for more than 10 minutes",
+            traffic: (0..12)
+                .flat_map(|m| [(m, OPT, "/a", 204, 9), (m, GET, "/a", 401, 1)])
+                .collect(),
             probes: &[("/a", true, true)],
             want: Status::Page,
         },
         Case {
-            name: "critical route failing, too few requests to page",
-            traffic: &[(1, OPT, "/a", 204, 9), (2, GET, "/a", 401, 1)],
+            name: "critical route failing, not long enough to page",
+            traffic: (0..3)
+                .flat_map(|m| [(m, OPT, "/a", 204, 9), (m, GET, "/a", 401, 1)])
+                .collect(),
             probes: &[("/a", true, true)],
             want: Status::Degraded,
         },
         Case {
             name: "same failures on a non-critical route, preflights fine",
-            traffic: &[(1, OPT, "/a", 204, 90), (2, GET, "/a", 401, 10)],
+            traffic: vec![(1, OPT, "/a", 204, 90), (2, GET, "/a", 401, 10)],
             probes: &[("/a", false, true)],
             want: Status::Ok,
         },
         Case {
             name: "critical failures older than 10 minutes do not page",
-            traffic: &[(1, OPT, "/a", 204, 90), (12, GET, "/a", 401, 50)],
+            traffic: vec![(1, OPT, "/a", 204, 90), (12, GET, "/a", 401, 50)],
             probes: &[("/a", true, true)],
             want: Status::Ok,
         },
         Case {
             name: "a blocked probe degrades",
-            traffic: &[(1, OPT, "/a", 204, 10)],
+            traffic: vec![(1, OPT, "/a", 204, 10)],
             probes: &[("/a", false, false)],
             want: Status::Degraded,
         },
@@ -132,7 +137,7 @@ fn paging_rule() {
     for c in cases {
         let mut s = Store::new(StoreConfig::default(), TimeMode::EventTime).with_now(T0);
         let src = s.register_source("web");
-        for &(min, m, route, status, n) in c.traffic {
+        for (min, m, route, status, n) in c.traffic {
             for i in 0..n {
                 s.ingest_http(
                     src,
@@ -144,13 +149,9 @@ fn paging_rule() {
             s.ingest_probe(probe(route, critical, allowed));
         }
         let m = analysis::snapshot(&s, T0);
+        assert_eq!(m.status.level, c.want, "{}: {:?}", c.name, m.status.reasons);
         assert_eq!(
-            m.overview.status, c.want,
-            "{}: {:?}",
-            c.name, m.overview.reasons
-        );
-        assert_eq!(
-            m.overview.reasons.is_empty(),
+            m.status.reasons.is_empty(),
             c.want == Status::Ok,
             "{}: reasons explain any non-OK status",
             c.name
@@ -199,24 +200,29 @@ fn snapshots_only_when_the_store_changes_and_not_when_frozen() {
     let store = Mutex::new(Store::new(StoreConfig::default(), TimeMode::EventTime).with_now(T0));
     let mut snaps = Snapshotter::default();
     assert!(
-        snaps.poll(&store, false).is_some(),
+        snaps.poll_at(&store, false, T0).is_some(),
         "first poll always draws"
     );
-    assert!(snaps.poll(&store, false).is_none(), "nothing changed");
+    assert!(
+        snaps.poll_at(&store, false, T0 + 2 * SECOND).is_none(),
+        "nothing changed"
+    );
     {
         let mut s = store.lock().unwrap();
         let src = s.register_source("web");
         s.ingest_http(src, &rec(T0, OPT, "/a", 204));
     }
     assert!(
-        snaps.poll(&store, true).is_none(),
+        snaps.poll_at(&store, true, T0 + 3 * SECOND).is_none(),
         "frozen takes no snapshot"
     );
-    let m = snaps.poll(&store, false).expect("store changed");
+    let m = snaps
+        .poll_at(&store, false, T0 + 4 * SECOND)
+        .expect("store changed");
     assert_eq!(m.overview.routes[0].options_ok, 1);
-    assert!(snaps.poll(&store, false).is_none());
+    assert!(snaps.poll_at(&store, false, T0 + 6 * SECOND).is_none());
     snaps.invalidate();
-    assert!(snaps.poll(&store, false).is_some());
+    assert!(snaps.poll_at(&store, false, T0 + 6 * SECOND).is_some());
 }
 
 /// Prints what the triage board and the alert rules add to a snapshot on a store filled to
@@ -266,7 +272,7 @@ fn triage_cost_on_a_full_store_is_printed() {
 }
 
 #[test]
-fn board_is_rescored_at_most_once_a_second_and_catches_up() {
+fn the_model_is_taken_at_most_once_a_second_and_catches_up() {
     use corstop::ui::app::RESCORE_EVERY_MS;
     let store = Mutex::new(Store::new(StoreConfig::default(), TimeMode::EventTime).with_now(T0));
     let src = store.lock().unwrap().register_source("web");
@@ -280,17 +286,14 @@ fn board_is_rescored_at_most_once_a_second_and_catches_up() {
         }
     };
     challenge(&mut store.lock().unwrap(), T0 - MINUTE);
-    // The counters follow the store at once; the board waits for the rescoring period.
-    let m = snaps
-        .poll_at(&store, false, T0 + 100)
-        .expect("store changed");
-    assert_eq!(m.overview.routes[0].options_total, 60);
-    assert_eq!(m.top, None, "board held back");
+    // Counters and board come from one store state: the change waits for the period, whole.
+    assert!(snaps.poll_at(&store, false, T0 + 100).is_none());
     assert!(snaps.poll_at(&store, false, T0 + 200).is_none());
-    // Once the period has passed the board catches up even though the store stood still.
+    // Once the period has passed the model catches up even though the store stood still.
     let m = snaps
         .poll_at(&store, false, T0 + RESCORE_EVERY_MS)
-        .expect("board behind the store");
+        .expect("model behind the store");
+    assert_eq!(m.overview.routes[0].options_total, 60);
     assert_eq!(
         m.top,
         Some(corstop::event::Hypothesis::H2),

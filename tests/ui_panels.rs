@@ -110,6 +110,7 @@ fn probe(path: &str, critical: bool, acao: &[&str], verdict: Verdict) -> ProbeRe
         transport: None,
         verdict,
         instance: Some("web-1".into()),
+        redirects: Vec::new(),
     }
 }
 
@@ -279,11 +280,12 @@ fn key(c: KeyCode) -> KeyEvent {
 fn analysis_reads_the_incident() {
     let m = model();
     let o = &m.overview;
-    assert_eq!(o.status, Status::Page, "{:?}", o.reasons);
+    // Critical /api/orders failing for minutes: degraded, the page is not yet due.
+    assert_eq!(m.status.level, Status::Degraded, "{:?}", m.status.reasons);
     assert!(
-        o.reasons[0].contains("/api/orders (critical)"),
+        m.status.reasons[0].text.contains("on /api/orders over 15m"),
         "{:?}",
-        o.reasons
+        m.status.reasons
     );
     let orders = o.routes.iter().find(|r| r.route == "/api/orders").unwrap();
     assert!(orders.critical);
@@ -758,4 +760,118 @@ fn custom_bindings_drive_keys_footer_and_help() {
         handle_key(&mut state, key(KeyCode::Char('x'))),
         Action::Quit
     );
+}
+
+#[test]
+fn probe_table_names_the_credentials_mode_and_marks_include_among_mixed() {
+    let mut s = incident_store();
+    let mut bearer = probe(
+        "/api/products",
+        false,
+        &[APP],
+        verdict(true, "ok", None, None),
+    );
+    bearer.shape.credentials = Credentials::SameOrigin;
+    bearer.shape.name = "PUT bearer".into();
+    s.ingest_probe(bearer);
+    let model = analysis::snapshot(&s, T0 + 3 * SECOND);
+    let mut state = UiState::new("REPLAY", false);
+    state.switch_to(View::Probes);
+    let theme = Theme::builtin("default").unwrap();
+    let t = text(&render_with(&mut state, &model, &theme, 80, 24));
+    assert!(t.contains("credentials mixed, include marked *"), "{t}");
+    assert!(t.contains("PUT auth+json *"), "{t}");
+    assert!(t.contains("PUT bearer "), "{t}");
+    assert!(!t.contains("PUT bearer *"), "{t}");
+
+    // One mode: said once in the title, rows unmarked.
+    let t = text(&render(View::Probes, 80, 24).0);
+    assert!(t.contains("credentials include"), "{t}");
+    assert!(!t.contains("PUT auth+json *"), "{t}");
+}
+
+#[test]
+fn probe_detail_shows_every_redirect_hop() {
+    let mut s = incident_store();
+    let mut p = probe(
+        "/api/orders",
+        true,
+        &[APP, APP],
+        verdict(false, "acao-multiple", Some(204), Some(Hypothesis::H4)),
+    );
+    p.redirects.push(corstop::event::RedirectHop {
+        url: "https://login.contoso.com/authorize".into(),
+        origin: "null".into(),
+        method: "GET".into(),
+        preflight_request: None,
+        preflight: None,
+        request: Some(RawRequest {
+            method: "GET".into(),
+            url: "https://login.contoso.com/authorize".into(),
+            headers: vec![("Origin".into(), "null".into())],
+        }),
+        response: Some(RawResponse {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/html".into())],
+            elapsed_ms: 12,
+        }),
+    });
+    s.ingest_probe(p);
+    let model = analysis::snapshot(&s, T0 + 3 * SECOND);
+    let theme = Theme::builtin("default").unwrap();
+    let mut state = UiState::new("LIVE", false);
+    state.switch_to(View::Probes);
+    handle_key(&mut state, key(KeyCode::Enter));
+    let t = text(&render_with(&mut state, &model, &theme, 200, 60));
+    assert!(
+        t.contains("Redirect 1: request (as sent, Origin null)"),
+        "{t}"
+    );
+    assert!(t.contains("GET https://login.contoso.com/authorize"), "{t}");
+    assert!(t.contains("Redirect 1: response (as received)"), "{t}");
+}
+
+#[test]
+fn probes_on_several_hosts_name_the_host_and_codes_match_check() {
+    let mut s = incident_store();
+    let mut other = probe("/api/orders", true, &[APP], verdict(true, "ok", None, None));
+    other.url = "https://api-eu.contoso.com/api/orders".into();
+    s.ingest_probe(other);
+    let several = analysis::snapshot(&s, T0 + 3 * SECOND);
+    let endpoints: Vec<&str> = several.probes.iter().map(|p| p.endpoint.as_str()).collect();
+    assert!(
+        endpoints.contains(&"api.contoso.com/api/orders"),
+        "{endpoints:?}"
+    );
+    assert!(
+        endpoints.contains(&"api-eu.contoso.com/api/orders"),
+        "{endpoints:?}"
+    );
+
+    // One host: paths alone, as before.
+    assert!(model().probes.iter().all(|p| p.endpoint.starts_with('/')));
+
+    // No response at all: the same code `check --format json` gives, the kind beside it.
+    let mut s = incident_store();
+    let mut down = probe(
+        "/api/down",
+        true,
+        &[APP],
+        verdict(false, "network-error", None, None),
+    );
+    down.preflight = None;
+    down.transport = Some(corstop::event::TransportError {
+        kind: corstop::event::TransportKind::Timeout,
+        message: "timed out".into(),
+    });
+    s.ingest_probe(down);
+    let model = analysis::snapshot(&s, T0 + 3 * SECOND);
+    let row = model
+        .probes
+        .iter()
+        .find(|p| p.endpoint == "/api/down")
+        .unwrap();
+    assert_eq!(row.code, "network-error");
+    assert_eq!(row.transport, Some(corstop::event::TransportKind::Timeout));
+    assert_eq!(model.overview.probes.transport, 1);
 }

@@ -84,5 +84,39 @@ fn auth_view_marks_bursts_of_the_replay() {
         !svg.contains("15:14"),
         "a preflight challenge was taken for a burst"
     );
-    assert!(svg.contains("no period yet"));
+    // Three bursts with two agreeing intervals: a period, with how sure it is.
+    assert!(
+        svg.contains("every 1h ±1s (96 % confidence), the 1h token lifetime"),
+        "{svg}"
+    );
+}
+
+/// The committed `screenshots/` are what the code draws today: regenerate them with
+/// `cargo run --release -- screenshots --out screenshots/` after a visible change.
+#[test]
+fn committed_screenshots_are_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = generate(dir.path()).unwrap();
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots");
+    let mut stale = Vec::new();
+    for path in &fresh {
+        let name = path.file_name().unwrap();
+        let old = std::fs::read(committed.join(name)).unwrap_or_default();
+        if old != std::fs::read(path).unwrap() {
+            stale.push(name.to_string_lossy().into_owned());
+        }
+    }
+    let extra: Vec<String> = std::fs::read_dir(&committed)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            n.ends_with(".svg") && !fresh.iter().any(|p| p.file_name().unwrap() == n.as_str())
+        })
+        .collect();
+    assert!(
+        stale.is_empty() && extra.is_empty(),
+        "screenshots/ is stale (regenerate with `cargo run --release -- screenshots --out \
+         screenshots/`): changed {stale:?}, no longer generated {extra:?}"
+    );
 }

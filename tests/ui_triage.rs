@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use corstop::analysis::alerts::Level;
+use corstop::analysis::Status;
 use corstop::analysis::triage::State;
 use corstop::analysis::{self, AnalysisConfig, ViewModel};
 use corstop::cors::{self, RawResponse, RequestShape};
@@ -69,6 +69,7 @@ fn judged(path: &str, origin: &str, preflight: RawResponse) -> ProbeResult {
         transport: None,
         verdict,
         instance: Some("Server: Kestrel".into()),
+        redirects: Vec::new(),
     }
 }
 
@@ -177,7 +178,7 @@ fn model_carries_board_alerts_and_top() {
     assert_eq!(m.top, Some(Hypothesis::H2));
     assert_eq!(m.top_entry().unwrap().id, "H2");
     assert_eq!(m.triage.span_ms, analysis::TRIAGE_SPAN_MS);
-    assert_eq!(m.alerts.level, Level::Page, "{:?}", m.alerts.alerts);
+    assert_eq!(m.status.level, Status::Page, "{:?}", m.status.reasons);
     assert!(
         m.triage.entries[0]
             .disagreements
@@ -196,7 +197,7 @@ fn model_carries_board_alerts_and_top() {
     let mut cfg = AnalysisConfig::default();
     cfg.alerts.page_for_ms = 30 * MINUTE;
     let c = analysis::snapshot_with(&store, T0, &cfg);
-    assert_ne!(c.alerts.level, Level::Page);
+    assert_ne!(c.status.level, Status::Page);
 }
 
 #[test]
@@ -368,11 +369,238 @@ fn ascii_board_has_no_block_elements() {
 fn empty_store_board_says_no_evidence_and_ok() {
     let empty = analysis::snapshot(&Store::new(StoreConfig::default(), TimeMode::EventTime), 0);
     assert_eq!(empty.top, None);
-    assert_eq!(empty.alerts.level, Level::Ok);
+    assert_eq!(empty.status.level, Status::Ok);
     let mut state = UiState::new("LIVE", false);
     state.switch_to(View::Triage);
     let t = text(&render_with(&mut state, &empty, &default_theme(), 80, 24));
     assert!(t.contains("no evidence"), "{t}");
     assert!(!t.contains("top:"), "{t}");
     assert!(t.contains("OK"), "{t}");
+}
+
+/// Preflights denied from 45 to 35 minutes before now; healthy since.
+fn earlier_h2_store() -> Store {
+    let mut s = Store::new(StoreConfig::default(), TimeMode::EventTime).with_now(T0);
+    let web = s.register_source("web.log");
+    for i in 0..270 {
+        let t = T0 - 45 * MINUTE + i * 10 * SECOND;
+        let status = if i < 60 { 401 } else { 204 };
+        s.ingest_http(web, &rec(t, Method::Options, "/api/orders", status, APP));
+        s.ingest_http(web, &rec(t + 1, Method::Get, "/api/orders", 200, APP));
+    }
+    s
+}
+
+#[test]
+fn the_range_key_moves_the_triage_board_its_evidence_and_its_title() {
+    let store = std::sync::Mutex::new(earlier_h2_store());
+    let mut snapshots = corstop::ui::Snapshotter::new(AnalysisConfig::default());
+    let mut state = UiState::new("REPLAY", false);
+    state.switch_to(View::Triage);
+    let theme = default_theme();
+
+    let m = snapshots
+        .poll_at(&store, false, T0)
+        .expect("first snapshot");
+    assert_eq!(m.range, analysis::TimeRange::M15);
+    assert_eq!(m.triage.span_ms, 15 * MINUTE);
+    let h2 = m.triage.get(Hypothesis::H2).unwrap();
+    assert_eq!(h2.score, 0, "{h2:?}");
+    assert!(h2.evidence.is_empty(), "{h2:?}");
+    let t = text(&render_with(&mut state, &m, &theme, 200, 60));
+    assert!(t.contains("Triage, last 15m"), "{t}");
+
+    let key = KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE);
+    assert_eq!(handle_key(&mut state, key), Action::Redraw);
+    assert_eq!(state.range, analysis::TimeRange::H1);
+    snapshots.set_range(state.range);
+    // The store did not change: the new range alone takes a fresh snapshot.
+    let m = snapshots
+        .poll_at(&store, false, T0 + 100)
+        .expect("new range, new board");
+    assert_eq!(m.range, analysis::TimeRange::H1);
+    assert_eq!(m.triage.span_ms, 60 * MINUTE);
+    let h2 = m.triage.get(Hypothesis::H2).unwrap();
+    assert_eq!(h2.state, State::Ended, "{:?}", h2);
+    assert_eq!(
+        h2.ended_at,
+        Some(T0 - 35 * MINUTE - 10 * SECOND - 2 * SECOND)
+    );
+    assert!(
+        h2.evidence[0].contains("OPTIONS answered 401 ×60"),
+        "{:?}",
+        h2.evidence
+    );
+    // The status still reads what is failing now: nothing.
+    assert_eq!(m.triage_now.span_ms, 15 * MINUTE);
+    assert_eq!(m.top, None);
+    let buf = render_with(&mut state, &m, &theme, 200, 60);
+    let t = text(&buf);
+    assert!(t.contains("Triage, last 1h"), "{t}");
+    // The row gives the time; the detail beside it the time and how long ago.
+    assert!(t.contains("ended 09:55 "), "{t}");
+    assert!(t.contains("ENDED  score"), "{t}");
+    assert!(t.contains("ended 09:55:50Z (35m 12s ago)"), "{t}");
+    assert!(t.contains("OPTIONS answered 401 ×60"), "{t}");
+
+    // The other windowed panels name the same range.
+    for (view, title) in [
+        (View::Trend, "OPTIONS by route (1h)"),
+        (View::Origins, "Failing endpoints by origin (1h"),
+        (View::Auth, "401/403 beside auth failures (1h)"),
+    ] {
+        state.switch_to(view);
+        let t = text(&render_with(&mut state, &m, &theme, 200, 60));
+        assert!(t.contains(title), "{view:?}: {t}");
+    }
+}
+
+/// The figures the views share, read from one view model and from the screens drawn from it:
+/// the top route's OPTIONS count and its 401s, and its preflight success.
+fn assert_shared_figures_agree(m: &ViewModel, theme: &Theme) {
+    use corstop::analysis::series::StatusClass;
+    const ROUTE: &str = "/api/orders";
+    let trend = m.trend(m.range);
+    let rt = trend
+        .routes
+        .iter()
+        .find(|r| r.route == ROUTE)
+        .expect("trend row");
+    let total = rt.total();
+    let s401 = rt.totals[StatusClass::S401 as usize];
+    let s2xx = rt.totals[StatusClass::S2xx as usize];
+    assert!(total > 0 && s401 > 0);
+
+    // The board over the same range.
+    assert_eq!(m.triage.span_ms, m.range.span_ms());
+    let h2 = m.triage.get(Hypothesis::H2).unwrap();
+    let all_total: u64 = trend.routes.iter().map(|r| r.total()).sum();
+    let all_401: u64 = trend
+        .routes
+        .iter()
+        .map(|r| r.totals[StatusClass::S401 as usize])
+        .sum();
+    let evidence = h2.evidence.join("\n");
+    assert!(
+        evidence.contains(&format!(
+            "OPTIONS answered 401 ×{all_401} and 403 ×0 of {all_total} preflights"
+        )),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains(&format!("OPTIONS {ROUTE}: {s401} denied of {total},")),
+        "{evidence}"
+    );
+    // The overview's route table and the preflight SLI.
+    let o = m
+        .overview
+        .routes
+        .iter()
+        .find(|r| r.route == ROUTE)
+        .expect("overview row");
+    assert_eq!((o.options_total, o.options_ok), (total, s2xx), "overview");
+    let sli = m
+        .alerts
+        .slis
+        .iter()
+        .find(|s| s.route == ROUTE)
+        .expect("sli");
+    assert_eq!((sli.total, sli.good), (total, s2xx), "SLI");
+    // Failing origins: every denied preflight of the route is in one of its cells.
+    let origins = m.origin_table(m.range);
+    let denied_in_cells: u64 = origins
+        .cells
+        .iter()
+        .filter(|c| c.route == ROUTE)
+        .filter_map(|c| c.dominant)
+        .filter(|(status, method, _)| *status == 401 && *method == Method::Options)
+        .map(|(_, _, n)| n)
+        .sum();
+    assert_eq!(denied_in_cells, s401, "origins");
+    // Each origin the board names as denied, with the count the origins view shows for it.
+    let mut origin_figures = Vec::new();
+    for c in origins.cells.iter().filter(|c| c.route == ROUTE) {
+        if let Some((401, Method::Options, n)) = c.dominant {
+            assert!(
+                evidence.contains(&format!("{} ({n})", c.origin)),
+                "{} ×{n} not in {evidence}",
+                c.origin
+            );
+            origin_figures.push(format!("401 OPTIONS ×{n}"));
+        }
+    }
+    assert!(!origin_figures.is_empty());
+    // 401s beside auth failures: only preflights are refused in this store.
+    assert_eq!(m.auth_timeline(m.range).total_401, all_401, "auth view");
+
+    // The same numbers on screen.
+    for (view, wants) in [
+        (View::Triage, vec![format!("{s401} denied of {total}")]),
+        (View::Origins, origin_figures),
+        (
+            View::Trend,
+            vec![ROUTE.to_string(), total.to_string(), s401.to_string()],
+        ),
+    ] {
+        let mut state = UiState::new("LIVE", false);
+        state.range = m.range;
+        state.switch_to(view);
+        let buf = render_with(&mut state, m, theme, 200, 60);
+        let t = text(&buf);
+        if view == View::Trend {
+            let (_, y) = find(&buf, ROUTE).expect("route row");
+            let row = line(&buf, y);
+            let cells: Vec<&str> = row.split_whitespace().collect();
+            for w in &wants {
+                assert!(cells.contains(&w.as_str()), "{view:?} row {row}");
+            }
+        } else {
+            for w in &wants {
+                assert!(t.contains(w.as_str()), "{view:?}: {w} not in {t}");
+            }
+        }
+    }
+    // Every other view draws from the same model.
+    for view in View::ALL {
+        let mut state = UiState::new("LIVE", false);
+        state.range = m.range;
+        state.switch_to(view);
+        render_with(&mut state, m, theme, 200, 60);
+    }
+}
+
+#[test]
+fn every_view_shows_the_same_figures_as_the_board_within_a_frame() {
+    let theme = default_theme();
+    let store = std::sync::Mutex::new(h2_store());
+    let mut snapshots = corstop::ui::Snapshotter::new(AnalysisConfig::default());
+    let m = snapshots.poll_at(&store, false, T0).expect("first");
+    assert_shared_figures_agree(&m, &theme);
+    // Lines keep arriving between polls, several times a second: whichever view model the
+    // screen gets, its board and its panels count the same store state.
+    let web = 0;
+    let mut models = 0;
+    for step in 1..=30 {
+        {
+            let mut s = store.lock().unwrap();
+            let t = T0 + step * 300;
+            s.ingest_http(web, &rec(t, Method::Options, "/api/orders", 401, APP));
+            s.ingest_http(web, &rec(t, Method::Options, "/api/orders", 204, PARTNER));
+        }
+        if let Some(m) = snapshots.poll_at(&store, false, T0 + step * 100) {
+            models += 1;
+            assert_shared_figures_agree(&m, &theme);
+        }
+    }
+    assert!(models >= 2, "{models}");
+    // Every range, from one store.
+    for range in analysis::TimeRange::ALL {
+        let m = analysis::snapshot_range(
+            &store.lock().unwrap(),
+            T0 + 5 * SECOND,
+            &AnalysisConfig::default(),
+            range,
+        );
+        assert_shared_figures_agree(&m, &theme);
+    }
 }

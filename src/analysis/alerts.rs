@@ -13,6 +13,9 @@
 //! A cross-origin request is one whose log line carries an origin, or a probe. It fails when it
 //! is an OPTIONS not answered 2xx, a real request answered 4xx/5xx, a response logged with a
 //! missing or doubled `Access-Control-Allow-Origin`, or a probe the browser would block.
+//!
+//! These alerts are inputs to the status rule ([`super::status`]), which alone decides the
+//! level shown and notified.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -70,24 +73,6 @@ impl Default for AlertConfig {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Level {
-    Ok,
-    Degraded,
-    Page,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Ok => "OK",
-            Level::Degraded => "DEGRADED",
-            Level::Page => "PAGE",
-        }
-    }
-}
-
 /// Where an SLI figure comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -136,9 +121,10 @@ pub struct Alert {
     pub message: String,
 }
 
+/// The alert conditions with their details. The level they lead to is decided by the status
+/// rule ([`super::status`]), together with probes, sources and the triage board.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AlertState {
-    pub level: Level,
     pub now: EpochMs,
     pub objective: f64,
     /// Worst first.
@@ -386,9 +372,10 @@ pub fn evaluate(store: &Store, cfg: &AlertConfig) -> AlertState {
             for_ms: s.first_failure.map_or(0, |f| store.now() - f),
             value: s.sli,
             message: format!(
-                "preflight success {} on {} ({} of {} from {}), objective {}, burn rate {:.0}×",
+                "preflight success {} on {} over {} ({} of {} from {}), objective {}, burn rate {:.0}×",
                 pct(s.sli),
                 s.route,
+                format_duration(cfg.sli_window_ms),
                 s.good,
                 s.total,
                 match s.source {
@@ -412,15 +399,7 @@ pub fn evaluate(store: &Store, cfg: &AlertConfig) -> AlertState {
             .then_with(|| a.route.cmp(&b.route))
     });
     alerts.truncate(MAX_ALERTS);
-    let level = if alerts.iter().any(|a| a.kind == AlertKind::Page) {
-        Level::Page
-    } else if slis.iter().any(|s| s.below_objective) {
-        Level::Degraded
-    } else {
-        Level::Ok
-    };
     AlertState {
-        level,
         now: store.now(),
         objective: cfg.objective,
         slis,
@@ -474,7 +453,11 @@ pub fn markdown_summary(
         format_rfc3339(now)
     );
     let _ = writeln!(md);
-    let _ = writeln!(md, "- **Alert state:** {}", alerts.level.as_str());
+    let status = super::status::of_store(store, alerts, board);
+    let _ = writeln!(md, "- **Status:** {}", status.level.label());
+    for r in &status.reasons {
+        let _ = writeln!(md, "  - {}", r.text.replace('\n', " "));
+    }
     match board.top() {
         Some(t) => {
             let _ = writeln!(

@@ -1,5 +1,9 @@
-//! Token-expiry burst analysis: bursts of 401/403 against a robust baseline, their overlap with
-//! `expired` signatures, and their recurrence period compared with token lifetimes.
+//! Token-expiry burst analysis: bursts of 401/403 that are statistically distinct from their
+//! baseline ([`detect_bursts`]: a minimum count and a Poisson upper-tail test corrected for
+//! every bucket examined), their overlap with `expired` signatures (each event counted once,
+//! [`expired_windows`]), their recurrence period with a confidence, claimed only from three or
+//! more bursts whose intervals agree ([`estimate_period`]), and each client's own recurrence at
+//! a token lifetime ([`client_periods`]).
 //!
 //! Everything here is a pure function of per-bucket series so that live data and replayed
 //! history give the same answers, and fixtures give deterministic ones.
@@ -8,16 +12,17 @@ use serde::Serialize;
 
 use crate::time::{EpochMs, MINUTE, format_duration};
 
-/// How sensitive burst detection is.
+/// How strict burst detection is.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BurstParams {
-    /// Buckets of history the baseline looks back over.
+    /// Quiet buckets of history the local baseline rate is taken over.
     pub baseline_buckets: usize,
-    /// Robust z-score a bucket must exceed (in units of MAD scaled to a standard deviation).
-    pub threshold: f64,
-    /// Excess over the baseline a bucket needs at least, in counts, so that a quiet series
-    /// (MAD zero) does not call every stray 401 a burst.
-    pub min_excess: f64,
+    /// Family-wise false-positive rate: the chance that a series of pure (Poisson) noise shows
+    /// any burst at all. Each candidate is tested at `alpha / buckets examined` (Bonferroni).
+    pub alpha: f64,
+    /// Least failures a burst holds, whatever its p-value: below this a "burst" cannot be
+    /// told from a user retrying a few times.
+    pub min_count: u64,
     /// Quiet buckets allowed inside one burst before it is split in two.
     pub max_gap: usize,
 }
@@ -26,14 +31,15 @@ impl Default for BurstParams {
     fn default() -> Self {
         BurstParams {
             baseline_buckets: 30,
-            threshold: 3.5,
-            min_excess: 3.0,
+            alpha: 0.001,
+            min_count: 5,
             max_gap: 1,
         }
     }
 }
 
-/// One burst: an interval of buckets well above the baseline.
+/// One burst: an interval of buckets whose failures are far more than the baseline rate
+/// explains.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Burst {
     /// Index of the first and last bucket of the burst in the input series.
@@ -46,110 +52,330 @@ pub struct Burst {
     pub peak_at: EpochMs,
     /// All failures inside the burst.
     pub count: u64,
-    /// Failures above the baseline inside the burst.
+    /// Failures above the baseline inside the burst (`count` − baseline × buckets).
     pub excess: f64,
+    /// Baseline failures per bucket just before the burst.
     pub baseline: f64,
+    /// Chance of at least `count` failures in the burst's buckets at the baseline rate.
+    pub p_value: f64,
 }
 
-fn median(sorted: &[f64]) -> f64 {
-    if sorted.is_empty() {
+/// ln Γ(x) for x > 0 (Lanczos, g = 7; relative error below 1e-13).
+fn ln_gamma(x: f64) -> f64 {
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        let pi = std::f64::consts::PI;
+        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let mut a = C[0];
+    let t = x + 7.5;
+    for (i, c) in C.iter().enumerate().skip(1) {
+        a += c / (x + i as f64);
+    }
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+}
+
+/// Regularised lower incomplete gamma P(a, x): series below a + 1, continued fraction above.
+fn gamma_p(a: f64, x: f64) -> f64 {
+    if x <= 0.0 {
         return 0.0;
     }
-    let n = sorted.len();
-    if n % 2 == 1 {
-        sorted[n / 2]
+    let lead = a * x.ln() - x - ln_gamma(a);
+    if x < a + 1.0 {
+        let (mut sum, mut term, mut n) = (1.0 / a, 1.0 / a, a);
+        for _ in 0..500 {
+            n += 1.0;
+            term *= x / n;
+            sum += term;
+            if term.abs() < sum.abs() * 1e-15 {
+                break;
+            }
+        }
+        (sum.ln() + lead).exp().min(1.0)
     } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+        // Lentz's method for the upper tail Q(a, x).
+        let tiny = 1e-300;
+        let mut b = x + 1.0 - a;
+        let mut c = 1.0 / tiny;
+        let mut d = 1.0 / b;
+        let mut h = d;
+        for i in 1..500 {
+            let an = -(i as f64) * (i as f64 - a);
+            b += 2.0;
+            d = an * d + b;
+            if d.abs() < tiny {
+                d = tiny;
+            }
+            c = b + an / c;
+            if c.abs() < tiny {
+                c = tiny;
+            }
+            d = 1.0 / d;
+            let del = d * c;
+            h *= del;
+            if (del - 1.0).abs() < 1e-15 {
+                break;
+            }
+        }
+        (1.0 - (lead.exp() * h)).clamp(0.0, 1.0)
     }
 }
 
-/// Median and MAD of a window.
-fn median_mad(window: &[f64], scratch: &mut Vec<f64>) -> (f64, f64) {
-    scratch.clear();
-    scratch.extend_from_slice(window);
-    scratch.sort_by(|a, b| a.total_cmp(b));
-    let med = median(scratch);
-    for v in scratch.iter_mut() {
-        *v = (*v - med).abs();
+/// P(X ≥ k) for X ~ Poisson(mean). `k` may be fractional (the overdispersed case scales both
+/// by the dispersion), through the continuous extension P(X ≥ k) = P(k, mean).
+pub fn poisson_tail(k: f64, mean: f64) -> f64 {
+    if k <= 0.0 {
+        return 1.0;
     }
-    scratch.sort_by(|a, b| a.total_cmp(b));
-    (med, median(scratch))
+    if mean <= 0.0 {
+        return 0.0;
+    }
+    gamma_p(k, mean)
 }
+
+/// Tail probability of `count` failures against `mean` expected, with the series' dispersion
+/// (variance / mean, at least 1): a quasi-Poisson test, exact Poisson when the noise is Poisson.
+fn tail(count: f64, mean: f64, dispersion: f64) -> f64 {
+    poisson_tail(count / dispersion, mean / dispersion)
+}
+
+/// Single-bucket p-value below which a bucket is left out of the quiet rate and the dispersion
+/// estimate: a burst must not raise the rate or widen the noise it is tested against.
+const OUTLIER_P: f64 = 0.01;
+/// Single-bucket p-value a burst's first and last buckets must each be below.
+const EDGE_P: f64 = 0.05;
+/// Longest window, in buckets, tested as one candidate; longer bursts are adjacent windows
+/// joined. The test is corrected for every window length at every bucket.
+const MAX_BURST_BUCKETS: usize = 12;
+/// Weight, in buckets, of the series-wide quiet rate in each local baseline, so that a bucket
+/// with little history (the start of the series) is not compared with nothing.
+const PRIOR_BUCKETS: f64 = 20.0;
+/// Weight, in buckets, of Poisson noise (dispersion 1) in the dispersion estimate.
+const DISPERSION_PRIOR: f64 = 30.0;
+/// Rounds of "detect, then re-estimate the baseline without the bursts found".
+const ROUNDS: usize = 3;
 
 /// Detects bursts in a per-bucket failure series. `start` is the start of bucket 0.
 ///
-/// The baseline of a bucket is the median of the preceding `baseline_buckets` buckets that
-/// were not themselves part of a burst, so a long burst does not raise its own baseline.
+/// The test, so that random failures do not make bursts:
+/// - the *baseline* of a bucket is the mean of the preceding `baseline_buckets` buckets not in
+///   a burst, and never below the mean of every earlier bucket not in a burst (a few quiet
+///   minutes by chance must not make noise look like a burst); both are shrunk towards the
+///   series-wide quiet rate, the mean of the buckets that are no outliers against it (p < 1 %,
+///   iterated), with one pseudo-event added so a silent series has a small positive rate;
+/// - the *dispersion* (variance / mean, at least 1, so traffic that varies more than Poisson
+///   noise needs a larger excess) comes from the buckets that are no outliers against their own
+///   baseline, shrunk towards 1 with the weight of 30 buckets, so a burst that fills much of a
+///   short window does not hide itself;
+/// - every window of 1 to 12 buckets is a candidate: it is significant when it holds at least
+///   `min_count` failures and the chance of that many at the baseline rate over its duration
+///   (a Poisson upper tail, scaled by the dispersion) is below `alpha / (buckets × 12)` —
+///   corrected for every window examined;
+/// - the most significant windows are taken first, never overlapping, so a spike is not
+///   diluted by the noise around it; windows at most `max_gap` quiet buckets apart are one
+///   burst, so a long episode of a failure or two per bucket is one burst too; edge buckets
+///   that do not stand out on their own (p ≥ 5 %) are trimmed while the rest stays
+///   significant, so a stray failure beside a burst does not move its start;
+/// - the baseline is re-estimated without the bursts found and the test repeated, so a long
+///   burst does not raise its own baseline.
 pub fn detect_bursts(
     series: &[u32],
     start: EpochMs,
     bucket_ms: EpochMs,
     p: &BurstParams,
 ) -> Vec<Burst> {
-    let mut hot = vec![false; series.len()];
-    let mut baselines = vec![0.0; series.len()];
-    let mut history: Vec<f64> = Vec::with_capacity(p.baseline_buckets);
-    let mut scratch = Vec::with_capacity(p.baseline_buckets);
-    for (i, &v) in series.iter().enumerate() {
-        let v = v as f64;
-        let (med, mad) = median_mad(&history, &mut scratch);
-        baselines[i] = med;
-        // 1.4826 scales the MAD to a standard deviation for normal noise.
-        let spread = (mad * 1.4826).max(1.0);
-        let is_hot = v - med >= p.min_excess && (v - med) / spread >= p.threshold;
-        hot[i] = is_hot;
-        if !is_hot {
-            if history.len() == p.baseline_buckets {
-                history.remove(0);
-            }
-            history.push(v);
-        }
+    let n = series.len();
+    if n == 0 {
+        return Vec::new();
     }
+    let level = p.alpha / (n * MAX_BURST_BUCKETS) as f64;
+    let mut hot = vec![false; n];
     let mut bursts = Vec::new();
-    let mut i = 0;
-    while i < series.len() {
-        if !hot[i] {
-            i += 1;
-            continue;
-        }
-        let first = i;
-        let mut last = i;
-        let mut j = i + 1;
-        while j < series.len() {
-            if hot[j] {
-                last = j;
-                j += 1;
-            } else if j - last <= p.max_gap {
-                j += 1;
-            } else {
+    for _ in 0..ROUNDS {
+        // The series-wide quiet rate, a prior for every baseline, from the buckets that are
+        // neither in a burst nor outliers against that rate (found by iterating), so a burst
+        // does not raise it.
+        let mut noise: Vec<bool> = hot.iter().map(|h| !h).collect();
+        let mut global = 0.0;
+        for _ in 0..8 {
+            let (sum, count) = (0..n)
+                .filter(|&i| noise[i])
+                .fold((0.0, 0.0), |(s, c), i| (s + series[i] as f64, c + 1.0));
+            global = (sum + 1.0) / (count + 1.0);
+            let next: Vec<bool> = (0..n)
+                .map(|i| {
+                    let v = series[i] as f64;
+                    let outlier = v >= 2.0 && v > global && poisson_tail(v, global) < OUTLIER_P;
+                    !hot[i] && !outlier
+                })
+                .collect();
+            if next == noise {
                 break;
             }
+            noise = next;
         }
-        let baseline = baselines[first];
-        let mut count = 0u64;
-        let mut excess = 0.0;
-        let mut peak = 0;
-        let mut peak_idx = first;
-        for (k, &v) in series.iter().enumerate().take(last + 1).skip(first) {
-            count += v as u64;
-            excess += (v as f64 - baseline).max(0.0);
-            if v > peak {
-                peak = v;
-                peak_idx = k;
+        // Local baselines from a rolling window of quiet buckets, never below the mean of all
+        // the quiet buckets before (a few quiet minutes by chance must not make ordinary noise
+        // after them look like a burst); both start from the series-wide rate as a prior.
+        let mut baselines = vec![0.0; n];
+        let mut window: std::collections::VecDeque<f64> =
+            std::collections::VecDeque::with_capacity(p.baseline_buckets);
+        let (mut wsum, mut csum, mut cn) = (0.0, 0.0, 0.0);
+        for i in 0..n {
+            let local = (wsum + PRIOR_BUCKETS * global) / (window.len() as f64 + PRIOR_BUCKETS);
+            let past = (csum + PRIOR_BUCKETS * global) / (cn + PRIOR_BUCKETS);
+            baselines[i] = local.max(past);
+            if !hot[i] {
+                let v = series[i] as f64;
+                if p.baseline_buckets > 0 {
+                    if window.len() == p.baseline_buckets {
+                        wsum -= window.pop_front().unwrap_or(0.0);
+                    }
+                    window.push_back(v);
+                    wsum += v;
+                }
+                csum += v;
+                cn += 1.0;
             }
         }
-        bursts.push(Burst {
-            first,
-            last,
-            start: start + first as EpochMs * bucket_ms,
-            end: start + (last + 1) as EpochMs * bucket_ms,
-            peak,
-            peak_at: start + peak_idx as EpochMs * bucket_ms,
-            count,
-            excess,
-            baseline,
-        });
-        i = last + 1;
+        // Dispersion from the buckets that are plain noise against their own baseline.
+        let plain = |i: usize| {
+            let v = series[i] as f64;
+            let outlier = v >= 2.0 && v > baselines[i] && poisson_tail(v, baselines[i]) < OUTLIER_P;
+            !hot[i] && !outlier
+        };
+        let (m_sum, m_n) = (0..n)
+            .filter(|&i| plain(i))
+            .fold((0.0, 0.0), |(s, c), i| (s + series[i] as f64, c + 1.0));
+        let noise_mean = m_sum / f64::max(m_n, 1.0);
+        let var = (0..n)
+            .filter(|&i| plain(i))
+            .map(|i| (series[i] as f64 - noise_mean).powi(2))
+            .sum::<f64>()
+            / f64::max(m_n - 1.0, 1.0);
+        // Shrunk towards Poisson noise (1) with the weight of DISPERSION_PRIOR buckets: a
+        // short window says little about how its noise varies, and what it says is easily
+        // the burst's own tail.
+        let dispersion = if noise_mean > 0.0 {
+            1.0 + ((var / noise_mean) - 1.0).max(0.0) * m_n / (m_n + DISPERSION_PRIOR)
+        } else {
+            1.0
+        };
+        // Every window of 1 to MAX_BURST_BUCKETS buckets is a candidate, tested against the
+        // baseline of its first bucket; the most significant are taken first and never
+        // overlap, so a spike is not diluted by the noise around it, and a long episode of a
+        // failure or two per bucket is seen as a whole.
+        let mut prefix = vec![0u64; n + 1];
+        for i in 0..n {
+            prefix[i + 1] = prefix[i] + series[i] as u64;
+        }
+        let mut candidates: Vec<(f64, usize, usize)> = Vec::new();
+        for first in 0..n {
+            if series[first] == 0 {
+                continue;
+            }
+            for last in first..(first + MAX_BURST_BUCKETS).min(n) {
+                // A window ending in a quiet bucket is never clearer than the one before it.
+                if series[last] == 0 {
+                    continue;
+                }
+                let count = prefix[last + 1] - prefix[first];
+                let expected = baselines[first] * (last - first + 1) as f64;
+                if count < p.min_count || (count as f64) <= expected {
+                    continue;
+                }
+                let p_value = tail(count as f64, expected, dispersion);
+                if p_value < level {
+                    candidates.push((p_value, first, last));
+                }
+            }
+        }
+        candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        let mut taken = vec![false; n];
+        let mut chosen: Vec<(usize, usize)> = Vec::new();
+        for &(_, first, last) in &candidates {
+            if taken[first..=last].iter().any(|&t| t) {
+                continue;
+            }
+            taken[first..=last].iter_mut().for_each(|t| *t = true);
+            chosen.push((first, last));
+        }
+        chosen.sort_unstable();
+        // Windows a few quiet buckets apart are one burst.
+        let mut merged: Vec<(usize, usize)> = Vec::new();
+        for (first, last) in chosen {
+            match merged.last_mut() {
+                Some(m) if first <= m.1 + p.max_gap + 1 => m.1 = m.1.max(last),
+                _ => merged.push((first, last)),
+            }
+        }
+        // The most significant window may reach out to a stray failure or two beside the
+        // burst; a burst's first and last buckets must each stand out on their own.
+        let stands_out =
+            |i: usize, b: f64| series[i] > 0 && tail(series[i] as f64, b, dispersion) < EDGE_P;
+        let significant = |first: usize, last: usize, b: f64| {
+            let count = prefix[last + 1] - prefix[first];
+            let expected = b * (last - first + 1) as f64;
+            count >= p.min_count && tail(count as f64, expected, dispersion) < level
+        };
+        let found: Vec<Burst> = merged
+            .into_iter()
+            .map(|(mut first, mut last)| {
+                // Trimming never takes away what made the burst significant.
+                let b = baselines[first];
+                while first < last && !stands_out(first, b) && significant(first + 1, last, b) {
+                    first += 1;
+                }
+                while first < last && !stands_out(last, b) && significant(first, last - 1, b) {
+                    last -= 1;
+                }
+                (first, last, b)
+            })
+            .map(|(first, last, _)| (first, last))
+            .map(|(first, last)| {
+                let baseline = baselines[first];
+                let count = prefix[last + 1] - prefix[first];
+                let expected = baseline * (last - first + 1) as f64;
+                let (peak_idx, peak) = series[first..=last]
+                    .iter()
+                    .enumerate()
+                    .fold((0, 0), |a, (k, &v)| if v > a.1 { (k, v) } else { a });
+                Burst {
+                    first,
+                    last,
+                    start: start + first as EpochMs * bucket_ms,
+                    end: start + (last + 1) as EpochMs * bucket_ms,
+                    peak,
+                    peak_at: start + (first + peak_idx) as EpochMs * bucket_ms,
+                    count,
+                    excess: (count as f64 - expected).max(0.0),
+                    baseline,
+                    p_value: tail(count as f64, expected, dispersion),
+                }
+            })
+            .collect();
+        let mut next = vec![false; n];
+        for b in &found {
+            for h in next.iter_mut().take(b.last + 1).skip(b.first) {
+                *h = true;
+            }
+        }
+        bursts = found;
+        if next == hot {
+            break;
+        }
+        hot = next;
     }
     bursts
 }
@@ -163,17 +389,36 @@ pub struct ExpiryCorrelation {
     pub series_correlation: Option<f64>,
 }
 
+/// The buckets whose `expired` events belong to each burst: the burst and one bucket either
+/// side, never a bucket already given to an earlier burst, so an event is counted once however
+/// close two bursts are. `None` for a burst outside the series.
+pub fn expired_windows(bursts: &[Burst], n: usize) -> Vec<Option<(usize, usize)>> {
+    let mut next_free = 0usize;
+    bursts
+        .iter()
+        .map(|b| {
+            if b.first >= n {
+                return None;
+            }
+            let lo = b.first.saturating_sub(1).max(next_free);
+            let hi = (b.last + 1).min(n - 1);
+            if lo > hi {
+                return None;
+            }
+            next_free = hi + 1;
+            Some((lo, hi))
+        })
+        .collect()
+}
+
 /// Correlates bursts with the per-bucket `expired` signature counts.
 pub fn correlate_expired(failures: &[u32], expired: &[u32], bursts: &[Burst]) -> ExpiryCorrelation {
     let n = failures.len().min(expired.len());
     let mut burst_volume = 0.0;
     let mut matched = 0.0;
-    for b in bursts {
-        let lo = b.first.saturating_sub(1);
-        let hi = (b.last + 1).min(n.saturating_sub(1));
-        if lo > hi || b.first >= n {
-            continue;
-        }
+    let windows = expired_windows(bursts, n);
+    for (b, w) in bursts.iter().zip(&windows) {
+        let Some((lo, hi)) = *w else { continue };
         let exp: f64 = expired[lo..=hi].iter().map(|&v| v as f64).sum();
         let vol = b.excess.max(1.0);
         burst_volume += vol;
@@ -222,6 +467,11 @@ pub struct Period {
     pub support: f64,
     /// How many bursts the estimate rests on.
     pub bursts: usize,
+    /// Intervals that agree with the period (at least two: three bursts).
+    pub intervals: usize,
+    /// How sure the period is (0..=1): one minus the chance that bursts at random times would
+    /// show this many intervals agreeing this closely (see [`estimate_period`]).
+    pub confidence: f64,
     /// The configured token lifetime it matches, if any.
     pub matches_lifetime: Option<EpochMs>,
     /// When the next burst is due (last burst start + period).
@@ -229,12 +479,15 @@ pub struct Period {
 }
 
 impl Period {
-    /// "bursts every 59m ±2m, matches the 1h access-token lifetime"
+    /// "bursts every 59m ±2m (confidence 97 %, 4 intervals), matches the 1h access-token
+    /// lifetime"
     pub fn describe(&self) -> String {
         let mut s = format!(
-            "bursts every {} ±{}",
+            "bursts every {} ±{} (confidence {}, {} intervals)",
             format_duration(self.period_ms),
-            format_duration(self.jitter_ms.max(MINUTE / 60))
+            format_duration(self.jitter_ms.max(MINUTE / 60)),
+            confidence_text(self.confidence),
+            self.intervals
         );
         match self.matches_lifetime {
             Some(l) => s.push_str(&format!(
@@ -247,15 +500,59 @@ impl Period {
     }
 }
 
+impl Period {
+    /// "every 1h ±1s (96 % confidence), the 1h token lifetime": the compact form for narrow
+    /// places.
+    pub fn short(&self) -> String {
+        let life = self.matches_lifetime.map_or_else(
+            || ", no token lifetime".to_string(),
+            |l| format!(", the {} token lifetime", format_duration(l)),
+        );
+        format!(
+            "every {} ±{} ({} confidence){life}",
+            format_duration(self.period_ms),
+            format_duration(self.jitter_ms.max(MINUTE / 60)),
+            confidence_text(self.confidence)
+        )
+    }
+}
+
+/// "97 %"; never rounds up to a certainty the estimate does not have.
+pub fn confidence_text(c: f64) -> String {
+    let pct = (c * 100.0).floor().clamp(0.0, 99.0);
+    format!("{pct:.0} %")
+}
+
 /// Least share of bursts a period must explain to be reported.
 const MIN_SUPPORT: f64 = 0.6;
+/// Least confidence at which a period is claimed.
+pub const MIN_CONFIDENCE: f64 = 0.8;
+
+/// Chance that `m` intervals between events at random (Poisson) times all lie within
+/// ±`r` (relative) of their mean: the normalised intervals are uniform on the simplex, so the
+/// chance is at most (m − 1)! · (2r / m)^(m − 1).
+pub fn chance_of_agreement(m: usize, r: f64) -> f64 {
+    if m < 2 {
+        return 1.0;
+    }
+    let fact: f64 = (1..m).map(|k| k as f64).product();
+    (fact * (2.0 * r / m as f64).powi(m as i32 - 1)).min(1.0)
+}
 
 /// Estimates the recurrence period of bursts from their start times.
 ///
 /// Candidates are every difference between two burst starts; a candidate's support is the
-/// share of bursts that have a successor one candidate later (within tolerance). The smallest
-/// well-supported candidate wins, so interleaved populations (gaps of 20m, 40m, 20m, ...) give
-/// their true common period (60m) rather than either gap.
+/// share of bursts that have a successor one candidate later (within 5 % or two buckets). The
+/// smallest candidate explaining at least [`MIN_SUPPORT`] of the bursts with at least two
+/// agreeing intervals (three bursts) wins, so interleaved populations (gaps of 20m, 40m, 20m,
+/// ...) give their true common period (60m) rather than either gap.
+///
+/// Its confidence is 1 − [`chance_of_agreement`] of the matched intervals, their spread taken
+/// as the largest deviation from the period relative to it (at least half a bucket, the
+/// resolution of a burst start), multiplied by the number of candidates tried (a Bonferroni
+/// correction for the search). A period below [`MIN_CONFIDENCE`] is not claimed: three bursts
+/// whose two intervals differ by 5 % are about 85 % sure, four agreeing to a minute an hour
+/// apart are certain.
 pub fn estimate_period(
     starts: &[EpochMs],
     bucket_ms: EpochMs,
@@ -274,15 +571,15 @@ pub fn estimate_period(
     }
     candidates.sort_unstable();
     candidates.dedup();
+    let tried = candidates.len().max(1) as f64;
     let last = *starts.last()?;
-    let mut best: Option<(EpochMs, f64, Vec<EpochMs>)> = None;
+    let mut best: Option<(f64, Vec<EpochMs>)> = None;
     for &cand in &candidates {
         if cand < 2 * bucket_ms {
             continue;
         }
         let tol = (cand / 20).max(2 * bucket_ms);
         let mut eligible = 0;
-        let mut hits = 0;
         let mut gaps = Vec::new();
         for &s in &starts {
             // Only bursts that have had time to recur count against the candidate.
@@ -296,27 +593,30 @@ pub fn estimate_period(
                 .min_by_key(|&&t| (t - s - cand).abs())
                 && (next - s - cand).abs() <= tol
             {
-                hits += 1;
                 gaps.push(next - s);
             }
         }
-        // A period needs at least three observed recurrences to be more than a coincidence.
-        if eligible < 3 || hits < 3 {
+        if gaps.len() < 2 {
             continue;
         }
-        let support = hits as f64 / eligible as f64;
+        let support = gaps.len() as f64 / eligible as f64;
         if support >= MIN_SUPPORT {
-            // The smallest well-supported candidate wins; stop at the first.
-            best = Some((cand, support, gaps));
+            best = Some((support, gaps));
             break;
         }
     }
-    let (_, support, mut gaps) = best?;
+    let (support, mut gaps) = best?;
     gaps.sort_unstable();
     let period = gaps[gaps.len() / 2];
     let mut dev: Vec<EpochMs> = gaps.iter().map(|g| (g - period).abs()).collect();
     dev.sort_unstable();
     let jitter = dev[dev.len() / 2];
+    let widest = dev.last().copied().unwrap_or(0).max(bucket_ms / 2);
+    let spread = widest as f64 / period.max(1) as f64;
+    let confidence = 1.0 - (chance_of_agreement(gaps.len(), spread) * tried).min(1.0);
+    if confidence < MIN_CONFIDENCE {
+        return None;
+    }
     let matches_lifetime = lifetimes
         .iter()
         .copied()
@@ -327,9 +627,198 @@ pub fn estimate_period(
         jitter_ms: jitter,
         support,
         bursts: starts.len(),
+        intervals: gaps.len(),
+        confidence,
         matches_lifetime,
         next_due: last + period,
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Per-client recurrence
+
+/// Entra ID gives each access token a random lifetime between these two (75 min on average);
+/// with a configured lifetime of one hour, a client's expiries may recur anywhere inside.
+pub const ENTRA_LIFETIME_RANGE: (EpochMs, EpochMs) = (60 * MINUTE, 90 * MINUTE);
+/// Least confidence at which per-client recurrences count as the fleet's.
+pub const MIN_CLIENT_CONFIDENCE: f64 = 0.95;
+
+/// The interval ranges a token lifetime accounts for: each configured lifetime ±10 %, and the
+/// Entra ID range (±5 %, for the delay between expiry and the next call) when one hour is
+/// configured.
+pub fn lifetime_ranges(lifetimes: &[EpochMs]) -> Vec<(EpochMs, EpochMs)> {
+    let mut v: Vec<(EpochMs, EpochMs)> = lifetimes
+        .iter()
+        .filter(|&&l| l > 0)
+        .map(|&l| (l - l / 10, l + l / 10))
+        .collect();
+    if lifetimes.contains(&ENTRA_LIFETIME_RANGE.0) {
+        let (a, b) = ENTRA_LIFETIME_RANGE;
+        v.push((a - a / 20, b + b / 20));
+    }
+    v
+}
+
+/// Largest chance, at any rate, that one interval between random (Poisson) events falls in
+/// `[a, b]`: e^(−ρa) − e^(−ρb), largest at ρ = ln(b/a) / (b − a).
+pub fn interval_chance(a: EpochMs, b: EpochMs) -> f64 {
+    if a <= 0 || b <= a {
+        return 1.0;
+    }
+    let (a, b) = (a as f64, b as f64);
+    let rho = (b / a).ln() / (b - a);
+    (-rho * a).exp() - (-rho * b).exp()
+}
+
+/// One client's recurrence at a token lifetime.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientRecurrence {
+    /// Median of the intervals of the chain.
+    pub period_ms: EpochMs,
+    /// Consecutive intervals inside one lifetime range (at least two: three episodes).
+    pub intervals: usize,
+    /// Chance of such a chain among this client's intervals at random times.
+    pub chance: f64,
+}
+
+/// The longest chain of consecutive intervals between `starts` (sorted episode starts) that
+/// all fall in one of `ranges`; a recurrence when it has at least two intervals.
+pub fn client_recurrence(
+    starts: &[EpochMs],
+    ranges: &[(EpochMs, EpochMs)],
+) -> Option<ClientRecurrence> {
+    let gaps: Vec<EpochMs> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    let mut best: Option<(usize, usize, f64)> = None;
+    for &(a, b) in ranges {
+        let mut run_start = 0;
+        for i in 0..=gaps.len() {
+            let inside = i < gaps.len() && (a..=b).contains(&gaps[i]);
+            if !inside {
+                let len = i - run_start;
+                if len >= 2 && best.is_none_or(|(s, e, _)| len > e - s) {
+                    best = Some((run_start, i, interval_chance(a, b)));
+                }
+                run_start = i + 1;
+            }
+        }
+    }
+    let (s, e, q) = best?;
+    let mut chain = gaps[s..e].to_vec();
+    chain.sort_unstable();
+    let c = chain.len();
+    // Union bound over where in the client's intervals a chain this long could start.
+    let chance = ((gaps.len() - c + 1) as f64 * q.powi(c as i32)).min(1.0);
+    Some(ClientRecurrence {
+        period_ms: chain[c / 2],
+        intervals: c,
+        chance,
+    })
+}
+
+/// What the clients' own recurrences say.
+#[derive(Clone, Debug, PartialEq, Default, Serialize)]
+pub struct ClientPeriods {
+    /// Clients with a 401/403 on a real request in the window.
+    pub clients: usize,
+    /// Clients with at least three episodes (two intervals) to judge.
+    pub judged: usize,
+    /// Clients whose episodes recur at a token lifetime.
+    pub recurring: usize,
+    /// Shortest, median and longest of their periods.
+    pub shortest_ms: Option<EpochMs>,
+    pub median_ms: Option<EpochMs>,
+    pub longest_ms: Option<EpochMs>,
+    /// Recurring clients that chance alone would give, on average (Σ over judged clients of
+    /// their chance of a two-interval chain).
+    pub expected_by_chance: f64,
+    /// 1 − the chance of this many recurring clients (or one chain this long) at random
+    /// times; see [`client_periods`].
+    pub confidence: f64,
+    /// The lifetime ranges compared with.
+    pub ranges_ms: Vec<(EpochMs, EpochMs)>,
+}
+
+impl ClientPeriods {
+    /// True when the recurrences are too many or too regular for chance.
+    pub fn significant(&self) -> bool {
+        self.recurring > 0 && self.confidence >= MIN_CLIENT_CONFIDENCE
+    }
+
+    /// "12 clients with a recurring 401/403 every 1h 2m–1h 28m, median 1h 14m, within the
+    /// 60–90 min Entra ID token lifetime range (confidence 99 %, 2.3 expected by chance)"
+    pub fn describe(&self) -> Option<String> {
+        let (lo, mid, hi) = (self.shortest_ms?, self.median_ms?, self.longest_ms?);
+        let every = if lo == hi {
+            format_duration(lo)
+        } else {
+            format!("{}–{}", format_duration(lo), format_duration(hi))
+        };
+        let (a, b) = ENTRA_LIFETIME_RANGE;
+        let entra = (a - a / 20)..=(b + b / 20);
+        let within = if self.ranges_ms.contains(&(*entra.start(), *entra.end()))
+            && entra.contains(&lo)
+            && entra.contains(&hi)
+        {
+            "within the 60–90 min Entra ID token lifetime range".to_string()
+        } else {
+            "at a configured token lifetime".to_string()
+        };
+        Some(format!(
+            "{} client{} with a recurring 401/403 every {every}, median {}, {within} (confidence {}, {:.1} expected by chance)",
+            self.recurring,
+            if self.recurring == 1 { "" } else { "s" },
+            format_duration(mid),
+            confidence_text(self.confidence),
+            self.expected_by_chance
+        ))
+    }
+}
+
+/// Summarises per-client recurrences from each client's episode starts (sorted).
+///
+/// Two tests, either may show the recurrences are not chance (each at half the error, so
+/// together at most the error of one): the number of recurring clients against the number
+/// chance would give (a Poisson upper tail on Σ (m − 1) q², m a client's intervals and q
+/// [`interval_chance`] of the lifetime range), and the most regular single client against
+/// the number of clients judged (Bonferroni).
+pub fn client_periods(episodes: &[Vec<EpochMs>], lifetimes: &[EpochMs]) -> ClientPeriods {
+    let ranges = lifetime_ranges(lifetimes);
+    let q: f64 = ranges
+        .iter()
+        .map(|&(a, b)| interval_chance(a, b))
+        .sum::<f64>()
+        .min(1.0);
+    let mut out = ClientPeriods {
+        clients: episodes.len(),
+        ranges_ms: ranges.clone(),
+        ..Default::default()
+    };
+    let mut periods = Vec::new();
+    let mut best_chance: f64 = 1.0;
+    for starts in episodes {
+        let m = starts.len().saturating_sub(1);
+        if m < 2 {
+            continue;
+        }
+        out.judged += 1;
+        out.expected_by_chance += ((m - 1) as f64 * q * q).min(1.0);
+        if let Some(r) = client_recurrence(starts, &ranges) {
+            periods.push(r.period_ms);
+            best_chance = best_chance.min(r.chance);
+        }
+    }
+    out.recurring = periods.len();
+    if periods.is_empty() {
+        return out;
+    }
+    periods.sort_unstable();
+    out.shortest_ms = periods.first().copied();
+    out.longest_ms = periods.last().copied();
+    out.median_ms = Some(periods[periods.len() / 2]);
+    let p_count = poisson_tail(out.recurring as f64, out.expected_by_chance);
+    let p_single = (best_chance * out.judged as f64).min(1.0);
+    out.confidence = 1.0 - (2.0 * p_count.min(p_single)).min(1.0);
+    out
 }
 
 #[cfg(test)]
@@ -337,6 +826,24 @@ mod tests {
     use super::*;
 
     const W: EpochMs = MINUTE;
+
+    /// Poisson counts at `rate` per bucket (Knuth's method: rates here are small).
+    fn poisson(rng: &mut fastrand::Rng, rate: f64) -> u32 {
+        let l = (-rate).exp();
+        let (mut k, mut p) = (0u32, 1.0);
+        loop {
+            p *= rng.f64();
+            if p <= l {
+                return k;
+            }
+            k += 1;
+        }
+    }
+
+    fn random_series(len: usize, rate: f64, seed: u64) -> Vec<u32> {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        (0..len).map(|_| poisson(&mut rng, rate)).collect()
+    }
 
     /// A noisy background with bursts at the given bucket offsets.
     fn series(len: usize, bursts: &[usize], height: u32, seed: u64) -> Vec<u32> {
@@ -348,6 +855,190 @@ mod tests {
             }
         }
         s
+    }
+
+    #[test]
+    fn poisson_tail_matches_closed_forms() {
+        // P(X ≥ 1) = 1 − e^−μ; P(X ≥ 2) = 1 − e^−μ(1 + μ).
+        for mu in [0.01f64, 0.5, 1.0, 3.0, 20.0] {
+            let p1 = 1.0 - (-mu).exp();
+            let p2 = 1.0 - (-mu).exp() * (1.0 + mu);
+            assert!((poisson_tail(1.0, mu) - p1).abs() < 1e-9, "{mu}");
+            assert!((poisson_tail(2.0, mu) - p2).abs() < 1e-9, "{mu}");
+        }
+        assert_eq!(poisson_tail(0.0, 3.0), 1.0);
+        assert_eq!(poisson_tail(3.0, 0.0), 0.0);
+        // Far tail: 40 at a mean of 1 is about 1/40! (≈ 1.2e-48).
+        let far = poisson_tail(40.0, 1.0);
+        assert!(far > 0.0 && far < 1e-45, "{far}");
+        // Mean 100, at least 130: about 0.0023 (normal approximation 0.0014–0.003).
+        let mid = poisson_tail(130.0, 100.0);
+        assert!((0.001..0.004).contains(&mid), "{mid}");
+    }
+
+    /// The false-positive budget: Poisson noise at every rate gives a burst in at most 1 of 50
+    /// seeds (the test level is α = 0.001 per series, so the expected count is about 0.05).
+    #[test]
+    fn random_failures_make_no_bursts_in_nearly_all_seeds() {
+        struct Case {
+            rate: f64,
+            len: usize,
+        }
+        let cases = [
+            Case {
+                rate: 0.02,
+                len: 720,
+            },
+            Case {
+                rate: 0.1,
+                len: 720,
+            },
+            Case {
+                rate: 0.3,
+                len: 720,
+            },
+            Case {
+                rate: 0.5,
+                len: 720,
+            },
+            Case {
+                rate: 1.0,
+                len: 360,
+            },
+            Case {
+                rate: 2.0,
+                len: 720,
+            },
+            Case {
+                rate: 8.0,
+                len: 720,
+            },
+            Case {
+                rate: 40.0,
+                len: 90,
+            },
+        ];
+        for c in cases {
+            let mut with_bursts = 0;
+            for seed in 0..50 {
+                let s = random_series(c.len, c.rate, seed);
+                let b = detect_bursts(&s, 0, W, &BurstParams::default());
+                if !b.is_empty() {
+                    with_bursts += 1;
+                }
+                let starts: Vec<EpochMs> = b.iter().map(|b| b.start).collect();
+                assert!(
+                    estimate_period(&starts, W, &[60 * MINUTE]).is_none(),
+                    "rate {} seed {seed}: a period from {b:?}",
+                    c.rate
+                );
+            }
+            assert!(
+                with_bursts <= 1,
+                "rate {}: {with_bursts} of 50 seeds had bursts",
+                c.rate
+            );
+        }
+    }
+
+    #[test]
+    fn real_bursts_are_found_table() {
+        struct Case {
+            name: &'static str,
+            rate: f64,
+            /// (bucket, extra failures)
+            add: Vec<(usize, u32)>,
+            want_firsts: Vec<usize>,
+        }
+        let hourly = |h: u32| (0..6).map(move |k| (30 + 60 * k, h)).collect::<Vec<_>>();
+        let cases = [
+            Case {
+                name: "40 in a minute every hour over 1/min",
+                rate: 1.0,
+                add: hourly(40),
+                want_firsts: vec![30, 90, 150, 210, 270, 330],
+            },
+            Case {
+                name: "6 in a minute over a near-zero baseline",
+                rate: 0.01,
+                add: hourly(6),
+                want_firsts: vec![30, 90, 150, 210, 270, 330],
+            },
+            Case {
+                name: "a burst in the very first bucket",
+                rate: 0.05,
+                add: vec![(0, 8)],
+                want_firsts: vec![0],
+            },
+            Case {
+                name: "a burst in the last bucket",
+                rate: 0.5,
+                add: vec![(359, 15)],
+                want_firsts: vec![359],
+            },
+            Case {
+                name: "4 in a minute is below the minimum count",
+                rate: 0.0,
+                add: vec![(100, 4)],
+                want_firsts: vec![],
+            },
+        ];
+        for c in cases {
+            for seed in 0..10 {
+                let mut s = random_series(360, c.rate, seed);
+                for &(at, h) in &c.add {
+                    s[at] += h;
+                }
+                let got = detect_bursts(&s, 0, W, &BurstParams::default());
+                assert_eq!(
+                    got.len(),
+                    c.want_firsts.len(),
+                    "{} (seed {seed}): {got:?}",
+                    c.name
+                );
+                // A noisy bucket just before a burst may join it (it is part of the excess).
+                for (b, &at) in got.iter().zip(&c.want_firsts) {
+                    assert!(
+                        b.first <= at && at <= b.last && b.first + 2 >= at,
+                        "{} (seed {seed}): {b:?}",
+                        c.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_burst_filling_the_end_of_a_short_window_is_found() {
+        // The last three minutes of a 15-minute window: the burst is a fifth of the series
+        // and must not raise the rate it is tested against.
+        let mut s = vec![0u32; 12];
+        s.extend([3, 7, 5]);
+        let b = detect_bursts(&s, 0, W, &BurstParams::default());
+        assert_eq!(b.len(), 1, "{b:?}");
+        assert_eq!((b[0].first, b[0].last, b[0].count), (12, 14, 15));
+        // A refresh outage four minutes in, and six minutes in.
+        for tail in [&[4, 5, 3, 3][..], &[4, 5, 3, 7, 5, 2]] {
+            let mut s = vec![0u32; 15 - tail.len()];
+            s.extend(tail);
+            let b = detect_bursts(&s, 0, W, &BurstParams::default());
+            assert_eq!(b.len(), 1, "{s:?}: {b:?}");
+            assert_eq!((b[0].first, b[0].last), (15 - tail.len(), 14), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn a_spread_out_burst_is_found_as_one() {
+        // Five minutes at 4 a minute over a 0.5/min baseline: no single minute stands out
+        // much, the five together do.
+        let mut s = random_series(300, 0.5, 3);
+        for v in s.iter_mut().skip(150).take(5) {
+            *v += 4;
+        }
+        let b = detect_bursts(&s, 0, W, &BurstParams::default());
+        assert_eq!(b.len(), 1, "{b:?}");
+        assert!(b[0].first <= 151 && b[0].last >= 153, "{b:?}");
+        assert!(b[0].p_value < 1e-6, "{b:?}");
     }
 
     #[test]
@@ -369,17 +1060,18 @@ mod tests {
         assert!(detect_bursts(&quiet, 0, W, &BurstParams::default()).is_empty());
         let noise = series(400, &[], 0, 7);
         assert!(detect_bursts(&noise, 0, W, &BurstParams::default()).is_empty());
-        // A single stray 401 on a silent route is not a burst.
+        // A single stray 401 on a silent route is not a burst, nor are 3 together.
         let mut lone = vec![0u32; 100];
-        lone[50] = 2;
+        lone[50] = 3;
         assert!(detect_bursts(&lone, 0, W, &BurstParams::default()).is_empty());
     }
 
     #[test]
     fn sensitivity_is_configurable() {
-        let s = series(200, &[100], 8, 3);
+        let mut s = vec![0u32; 200];
+        s[100] = 6;
         let strict = BurstParams {
-            threshold: 10.0,
+            min_count: 10,
             ..Default::default()
         };
         assert!(detect_bursts(&s, 0, W, &strict).is_empty());
@@ -410,6 +1102,29 @@ mod tests {
         assert!(c.series_correlation.unwrap() < 0.2, "{c:?}");
     }
 
+    #[test]
+    fn expired_windows_never_share_a_bucket() {
+        let burst = |first: usize, last: usize| Burst {
+            first,
+            last,
+            start: 0,
+            end: 0,
+            peak: 0,
+            peak_at: 0,
+            count: 0,
+            excess: 0.0,
+            baseline: 0.0,
+            p_value: 0.0,
+        };
+        // Bursts two buckets apart would both claim bucket 11 with ±1 windows.
+        let w = expired_windows(&[burst(8, 10), burst(12, 13), burst(40, 41)], 42);
+        assert_eq!(w, vec![Some((7, 11)), Some((12, 14)), Some((39, 41))]);
+        // Adjacent bursts: the second gets only what the first left.
+        let w = expired_windows(&[burst(0, 3), burst(4, 4)], 10);
+        assert_eq!(w, vec![Some((0, 4)), Some((5, 5))]);
+        assert_eq!(expired_windows(&[burst(5, 6)], 3), vec![None]);
+    }
+
     fn starts(mins: &[i64]) -> Vec<EpochMs> {
         mins.iter().map(|m| m * MINUTE).collect()
     }
@@ -427,6 +1142,16 @@ mod tests {
                 name: "exact hourly",
                 starts: starts(&[5, 65, 125, 185, 245]),
                 want: Some((60, Some(hour))),
+            },
+            Case {
+                name: "three bursts, two agreeing intervals",
+                starts: starts(&[20, 80, 141]),
+                want: Some((60, Some(hour))),
+            },
+            Case {
+                name: "three bursts whose intervals disagree",
+                starts: starts(&[20, 80, 170]),
+                want: None,
             },
             Case {
                 name: "hourly with jitter",
@@ -482,10 +1207,34 @@ mod tests {
                         c.name
                     );
                     assert_eq!(p.matches_lifetime, life, "{}", c.name);
+                    assert!(p.intervals >= 2, "{}: {p:?}", c.name);
+                    assert!(p.confidence >= MIN_CONFIDENCE, "{}: {p:?}", c.name);
                 }
                 _ => panic!("{}: got {got:?}, want {:?}", c.name, c.want),
             }
         }
+    }
+
+    #[test]
+    fn confidence_grows_with_agreement_and_number() {
+        let c = |mins: &[i64]| {
+            estimate_period(&starts(mins), W, &[60 * MINUTE]).map_or(0.0, |p| p.confidence)
+        };
+        let three_tight = c(&[0, 60, 120]);
+        let three_loose = c(&[0, 60, 123]);
+        let five_tight = c(&[0, 60, 120, 180, 240]);
+        assert!(three_tight > three_loose, "{three_tight} {three_loose}");
+        assert!(five_tight > three_tight, "{five_tight} {three_tight}");
+        assert!(five_tight > 0.999, "{five_tight}");
+        assert!(
+            (MIN_CONFIDENCE..0.99).contains(&three_tight),
+            "{three_tight}"
+        );
+        // Chance of agreement: two intervals within ±r of their mean happen with chance r.
+        assert!((chance_of_agreement(2, 0.1) - 0.1).abs() < 1e-12);
+        assert_eq!(chance_of_agreement(1, 0.0), 1.0);
+        assert_eq!(confidence_text(0.9999), "99 %");
+        assert_eq!(confidence_text(0.876), "87 %");
     }
 
     #[test]
@@ -498,6 +1247,137 @@ mod tests {
         assert_eq!(p.next_due, st.last().unwrap() + p.period_ms);
         let d = p.describe();
         assert!(d.starts_with("bursts every "), "{d}");
+        assert!(d.contains("(confidence 99 %, 6 intervals)"), "{d}");
         assert!(d.ends_with("matches the 1h access-token lifetime"), "{d}");
+        let short = p.short();
+        assert!(short.starts_with("every 1h ±"), "{short}");
+        assert!(
+            short.ends_with("(99 % confidence), the 1h token lifetime"),
+            "{short}"
+        );
+    }
+
+    #[test]
+    fn client_recurrence_table() {
+        let ranges = lifetime_ranges(&[60 * MINUTE]);
+        struct Case {
+            name: &'static str,
+            starts: Vec<EpochMs>,
+            want: Option<(i64, usize)>,
+        }
+        let cases = [
+            Case {
+                name: "Entra ID lifetimes of 63, 81, 72 min",
+                starts: starts(&[10, 73, 154, 226]),
+                want: Some((72, 3)),
+            },
+            Case {
+                name: "two episodes are one interval: not enough",
+                starts: starts(&[10, 80]),
+                want: None,
+            },
+            Case {
+                name: "a stray episode breaks the chain, the longest part counts",
+                starts: starts(&[0, 70, 100, 175, 250, 330]),
+                want: Some((75, 3)),
+            },
+            Case {
+                name: "every 20 minutes is no token lifetime",
+                starts: starts(&[0, 20, 40, 60, 80]),
+                want: None,
+            },
+            Case {
+                name: "intervals too long",
+                starts: starts(&[0, 120, 240]),
+                want: None,
+            },
+        ];
+        for c in cases {
+            let got = client_recurrence(&c.starts, &ranges);
+            match (&got, c.want) {
+                (None, None) => {}
+                (Some(r), Some((mins, n))) => {
+                    assert_eq!(r.period_ms, mins * MINUTE, "{}", c.name);
+                    assert_eq!(r.intervals, n, "{}", c.name);
+                    assert!(r.chance < 0.2, "{}: {r:?}", c.name);
+                }
+                _ => panic!("{}: got {got:?}, want {:?}", c.name, c.want),
+            }
+        }
+        // The chance of an interval in [60, 90] at the worst rate is about 0.15.
+        let q = interval_chance(60 * MINUTE, 90 * MINUTE);
+        assert!((0.14..0.16).contains(&q), "{q}");
+    }
+
+    /// A fleet whose tokens each live a random 60–90 minutes: every client recurs, the fleet
+    /// as a whole has no single period.
+    fn entra_fleet(clients: usize, hours: i64, seed: u64) -> Vec<Vec<EpochMs>> {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        (0..clients)
+            .map(|_| {
+                let mut t = rng.i64(0..60) * MINUTE;
+                let mut v = Vec::new();
+                while t < hours * 60 * MINUTE {
+                    v.push(t);
+                    t += rng.i64(60..=90) * MINUTE + rng.i64(0..3) * MINUTE;
+                }
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn client_periods_find_a_fleet_of_entra_tokens() {
+        for seed in 0..20 {
+            let fleet = entra_fleet(12, 6, seed);
+            let c = client_periods(&fleet, &[60 * MINUTE]);
+            assert_eq!(c.clients, 12);
+            assert!(c.recurring >= 10, "seed {seed}: {c:?}");
+            assert!(c.significant(), "seed {seed}: {c:?}");
+            let (lo, hi) = (c.shortest_ms.unwrap(), c.longest_ms.unwrap());
+            assert!(lo >= 60 * MINUTE && hi <= 93 * MINUTE, "{c:?}");
+            let d = c.describe().unwrap();
+            assert!(d.contains("clients with a recurring 401/403 every"), "{d}");
+            assert!(
+                d.contains("within the 60–90 min Entra ID token lifetime range"),
+                "{d}"
+            );
+        }
+        // The same fleet's starts pooled have no period of their own.
+        let pooled: Vec<EpochMs> = entra_fleet(12, 6, 1).concat();
+        assert!(
+            estimate_period(&pooled, W, &[60 * MINUTE])
+                .is_none_or(|p| p.period_ms < 30 * MINUTE || p.matches_lifetime.is_none())
+        );
+    }
+
+    /// Budget: clients failing at random times give significant recurrences in at most 1 of 50
+    /// seeds, at every rate.
+    #[test]
+    fn random_client_failures_are_not_recurrences() {
+        for mean_gap in [20, 45, 75, 120] {
+            let mut significant = 0;
+            for seed in 0..50 {
+                let mut rng = fastrand::Rng::with_seed(seed);
+                let fleet: Vec<Vec<EpochMs>> = (0..40)
+                    .map(|_| {
+                        let mut t = 0.0;
+                        let mut v = Vec::new();
+                        loop {
+                            // Exponential gaps: a Poisson process of episodes.
+                            t += -(1.0 - rng.f64()).ln() * mean_gap as f64;
+                            if t >= 360.0 {
+                                break v;
+                            }
+                            v.push((t * MINUTE as f64) as EpochMs);
+                        }
+                    })
+                    .collect();
+                if client_periods(&fleet, &[60 * MINUTE]).significant() {
+                    significant += 1;
+                }
+            }
+            assert!(significant <= 1, "mean gap {mean_gap}: {significant} of 50");
+        }
     }
 }

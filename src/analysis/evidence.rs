@@ -29,6 +29,8 @@ pub const MAX_PROBES: usize = 24;
 pub const MAX_AUTH_SAMPLES: usize = 8;
 /// Distinct instance fingerprints kept.
 pub const MAX_INSTANCES: usize = 8;
+/// Origins named per route as having their preflights denied.
+pub const MAX_DENIED_ORIGINS: usize = 4;
 /// Distinct keys in the small count tables (codes, warnings, statuses).
 const MAX_COUNTED: usize = 16;
 
@@ -133,15 +135,19 @@ pub struct RouteEvidence {
     pub actual: StatusCounts,
     /// ACAO as logged on OPTIONS 2xx.
     pub options_ok_acao: AcaoCounts,
-    /// ACAO as logged on non-OPTIONS 2xx.
+    /// ACAO as logged on cross-origin non-OPTIONS 2xx (requests with an origin, sent or taken
+    /// from the Referer: a server-to-server call carries none and gets no CORS headers).
     pub actual_ok_acao: AcaoCounts,
-    /// ACAO as logged on non-OPTIONS 4xx/5xx.
+    /// ACAO as logged on cross-origin non-OPTIONS 4xx/5xx.
     pub actual_error_acao: AcaoCounts,
+    /// Of `actual_error_acao.missing`, the responses whose origin was taken from the Referer.
+    pub error_missing_derived: u64,
     pub first_options_failure: Option<EpochMs>,
     pub last_options_failure: Option<EpochMs>,
     pub first_actual_auth_failure: Option<EpochMs>,
-    /// Origins with failing OPTIONS or failing requests on this route (capped).
-    pub failing_origins: Vec<String>,
+    /// Origins whose OPTIONS on this route were answered 401/403, most denied first, with
+    /// how many (at most [`MAX_DENIED_ORIGINS`]; a Referer-derived origin is marked).
+    pub denied_origins: Vec<Counted>,
 }
 
 /// Log facts for one calling origin.
@@ -310,11 +316,76 @@ pub struct AuthFact {
     pub message: String,
 }
 
+/// When one kind of failure occurred in the window: the first and the last bucket holding
+/// one (bucket start times) and how many there were.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Seen {
+    pub first: Option<EpochMs>,
+    pub last: Option<EpochMs>,
+    pub events: u64,
+}
+
+impl Seen {
+    pub fn add(&mut self, at: EpochMs, count: u64) {
+        if count == 0 {
+            return;
+        }
+        self.first = Some(self.first.map_or(at, |f| f.min(at)));
+        self.last = Some(self.last.map_or(at, |l| l.max(at)));
+        self.events += count;
+    }
+
+    /// Both together.
+    pub fn union(self, o: Seen) -> Seen {
+        let pick =
+            |a: Option<EpochMs>, b: Option<EpochMs>, f: fn(EpochMs, EpochMs) -> EpochMs| match (
+                a, b,
+            ) {
+                (Some(x), Some(y)) => Some(f(x, y)),
+                (x, y) => x.or(y),
+            };
+        Seen {
+            first: pick(self.first, o.first, EpochMs::min),
+            last: pick(self.last, o.last, EpochMs::max),
+            events: self.events + o.events,
+        }
+    }
+}
+
+/// The time line of each kind of logged failure the rules read, so that every hypothesis
+/// can say when its failures began and when they were last seen (domain notes §5: "first
+/// seen" is the first failing event, not the start of the window).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Signals {
+    /// OPTIONS answered 401/403.
+    pub options_denied: Seen,
+    /// OPTIONS answered 3xx.
+    pub options_redirected: Seen,
+    /// OPTIONS answered 404/405.
+    pub options_unrouted: Seen,
+    /// OPTIONS 2xx logged without `Access-Control-Allow-Origin`.
+    pub options_ok_without_acao: Seen,
+    /// Responses logged with several `Access-Control-Allow-Origin` values.
+    pub acao_multiple: Seen,
+    /// 401/403 on real (non-OPTIONS) requests.
+    pub actual_auth: Seen,
+    /// Cross-origin error responses logged without `Access-Control-Allow-Origin`.
+    pub error_without_acao: Seen,
+    /// Auth-log failures by class, in [`AuthClass::ALL`] order.
+    pub auth: [Seen; AuthClass::COUNT],
+    /// Every logged event (requests and auth-log lines): the traffic the sources carry.
+    pub traffic: Seen,
+}
+
 /// Everything the triage rules read.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Evidence {
     pub now: EpochMs,
     pub span_ms: EpochMs,
+    /// The store's bucket width: the resolution of every time in here.
+    pub bucket_ms: EpochMs,
+    /// Start of the window's first bucket: a failure first seen there may have begun earlier.
+    pub window_start: EpochMs,
     /// All routes together.
     pub all: RouteEvidence,
     /// Per route, largest first (capped).
@@ -336,6 +407,7 @@ pub struct Evidence {
     pub expiry: ExpiryReport,
     pub probes: ProbeEvidence,
     pub auth_samples: Vec<AuthFact>,
+    pub signals: Signals,
 }
 
 impl Evidence {
@@ -525,14 +597,43 @@ fn note_route(r: &mut RouteEvidence, start: EpochMs, k: &HttpKey, c: u64) {
         }
     } else {
         r.actual.add(k.status, c);
-        if (200..300).contains(&k.status) {
+        let cross_origin = k.origin != NO_ORIGIN;
+        if cross_origin && (200..300).contains(&k.status) {
             r.actual_ok_acao.add(k.acao, c);
-        } else if k.status >= 400 {
+        } else if cross_origin && k.status >= 400 {
             r.actual_error_acao.add(k.acao, c);
+            if k.origin_derived && k.acao == AcaoSeen::Missing {
+                r.error_missing_derived += c;
+            }
         }
         if k.status == 401 || k.status == 403 {
             r.first_actual_auth_failure =
                 Some(r.first_actual_auth_failure.map_or(start, |t| t.min(start)));
+        }
+    }
+}
+
+fn note_signals(s: &mut Signals, start: EpochMs, k: &HttpKey, c: u64) {
+    s.traffic.add(start, c);
+    // The same responses the ACAO counters of `RouteEvidence` hold.
+    let counted = k.method == Method::Options || k.origin != NO_ORIGIN;
+    if counted && k.acao == AcaoSeen::Multiple && (200..300).contains(&k.status) {
+        s.acao_multiple.add(start, c);
+    }
+    if k.method == Method::Options {
+        match k.status {
+            200..=299 if k.acao == AcaoSeen::Missing => s.options_ok_without_acao.add(start, c),
+            300..=399 => s.options_redirected.add(start, c),
+            401 | 403 => s.options_denied.add(start, c),
+            404 | 405 => s.options_unrouted.add(start, c),
+            _ => {}
+        }
+    } else {
+        if k.status == 401 || k.status == 403 {
+            s.actual_auth.add(start, c);
+        }
+        if k.status >= 400 && k.origin != NO_ORIGIN && k.acao == AcaoSeen::Missing {
+            s.error_without_acao.add(start, c);
         }
     }
 }
@@ -543,6 +644,7 @@ fn merge_route(into: &mut RouteEvidence, r: &RouteEvidence) {
     into.options_ok_acao.merge(&r.options_ok_acao);
     into.actual_ok_acao.merge(&r.actual_ok_acao);
     into.actual_error_acao.merge(&r.actual_error_acao);
+    into.error_missing_derived += r.error_missing_derived;
     let min = |a: Option<EpochMs>, b: Option<EpochMs>| match (a, b) {
         (Some(x), Some(y)) => Some(x.min(y)),
         (x, y) => x.or(y),
@@ -574,7 +676,8 @@ pub fn gather_with(
     params: &BurstParams,
 ) -> Evidence {
     let mut routes: BTreeMap<u16, RouteEvidence> = BTreeMap::new();
-    let mut failing_origins: BTreeMap<u16, Vec<u16>> = BTreeMap::new();
+    // Bounded by the store's route and origin caps (interned ids).
+    let mut denied_origins: BTreeMap<(u16, u16), (u64, bool)> = BTreeMap::new();
     let mut origins: BTreeMap<u16, OriginAcc> = BTreeMap::new();
     let mut auth = [0u64; AuthClass::COUNT];
     let mut auth_ok = 0u64;
@@ -583,18 +686,24 @@ pub fn gather_with(
     let mut actual_auth_buckets = 0;
     let mut actual_auth_with_expired = 0;
 
+    let mut signals = Signals::default();
+    let window_start = store.window(span_ms).next().map_or(store.now(), |(s, _)| s);
     for (start, b) in store.window(span_ms) {
         let Some(b) = b else { continue };
         for (i, &c) in b.auth.iter().enumerate() {
             auth[i] += c as u64;
+            signals.auth[i].add(start, c as u64);
+            signals.traffic.add(start, c as u64);
         }
         auth_ok += b.auth_ok as u64;
+        signals.traffic.add(start, b.auth_ok as u64);
         let mut options_auth = false;
         let mut actual_auth = false;
         for (k, &c) in &b.http {
             let c = c as u64;
             let r = routes.entry(k.route).or_default();
             note_route(r, start, k, c);
+            note_signals(&mut signals, start, k, c);
             let failed = if k.method == Method::Options {
                 !(200..300).contains(&k.status)
             } else {
@@ -603,6 +712,11 @@ pub fn gather_with(
             if k.status == 401 || k.status == 403 {
                 if k.method == Method::Options {
                     options_auth = true;
+                    if k.origin != NO_ORIGIN {
+                        let d = denied_origins.entry((k.route, k.origin)).or_default();
+                        d.0 += c;
+                        d.1 |= k.origin_derived;
+                    }
                 } else {
                     actual_auth = true;
                 }
@@ -616,10 +730,6 @@ pub fn gather_with(
                         o.options_failed += c;
                     } else {
                         o.actual_failed += c;
-                    }
-                    let list = failing_origins.entry(k.route).or_default();
-                    if list.len() < 4 && !list.contains(&k.origin) {
-                        list.push(k.origin);
                     }
                 }
             }
@@ -646,15 +756,20 @@ pub fn gather_with(
         .into_iter()
         .map(|(id, mut r)| {
             r.route = store.route_name(id).to_string();
-            r.failing_origins = failing_origins
-                .get(&id)
-                .map(|v| {
-                    v.iter()
-                        .map(|&o| store.origin_name(o).to_string())
-                        .collect()
+            let mut denied: Vec<Counted> = denied_origins
+                .range((id, 0)..=(id, u16::MAX))
+                .map(|(&(_, o), &(count, derived))| Counted {
+                    key: if derived {
+                        format!("{} (from Referer)", store.origin_name(o))
+                    } else {
+                        store.origin_name(o).to_string()
+                    },
+                    count,
                 })
-                .unwrap_or_default();
-            r.failing_origins.sort();
+                .collect();
+            denied.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+            denied.truncate(MAX_DENIED_ORIGINS);
+            r.denied_origins = denied;
             merge_route(&mut all, &r);
             r
         })
@@ -703,6 +818,8 @@ pub fn gather_with(
     Evidence {
         now: store.now(),
         span_ms,
+        bucket_ms: store.bucket_ms(),
+        window_start,
         all,
         routes: route_list,
         origins: origin_list,
@@ -716,6 +833,7 @@ pub fn gather_with(
         expiry: analyse_expiry(store, span_ms, lifetimes, params),
         probes: gather_probes(store, span_ms),
         auth_samples,
+        signals,
     }
 }
 

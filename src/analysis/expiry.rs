@@ -1,6 +1,8 @@
 //! Token-expiry analysis over the store: 401/403 bursts on real (non-OPTIONS) requests, overall
 //! and per route and origin, set beside the auth log's `expired` signatures, with the
-//! recurrence period compared against the configured token lifetimes.
+//! recurrence period compared against the configured token lifetimes, and, where the log names
+//! clients, each client's own recurrence (a fleet's tokens expire at scattered times; each
+//! client's recur at its own token lifetime).
 //!
 //! The store's buckets are regrouped into at most [`MAX_POINTS`] analysis points so that a 6 h
 //! window of 10 s buckets costs the same as a 15 min one; the grouping starts at the first
@@ -10,8 +12,8 @@
 use serde::Serialize;
 
 use crate::analysis::bursts::{
-    Burst, BurstParams, ExpiryCorrelation, Period, correlate_expired, detect_bursts,
-    estimate_period,
+    Burst, BurstParams, ClientPeriods, ExpiryCorrelation, Period, client_periods,
+    correlate_expired, detect_bursts, estimate_period, expired_windows,
 };
 use crate::event::{AuthClass, Method};
 use crate::store::{HttpKey, Store};
@@ -37,7 +39,8 @@ pub struct ExpiryBurst {
     pub route_share: f64,
     pub origin: Option<String>,
     pub origin_share: f64,
-    /// `expired` auth events within the burst and one point either side.
+    /// `expired` auth events within the burst and one point either side (a point between two
+    /// close bursts counts for the earlier one only).
     pub expired: u64,
 }
 
@@ -81,6 +84,10 @@ pub struct ExpiryReport {
     pub period_text: Option<String>,
     pub next_due: Option<EpochMs>,
     pub lifetimes_ms: Vec<EpochMs>,
+    /// Each client's own recurrence (where the log names clients), summarised.
+    pub clients: ClientPeriods,
+    /// `ClientPeriods::describe()` when the recurrences are significant, ready to show.
+    pub clients_text: Option<String>,
 }
 
 impl ExpiryReport {
@@ -245,25 +252,30 @@ pub fn analyse_expiry(
     let expired_bursts = detect_bursts(&s.expired, s.start, s.point_ms, params).len();
 
     let keep = all.len().saturating_sub(MAX_BURSTS);
+    let windows = expired_windows(&all, s.expired.len());
     let bursts = all[keep..]
         .iter()
-        .map(|b| {
+        .zip(&windows[keep..])
+        .map(|(b, w)| {
             let (route, route_share) = attribute(&s.routes, b.first, b.last, b.count, route_name);
             let (origin, origin_share) =
                 attribute(&s.origins, b.first, b.last, b.count, origin_name);
-            let lo = b.first.saturating_sub(1);
-            let hi = (b.last + 1).min(s.expired.len().saturating_sub(1));
             ExpiryBurst {
                 burst: b.clone(),
                 route,
                 route_share,
                 origin,
                 origin_share,
-                expired: sum_range(&s.expired, lo, hi),
+                expired: w.map_or(0, |(lo, hi)| sum_range(&s.expired, lo, hi)),
             }
         })
         .collect();
 
+    let window_end = s.start + s.overall.len() as EpochMs * s.point_ms;
+    let clients = client_periods(
+        &store.client_failures().episodes(s.start, window_end),
+        lifetimes,
+    );
     let failures: u64 = s.overall.iter().map(|&c| c as u64).sum();
     let expired: u64 = s.expired.iter().map(|&c| c as u64).sum();
     ExpiryReport {
@@ -287,6 +299,8 @@ pub fn analyse_expiry(
         next_due: period.as_ref().map(|p| p.next_due),
         period,
         lifetimes_ms: lifetimes.to_vec(),
+        clients_text: clients.significant().then(|| clients.describe()).flatten(),
+        clients,
     }
 }
 

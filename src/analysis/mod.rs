@@ -9,8 +9,10 @@ pub mod bursts;
 pub mod evidence;
 pub mod expiry;
 pub mod followup;
+pub mod incident;
 pub mod overview;
 pub mod series;
+pub mod status;
 pub mod triage;
 pub mod waves;
 
@@ -22,12 +24,13 @@ use self::triage::{Board, Entry};
 use crate::time::{EpochMs, HOUR, MINUTE};
 
 pub use overview::{
-    AuthSummary, Folding, Overview, PAGE_FAILURE_RATE, PAGE_MIN_REQUESTS, PAGE_WINDOW_MS,
-    PREFLIGHT_OBJECTIVE, ProbeCounts, RouteHealth, STATUS_WINDOW_MS, SourceHealth, Status,
+    AuthSummary, Folding, Overview, PAGE_FAILURE_RATE, PREFLIGHT_OBJECTIVE, ProbeCounts,
+    RouteHealth, STATUS_WINDOW_MS, SourceHealth,
 };
 pub use series::{
     AuthTimeline, MAX_COLUMNS, OriginCell, OriginTable, RouteTrend, StatusClass, Trend,
 };
+pub use status::{Status, StatusSummary};
 
 /// The time ranges the trend, origin and auth views can show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -92,10 +95,14 @@ pub struct ProbeRow {
     pub url: String,
     pub origin: String,
     pub shape: String,
+    /// The credentials mode the probe sent, so a verdict is read against what the page does.
+    pub credentials: crate::cors::Credentials,
     pub critical: bool,
     pub allowed: bool,
-    /// The verdict code, or the transport error kind when there was no response.
+    /// The verdict code, as every output names it.
     pub code: String,
+    /// What failed when there was no HTTP response at all.
+    pub transport: Option<crate::event::TransportKind>,
     pub hidden_status: Option<u16>,
     pub latency_ms: Option<u32>,
     pub instance: Option<String>,
@@ -158,6 +165,9 @@ pub struct ViewModel {
     pub auth: [AuthTimeline; 3],
     /// Newest first.
     pub auth_samples: Vec<AuthSample>,
+    /// Each client's 401/403 episode starts on real requests over the retention, oldest
+    /// first (bounded by `store_clients`); the auth view judges them over its range.
+    pub client_episodes: Vec<Vec<EpochMs>>,
     pub probes: Vec<ProbeRow>,
     /// Full results behind `probes`, same order, for the detail pane.
     pub probe_results: Vec<ProbeResult>,
@@ -168,10 +178,18 @@ pub struct ViewModel {
     pub log: Vec<LogLine>,
     /// Lines in the store's ring (the model keeps at most [`MAX_LOG_LINES`]).
     pub log_ring_len: usize,
-    /// Every hypothesis scored over the last [`TRIAGE_SPAN_MS`], highest first.
+    /// The range the triage board, its evidence and every windowed panel cover (the `t` key).
+    pub range: TimeRange,
+    /// Every hypothesis scored over `range`, in [`triage::Ranking::Now`] order.
     pub triage: Board,
-    /// OK / DEGRADED / PAGE with the active alerts.
+    /// The board over the last [`TRIAGE_SPAN_MS`], "what is failing now", which [`Self::top`]
+    /// and the status read whatever range is on screen (the same board as `triage` when the
+    /// range is 15 minutes).
+    pub triage_now: Board,
+    /// The active alerts with their details (an input of [`Self::status`]).
     pub alerts: AlertState,
+    /// PAGE / DEGRADED / OK and why: the one status every view shows ([`status`]).
+    pub status: StatusSummary,
     /// The leading hypothesis when the evidence supports it (not merely the highest score).
     pub top: Option<Hypothesis>,
 }
@@ -186,13 +204,25 @@ impl ViewModel {
     pub fn auth_timeline(&self, r: TimeRange) -> &AuthTimeline {
         &self.auth[r.index()]
     }
-    /// The board entry of [`ViewModel::top`].
+    /// Per-client recurrences over the range `r` (see [`bursts::client_periods`]).
+    pub fn client_periods(&self, r: TimeRange, lifetimes: &[EpochMs]) -> bursts::ClientPeriods {
+        let from = self.now - r.span_ms();
+        let episodes: Vec<Vec<EpochMs>> = self
+            .client_episodes
+            .iter()
+            .map(|v| v.iter().copied().filter(|&t| t > from).collect::<Vec<_>>())
+            .filter(|v: &Vec<EpochMs>| !v.is_empty())
+            .collect();
+        bursts::client_periods(&episodes, lifetimes)
+    }
+    /// The board entry of [`ViewModel::top`] (from [`ViewModel::triage_now`]).
     pub fn top_entry(&self) -> Option<&Entry> {
-        self.top.and_then(|h| self.triage.get(h))
+        self.top.and_then(|h| self.triage_now.get(h))
     }
 }
 
-/// Window the triage board counts over: the on-call question is "what is failing now".
+/// Window of the "now" triage board that the status reads: the on-call question is "what is
+/// failing now". The board on screen covers the selected [`TimeRange`].
 pub const TRIAGE_SPAN_MS: EpochMs = 15 * MINUTE;
 
 /// The analysis settings the dashboard can change.
@@ -217,14 +247,28 @@ impl Default for AnalysisConfig {
 /// [`snapshot_parts`]).
 #[derive(Clone, Debug)]
 pub struct Verdicts {
+    pub range: TimeRange,
+    /// Over `range`.
     pub triage: Board,
+    /// Over [`TRIAGE_SPAN_MS`] when `range` is longer; `None` when `triage` is that board.
+    pub now: Option<Board>,
     pub alerts: AlertState,
 }
 
-/// Scores the board and evaluates the alerts.
+/// Scores the board over the last 15 minutes and evaluates the alerts.
 pub fn verdicts(store: &Store, cfg: &AnalysisConfig) -> Verdicts {
+    verdicts_for(store, cfg, TimeRange::M15)
+}
+
+/// Scores the board over `range` (and over [`TRIAGE_SPAN_MS`] too when `range` is longer, for
+/// the status) and evaluates the alerts.
+pub fn verdicts_for(store: &Store, cfg: &AnalysisConfig, range: TimeRange) -> Verdicts {
+    let lifetimes = &cfg.token_lifetimes_ms;
+    let span = range.span_ms();
     Verdicts {
-        triage: triage::triage(store, TRIAGE_SPAN_MS, &cfg.token_lifetimes_ms),
+        range,
+        triage: triage::triage(store, span, lifetimes),
+        now: (span != TRIAGE_SPAN_MS).then(|| triage::triage(store, TRIAGE_SPAN_MS, lifetimes)),
         alerts: alerts::evaluate(store, &cfg.alerts),
     }
 }
@@ -241,13 +285,24 @@ pub fn snapshot_with(store: &Store, wall_now: EpochMs, cfg: &AnalysisConfig) -> 
     snapshot_parts(store, wall_now, verdicts(store, cfg))
 }
 
+/// [`snapshot_with`] with the triage board over `range`.
+pub fn snapshot_range(
+    store: &Store,
+    wall_now: EpochMs,
+    cfg: &AnalysisConfig,
+    range: TimeRange,
+) -> ViewModel {
+    snapshot_parts(store, wall_now, verdicts_for(store, cfg, range))
+}
+
 /// [`snapshot`] around a board and alert state computed earlier (possibly from an older store
 /// state): the dashboard rescores at most about once a second while the counters refresh with
 /// every store change.
 pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> ViewModel {
     let critical = overview::critical_routes(store);
     let (trends, origins, auth) = series::compute(store, &critical);
-    let probes: Vec<ProbeRow> = store.probe_latest().iter().map(probe_row).collect();
+    let mut probes: Vec<ProbeRow> = store.probe_latest().iter().map(probe_row).collect();
+    name_hosts_when_several(&mut probes);
     let probe_results = store.probe_latest().to_vec();
     let probe_history = probe_histories(store);
     let labels: Vec<&str> = store.sources().iter().map(|s| s.label.as_str()).collect();
@@ -268,6 +323,8 @@ pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> V
         })
         .collect();
     log.reverse();
+    let triage_now = verdicts.now.unwrap_or_else(|| verdicts.triage.clone());
+    let status = status::of_store(store, &verdicts.alerts, &triage_now);
     ViewModel {
         now: store.now(),
         generation: store.generation(),
@@ -278,18 +335,21 @@ pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> V
         origins,
         auth,
         auth_samples: newest_auth_samples(store),
+        client_episodes: store.client_failures().episodes(EpochMs::MIN, EpochMs::MAX),
         probes,
         probe_results,
         probe_history,
         log,
         log_ring_len,
-        top: verdicts
-            .triage
+        top: triage_now
             .top()
             .filter(|e| e.state == triage::State::Supported)
             .map(|e| e.hypothesis),
+        range: verdicts.range,
+        triage_now,
         triage: verdicts.triage,
         alerts: verdicts.alerts,
+        status,
     }
 }
 
@@ -325,6 +385,22 @@ pub fn url_path(url: &str) -> &str {
     path.split(['?', '#']).next().unwrap_or("/")
 }
 
+/// Endpoints on different hosts would look identical by path alone: when the probes reach more
+/// than one host, every endpoint is named `host/path`.
+fn name_hosts_when_several(rows: &mut [ProbeRow]) {
+    let host = |url: &str| -> String {
+        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+        rest.split(['/', '?', '#']).next().unwrap_or("").to_string()
+    };
+    let first = rows.first().map(|r| host(&r.url));
+    if rows.iter().all(|r| Some(host(&r.url)) == first) {
+        return;
+    }
+    for r in rows {
+        r.endpoint = format!("{}{}", host(&r.url), r.endpoint);
+    }
+}
+
 fn probe_row(p: &ProbeResult) -> ProbeRow {
     let doubled_acao = [p.preflight.as_ref(), p.actual.as_ref()]
         .into_iter()
@@ -336,21 +412,25 @@ fn probe_row(p: &ProbeResult) -> ProbeRow {
             Some(a.as_ref().map_or(0, |r| r.elapsed_ms) + b.as_ref().map_or(0, |r| r.elapsed_ms))
         }
     };
-    let code = match &p.transport {
-        Some(t) if p.preflight.is_none() && p.actual.is_none() => {
-            format!("transport-{}", t.kind.as_str())
-        }
-        _ => p.verdict.code.to_string(),
-    };
+    // The verdict's code everywhere (`network-error`, as `check` and `report` say it); the
+    // kind of transport failure is a field of its own.
+    let code = p.verdict.code.to_string();
+    let transport = p
+        .transport
+        .as_ref()
+        .filter(|_| p.preflight.is_none() && p.actual.is_none())
+        .map(|t| t.kind);
     ProbeRow {
         time: p.time,
         endpoint: crate::route::template(url_path(&p.url)).into_owned(),
         url: p.url.clone(),
         origin: p.origin.clone(),
         shape: p.shape.name.clone(),
+        credentials: p.shape.credentials,
         critical: p.critical,
         allowed: p.verdict.allowed && p.transport.is_none(),
         code,
+        transport,
         hidden_status: p.verdict.hidden_status,
         latency_ms,
         instance: p.instance.clone(),

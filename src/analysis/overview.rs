@@ -1,15 +1,7 @@
-//! The war-room summary and the paging rule.
-//!
-//! The rule, kept deliberately small so an on-call engineer can check it by hand:
-//!
-//! - **PAGE** when a *critical* route (one a probe marked `critical`) has a cross-origin
-//!   failure rate above [`PAGE_FAILURE_RATE`] (5 %) over the last [`PAGE_WINDOW_MS`]
-//!   (10 minutes), counted over at least [`PAGE_MIN_REQUESTS`] cross-origin requests.
-//! - **DEGRADED** when any route's preflight success rate (OPTIONS 2xx / all OPTIONS) over
-//!   the last [`STATUS_WINDOW_MS`] (15 minutes) is below the [`PREFLIGHT_OBJECTIVE`]
-//!   (99.9 %), when a critical route fails above 5 % without meeting the paging bar, or when
-//!   the latest result of any probe is blocked.
-//! - **OK** otherwise.
+//! The war-room summary: route health, auth failures, sources, probes and folding, all over
+//! the last [`STATUS_WINDOW_MS`] (15 minutes), the window the overview's status line and route
+//! table both state. The level itself (PAGE / DEGRADED / OK) is decided in one place only, the
+//! status rule in [`super::status`].
 //!
 //! A request is cross-origin when its log line carries an origin (direct or from the Referer);
 //! it failed when its status is 400 or above, or when it is an OPTIONS answered outside 2xx.
@@ -23,28 +15,10 @@ use crate::time::{EpochMs, MINUTE};
 use super::{ProbeRow, url_path};
 
 pub const STATUS_WINDOW_MS: EpochMs = 15 * MINUTE;
-pub const PAGE_WINDOW_MS: EpochMs = 10 * MINUTE;
 pub const PREFLIGHT_OBJECTIVE: f64 = 0.999;
 pub const PAGE_FAILURE_RATE: f64 = 0.05;
-pub const PAGE_MIN_REQUESTS: u64 = 20;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub enum Status {
-    #[default]
-    Ok,
-    Degraded,
-    Page,
-}
-
-impl Status {
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::Ok => "OK",
-            Status::Degraded => "DEGRADED",
-            Status::Page => "PAGE",
-        }
-    }
-}
+pub use super::status::Status;
 
 /// True when a counter key is a failure from the browser's point of view.
 pub fn is_failure(k: &HttpKey) -> bool {
@@ -101,6 +75,8 @@ pub struct SourceHealth {
     /// Latest offending line (redacted) and the reason.
     pub last_error: Option<(String, String)>,
     pub last_line_age_ms: Option<EpochMs>,
+    /// Why the source is not reading correctly, in full.
+    pub problem: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -117,9 +93,10 @@ pub struct ProbeCounts {
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Folding {
     pub other_route_events: u64,
-    pub other_route_names: usize,
+    /// As shown: `4096+` once the count reached its cap.
+    pub other_route_names: String,
     pub other_origin_events: u64,
-    pub other_origin_names: usize,
+    pub other_origin_names: String,
     pub bucket_folded: u64,
     pub totals_folded: u64,
     pub dropped_too_old: u64,
@@ -128,16 +105,15 @@ pub struct Folding {
 
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Overview {
-    pub status: Status,
-    /// Why the status is what it is, worst first (empty when OK).
-    pub reasons: Vec<String>,
-    /// Routes seen in the last 15 minutes, problems first.
+    /// Routes seen in the last [`STATUS_WINDOW_MS`], problems first.
     pub routes: Vec<RouteHealth>,
     pub auth: AuthSummary,
     pub sources: Vec<SourceHealth>,
     pub probes: ProbeCounts,
     pub folding: Folding,
     pub requests_15m: u64,
+    /// The window every figure above covers.
+    pub window_ms: EpochMs,
 }
 
 /// Route ids of the endpoints that probes mark critical.
@@ -153,10 +129,6 @@ pub fn critical_routes(store: &Store) -> FxHashSet<u16> {
         .collect()
 }
 
-fn pct(x: f64) -> String {
-    format!("{:.1} %", x * 100.0)
-}
-
 pub fn compute(
     store: &Store,
     critical: &FxHashSet<u16>,
@@ -164,15 +136,12 @@ pub fn compute(
     wall_now: EpochMs,
 ) -> Overview {
     let mut routes: Vec<(u16, RouteHealth)> = Vec::new();
-    let mut page_window: Vec<(u16, u64, u64)> = Vec::new();
     let mut auth = AuthSummary::default();
     let mut class_counts = [0u64; AuthClass::COUNT];
     let mut folding = Folding::default();
     let mut requests = 0u64;
-    let now = store.now();
-    for (start, bucket) in store.window(STATUS_WINDOW_MS) {
+    for (_, bucket) in store.window(STATUS_WINDOW_MS) {
         let Some(b) = bucket else { continue };
-        let in_page_window = start + store.bucket_ms() > now - PAGE_WINDOW_MS;
         folding.bucket_folded += b.folded as u64;
         for (c, n) in class_counts.iter_mut().zip(b.auth) {
             *c += n as u64;
@@ -222,20 +191,6 @@ pub fn compute(
                 if failed {
                     r.cross_origin_failed += n;
                 }
-                if in_page_window && r.critical {
-                    let e = match page_window.iter().position(|(id, _, _)| *id == k.route) {
-                        Some(i) => &mut page_window[i],
-                        None => {
-                            page_window.push((k.route, 0, 0));
-                            let last = page_window.len() - 1;
-                            &mut page_window[last]
-                        }
-                    };
-                    e.1 += n;
-                    if failed {
-                        e.2 += n;
-                    }
-                }
             }
         }
     }
@@ -246,64 +201,13 @@ pub fn compute(
         .collect();
     auth.failures = class_counts.iter().sum();
 
-    let mut status = Status::Ok;
-    let mut reasons: Vec<(Status, String)> = Vec::new();
-    for (id, total, failed) in &page_window {
-        let rate = *failed as f64 / (*total).max(1) as f64;
-        if rate > PAGE_FAILURE_RATE {
-            let name = store.route_name(*id);
-            let sev = if *total >= PAGE_MIN_REQUESTS {
-                Status::Page
-            } else {
-                Status::Degraded
-            };
-            reasons.push((
-                sev,
-                format!(
-                    "{name} (critical): {} cross-origin failures over 10m ({failed}/{total})",
-                    pct(rate)
-                ),
-            ));
-        }
-    }
-    for (_, r) in &routes {
-        if let (true, Some(s)) = (r.below_objective(), r.preflight_success()) {
-            reasons.push((
-                Status::Degraded,
-                format!(
-                    "{}: preflight success {} < 99.9 % ({}/{} OPTIONS 2xx)",
-                    r.route,
-                    pct(s),
-                    r.options_ok,
-                    r.options_total
-                ),
-            ));
-        }
-    }
     let probe_counts = ProbeCounts {
         total: probes.len(),
         allowed: probes.iter().filter(|p| p.allowed).count(),
         blocked: probes.iter().filter(|p| !p.allowed).count(),
-        transport: probes
-            .iter()
-            .filter(|p| p.code.starts_with("transport-"))
-            .count(),
+        transport: probes.iter().filter(|p| p.transport.is_some()).count(),
         critical_blocked: probes.iter().filter(|p| !p.allowed && p.critical).count(),
     };
-    if probe_counts.blocked > 0 {
-        reasons.push((
-            Status::Degraded,
-            format!(
-                "{} of {} probes blocked ({} critical)",
-                probe_counts.blocked, probe_counts.total, probe_counts.critical_blocked
-            ),
-        ));
-    }
-    reasons.sort_by_key(|r| std::cmp::Reverse(r.0));
-    if let Some((s, _)) = reasons.first() {
-        status = *s;
-    }
-
     let mut routes: Vec<RouteHealth> = routes.into_iter().map(|(_, r)| r).collect();
     routes.sort_by(|a, b| {
         let bad = |r: &RouteHealth| {
@@ -331,24 +235,24 @@ pub fn compute(
             parse_errors: s.parse_errors,
             last_error: s.last_error.clone(),
             last_line_age_ms: s.last_line_wall.map(|w| (wall_now - w).max(0)),
+            problem: s.problem_text(store.config().retention_ms),
         })
         .collect();
     folding.other_route_events = store.routes.other_events;
-    folding.other_route_names = store.routes.other_distinct();
+    folding.other_route_names = store.routes.other_distinct_label();
     folding.other_origin_events = store.origins.other_events;
-    folding.other_origin_names = store.origins.other_distinct();
+    folding.other_origin_names = store.origins.other_distinct_label();
     folding.totals_folded = store.totals_folded();
     folding.dropped_too_old = store.dropped_too_old;
     folding.dropped_future = store.dropped_future;
 
     Overview {
-        status,
-        reasons: reasons.into_iter().map(|(_, r)| r).collect(),
         routes,
         auth,
         sources,
         probes: probe_counts,
         folding,
         requests_15m: requests,
+        window_ms: STATUS_WINDOW_MS,
     }
 }

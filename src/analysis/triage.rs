@@ -12,28 +12,55 @@
 //! | id | supporting (points) | weakening (points) |
 //! |----|---------------------|--------------------|
 //! | H1 | probe refused for origin/method/header (+30, +30 × share of probes refused); OPTIONS 2xx logged without ACAO (+10, +20 × share of logged OPTIONS 2xx); 2xx preflights mostly not followed and no doubled ACAO anywhere (+15) | every probe passes (−25); every logged OPTIONS 2xx had one ACAO (−10) |
-//! | H2 | OPTIONS 401/403 in logs (+30, up to +30 more by share of OPTIONS); real requests on those routes succeed (+10); probe preflight hidden 401/403 (+30); auth-log token challenges in the same buckets (+10) | OPTIONS consistently 2xx (−30); with one ACAO logged (−10); probes pass their preflight (−10) |
-//! | H3 | 401/403 bursts on real requests (+15); period matches a token lifetime (+35) or any period (+15); bursts matched by `expired` signatures ≥50 % (+25) or any `expired` (+10); 401/403 on real requests and `expired` signatures in the same buckets, ≥50 % of those buckets (+30); failure and `expired` series correlate (+5); probe request answered 401 naming the token (+15); nonce/state losses (+5) | steady failures without bursts, on a window of 10 min or more (−15); bursts without periodicity (−10); auth log without `expired` (−10); 401s mostly on OPTIONS (−15) |
+//! | H2 | OPTIONS 401/403 in logs (+30, up to +30 more by share of OPTIONS; the evidence names only the origins whose preflights were denied); real requests on those routes succeed (+10); probe preflight hidden 401/403 (+30); auth-log token challenges in the same buckets (+10) | OPTIONS consistently 2xx (−30); with one ACAO logged (−10); probes pass their preflight (−10) |
+//! | H3 | 401/403 bursts on real requests, each significant against its baseline (+15); a period from ≥3 bursts with agreeing intervals, claimed at ≥80 % confidence, matching a token lifetime (+35), else clients recurring at a token lifetime beyond chance (≥95 % confidence, +30), else any claimed period (+15); bursts matched by `expired` signatures ≥50 % (+25) or any `expired` (+10); 401/403 on real requests and `expired` signatures in the same buckets, ≥50 % of those buckets (+30); failure and `expired` series correlate (+5); probe request answered 401 naming the token (+15); nonce/state losses (+5) | steady failures without bursts or client recurrences, on a window of 10 min or more (−15); bursts without periodicity or client recurrences (−10); auth log without `expired` (−10); 401s mostly on OPTIONS (−15) |
 //! | H4 | probe sees several ACAO values (+55); logs show several ACAO values (+45); 2xx preflights not followed (+10, +15 more with doubled-header evidence) | one ACAO line consistently in logs (−25); probes see one line (−15) |
 //! | H5 | audience/issuer failures (+40, up to +20 by count); a default-domain origin failing (+20); default and custom domains mixed (+10) | auth log without audience/issuer errors (−15) |
 //! | REDIR | OPTIONS 3xx in logs (+50, up to +20 by share); probe preflight redirected (+45) | OPTIONS logged, none 3xx (−10) |
 //! | NOROUTE | OPTIONS 404/405 in logs (+50, up to +20 by share); probe preflight hidden 404/405 (+45) | OPTIONS logged, none 404/405 (−10) |
 //! | VARY | probe warning `missing-vary-origin` (+45); several origins served one ACAO (+10) | — |
 //! | INST | probe warning `inconsistent-instances` (+50); a probe's verdict flips and flips back between runs in the window (+30; a single change is a deployment, not a disagreement); several instance fingerprints (+5) | — |
-//! | ERRCORS | errors logged without ACAO while successes carry it (+45); probe refused on an error response without ACAO, whatever caused the error (+40) | errors logged with ACAO (−15) |
+//! | ERRCORS | cross-origin errors (Origin sent, or taken from the Referer and said so) logged without ACAO while cross-origin successes carry it (+45; requests without any origin are server-to-server calls and never count); probe refused on an error response without ACAO, whatever caused the error (+40) | errors logged with ACAO (−15) |
 //! | KEYS | `key-not-found` failures (+50, up to +20 by count); bad signatures (+15) | — |
 //! | SKEW | `not-yet-valid` failures (+50, up to +20 by count) | — |
 //!
 //! Impact matters: a refusal that hits one origin of several scores lower than one that hits
 //! every probe, so a long-standing partner misconfiguration does not outrank an outage.
 //!
-//! # Now before then
+//! # Ongoing or ended
 //!
-//! [`triage`] scores the window twice: whole, and its last [`RECENT_MS`] (the probes are the
-//! latest verdicts either way). Points the recent part supports count in full; points only the
-//! older part supports count [`OLDER_WEIGHT_PCT`] percent (listed as a weakening line). A
-//! fault that stopped ten minutes ago therefore stays on the board with its evidence but
-//! ranks below what is failing now. [`score`] scores one window as it is.
+//! The board scores the whole window: a score is the impact of everything the window holds.
+//! Whether a supported hypothesis is still happening is decided apart from its score, by how
+//! long its failures have been silent compared with how often they occurred:
+//!
+//! - *failures*: the logged failures the hypothesis rests on ([`logged_failures`]), with the
+//!   time of the first and the last of them;
+//! - *expected gap* ([`expected_gap`]): the mean time between those failures, (last − first +
+//!   one bucket) ÷ count, never shorter than the mean time between any two logged events of
+//!   the window (the traffic the sources actually carry), nor than one bucket; for token
+//!   expiry with a recurring period, never shorter than the period (quiet between two bursts
+//!   is not an end);
+//! - *silence*: the time from the last failure to the end of the window;
+//! - [`standing`]: **ended** when the silence exceeds [`ENDED_AFTER_GAPS`] expected gaps and
+//!   [`ENDED_MIN_SILENCE_MS`], and the sources logged something after the last failure (a
+//!   source that went quiet altogether does not show an end); **ongoing** otherwise. A
+//!   failing latest probe verdict keeps a hypothesis ongoing: the probes repeat.
+//!
+//! At 300 requests a minute failing throughout, the expected gap is one bucket and a fault
+//! that stopped two minutes ago is ended; at 5 requests a minute the gap is 12 s and a fault
+//! still failing in the last bucket is ongoing however few events the last minutes hold; one
+//! failure in every fifty requests at 5 a minute (a gap of 10 min) is ended only after 50 min
+//! of silence. The table of cases is in the tests of this module.
+//!
+//! When an incident in the window ended, each hypothesis still failing is also scored on the
+//! evidence since that end, keeping the higher score ([`rank_phases`]): what an incident
+//! that is over left in the counters (401s on preflights) does not weaken what followed it.
+//!
+//! A supported hypothesis whose failures ended is in state *Ended* with the time of its last
+//! failure ([`Entry::ended_at`]). [`Ranking::Now`] (the live board) puts the supported
+//! hypotheses that are failing now first, then the ended ones, whatever their scores, then the
+//! rest by score; [`Ranking::Impact`] (`report`) ranks by score alone, so a finished incident
+//! is the report's top finding, "ended at T".
 //!
 //! Probes are only as complete as the configured endpoints; logs only show what their format
 //! logs (most formats do not log response headers). Both limits are why disagreements are
@@ -41,7 +68,7 @@
 
 use serde::Serialize;
 
-use crate::analysis::evidence::{Evidence, ProbeFact, RouteEvidence};
+use crate::analysis::evidence::{Evidence, ProbeFact, RouteEvidence, Seen};
 use crate::analysis::followup::FollowupRow;
 use crate::event::{AuthClass, Hypothesis};
 use crate::time::{EpochMs, MINUTE, format_hms};
@@ -54,17 +81,99 @@ pub const FOLLOWUP_MIN_PREFLIGHTS: u64 = 10;
 pub const FOLLOWUP_LOW_SHARE: f64 = 0.5;
 /// Evidence lines kept per entry.
 const MAX_LINES: usize = 8;
-/// The part of the window that is "now" for [`triage`]: an on-call engineer reads the last
-/// few minutes of logs and the current probe verdicts first.
-pub const RECENT_MS: EpochMs = 3 * MINUTE;
-/// Weight, in percent, of points that only evidence older than [`RECENT_MS`] supports.
-pub const OLDER_WEIGHT_PCT: i32 = 50;
+/// Expected gaps of silence after which a hypothesis's failures count as ended.
+pub const ENDED_AFTER_GAPS: EpochMs = 5;
+/// Least silence that counts as ended at any traffic level: a minute or two without a failure
+/// is what an intermittent fault looks like.
+pub const ENDED_MIN_SILENCE_MS: EpochMs = 2 * MINUTE;
+
+/// How the board is ordered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Ranking {
+    /// What is failing now first (the live board): ended hypotheses below every current one.
+    #[default]
+    Now,
+    /// By impact over the whole window (the report): ended incidents rank by their score.
+    Impact,
+}
+
+/// Whether a hypothesis's failures are still happening.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    Ongoing,
+    Ended,
+}
+
+/// The mean time between the failures a hypothesis rests on, floored by the mean time between
+/// any two logged events (`traffic`), by one bucket and, for recurring failures, by their
+/// period. `None` when the window holds no failure of it.
+pub fn expected_gap(
+    failures: Seen,
+    traffic: Seen,
+    bucket_ms: EpochMs,
+    period_ms: Option<EpochMs>,
+) -> Option<EpochMs> {
+    let mean = |s: Seen| match (s.first, s.last) {
+        (Some(f), Some(l)) if s.events > 0 => Some((l - f + bucket_ms) / s.events as EpochMs),
+        _ => None,
+    };
+    let own = mean(failures)?;
+    // A single failure says nothing about its rate: only the traffic does.
+    let own = if failures.events < 2 { 0 } else { own };
+    Some(
+        own.max(mean(traffic).unwrap_or(0))
+            .max(bucket_ms)
+            .max(period_ms.unwrap_or(0)),
+    )
+}
+
+/// The rule of the module doc: ended once the silence since the last failure is clearly
+/// longer than the expected gap between failures, and something was logged after it.
+pub fn standing(silence_ms: EpochMs, expected_gap_ms: EpochMs, logged_after: bool) -> Standing {
+    let limit = (ENDED_AFTER_GAPS * expected_gap_ms).max(ENDED_MIN_SILENCE_MS);
+    if logged_after && silence_ms > limit {
+        Standing::Ended
+    } else {
+        Standing::Ongoing
+    }
+}
+
+/// When the logged failures of a hypothesis ended, or `None` while they are ongoing (or when
+/// nothing logged supports it).
+pub fn ended_at(e: &Evidence, h: Hypothesis) -> Option<EpochMs> {
+    if !probes_for(e, h).is_empty() {
+        return None;
+    }
+    let failures = logged_failures(e, h);
+    let last = failures.last?;
+    let bucket = e.bucket_ms.max(1);
+    let period = (h == Hypothesis::H3)
+        .then(|| e.expiry.period.as_ref().map(|p| p.period_ms))
+        .flatten();
+    let gap = expected_gap(failures, e.signals.traffic, bucket, period)?;
+    let logged_after = e.signals.traffic.last.is_some_and(|t| t > last);
+    // `last` is the start of the last failing bucket; silence counts from its end.
+    let silence = e.now - (last + bucket);
+    (standing(silence, gap, logged_after) == Standing::Ended).then_some(last)
+}
+
+/// "ended 10:42:00Z (14m ago)"
+pub fn ended_text(ended: EpochMs, now: EpochMs) -> String {
+    format!(
+        "ended {} ({} ago)",
+        at(ended),
+        crate::time::format_duration((now - ended).max(0))
+    )
+}
 
 /// How the evidence stands on one hypothesis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum State {
     Supported,
+    /// Supported by the window's evidence, but its failures stopped ([`Entry::ended_at`]).
+    Ended,
     Weakened,
     NoEvidence,
 }
@@ -73,6 +182,7 @@ impl State {
     pub fn as_str(self) -> &'static str {
         match self {
             State::Supported => "supported",
+            State::Ended => "ended",
             State::Weakened => "weakened",
             State::NoEvidence => "no evidence",
         }
@@ -101,13 +211,25 @@ pub struct Entry {
     /// Earliest and latest time its supporting signals were seen (when known).
     pub first_seen: Option<EpochMs>,
     pub last_seen: Option<EpochMs>,
+    /// When its failures stopped (the last one), if they did: see the module doc.
+    pub ended_at: Option<EpochMs>,
+    /// `first_seen` is the window's first bucket: the failures may have begun before it.
+    pub began_before_window: bool,
 }
 
-/// All hypotheses, highest score first.
+impl Entry {
+    /// "ended 10:42:00Z (14m ago)" for an ended entry, relative to `now`.
+    pub fn ended_text(&self, now: EpochMs) -> Option<String> {
+        self.ended_at.map(|t| ended_text(t, now))
+    }
+}
+
+/// All hypotheses in [`Board::ranking`] order.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Board {
     pub now: EpochMs,
     pub span_ms: EpochMs,
+    pub ranking: Ranking,
     pub entries: Vec<Entry>,
 }
 
@@ -265,56 +387,56 @@ pub const RULES: [Rule; 12] = [
     },
 ];
 
-/// Scores every hypothesis from the evidence of one window.
+/// Scores every hypothesis from the evidence of one window, what is failing now first.
 pub fn score(e: &Evidence) -> Board {
-    let entries = RULES
-        .iter()
-        .map(|r| {
-            let t = (r.assess)(e);
-            let points = t.points.clamp(0, 100);
-            entry(r, e, t, points)
-        })
-        .collect();
-    board(e, entries)
+    rank(e, Ranking::Now)
 }
 
-/// Scores every hypothesis with recent evidence ranking first: `full` is the whole window,
-/// `recent` its last few minutes (same probes). What the recent part supports counts in
-/// full; what only the older part supports counts [`OLDER_WEIGHT_PCT`] percent, so a fault
-/// that stopped ten minutes ago sinks below one that is happening now, while staying listed
-/// with all its evidence.
-pub fn score_recent_first(full: &Evidence, recent: &Evidence) -> Board {
-    let entries = RULES
-        .iter()
-        .map(|r| {
-            let mut t = (r.assess)(full);
-            let whole = t.points.clamp(0, 100);
-            let now = (r.assess)(recent).points.clamp(0, 100);
-            let points = if now >= whole {
-                now
-            } else {
-                let only_older = whole - now;
-                let kept = only_older * OLDER_WEIGHT_PCT / 100;
-                // The tally's own points are not used past this point; the line explains it.
-                t.weaken(
-                    only_older - kept,
-                    format!(
-                        "{only_older} of its {whole} points rest on evidence older than the last {} min, which counts {OLDER_WEIGHT_PCT}%",
-                        RECENT_MS / MINUTE
-                    ),
-                );
-                now + kept
-            };
-            entry(r, full, t, points)
-        })
-        .collect();
-    board(full, entries)
+/// Scores every hypothesis from the evidence of one window and orders them by `ranking`.
+pub fn rank(e: &Evidence, ranking: Ranking) -> Board {
+    rank_phases(e, None, ranking)
 }
 
-fn entry(r: &Rule, e: &Evidence, t: Tally, points: i32) -> Entry {
+/// The logged failures a hypothesis rests on, with the time of the first and the last of
+/// them (probe-only hypotheses have none: their probes carry their own times).
+pub fn logged_failures(e: &Evidence, h: Hypothesis) -> Seen {
+    let s = &e.signals;
+    let auth = |c: AuthClass| s.auth[c as usize];
+    match h {
+        Hypothesis::H1 => s.options_ok_without_acao,
+        Hypothesis::H2 => s.options_denied,
+        Hypothesis::H3 => s.actual_auth.union(auth(AuthClass::Expired)),
+        Hypothesis::H4 => s.acao_multiple,
+        Hypothesis::H5 => auth(AuthClass::Audience).union(auth(AuthClass::Issuer)),
+        Hypothesis::PreflightRedirect => s.options_redirected,
+        Hypothesis::OptionsNotRouted => s.options_unrouted,
+        Hypothesis::MissingVary | Hypothesis::InconsistentInstances => Seen::default(),
+        Hypothesis::ErrorWithoutCors => s.error_without_acao,
+        Hypothesis::KeyRollover => {
+            auth(AuthClass::KeyNotFound).union(auth(AuthClass::BadSignature))
+        }
+        Hypothesis::ClockSkew => auth(AuthClass::NotYetValid),
+    }
+}
+
+fn entry(r: &Rule, e: &Evidence, mut t: Tally, points: i32) -> Entry {
+    if t.supported {
+        let logged = logged_failures(e, r.hypothesis);
+        t.seen(logged.first);
+        t.seen(logged.last);
+    }
     let score = points.clamp(0, 100) as u8;
+    let ended = if t.supported {
+        ended_at(e, r.hypothesis)
+    } else {
+        None
+    };
     let state = if t.supported && score >= SUPPORTED_MIN {
-        State::Supported
+        if ended.is_some() {
+            State::Ended
+        } else {
+            State::Supported
+        }
     } else if t.weakened {
         State::Weakened
     } else if t.supported {
@@ -334,30 +456,92 @@ fn entry(r: &Rule, e: &Evidence, t: Tally, points: i32) -> Entry {
         next_check: (r.next_check)(e),
         mitigation: r.mitigation.to_string(),
         disagreements: t.disagreements,
+        began_before_window: t.first_seen.is_some_and(|f| f <= e.window_start),
         first_seen: t.first_seen,
         last_seen: t.last_seen,
+        ended_at: ended,
     }
 }
 
-fn board(e: &Evidence, mut entries: Vec<Entry>) -> Board {
-    // Stable sort: equal scores keep the rule-table order.
+fn board(e: &Evidence, mut entries: Vec<Entry>, ranking: Ranking) -> Board {
+    // Stable sorts: equal keys keep the rule-table order.
     entries.sort_by_key(|e| std::cmp::Reverse(e.score));
+    if ranking == Ranking::Now {
+        // Supported and failing now, then ended incidents, then the rest by score.
+        entries.sort_by_key(|e| match e.state {
+            State::Supported => 0,
+            State::Ended => 1,
+            _ => 2,
+        });
+    }
     Board {
         now: e.now,
         span_ms: e.span_ms,
+        ranking,
         entries,
     }
 }
 
-/// Gathers the evidence of the last `span_ms` and scores it, recent evidence first (see
-/// [`score_recent_first`]; the last [`RECENT_MS`] are "now").
+/// Gathers the evidence of the last `span_ms` and scores it, what is failing now first.
 pub fn triage(store: &crate::store::Store, span_ms: EpochMs, lifetimes: &[EpochMs]) -> Board {
+    triage_ranked(store, span_ms, lifetimes, Ranking::Now)
+}
+
+/// [`triage`] in a given order. When an incident in the window ended, the hypotheses still
+/// failing are scored a second time on the evidence since it ended (see [`rank_phases`]).
+pub fn triage_ranked(
+    store: &crate::store::Store,
+    span_ms: EpochMs,
+    lifetimes: &[EpochMs],
+    ranking: Ranking,
+) -> Board {
     let full = crate::analysis::evidence::gather(store, span_ms, lifetimes);
-    if span_ms <= RECENT_MS {
-        return score(&full);
-    }
-    let recent = crate::analysis::evidence::gather(store, RECENT_MS, lifetimes);
-    score_recent_first(&full, &recent)
+    let board = rank(&full, ranking);
+    let Some(since) = current_phase_ms(&board, full.bucket_ms) else {
+        return board;
+    };
+    let current = crate::analysis::evidence::gather(store, since, lifetimes);
+    rank_phases(&full, Some(&current), ranking)
+}
+
+/// How far back the current phase of the window reaches: from the end of the latest ended
+/// incident to now, or `None` when nothing ended (or it ended in the last bucket).
+fn current_phase_ms(board: &Board, bucket_ms: EpochMs) -> Option<EpochMs> {
+    let end = board.entries.iter().filter_map(|e| e.ended_at).max()?;
+    let since = board.now - (end + bucket_ms);
+    (since >= bucket_ms).then_some(since)
+}
+
+/// Scores the whole window (`full`) and, for each hypothesis still failing, also the part of
+/// it after the latest ended incident (`current`), keeping whichever scores higher: evidence
+/// of an incident that is over (preflights denied an hour ago) must not count against what is
+/// failing now (token expiry since then). Times seen stay those of the whole window.
+pub fn rank_phases(full: &Evidence, current: Option<&Evidence>, ranking: Ranking) -> Board {
+    let entries = RULES
+        .iter()
+        .map(|r| {
+            let t = (r.assess)(full);
+            let points = t.points.clamp(0, 100);
+            let whole = entry(r, full, t, points);
+            let Some(cur) = current.filter(|_| whole.ended_at.is_none()) else {
+                return whole;
+            };
+            let t = (r.assess)(cur);
+            let points = t.points.clamp(0, 100);
+            let mut now = entry(r, cur, t, points);
+            if now.score <= whole.score || now.ended_at.is_some() {
+                return whole;
+            }
+            now.first_seen = match (whole.first_seen, now.first_seen) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            now.last_seen = whole.last_seen.max(now.last_seen);
+            now.began_before_window = whole.began_before_window;
+            now
+        })
+        .collect();
+    board(full, entries, ranking)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -644,10 +828,17 @@ fn h2_preflight_auth(e: &Evidence) -> Tally {
                 r.route,
                 r.options.total,
                 r.first_options_failure.map_or_else(|| "?".into(), at),
-                if r.failing_origins.is_empty() {
+                if r.denied_origins.is_empty() {
                     String::new()
                 } else {
-                    format!(", origins {}", r.failing_origins.join(", "))
+                    format!(
+                        ", denied for {}",
+                        r.denied_origins
+                            .iter()
+                            .map(|o| format!("{} ({})", o.key, o.count))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 }
             ));
             t.seen(r.first_options_failure);
@@ -802,13 +993,31 @@ fn h3_token_expiry(e: &Evidence) -> Tally {
         t.seen(x.bursts.first().map(|b| b.burst.start));
         t.seen(x.bursts.last().map(|b| b.burst.end));
     }
-    if let Some(p) = &x.period {
-        let text = format!("{}; next due at {}", p.describe(), at(p.next_due));
-        if p.matches_lifetime.is_some() {
+    // A period is only claimed from three or more bursts with agreeing intervals, at a
+    // confidence of 80 % or more; each client's own recurrence at a token lifetime is the same
+    // signal for a fleet whose tokens expire at scattered times (Entra ID: 60–90 min).
+    let clients = x.clients_text.as_ref();
+    let fleet = x.period.as_ref().map(|p| {
+        (
+            p.matches_lifetime.is_some(),
+            format!("{}; next due at {}", p.describe(), at(p.next_due)),
+        )
+    });
+    match (fleet, clients) {
+        (Some((true, text)), c) => {
             t.support(35, text);
-        } else {
-            t.support(15, text);
+            if let Some(c) = c {
+                t.note(c.clone());
+            }
         }
+        (f, Some(c)) => {
+            t.support(30, c.clone());
+            if let Some((_, text)) = f {
+                t.note(text);
+            }
+        }
+        (Some((false, text)), None) => t.support(15, text),
+        (None, None) => {}
     }
     if !x.bursts.is_empty() && x.correlation.expired_share >= 0.5 {
         t.support(
@@ -874,7 +1083,7 @@ fn h3_token_expiry(e: &Evidence) -> Tally {
         );
     }
     let span = x.points as EpochMs * x.point_ms;
-    if x.failures >= 10 && x.bursts.is_empty() && span >= H3_SHAPE_MIN_SPAN {
+    if x.failures >= 10 && x.bursts.is_empty() && clients.is_none() && span >= H3_SHAPE_MIN_SPAN {
         t.weaken(
             15,
             format!(
@@ -883,7 +1092,7 @@ fn h3_token_expiry(e: &Evidence) -> Tally {
             ),
         );
     }
-    if x.bursts.len() >= 3 && x.period.is_none() {
+    if x.bursts.len() >= 3 && x.period.is_none() && clients.is_none() {
         t.weaken(
             10,
             format!("{} bursts without a recurring period", x.bursts.len()),
@@ -1308,10 +1517,18 @@ fn error_without_cors_rule(e: &Evidence) -> Tally {
                 }
             })
             .collect();
+        let derived = if e.all.error_missing_derived > 0 {
+            format!(
+                " ({} of them with the origin taken from the Referer)",
+                e.all.error_missing_derived
+            )
+        } else {
+            String::new()
+        };
         t.support(
             45,
             format!(
-                "{} error responses logged without Access-Control-Allow-Origin while {} successes carry it: {}",
+                "{} cross-origin error responses logged without Access-Control-Allow-Origin{derived} while {} cross-origin successes carry it: {}",
                 err.missing,
                 ok.single,
                 routes_list(&routes)
@@ -1426,10 +1643,123 @@ fn check_skew(_e: &Evidence) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::HOUR;
 
     #[test]
     fn rule_table_covers_every_hypothesis_in_order() {
         let ids: Vec<Hypothesis> = RULES.iter().map(|r| r.hypothesis).collect();
         assert_eq!(ids, Hypothesis::ALL.to_vec());
+    }
+
+    fn seen(first: EpochMs, last: EpochMs, events: u64) -> Seen {
+        Seen {
+            first: Some(first),
+            last: Some(last),
+            events,
+        }
+    }
+
+    #[test]
+    fn expected_gap_follows_the_failures_and_the_traffic() {
+        const B: EpochMs = 10 * crate::time::SECOND;
+        const S: EpochMs = crate::time::SECOND;
+        let none = Seen::default();
+        for (what, failures, traffic, period, want) in [
+            (
+                "300/min failing for 15 min: one bucket",
+                seen(0, 890 * S, 4500),
+                seen(0, 890 * S, 4500),
+                None,
+                Some(B),
+            ),
+            (
+                "5/min failing for 30 min: 12 s",
+                seen(0, 1790 * S, 150),
+                seen(0, 1790 * S, 150),
+                None,
+                Some(12 * S),
+            ),
+            (
+                "1 failure in 50 requests at 5/min: 10 min",
+                seen(0, 3000 * S, 6),
+                seen(0, 3590 * S, 300),
+                None,
+                Some((3000 * S + B) / 6),
+            ),
+            (
+                "one failure: the traffic's gap",
+                seen(600 * S, 600 * S, 1),
+                seen(0, 1790 * S, 150),
+                None,
+                Some(12 * S),
+            ),
+            (
+                "failures faster than the traffic on average: the traffic's gap",
+                seen(0, 50 * S, 60),
+                seen(0, 3590 * S, 120),
+                None,
+                Some(30 * S),
+            ),
+            (
+                "recurring bursts: the period",
+                seen(0, 3 * HOUR, 400),
+                seen(0, 4 * HOUR, 40_000),
+                Some(HOUR),
+                Some(HOUR),
+            ),
+            ("no failure: no gap", none, seen(0, 100 * S, 10), None, None),
+        ] {
+            assert_eq!(expected_gap(failures, traffic, B, period), want, "{what}");
+        }
+    }
+
+    #[test]
+    fn ongoing_or_ended() {
+        use Standing::*;
+        const S: EpochMs = crate::time::SECOND;
+        for (what, silence, gap, logged_after, want) in [
+            ("failing in the last bucket", 0, 10 * S, true, Ongoing),
+            ("high traffic, quiet 90 s", 90 * S, 10 * S, true, Ongoing),
+            (
+                "high traffic, quiet 2 min 1 s",
+                121 * S,
+                10 * S,
+                true,
+                Ended,
+            ),
+            (
+                "high traffic, quiet 10 min",
+                10 * MINUTE,
+                10 * S,
+                true,
+                Ended,
+            ),
+            ("5/min, quiet 50 s", 50 * S, 12 * S, true, Ongoing),
+            ("5/min, quiet 10 min", 10 * MINUTE, 12 * S, true, Ended),
+            (
+                "sparse failures, quiet 30 min",
+                30 * MINUTE,
+                10 * MINUTE,
+                true,
+                Ongoing,
+            ),
+            (
+                "sparse failures, quiet 51 min",
+                51 * MINUTE,
+                10 * MINUTE,
+                true,
+                Ended,
+            ),
+            ("between hourly bursts", 40 * MINUTE, HOUR, true, Ongoing),
+            (
+                "the source went quiet altogether",
+                HOUR,
+                10 * S,
+                false,
+                Ongoing,
+            ),
+        ] {
+            assert_eq!(standing(silence, gap, logged_after), want, "{what}");
+        }
     }
 }

@@ -38,9 +38,6 @@ pub const ALLOW_HEADERS_UNPARSABLE: &str = "allow-headers-unparsable";
 pub const METHOD_NOT_ALLOWED: &str = "method-not-allowed";
 /// A request header is not listed in `Access-Control-Allow-Headers`.
 pub const HEADER_NOT_ALLOWED: &str = "header-not-allowed";
-/// `Authorization` relies on `Access-Control-Allow-Headers: *`, which Chromium never lets cover
-/// it (Firefox still does, with a deprecation warning).
-pub const AUTHORIZATION_WILDCARD: &str = "authorization-wildcard";
 
 /// Every verdict code, in the order the algorithm can reach them.
 pub const CODES: &[&str] = &[
@@ -60,12 +57,14 @@ pub const CODES: &[&str] = &[
     ALLOW_HEADERS_UNPARSABLE,
     METHOD_NOT_ALLOWED,
     HEADER_NOT_ALLOWED,
-    AUTHORIZATION_WILDCARD,
 ];
 
 /// `Access-Control-Allow-Origin` names a specific origin but `Vary` lacks `Origin`.
 pub const W_MISSING_VARY_ORIGIN: &str = "missing-vary-origin";
-/// Firefox accepts what Chrome rejects (today: `Authorization` under `Allow-Headers: *`).
+/// `Authorization` is allowed only by `Access-Control-Allow-Headers: *`: both browsers accept
+/// it today, the Fetch standard does not, so it will break when they follow the standard.
+pub const W_AUTHORIZATION_WILDCARD: &str = "authorization-wildcard";
+/// Firefox accepts what Chrome rejects.
 pub const W_WORKS_IN_FIREFOX_NOT_CHROME: &str = "works-in-firefox-not-chrome";
 /// Chrome accepts what Firefox rejects.
 pub const W_WORKS_IN_CHROME_NOT_FIREFOX: &str = "works-in-chrome-not-firefox";
@@ -80,9 +79,14 @@ pub const W_ACTUAL_REDIRECT: &str = "actual-redirect";
 /// actual response was judged.
 pub const W_PREFLIGHT_NOT_JUDGED: &str = "preflight-not-judged";
 
+/// corstop's own limit or resource stopped the probe; the server is not blamed.
+pub const W_NOT_JUDGED_LOCALLY: &str = "not-judged-locally";
+
 /// Every warning code.
 pub const WARNING_CODES: &[&str] = &[
+    W_NOT_JUDGED_LOCALLY,
     W_MISSING_VARY_ORIGIN,
+    W_AUTHORIZATION_WILDCARD,
     W_WORKS_IN_FIREFOX_NOT_CHROME,
     W_WORKS_IN_CHROME_NOT_FIREFOX,
     W_MAX_AGE_CAPPED,
@@ -110,7 +114,10 @@ pub fn describe(code: &str) -> Option<&'static str> {
         ALLOW_HEADERS_UNPARSABLE => "Access-Control-Allow-Headers does not parse",
         METHOD_NOT_ALLOWED => "the method is missing from Access-Control-Allow-Methods",
         HEADER_NOT_ALLOWED => "a request header is missing from Access-Control-Allow-Headers",
-        AUTHORIZATION_WILDCARD => "Authorization must be listed explicitly; * does not cover it",
+        W_AUTHORIZATION_WILDCARD => {
+            "Authorization allowed only by Allow-Headers *, which the standard excludes"
+        }
+        W_NOT_JUDGED_LOCALLY => "corstop's own limit or resources stopped the probe",
         W_MISSING_VARY_ORIGIN => "origin-specific Access-Control-Allow-Origin without Vary: Origin",
         W_WORKS_IN_FIREFOX_NOT_CHROME => "Firefox accepts this, Chrome does not",
         W_WORKS_IN_CHROME_NOT_FIREFOX => "Chrome accepts this, Firefox does not",

@@ -23,9 +23,10 @@ pub enum ChromeReason {
     HeaderNotAllowed(String),
 }
 
-/// Chromium appends this to origin-value failures of `fetch` requests, preflight or not.
-const HAVE_THE_SERVER_SEND: &str = " Have the server send the header with a valid value, or, if an opaque response serves your needs, set the request's mode to 'no-cors' to fetch the resource with CORS disabled.";
-const OPAQUE_HINT: &str = " If an opaque response serves your needs, set the request's mode to 'no-cors' to fetch the resource with CORS disabled.";
+/// Chromium appends this to origin-value failures, preflight or not. (Older releases went on
+/// to suggest `no-cors`; Chromium 156 does not, and neither does it after the missing-header
+/// message.)
+const HAVE_THE_SERVER_SEND: &str = " Have the server send the header with a valid value.";
 
 impl ChromeReason {
     /// Whether Chromium classifies the error as a preflight error, which adds the "Response to
@@ -46,10 +47,10 @@ impl ChromeReason {
             ChromeReason::PreflightRedirect => {
                 "Redirect is not allowed for a preflight request.".into()
             }
-            // For `fetch` Chromium adds the opaque-response hint to the preflight variant too.
-            ChromeReason::MissingAllowOrigin => format!(
-                "No 'Access-Control-Allow-Origin' header is present on the requested resource.{OPAQUE_HINT}"
-            ),
+            ChromeReason::MissingAllowOrigin => {
+                "No 'Access-Control-Allow-Origin' header is present on the requested resource."
+                    .into()
+            }
             ChromeReason::MultipleAllowOrigin(v) => format!(
                 "The 'Access-Control-Allow-Origin' header contains multiple values '{v}', but only one is allowed.{HAVE_THE_SERVER_SEND}"
             ),
@@ -77,15 +78,26 @@ impl ChromeReason {
 }
 
 /// The full Chrome console line. `preflight` says whether the failing response was the
-/// preflight's (origin-check reasons read differently there).
-pub fn chrome(url: &str, origin: &str, preflight: bool, reason: &ChromeReason) -> String {
+/// preflight's (origin-check reasons read differently there). After a followed redirect
+/// Chrome names the failing URL, then the one the page fetched, and still the page's origin
+/// (not the `null` the hop sent).
+pub fn chrome(
+    url: &str,
+    redirected_from: Option<&str>,
+    origin: &str,
+    preflight: bool,
+    reason: &ChromeReason,
+) -> String {
     let lead_in = if preflight && reason.takes_preflight_lead_in() {
         "Response to preflight request doesn't pass access control check: "
     } else {
         ""
     };
+    let from = redirected_from
+        .map(|first| format!(" (redirected from '{first}')"))
+        .unwrap_or_default();
     format!(
-        "Access to fetch at '{url}' from origin '{origin}' has been blocked by CORS policy: {lead_in}{}",
+        "Access to fetch at '{url}'{from} from origin '{origin}' has been blocked by CORS policy: {lead_in}{}",
         reason.text()
     )
 }
@@ -101,7 +113,7 @@ pub fn chrome_network_error(method: &str, url: &str, kind: TransportKind) -> Str
         TransportKind::Tls => "net::ERR_SSL_PROTOCOL_ERROR",
         TransportKind::Timeout => "net::ERR_TIMED_OUT",
         TransportKind::Protocol => "net::ERR_INVALID_HTTP_RESPONSE",
-        TransportKind::Other => "net::ERR_FAILED",
+        TransportKind::Local | TransportKind::Other => "net::ERR_FAILED",
     };
     format!("{method} {url} {name}")
 }

@@ -6,12 +6,16 @@ use serde::Serialize;
 use crate::event::Hypothesis;
 
 /// The request's credentials mode (`fetch(..., {credentials})`).
+///
+/// The default is `fetch`'s own: `same-origin`, which sends no cookies or HTTP auth to another
+/// origin. A bearer-token SPA (MSAL and the like) calls `fetch` this way, and its API need not
+/// answer `Access-Control-Allow-Credentials`; only cookie-based pages ask for `include`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Credentials {
-    #[default]
     Include,
     Omit,
+    #[default]
     SameOrigin,
 }
 
@@ -31,6 +35,13 @@ impl Credentials {
             _ => None,
         }
     }
+    /// What the mode means for a cross-origin request, for people reading a verdict.
+    pub fn cross_origin_meaning(self) -> &'static str {
+        match self {
+            Credentials::Include => "cookies and HTTP auth sent",
+            Credentials::Omit | Credentials::SameOrigin => "no cookies sent cross-origin",
+        }
+    }
 }
 
 /// What the page asks `fetch` to send.
@@ -44,7 +55,8 @@ pub struct RequestShape {
 }
 
 impl RequestShape {
-    /// What SPAs send most: PUT with a bearer token and a JSON body, credentials included.
+    /// What SPAs send most: PUT with a bearer token and a JSON body, in `fetch`'s default
+    /// credentials mode.
     pub fn spa_default() -> RequestShape {
         RequestShape {
             name: "PUT auth+json".into(),
@@ -53,7 +65,7 @@ impl RequestShape {
                 ("Authorization".into(), "Bearer <token>".into()),
                 ("Content-Type".into(), "application/json".into()),
             ],
-            credentials: Credentials::Include,
+            credentials: Credentials::SameOrigin,
         }
     }
 }
@@ -147,11 +159,12 @@ pub struct Verdict {
 pub mod codes;
 pub mod instance;
 pub mod messages;
+pub mod redirect;
 pub mod safelist;
 pub mod verdict;
 pub use codes::{CODES, WARNING_CODES};
 pub use instance::{inconsistent, instance_fingerprint};
 pub use verdict::{
-    actual_request, judge, judge_transport_error, preflight_request, preflight_request_headers,
-    verdict_key,
+    Hop, actual_request, judge, judge_hop, judge_transport_error, preflight_request,
+    preflight_request_headers, verdict_key,
 };

@@ -13,14 +13,15 @@
 //! 7. origin check on the actual response, whatever its status
 //!
 //! Firefox differs in small ways that matter on call: it counts ACAO *lines* (two identical lines
-//! fail), it runs the origin check on a redirected preflight before refusing the redirect, it
-//! validates and matches Allow-Methods before even parsing Allow-Headers, and it still lets
-//! `Allow-Headers: *` cover `Authorization`.
+//! fail), it runs the origin check on a redirected preflight before refusing the redirect, and it
+//! validates and matches Allow-Methods before even parsing Allow-Headers. Both still let
+//! `Allow-Headers: *` cover `Authorization` (the standard does not; the verdict warns).
 //!
-//! Where older write-ups and current browsers disagree, current browser source wins:
-//! - Chrome appends "If an opaque response serves your needs..." (and, for value errors, "Have
-//!   the server send the header with a valid value, or, ...") to `fetch` failures whether the
-//!   failing response was the preflight or not; the condition in Chromium is the initiator.
+//! Where older write-ups and current browsers disagree, the browsers win, as recorded by
+//! `tests/browser_oracle.rs` against Chromium 156 and Firefox 153:
+//! - Chrome's origin-value failures end at "Have the server send the header with a valid
+//!   value." and the missing-header failure at "...on the requested resource."; the
+//!   "opaque response ... 'no-cors'" hint of older releases is gone.
 //! - Firefox's method failure names no method ("Did not find method in CORS header
 //!   'Access-Control-Allow-Methods'") and its header failure reads "header 'h' is not allowed
 //!   according to header 'Access-Control-Allow-Headers' from CORS preflight response"; the
@@ -39,7 +40,7 @@ use super::codes;
 use super::messages::{self, ChromeReason, FirefoxReason};
 use super::safelist::{self, Engine};
 use super::{Credentials, RawRequest, RawResponse, RequestShape, Stage, Verdict, Warning};
-use crate::event::{Hypothesis, TransportError};
+use crate::event::{Hypothesis, TransportError, TransportKind};
 
 /// Chromium keeps a preflight at most two hours, Firefox a day.
 pub const CHROME_MAX_AGE_CAP: u32 = 7200;
@@ -315,6 +316,7 @@ struct ChromeFailure<'r> {
 }
 
 struct ChromePreflightOk {
+    authorization_by_wildcard: bool,
     max_age: u32,
     asked_max_age: Option<i64>,
 }
@@ -365,15 +367,13 @@ fn chrome_preflight(
     }
 
     let listed = |name: &str| allowed_headers.iter().any(|h| h.eq_ignore_ascii_case(name));
-    if !p.include && listed("*") {
-        // `authorization` is the only CORS non-wildcard request-header name.
-        if p.unsafe_chrome.iter().any(|h| h == "authorization") && !listed("authorization") {
-            return Err((
-                ChromeReason::HeaderNotAllowed("authorization".into()),
-                codes::AUTHORIZATION_WILDCARD,
-            ));
-        }
-    } else if let Some(missing) = p.unsafe_chrome.iter().find(|h| !listed(h)) {
+    let wildcard = !p.include && listed("*");
+    // The Fetch standard keeps `authorization` out of the wildcard, but Chromium (156) still
+    // lets `*` cover it, as Firefox does; the verdict follows the browsers and warns.
+    let authorization_by_wildcard = wildcard
+        && p.unsafe_chrome.iter().any(|h| h == "authorization")
+        && !listed("authorization");
+    if !wildcard && let Some(missing) = p.unsafe_chrome.iter().find(|h| !listed(h)) {
         return Err((
             ChromeReason::HeaderNotAllowed(missing.clone()),
             codes::HEADER_NOT_ALLOWED,
@@ -382,6 +382,7 @@ fn chrome_preflight(
     Ok(ChromePreflightOk {
         max_age,
         asked_max_age,
+        authorization_by_wildcard,
     })
 }
 
@@ -602,16 +603,55 @@ pub fn judge(
     preflight: Option<&RawResponse>,
     actual: Option<&RawResponse>,
 ) -> Verdict {
+    judge_hop(&Hop::first(origin, url), shape, preflight, actual)
+}
+
+/// Where in a redirect chain a request is: what the page asked for and what this hop sends.
+#[derive(Clone, Debug)]
+pub struct Hop<'a> {
+    /// The page's origin, as the page set it (the console names it on every hop).
+    pub page_origin: &'a str,
+    /// The `Origin` this hop's request carries: the page's, or `null` once a redirect went to
+    /// another origin.
+    pub origin_sent: &'a str,
+    /// The URL the page fetched; `None` on the first hop.
+    pub redirected_from: Option<&'a str>,
+    pub url: &'a str,
+}
+
+impl<'a> Hop<'a> {
+    pub fn first(origin: &'a str, url: &'a str) -> Hop<'a> {
+        Hop {
+            page_origin: origin,
+            origin_sent: origin,
+            redirected_from: None,
+            url,
+        }
+    }
+}
+
+/// [`judge`] for any hop of a followed redirect: the CORS checks use the hop's `Origin`,
+/// messages name the hop's URL "(redirected from …)" the first one, as Chrome prints them.
+pub fn judge_hop(
+    hop: &Hop<'_>,
+    shape: &RequestShape,
+    preflight: Option<&RawResponse>,
+    actual: Option<&RawResponse>,
+) -> Verdict {
     let p = prepare(shape);
+    let url = hop.url;
     let shown_url = messages::display_url(url);
-    let origin_owned = messages::serialize_origin(origin);
+    let first_url = hop.redirected_from.map(messages::display_url);
+    let origin_owned = messages::serialize_origin(hop.origin_sent);
     let origin = origin_owned.as_str();
+    let page_origin = messages::serialize_origin(hop.page_origin);
     let mut v = base_verdict(&p);
 
     // Chrome: the verdict.
     let mut failure: Option<ChromeFailure<'_>> = None;
     let mut judged = false;
     let mut asked_max_age = None;
+    let mut authorization_by_wildcard = false;
     if p.preflight_chrome {
         match preflight {
             Some(resp) => {
@@ -620,6 +660,7 @@ pub fn judge(
                     Ok(ok) => {
                         v.max_age_chrome = Some(ok.max_age);
                         asked_max_age = ok.asked_max_age;
+                        authorization_by_wildcard = ok.authorization_by_wildcard;
                     }
                     Err((reason, code)) => {
                         failure = Some(ChromeFailure {
@@ -697,7 +738,8 @@ pub fn judge(
             v.code = f.code;
             v.chrome_message = Some(messages::chrome(
                 &shown_url,
-                origin,
+                first_url.as_deref(),
+                &page_origin,
                 f.stage == Stage::Preflight,
                 &f.reason,
             ));
@@ -720,19 +762,19 @@ pub fn judge(
         }
     }
 
+    if v.allowed && (authorization_by_wildcard || ff_authorization_by_wildcard) {
+        warn(
+            &mut v,
+            codes::W_AUTHORIZATION_WILDCARD,
+            "Authorization is allowed only through Access-Control-Allow-Headers: *; Chrome and \
+             Firefox still accept that, but the Fetch standard does not and browsers will \
+             follow it: list Authorization explicitly"
+                .into(),
+        );
+    }
+
     // Disagreements between the two browsers.
     match (failure.is_some(), ff_failure.is_some()) {
-        (true, false)
-            if v.code == codes::AUTHORIZATION_WILDCARD || ff_authorization_by_wildcard =>
-        {
-            warn(
-                &mut v,
-                codes::W_WORKS_IN_FIREFOX_NOT_CHROME,
-                "Access-Control-Allow-Headers: * covers Authorization in Firefox (with a \
-                 deprecation warning) but never in Chrome; list Authorization explicitly"
-                    .into(),
-            )
-        }
         (true, false) => {
             let text = format!(
                 "Firefox accepts this exchange; Chrome blocks it ({})",
@@ -813,6 +855,16 @@ pub fn judge_transport_error(
     let mut v = base_verdict(&p);
     v.allowed = false;
     v.stage = Stage::Transport;
+    if err.kind == TransportKind::Local {
+        // corstop could not do its part: no verdict, and no browser message put in the
+        // server's mouth.
+        v.code = codes::NOT_JUDGED;
+        v.warnings.push(Warning {
+            code: codes::W_NOT_JUDGED_LOCALLY,
+            message: format!("corstop could not judge this probe: {}", err.message),
+        });
+        return v;
+    }
     v.code = codes::NETWORK_ERROR;
     v.chrome_message = Some(messages::chrome_network_error(
         &p.method, &shown_url, err.kind,

@@ -1,7 +1,8 @@
 //! Alert delivery: the terminal bell and webhooks (Slack, Teams workflows, PagerDuty Events v2).
 //!
-//! The alert evaluation is level-triggered: every evaluation hands over the full list of alerts
-//! active right now as [`AlertSignal`]s. [`Notifier`] turns that stream of snapshots into
+//! The status rule ([`crate::analysis::status`]) is level-triggered: every evaluation hands over
+//! each of its reasons active right now as an [`AlertSignal`] ([`snapshot_of_status`]), so what
+//! is notified is exactly what the badge shows. [`Notifier`] turns that stream of snapshots into
 //! edge-triggered [`Notification`]s (trigger once, remind while active, resolve once), so a
 //! webhook sees one message per incident and not one per evaluation. The payload builders in
 //! [`payload`] are pure; [`deliver`] runs the notifier in a task and does the HTTP.
@@ -63,7 +64,49 @@ impl Severity {
     }
 }
 
-/// One alert active at evaluation time, as the alert evaluation reports it.
+/// The reasons of a status as the notifier takes them: one signal per stable key at its worst
+/// level, so DEGRADED → PAGE on the same route is an escalation rather than a second incident.
+pub fn snapshot_of_status(
+    status: &crate::analysis::status::StatusSummary,
+    at: EpochMs,
+) -> AlertSnapshot {
+    use crate::analysis::status::Status;
+    let mut by_key: BTreeMap<&str, AlertSignal> = BTreeMap::new();
+    for r in &status.reasons {
+        let severity = match r.level {
+            Status::Page => Severity::Page,
+            Status::Degraded => Severity::Degraded,
+            Status::Ok => continue,
+        };
+        let signal = AlertSignal {
+            key: r.key.clone(),
+            severity,
+            summary: r.text.clone(),
+            detail: match r.for_ms {
+                Some(f) => format!(
+                    "{} for {}: {}",
+                    severity.label(),
+                    crate::time::format_duration(f),
+                    r.text
+                ),
+                None => format!("{}: {}", severity.label(), r.text),
+            },
+            since: r.since.unwrap_or(at),
+        };
+        match by_key.get(r.key.as_str()) {
+            Some(existing) if existing.severity >= severity => {}
+            _ => {
+                by_key.insert(&r.key, signal);
+            }
+        }
+    }
+    AlertSnapshot {
+        at,
+        alerts: by_key.into_values().collect(),
+    }
+}
+
+/// One alert active at evaluation time, as the status rule reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AlertSignal {
     /// Stable identity across evaluations, e.g. `page:/api/orders`. Severity changes for the

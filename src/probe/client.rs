@@ -8,6 +8,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -15,7 +16,7 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use super::fingerprint::instance_fingerprint;
 use super::settings::{ProbeSettings, ProbeTarget};
 use crate::cors::{self, RawRequest, RawResponse, RequestShape, Verdict, Warning};
-use crate::event::{ProbeResult, TransportError, TransportKind};
+use crate::event::{ProbeResult, RedirectHop, TransportError, TransportKind};
 use crate::redact;
 use crate::time::Clock;
 
@@ -72,9 +73,12 @@ pub enum TokenError {
 /// per round so a rotated token file is picked up without a restart.
 pub fn load_token(settings: &ProbeSettings) -> Result<Option<Token>, TokenError> {
     if let Some(path) = &settings.token_file {
-        let text = std::fs::read_to_string(path).map_err(|source| TokenError::File {
-            path: path.clone(),
-            source,
+        // A token is a few kilobytes at most.
+        let text = crate::text::read_small_file(Path::new(path), 64 << 10).map_err(|source| {
+            TokenError::File {
+                path: path.clone(),
+                source,
+            }
         })?;
         return Ok(Token::new(&text));
     }
@@ -273,6 +277,10 @@ fn chain_message(err: &(dyn StdError + 'static)) -> String {
 /// Looks inside an io error. `io::Error::source` skips the error it wraps, and tokio-rustls
 /// nests a rustls error two io errors deep, so the wrapped errors are opened one by one.
 fn inspect_io(io: &std::io::Error, depth: u8) -> Option<TransportKind> {
+    // EMFILE, ENFILE, ENOMEM, ENOBUFS: corstop's own resources, not the server.
+    if matches!(io.raw_os_error(), Some(24 | 23 | 12 | 105)) {
+        return Some(TransportKind::Local);
+    }
     match io.kind() {
         std::io::ErrorKind::ConnectionRefused => return Some(TransportKind::Refused),
         std::io::ErrorKind::TimedOut => return Some(TransportKind::Timeout),
@@ -307,7 +315,18 @@ pub fn classify_chain(err: &(dyn StdError + 'static), timed_out: bool) -> Transp
         if let Some(h) = e.downcast_ref::<hyper::Error>() {
             if h.is_timeout() {
                 kind = Some(TransportKind::Timeout);
-            } else if h.is_parse() || h.is_parse_too_large() || h.is_incomplete_message() {
+            } else if h.is_parse_too_large() {
+                // hyper stops at 100 header lines (or about 400 KB); browsers read up to about
+                // 256 KB of headers whatever their number, so this is corstop's limit first.
+                return TransportError {
+                    kind: TransportKind::Local,
+                    message: format!(
+                        "the response head is larger than corstop's HTTP client reads (100 \
+                         header lines or about 400 KB); browsers accept more, so this is \
+                         corstop's limit, not a fault of the server ({message})"
+                    ),
+                };
+            } else if h.is_parse() || h.is_incomplete_message() {
                 kind = Some(TransportKind::Protocol);
             }
         } else if e.is::<rustls::Error>() {
@@ -335,10 +354,19 @@ pub fn classify_chain(err: &(dyn StdError + 'static), timed_out: bool) -> Transp
         }
         cur = e.source();
     }
-    TransportError {
-        kind: kind.unwrap_or(TransportKind::Other),
-        message,
-    }
+    let kind = kind.unwrap_or(TransportKind::Other);
+    let message = if kind == TransportKind::Local {
+        format!("corstop ran out of its own resources, not a fault of the server: {message}")
+    } else {
+        message
+    };
+    TransportError { kind, message }
+}
+
+/// The probe ends without a judgeable answer: the verdict says why, the error is kept.
+fn fail_transport(result: &mut ProbeResult, target: &ProbeTarget, err: TransportError) {
+    result.verdict = transport_verdict(target, &err);
+    result.transport = Some(err);
 }
 
 fn transport_verdict(target: &ProbeTarget, err: &TransportError) -> Verdict {
@@ -400,6 +428,7 @@ fn base_result(target: &ProbeTarget, clock: &Clock) -> ProbeResult {
         transport: None,
         verdict: cors::judge(&target.origin, &target.url, &target.shape, None, None),
         instance: None,
+        redirects: Vec::new(),
     }
 }
 
@@ -407,6 +436,88 @@ fn base_result(target: &ProbeTarget, clock: &Clock) -> ProbeResult {
 /// on, the actual request. A shape that needs no preflight is judged on its actual request,
 /// so that request is sent whenever its method is safe.
 pub async fn probe_once(
+    client: &ProbeClient,
+    target: &ProbeTarget,
+    clock: &Clock,
+    token: Option<&Token>,
+) -> ProbeResult {
+    let mut result = probe_unredacted(client, target, clock, token).await;
+    redact_result(&mut result, token);
+    result
+}
+
+/// Everything a result keeps, made safe to show: URLs (secret query and path parameters,
+/// user passwords), request and response header values by name and by shape, the browser
+/// messages and warnings that quote URLs and headers, and any echo of the probe's own token.
+/// Done once here, so that every output (screen, `check`, `report`, notifier, diagnostics)
+/// shows the same safe text.
+fn redact_result(r: &mut ProbeResult, token: Option<&Token>) {
+    // The credential itself, without a scheme the token file may carry.
+    let secret = token
+        .and_then(|t| t.0.split_whitespace().last())
+        .filter(|t| t.len() >= 8);
+    let clean = |s: &str| -> String {
+        let s = redact::text(s);
+        match secret {
+            Some(t) if s.contains(t) => s.replace(t, redact::REDACTED),
+            _ => s.into_owned(),
+        }
+    };
+    let headers = |h: &mut Vec<(String, String)>| {
+        for (n, v) in h {
+            *v = clean(&redact::header_value(n, v));
+        }
+    };
+    let request = |q: &mut RawRequest| {
+        q.url = clean(&q.url);
+        headers(&mut q.headers);
+    };
+    let response = |p: &mut RawResponse| headers(&mut p.headers);
+    r.url = clean(&r.url);
+    for q in [&mut r.preflight_request, &mut r.actual_request]
+        .into_iter()
+        .flatten()
+    {
+        request(q);
+    }
+    for p in [&mut r.preflight, &mut r.actual].into_iter().flatten() {
+        response(p);
+    }
+    for hop in &mut r.redirects {
+        hop.url = clean(&hop.url);
+        for q in [&mut hop.preflight_request, &mut hop.request]
+            .into_iter()
+            .flatten()
+        {
+            request(q);
+        }
+        for p in [&mut hop.preflight, &mut hop.response]
+            .into_iter()
+            .flatten()
+        {
+            response(p);
+        }
+    }
+    let v = &mut r.verdict;
+    for m in [
+        &mut v.chrome_message,
+        &mut v.firefox_message,
+        &mut v.www_authenticate,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        *m = clean(m);
+    }
+    for w in &mut v.warnings {
+        w.message = clean(&w.message);
+    }
+    if let Some(t) = &mut r.transport {
+        t.message = clean(&t.message);
+    }
+}
+
+async fn probe_unredacted(
     client: &ProbeClient,
     target: &ProbeTarget,
     clock: &Clock,
@@ -420,8 +531,7 @@ pub async fn probe_once(
                 kind: TransportKind::Other,
                 message: e.clone(),
             };
-            result.verdict = transport_verdict(target, &err);
-            result.transport = Some(err);
+            fail_transport(&mut result, target, err);
             return result;
         }
     };
@@ -452,8 +562,7 @@ pub async fn probe_once(
             }
             Err(err) => {
                 tracing::debug!(url = %target.url, kind = err.kind.as_str(), "preflight failed");
-                result.verdict = transport_verdict(target, &err);
-                result.transport = Some(err);
+                fail_transport(&mut result, target, err);
                 return result;
             }
         }
@@ -503,20 +612,172 @@ pub async fn probe_once(
                 result.preflight.as_ref(),
                 Some(&resp),
             );
-            result.actual = Some(bounded_for_keeping(resp));
+            result.actual = Some(bounded_for_keeping(resp.clone()));
+            follow_redirects(
+                http,
+                client.timeout,
+                target,
+                token,
+                &method,
+                resp,
+                &mut result,
+            )
+            .await;
         }
         Err(err) => {
-            result.verdict = transport_verdict(target, &err);
-            result.transport = Some(err);
+            fail_transport(&mut result, target, err);
         }
     }
     result
+}
+
+/// Follows the actual request's redirects as the browser does (see `cors::redirect`): each
+/// hop with its own preflight when its request is not simple, each answer judged, the first
+/// failing hop deciding the verdict. Hops whose method is not safe are sent only where the
+/// endpoint allows unsafe actual requests.
+async fn follow_redirects(
+    http: &reqwest::Client,
+    timeout: Duration,
+    target: &ProbeTarget,
+    token: Option<&Token>,
+    first_method: &str,
+    first: RawResponse,
+    result: &mut ProbeResult,
+) {
+    use cors::redirect::{Follow, MAX_REDIRECTS, follow, next_shape};
+    let mut url = target.url.clone();
+    let mut method = first_method.to_string();
+    let mut shape = target.shape.clone();
+    let mut tainted = false;
+    let mut last = first;
+    while result.verdict.allowed {
+        let next = match follow(&target.origin, &url, &method, tainted, &last) {
+            Follow::Final => return,
+            Follow::Next(_) if result.redirects.len() >= MAX_REDIRECTS => {
+                let err = TransportError {
+                    kind: TransportKind::Other,
+                    message: format!(
+                        "more than {MAX_REDIRECTS} redirects (net::ERR_TOO_MANY_REDIRECTS)"
+                    ),
+                };
+                fail_transport(result, target, err);
+                return;
+            }
+            Follow::Next(n) => n,
+            Follow::NetworkError(message) => {
+                let err = TransportError {
+                    kind: TransportKind::Other,
+                    message,
+                };
+                fail_transport(result, target, err);
+                return;
+            }
+        };
+        let hop_shape = next_shape(&shape, &next);
+        if !is_safe_method(&next.method) && !target.allow_unsafe_actual {
+            result.verdict.warnings.push(Warning {
+                code: ACTUAL_SKIPPED,
+                message: format!(
+                    "the redirect to '{}' was not followed: it would send {} again; set \
+                     allow-unsafe-actual on this endpoint to let the probe follow it",
+                    redact::text(&next.url),
+                    next.method
+                ),
+            });
+            return;
+        }
+        let origin_sent = if next.tainted {
+            "null".to_string()
+        } else {
+            target.origin.clone()
+        };
+        let hop = cors::Hop {
+            page_origin: &target.origin,
+            origin_sent: &origin_sent,
+            redirected_from: Some(&target.url),
+            url: &next.url,
+        };
+        let mut kept = RedirectHop {
+            url: next.url.clone(),
+            origin: origin_sent.clone(),
+            method: next.method.clone(),
+            preflight_request: None,
+            preflight: None,
+            request: None,
+            response: None,
+        };
+        let (needed, _) = cors::preflight_request_headers(&hop_shape);
+        let mut preflight = None;
+        if needed {
+            let headers = preflight_headers(&origin_sent, &next.url, &hop_shape);
+            kept.preflight_request = Some(redacted_request("OPTIONS", &next.url, &headers));
+            match send(http, timeout, "OPTIONS", &next.url, &headers, false).await {
+                Ok((resp, _)) => {
+                    let v = cors::judge_hop(&hop, &hop_shape, Some(&resp), None);
+                    kept.preflight = Some(bounded_for_keeping(resp.clone()));
+                    preflight = Some(resp);
+                    if !v.allowed {
+                        result.verdict = v;
+                        result.redirects.push(kept);
+                        return;
+                    }
+                }
+                Err(err) => {
+                    fail_transport(result, target, err);
+                    result.redirects.push(kept);
+                    return;
+                }
+            }
+        }
+        let (m, headers) = actual_request(&origin_sent, &next.url, &hop_shape, token);
+        kept.request = Some(redacted_request(&m, &next.url, &headers));
+        let with_body = !is_safe_method(&m) && !next.body_dropped;
+        match send(http, timeout, &m, &next.url, &headers, with_body).await {
+            Ok((resp, _)) => {
+                result.verdict = cors::judge_hop(&hop, &hop_shape, preflight.as_ref(), Some(&resp));
+                kept.response = Some(bounded_for_keeping(resp.clone()));
+                last = resp;
+            }
+            Err(err) => {
+                fail_transport(result, target, err);
+                result.redirects.push(kept);
+                return;
+            }
+        }
+        result.redirects.push(kept);
+        url = next.url;
+        method = next.method;
+        shape = hop_shape;
+        tainted = next.tainted;
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cors::Credentials;
+
+    #[test]
+    fn running_out_of_descriptors_is_corstops_failure_not_the_servers() {
+        let err = std::io::Error::from_raw_os_error(24);
+        let t = classify_chain(&err, false);
+        assert_eq!(t.kind, TransportKind::Local);
+        assert!(
+            t.message
+                .starts_with("corstop ran out of its own resources"),
+            "{}",
+            t.message
+        );
+        let v = cors::judge_transport_error(
+            "https://app.example",
+            "https://api.example/x",
+            &RequestShape::spa_default(),
+            &t,
+        );
+        assert_eq!(v.code, "not-judged");
+        assert_eq!(v.chrome_message, None);
+        assert_eq!(v.firefox_message, None);
+    }
 
     #[test]
     fn preflight_never_carries_credentials() {

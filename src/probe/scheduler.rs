@@ -121,6 +121,7 @@ fn empty_result() -> ProbeResult {
         actual: None,
         transport: None,
         instance: None,
+        redirects: Vec::new(),
     }
 }
 

@@ -21,7 +21,7 @@
 //! name = "PUT auth+json"
 //! method = "PUT"
 //! headers = ["Authorization: Bearer <token>", "Content-Type: application/json"]
-//! credentials = "include"
+//! credentials = "same-origin"  # fetch's default; "include" for cookie-based pages
 //! ```
 
 use std::fmt;
@@ -102,7 +102,7 @@ pub struct ShapeSpec {
 }
 
 fn default_credentials() -> String {
-    "include".into()
+    Credentials::default().as_str().into()
 }
 
 /// The `[probe]` table.

@@ -37,7 +37,14 @@ pub struct LogSourceSpec {
     pub from_start: bool,
     /// Poll instead of watching the directory (NFS, some container mounts).
     pub poll: bool,
+    /// How long a renamed-away file keeps being read after it last grew: writers that hold
+    /// the old file open append to it until they reopen, which can take a while.
+    pub rotation_grace: Duration,
 }
+
+/// Default [`LogSourceSpec::rotation_grace`]: long enough for the writers seen in practice
+/// (nginx on USR1 within a second, .NET and Node.js loggers on their next flush interval).
+pub const ROTATION_GRACE: Duration = Duration::from_secs(30);
 
 impl LogSourceSpec {
     /// A spec for a path with every option at its default.
@@ -48,6 +55,7 @@ impl LogSourceSpec {
             format: None,
             from_start: false,
             poll: false,
+            rotation_grace: ROTATION_GRACE,
         }
     }
 
@@ -71,6 +79,10 @@ pub type ParserFactory = Arc<dyn Fn() -> Box<dyn LogParser> + Send + Sync>;
 
 /// Lines per batch before it is sent regardless of time.
 pub const BATCH_LINES: u64 = 4096;
+/// Input bytes after which a batch goes out whatever its line count: long lines (8 KB paths,
+/// 200 KB scanner URLs) make few lines a lot of memory, and the queue to the store is bounded
+/// in batches.
+pub const BATCH_BYTES: u64 = 1 << 20;
 /// Longest a batch waits before it is sent.
 pub const BATCH_INTERVAL: Duration = Duration::from_millis(100);
 /// Raw lines carried per batch (the store's ring keeps 200 per source).
@@ -87,6 +99,12 @@ const DETECT_GIVE_UP_AFTER: Duration = Duration::from_secs(10);
 const DETECT_MAX_BYTES: usize = 4 << 20;
 /// After giving up, detection is retried on the latest lines this often (in lines).
 const DETECT_RETRY_EVERY: usize = 200;
+/// Most files of one glob held open at once: the quietest are closed (and reopened when they
+/// grow), so a pattern matching thousands of files does not take a descriptor each.
+pub const MAX_OPEN_FILES: usize = 64;
+/// Files closed below the cap at once, so the next step has room to reopen growing ones.
+const OPEN_FILES_SLACK: usize = 8;
+
 /// How often a glob pattern is expanded again to pick up new files.
 const GLOB_REFRESH: Duration = Duration::from_secs(2);
 /// A glob file that no longer matches is let go after this long without growth.
@@ -246,6 +264,7 @@ impl BatchBuilder {
 
     fn due(&self) -> bool {
         self.lines >= BATCH_LINES
+            || self.bytes >= BATCH_BYTES
             || self.sink.http.len() + self.sink.auth.len() >= BATCH_LINES as usize
             || self.time_left() == Some(Duration::ZERO)
             || (self.format_changed && self.opened.is_none())
@@ -283,9 +302,9 @@ impl BatchBuilder {
     }
 }
 
-/// Lines held while the format is not known yet.
+/// Lines of one file held while its format is not known yet.
 struct Detector {
-    pending: Vec<(usize, Vec<u8>)>,
+    pending: Vec<Vec<u8>>,
     pending_bytes: usize,
     first_at: Option<Instant>,
     next_try_lines: usize,
@@ -326,15 +345,27 @@ fn detect_in<'a>(lines: impl DoubleEndedIterator<Item = &'a [u8]>) -> Option<&'s
     formats::detect(&sample)
 }
 
-/// Turns lines into batch content: detection, one parser per lane (file), counters.
-struct Consumer {
-    formats: Formats,
-    /// Known format name (detected, configured, or the supplied parser's).
+/// One file of a source (or standard input): its own format, detected from its own lines
+/// unless the source names one, since the files a glob matches need not share a format.
+struct Lane {
+    /// File name, for state notes about detection.
+    name: Option<String>,
     format: Option<&'static str>,
     /// A parser could not be created: lines count as errors with this reason.
     parser_error: Option<String>,
-    parsers: Vec<Option<Box<dyn LogParser>>>,
+    parser: Option<Box<dyn LogParser>>,
     detector: Detector,
+}
+
+/// Shown as a source's format when its files have different ones.
+pub const MIXED_FORMATS: &str = "mixed";
+
+/// Turns lines into batch content: detection and a parser per lane (file), counters.
+struct Consumer {
+    formats: Formats,
+    /// The configured format or the supplied parser's; `None` detects per lane.
+    fixed_format: Option<&'static str>,
+    lanes: Vec<Lane>,
     batch: BatchBuilder,
     /// State notes not sent yet, in order.
     states: Vec<String>,
@@ -369,10 +400,8 @@ impl Consumer {
         batch.format_changed = format.is_some();
         Some(Consumer {
             formats,
-            format,
-            parser_error: None,
-            parsers: Vec::new(),
-            detector: Detector::new(),
+            fixed_format: format,
+            lanes: Vec::new(),
             batch,
             states: Vec::new(),
             holding_since: None,
@@ -386,15 +415,21 @@ impl Consumer {
             .is_some_and(|since| since.elapsed() >= IDLE_FLUSH)
         {
             self.holding_since = None;
-            for lane in 0..self.parsers.len() {
+            for lane in 0..self.lanes.len() {
                 self.finish_lane(lane);
             }
         }
     }
 
-    fn add_lane(&mut self) -> usize {
-        self.parsers.push(None);
-        self.parsers.len() - 1
+    fn add_lane(&mut self, name: Option<String>) -> usize {
+        self.lanes.push(Lane {
+            name,
+            format: self.fixed_format,
+            parser_error: None,
+            parser: None,
+            detector: Detector::new(),
+        });
+        self.lanes.len() - 1
     }
 
     fn on_event(&mut self, lane: usize, ev: FollowEvent<'_>, state_prefix: Option<&str>) {
@@ -420,18 +455,24 @@ impl Consumer {
     }
 
     fn on_line(&mut self, lane: usize, line: &[u8]) {
-        if self.format.is_some() {
+        if lane >= self.lanes.len() {
+            // Lanes are added before their lines; a stray index must not lose the line.
+            while self.lanes.len() <= lane {
+                self.add_lane(None);
+            }
+        }
+        if self.lanes[lane].format.is_some() {
             self.parse(lane, line);
             return;
         }
-        if let Some(reason) = &self.parser_error {
+        if let Some(reason) = &self.lanes[lane].parser_error {
             let reason = reason.clone();
             self.batch.note_error(line, &reason);
             return;
         }
-        if self.detector.gave_up {
+        if self.lanes[lane].detector.gave_up {
             self.batch.note_error(line, NOT_RECOGNISED);
-            let d = &mut self.detector;
+            let d = &mut self.lanes[lane].detector;
             let mut buf = if d.recent.len() >= DETECT_LINES {
                 d.recent.pop_front().unwrap_or_default()
             } else {
@@ -444,32 +485,29 @@ impl Consumer {
             if d.since_try >= DETECT_RETRY_EVERY {
                 d.since_try = 0;
                 if let Some(name) = detect_in(d.recent.iter().map(Vec::as_slice)) {
-                    self.set_format(name);
+                    self.set_format(lane, name);
                 }
             }
             return;
         }
-        let d = &mut self.detector;
+        let d = &mut self.lanes[lane].detector;
         d.first_at.get_or_insert_with(Instant::now);
         d.pending_bytes += line.len();
-        d.pending.push((lane, line.to_vec()));
-        self.try_detect(false);
+        d.pending.push(line.to_vec());
+        self.try_detect_lane(lane, false);
     }
 
     fn parse(&mut self, lane: usize, line: &[u8]) {
-        if self.parsers.len() <= lane {
-            self.parsers.resize_with(lane + 1, || None);
-        }
-        if self.parsers[lane].is_none() {
-            match self.make_parser() {
-                Ok(p) => self.parsers[lane] = Some(p),
+        if self.lanes[lane].parser.is_none() {
+            match self.make_parser(self.lanes[lane].format) {
+                Ok(p) => self.lanes[lane].parser = Some(p),
                 Err(reason) => {
                     self.batch.note_error(line, &reason);
                     return;
                 }
             }
         }
-        let Some(parser) = self.parsers[lane].as_mut() else {
+        let Some(parser) = self.lanes[lane].parser.as_mut() else {
             return;
         };
         match parser.feed(line, &mut self.batch.sink) {
@@ -480,49 +518,80 @@ impl Consumer {
         }
     }
 
-    fn make_parser(&self) -> Result<Box<dyn LogParser>, String> {
+    fn make_parser(&self, format: Option<&'static str>) -> Result<Box<dyn LogParser>, String> {
         match &self.formats {
             Formats::Factory(make) => Ok(make()),
             Formats::Named(name, opts) => formats::parser(name, opts).map_err(|e| e.to_string()),
-            Formats::Detect(opts) => match self.format {
+            Formats::Detect(opts) => match format {
                 Some(name) => formats::parser(name, opts).map_err(|e| e.to_string()),
                 None => Err(NOT_RECOGNISED.to_string()),
             },
         }
     }
 
-    fn set_format(&mut self, name: &'static str) {
-        self.format = Some(name);
-        self.batch.format = Some(name);
-        self.batch.format_changed = true;
-        tracing::debug!(source = self.batch.source, format = name, "format detected");
-        if let Err(reason) = self.make_parser() {
-            self.format = None;
-            self.states.push(format!("error: {reason}"));
-            self.parser_error = Some(reason);
+    /// The source's format as shown: its lanes' one format, or [`MIXED_FORMATS`].
+    fn source_format(&self) -> Option<&'static str> {
+        let mut known = self.lanes.iter().filter_map(|l| l.format);
+        let first = known.next()?;
+        if known.all(|f| f == first) {
+            Some(first)
+        } else {
+            Some(MIXED_FORMATS)
         }
     }
 
-    /// Decides the format when enough lines or time have accumulated; `eof` forces a decision.
+    fn set_format(&mut self, lane: usize, name: &'static str) {
+        self.lanes[lane].format = Some(name);
+        if let Err(reason) = self.make_parser(Some(name)) {
+            let l = &mut self.lanes[lane];
+            l.format = None;
+            self.states.push(format!("error: {reason}"));
+            l.parser_error = Some(reason);
+            return;
+        }
+        tracing::debug!(
+            source = self.batch.source,
+            file = self.lanes[lane].name.as_deref().unwrap_or("-"),
+            format = name,
+            "format detected"
+        );
+        let shown = self.source_format();
+        if shown != self.batch.format {
+            self.batch.format = shown;
+            self.batch.format_changed = true;
+        }
+    }
+
+    /// Decides formats where enough lines or time have accumulated; `eof` forces decisions.
     fn try_detect(&mut self, eof: bool) {
-        let d = &mut self.detector;
-        if self.format.is_some() || d.gave_up || d.pending.is_empty() {
+        // The bound on held bytes is the source's, whatever the number of files.
+        let held: usize = self.lanes.iter().map(|l| l.detector.pending_bytes).sum();
+        let force = eof || held > DETECT_MAX_BYTES;
+        for lane in 0..self.lanes.len() {
+            self.try_detect_lane(lane, force);
+        }
+    }
+
+    fn try_detect_lane(&mut self, lane: usize, force: bool) {
+        let l = &mut self.lanes[lane];
+        let d = &mut l.detector;
+        if l.format.is_some() || d.gave_up || d.pending.is_empty() {
             return;
         }
         let n = d.pending.len();
         let elapsed = d.first_at.map_or(Duration::ZERO, |t| t.elapsed());
         let over_bytes = d.pending_bytes > DETECT_MAX_BYTES;
-        if !(eof || over_bytes || n >= d.next_try_lines || elapsed >= d.next_try_after) {
+        if !(force || over_bytes || n >= d.next_try_lines || elapsed >= d.next_try_after) {
             return;
         }
-        let found = detect_in(d.pending.iter().map(|(_, l)| l.as_slice()));
+        let found = detect_in(d.pending.iter().map(Vec::as_slice));
         let pending = match found {
             Some(name) => {
                 let pending = std::mem::take(&mut d.pending);
-                self.set_format(name);
+                self.set_format(lane, name);
                 pending
             }
-            None if eof
+            None if force
                 || over_bytes
                 || n >= DETECT_GIVE_UP_LINES
                 || elapsed >= DETECT_GIVE_UP_AFTER =>
@@ -530,9 +599,12 @@ impl Consumer {
                 d.gave_up = true;
                 let pending = std::mem::take(&mut d.pending);
                 let keep = pending.len().saturating_sub(DETECT_LINES);
-                d.recent = pending[keep..].iter().map(|(_, l)| l.clone()).collect();
-                self.states
-                    .push(format!("{NOT_RECOGNISED} after {n} lines; still trying"));
+                d.recent = pending[keep..].iter().cloned().collect();
+                let note = format!("{NOT_RECOGNISED} after {n} lines; still trying");
+                match &l.name {
+                    Some(name) => self.states.push(format!("{name}: {note}")),
+                    None => self.states.push(note),
+                }
                 pending
             }
             None => {
@@ -541,16 +613,16 @@ impl Consumer {
                 return;
             }
         };
-        self.detector.pending_bytes = 0;
+        self.lanes[lane].detector.pending_bytes = 0;
         // Replayed through the normal path: parsed when detected, counted as errors otherwise.
-        for (lane, line) in pending {
+        for line in pending {
             self.on_line(lane, &line);
         }
     }
 
     /// Flushes a lane's parser (its input ended or the file was let go).
     fn finish_lane(&mut self, lane: usize) {
-        let Some(Some(parser)) = self.parsers.get_mut(lane) else {
+        let Some(Some(parser)) = self.lanes.get_mut(lane).map(|l| l.parser.as_mut()) else {
             return;
         };
         if let Err(e) = parser.finish(&mut self.batch.sink) {
@@ -560,22 +632,18 @@ impl Consumer {
     }
 
     fn remove_lane(&mut self, lane: usize) {
+        // Lines still waiting for detection are decided now rather than lost with the lane.
+        self.try_detect_lane(lane, true);
         self.finish_lane(lane);
-        if lane < self.parsers.len() {
-            self.parsers.remove(lane);
-        }
-        self.detector.pending.retain(|(l, _)| *l != lane);
-        for (l, _) in self.detector.pending.iter_mut() {
-            if *l > lane {
-                *l -= 1;
-            }
+        if lane < self.lanes.len() {
+            self.lanes.remove(lane);
         }
     }
 
-    /// End of all input: decide the format with what there is and flush every parser.
+    /// End of all input: decide the formats with what there is and flush every parser.
     fn finish_all(&mut self) {
         self.try_detect(true);
-        for lane in 0..self.parsers.len() {
+        for lane in 0..self.lanes.len() {
             self.finish_lane(lane);
         }
     }
@@ -611,6 +679,7 @@ async fn flush(consumer: &mut Consumer, tx: &Sender<Event>, force: bool) -> bool
 /// The files behind one spec: a single path, or every file matching a pattern.
 struct FileWorker {
     pattern: Option<String>,
+    rotation_grace: Duration,
     lanes: Vec<FileFollower>,
     consumer: Consumer,
     book: SharedBook,
@@ -621,6 +690,7 @@ impl FileWorker {
     fn new(spec: &LogSourceSpec, consumer: Consumer) -> FileWorker {
         let mut w = FileWorker {
             pattern: glob::is_pattern(&spec.path).then(|| spec.path.clone()),
+            rotation_grace: spec.rotation_grace,
             lanes: Vec::new(),
             consumer,
             book: Arc::new(Mutex::new(OffsetBook::for_pattern(&spec.path))),
@@ -628,16 +698,22 @@ impl FileWorker {
         };
         let opts = FollowOptions {
             from_start: spec.from_start,
+            drain_grace: spec.rotation_grace,
             ..Default::default()
         };
         if w.pattern.is_some() {
             w.expand(opts);
             if w.lanes.is_empty() {
-                w.consumer.states.push("waiting for file".into());
+                // Most often a typo: a source that reads nothing is a problem until a file
+                // matches (the pattern is expanded again, and the state replaced, when one does).
+                tracing::warn!(pattern = %spec.path, "no file matches the log pattern");
+                w.consumer
+                    .states
+                    .push("error: no file matches the pattern yet".into());
             }
         } else {
             w.lanes.push(FileFollower::new(&spec.path, opts));
-            w.consumer.add_lane();
+            w.consumer.add_lane(None);
         }
         w
     }
@@ -662,7 +738,8 @@ impl FileWorker {
             tracing::debug!(path = %path.display(), "following new file");
             let follower = FileFollower::new(path, opts.clone()).with_book(Arc::clone(&self.book));
             self.lanes.push(follower);
-            self.consumer.add_lane();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            self.consumer.add_lane(name);
         }
         let mut i = 0;
         while i < self.lanes.len() {
@@ -684,12 +761,15 @@ impl FileWorker {
             // Files appearing after start-up are new: read from their start.
             self.expand(FollowOptions {
                 from_start: true,
+                drain_grace: self.rotation_grace,
                 ..Default::default()
             });
         }
         let mut more = false;
         let prefix_states = self.pattern.is_some();
+        let mut open = self.lanes.iter().filter(|f| f.is_open()).count();
         for (i, f) in self.lanes.iter_mut().enumerate() {
+            let was_open = f.is_open();
             let budget = BATCH_LINES
                 .saturating_sub(self.consumer.batch.lines)
                 .max(256);
@@ -700,17 +780,45 @@ impl FileWorker {
             let consumer = &mut self.consumer;
             let prefix = if prefix_states { name.as_deref() } else { None };
             let p = f.read_available(budget, &mut |ev| consumer.on_event(i, ev, prefix));
+            if !was_open && f.is_open() {
+                open += 1;
+            }
+            // At the cap, a file just read gives its descriptor back at once (its place is
+            // kept), so at most MAX_OPEN_FILES are ever open.
+            if open >= MAX_OPEN_FILES && f.park() {
+                open -= 1;
+            }
             consumer.batch.bytes += p.bytes;
             if p.bytes > 0 {
                 consumer.batch.touch();
             }
             more |= p.more;
         }
+        if open > MAX_OPEN_FILES - OPEN_FILES_SLACK {
+            self.park_quietest(open - (MAX_OPEN_FILES - OPEN_FILES_SLACK));
+        }
         self.consumer.try_detect(false);
         if !more {
             self.consumer.flush_if_idle();
         }
         more
+    }
+
+    /// Closes the `n` open files that have been quiet longest; they are reopened when they grow.
+    fn park_quietest(&mut self, n: usize) {
+        let mut open: Vec<usize> = (0..self.lanes.len())
+            .filter(|&i| self.lanes[i].is_open())
+            .collect();
+        open.sort_by_key(|&i| std::cmp::Reverse(self.lanes[i].idle_for()));
+        let mut parked = 0;
+        for i in open {
+            if parked == n {
+                break;
+            }
+            if self.lanes[i].park() {
+                parked += 1;
+            }
+        }
     }
 }
 
@@ -759,7 +867,7 @@ where
 {
     let mut rx = stdin::spawn_chunk_reader(input, 4);
     let mut splitter = LineSplitter::default();
-    consumer.add_lane();
+    consumer.add_lane(None);
     consumer.states.push("reading".into());
     loop {
         let cap = consumer
@@ -793,5 +901,20 @@ where
         if !flush(&mut consumer, &tx, false).await {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_goes_out_at_its_byte_budget_whatever_its_line_count() {
+        let mut b = BatchBuilder::new(0);
+        b.note_line(b"x");
+        b.bytes = BATCH_BYTES - 1;
+        assert!(!b.due(), "under budget, few lines, young: not due");
+        b.bytes = BATCH_BYTES;
+        assert!(b.due());
     }
 }

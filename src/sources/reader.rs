@@ -244,14 +244,14 @@ pub fn read_to_end_with(
                         };
                         let c = read_file_inner(path, source, &make, store, par)?;
                         if let Ok(p) = make() {
-                            s.format = Some(p.name());
+                            s.format = Some(shown_format(s.format, p.name()));
                         }
                         c
                     }
                     None => {
                         let (c, found) = read_undetected_file(path, opts, source, store)?;
-                        if found.is_some() {
-                            s.format = found;
+                        if let Some(f) = found {
+                            s.format = Some(shown_format(s.format, f));
                         }
                         c
                     }
@@ -272,6 +272,15 @@ pub fn read_to_end_with(
         summary.sources.push(s);
     }
     Ok(summary)
+}
+
+/// A source's format as shown once another of its files turned out to be `next`: the one
+/// format they share, or "mixed", as the dashboard shows it.
+fn shown_format(so_far: Option<&'static str>, next: &'static str) -> &'static str {
+    match so_far {
+        Some(f) if f != next => crate::sources::live::MIXED_FORMATS,
+        _ => next,
+    }
 }
 
 /// Reads one file with a caller-supplied parser (custom formats, tests, the benchmark). When

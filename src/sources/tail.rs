@@ -62,7 +62,7 @@ impl Default for FollowOptions {
         FollowOptions {
             from_start: false,
             max_line: MAX_LINE,
-            drain_grace: Duration::from_secs(2),
+            drain_grace: Duration::from_secs(30),
         }
     }
 }
@@ -71,6 +71,9 @@ impl Default for FollowOptions {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FollowState {
     WaitingForFile,
+    /// The path has never been readable: missing, a directory, permission denied... with the
+    /// whole OS error. The follower keeps checking, so a file that appears later is read.
+    Unreadable(String),
     Following,
     RotatedRename,
     Truncated,
@@ -86,6 +89,7 @@ impl fmt::Display for FollowState {
             FollowState::RotatedRename => f.write_str("rotated (rename)"),
             FollowState::Truncated => f.write_str("truncated"),
             FollowState::Recreated => f.write_str("recreated"),
+            FollowState::Unreadable(e) => write!(f, "error: cannot open: {e}"),
             FollowState::Error(e) => write!(f, "error: {e}"),
         }
     }
@@ -215,7 +219,8 @@ impl OpenFile {
         let file = File::open(path)?;
         let meta = file.metadata()?;
         if meta.is_dir() {
-            return Err(io::Error::other("is a directory"));
+            // EISDIR (21 on Linux and the BSDs), so the message reads like every other OS error.
+            return Err(io::Error::from_raw_os_error(21));
         }
         Ok(OpenFile {
             file,
@@ -310,10 +315,25 @@ pub struct FileFollower {
     buf: Vec<u8>,
     /// The next open is the start-up one: it starts at the end unless `from_start`.
     first_open: bool,
+    /// A file was opened at this path at least once.
+    ever_opened: bool,
     reported: Option<FollowState>,
     transition_at: Instant,
     last_activity: Instant,
     book: Option<SharedBook>,
+    /// The current file, closed to spare a descriptor while it is quiet (see
+    /// [`FileFollower::park`]).
+    parked: Option<Parked>,
+}
+
+/// Where reading stood in a file whose descriptor was given back.
+#[derive(Debug)]
+struct Parked {
+    id: FileId,
+    offset: u64,
+    head: Vec<u8>,
+    splitter: LineSplitter,
+    last_growth: Instant,
 }
 
 impl FileFollower {
@@ -325,10 +345,12 @@ impl FileFollower {
             draining: Vec::new(),
             buf: vec![0; READ_CHUNK],
             first_open: true,
+            ever_opened: false,
             reported: None,
             transition_at: Instant::now(),
             last_activity: Instant::now(),
             book: None,
+            parked: None,
         }
     }
 
@@ -347,9 +369,52 @@ impl FileFollower {
         self.current.is_some() || !self.draining.is_empty()
     }
 
+    /// True while the current file is closed to spare its descriptor.
+    pub fn is_parked(&self) -> bool {
+        self.parked.is_some()
+    }
+
+    /// Closes the current file while keeping where reading stands (offset, first bytes, a held
+    /// incomplete line), so that a glob over thousands of files does not hold a descriptor per
+    /// file. The next [`FileFollower::read_available`] reopens it only when it grew. Returns
+    /// false when there is nothing to park (no current file, or rotated files still draining).
+    pub fn park(&mut self) -> bool {
+        if !self.draining.is_empty() {
+            return false;
+        }
+        let Some(cur) = self.current.take() else {
+            return false;
+        };
+        self.parked = Some(Parked {
+            id: cur.id,
+            offset: cur.offset,
+            head: cur.head,
+            splitter: cur.splitter,
+            last_growth: cur.last_growth,
+        });
+        true
+    }
+
+    /// Reopens a parked file that is still the one at the path.
+    fn unpark(&mut self, p: Parked) -> io::Result<()> {
+        let mut f = OpenFile::open(&self.path, self.opts.max_line)?;
+        if f.id != p.id {
+            return Err(io::Error::other("replaced while parked"));
+        }
+        f.seek_to(p.offset)?;
+        f.head = p.head;
+        f.splitter = p.splitter;
+        f.last_growth = p.last_growth;
+        self.current = Some(f);
+        Ok(())
+    }
+
     /// Read offset in the current file.
     pub fn offset(&self) -> Option<u64> {
-        self.current.as_ref().map(|c| c.offset)
+        self.current
+            .as_ref()
+            .map(|c| c.offset)
+            .or(self.parked.as_ref().map(|p| p.offset))
     }
 
     /// Time since a file last grew (or since the follower started).
@@ -377,8 +442,27 @@ impl FileFollower {
     }
 
     fn report_error(&mut self, what: &str, e: &io::Error, on: &mut dyn FnMut(FollowEvent<'_>)) {
+        if self.never_opened() {
+            self.report_unreadable(e, on);
+            return;
+        }
         let msg = format!("{what} {}: {e}", self.path.display());
+        tracing::warn!(path = %self.path.display(), error = %e, "{what} the log failed");
         self.report(FollowState::Error(msg), on);
+    }
+
+    /// No file was ever read from this path: whatever stops it is a source that is not
+    /// reading, not a rotation in progress.
+    fn never_opened(&self) -> bool {
+        !self.ever_opened && self.current.is_none() && self.draining.is_empty()
+    }
+
+    fn report_unreadable(&mut self, e: &io::Error, on: &mut dyn FnMut(FollowEvent<'_>)) {
+        let state = FollowState::Unreadable(e.to_string());
+        if self.reported.as_ref() != Some(&state) {
+            tracing::warn!(path = %self.path.display(), error = %e, "cannot open the log");
+        }
+        self.report(state, on);
     }
 
     /// Checks the path for rotation, reads what is available (rotated-away files first, as
@@ -446,6 +530,9 @@ impl FileFollower {
     /// dropped for good (its path left a glob's expansion).
     pub fn finish(&mut self, on: &mut dyn FnMut(FollowEvent<'_>)) -> u64 {
         let mut lines = 0;
+        if let Some(mut p) = self.parked.take() {
+            lines += p.splitter.finish(&mut |piece| on(piece.into()));
+        }
         let files: Vec<OpenFile> = self.draining.drain(..).chain(self.current.take()).collect();
         for f in files {
             lines += self.release(f, on);
@@ -506,9 +593,41 @@ impl FileFollower {
                 return;
             }
         };
+        if self.current.is_none()
+            && let Some(p) = self.parked.take()
+        {
+            match &meta {
+                // Quiet since it was parked: it stays closed.
+                Some(m) if (m.dev(), m.ino()) == p.id && m.len() == p.offset => {
+                    self.parked = Some(p);
+                    return;
+                }
+                Some(m) if (m.dev(), m.ino()) == p.id => {
+                    if let Err(e) = self.unpark(p) {
+                        self.report_error("reopening", &e, on);
+                        return;
+                    }
+                }
+                // Replaced or removed while parked: it had been quiet, so what it held was
+                // read; the file now at the path is new and read from its start.
+                _ => {}
+            }
+        }
         let Some(cur) = self.current.as_mut() else {
             match meta {
+                // A directory is never opened: there is nothing to read, and opening it again
+                // on every check would only generate directory events.
+                Some(m) if m.is_dir() => {
+                    self.first_open = false;
+                    self.report_unreadable(&io::Error::from_raw_os_error(21), on);
+                }
                 Some(_) => self.open_current(None, on),
+                None if self.never_opened() => {
+                    self.first_open = false;
+                    let e = io::Error::from(io::ErrorKind::NotFound);
+                    let e = fs::metadata(&self.path).err().unwrap_or(e);
+                    self.report_unreadable(&e, on);
+                }
                 None => {
                     self.first_open = false;
                     self.report(FollowState::WaitingForFile, on);
@@ -561,7 +680,7 @@ impl FileFollower {
         self.first_open = false;
         let mut f = match OpenFile::open(&self.path, self.opts.max_line) {
             Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !self.never_opened() => {
                 self.report(FollowState::WaitingForFile, on);
                 return;
             }
@@ -586,6 +705,7 @@ impl FileFollower {
             }
         }
         self.current = Some(f);
+        self.ever_opened = true;
         self.report(why.unwrap_or(FollowState::Following), on);
     }
 
@@ -645,6 +765,8 @@ impl FileFollower {
 /// cannot be created: NFS, some container mounts).
 pub struct Wakeup {
     notify: Arc<Notify>,
+    /// Directory events that woke (or will wake) the follower.
+    events: Arc<std::sync::atomic::AtomicU64>,
     watcher: Option<notify::RecommendedWatcher>,
     dir: PathBuf,
     poll_only: bool,
@@ -667,6 +789,7 @@ impl Wakeup {
     pub fn new(dir: &Path, poll_only: bool) -> Wakeup {
         let mut w = Wakeup {
             notify: Arc::new(Notify::new()),
+            events: Arc::default(),
             watcher: None,
             dir: dir.to_path_buf(),
             poll_only,
@@ -682,8 +805,12 @@ impl Wakeup {
         use notify::Watcher;
         self.last_try = Instant::now();
         let n = Arc::clone(&self.notify);
+        let events = Arc::clone(&self.events);
+        // Opening or reading something in the directory (corstop's own reads among them) is
+        // no news; waking on it would make a reader that opens files wake itself forever.
         let handler = move |res: notify::Result<notify::Event>| {
-            if res.is_ok() {
+            if res.is_ok_and(|e| !matches!(e.kind, notify::EventKind::Access(_))) {
+                events.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 n.notify_one();
             }
         };
@@ -700,6 +827,11 @@ impl Wakeup {
     }
 
     /// True when directory events arrive (false in polling mode).
+    /// Directory events that woke the follower so far.
+    pub fn events(&self) -> u64 {
+        self.events.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn is_watching(&self) -> bool {
         self.watcher.is_some()
     }

@@ -16,7 +16,9 @@ use ratatui::backend::CrosstermBackend;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 
-use crate::analysis::{AnalysisConfig, Verdicts, ViewModel, snapshot, snapshot_parts, verdicts};
+use crate::analysis::{
+    AnalysisConfig, TimeRange, ViewModel, snapshot, snapshot_parts, verdicts_for,
+};
 use crate::store::{Store, TimeMode};
 use crate::time::{EpochMs, SECOND, now_ms};
 
@@ -60,22 +62,27 @@ impl Default for UiOptions {
     }
 }
 
-/// Least wall time between two scorings of the triage board and alert rules.
+/// Least wall time between two view models.
 ///
 /// Scoring makes several passes over the window and costs about half as much again as the
 /// rest of a snapshot (`triage_cost_on_a_full_store_is_printed` prints the figures), all of
-/// it under the store lock. Counters refresh with every store change; the board, whose
-/// verdicts move on a scale of minutes, is rescored at most once per this period.
+/// it under the store lock. The board and every panel are computed together from one store
+/// state, so the figures they share agree within a frame; a store that keeps changing
+/// therefore gets a new view model at most once per this period (a new range, unfreezing and
+/// the first poll take one at once).
 pub const RESCORE_EVERY_MS: EpochMs = SECOND;
 
 /// Decides when a new view model is needed: only when the store's generation moved since the
-/// last one, and never while the screen is frozen.
+/// last one and the last one is at least [`RESCORE_EVERY_MS`] old, and never while the screen
+/// is frozen.
 #[derive(Debug, Default)]
 pub struct Snapshotter {
     last_generation: Option<u64>,
     config: AnalysisConfig,
-    /// The last board and alerts with the wall time and generation they were computed at.
-    scored: Option<(EpochMs, u64, Verdicts)>,
+    /// Wall time of the last view model.
+    last_at: Option<EpochMs>,
+    /// The range the board is scored over (the `t` key).
+    range: TimeRange,
 }
 
 impl Snapshotter {
@@ -86,24 +93,19 @@ impl Snapshotter {
         }
     }
 
-    /// Forces the next poll to take a snapshot, board included (after unfreezing).
+    /// Forces the next poll to take a snapshot (after unfreezing).
     pub fn invalidate(&mut self) {
         self.last_generation = None;
-        self.scored = None;
+        self.last_at = None;
     }
 
-    /// The board and alerts for `store`: reused when scored less than [`RESCORE_EVERY_MS`]
-    /// ago or when the store has not changed since.
-    fn verdicts(&mut self, store: &Store, wall: EpochMs) -> Verdicts {
-        let generation = store.generation();
-        if let Some((at, seen, v)) = &self.scored
-            && (*seen == generation || (wall - *at).abs() < RESCORE_EVERY_MS)
-        {
-            return v.clone();
+    /// Scores the board over `range` from the next poll on; a new range takes a snapshot at
+    /// once, so the board never shows another window than the header.
+    pub fn set_range(&mut self, range: TimeRange) {
+        if range != self.range {
+            self.range = range;
+            self.invalidate();
         }
-        let v = verdicts(store, &self.config);
-        self.scored = Some((wall, generation, v.clone()));
-        v
     }
 
     /// Advances the live clock (so the window follows the wall clock), then returns a fresh
@@ -131,22 +133,23 @@ impl Snapshotter {
             s.tick(wall);
         }
         let generation = s.generation();
-        // A board held back by the rescoring period catches up even if the store then
-        // stays still.
-        let board_behind = self.scored.as_ref().is_some_and(|(at, seen, _)| {
-            *seen != generation && (wall - *at).abs() >= RESCORE_EVERY_MS
-        });
-        if self.last_generation == Some(generation) && !board_behind {
+        let too_soon = self
+            .last_at
+            .is_some_and(|at| (wall - at).abs() < RESCORE_EVERY_MS);
+        // A change held back by the period is taken by the first poll after it.
+        if self.last_generation == Some(generation) || too_soon {
             return None;
         }
         self.last_generation = Some(generation);
-        let v = self.verdicts(&s, wall);
+        self.last_at = Some(wall);
+        let v = verdicts_for(&s, &self.config, self.range);
         Some(snapshot_parts(&s, wall, v))
     }
 }
 
-/// Runs the dashboard until the user quits (`q`, Ctrl-C) or SIGTERM / SIGHUP / SIGINT arrives;
-/// the terminal is restored in every case, panics included.
+/// Runs the dashboard until the user quits (`q`, Ctrl-C) or SIGTERM / SIGHUP / SIGINT /
+/// SIGQUIT arrives; the terminal is restored in every case, panics included. Ctrl-Z and SIGTSTP
+/// suspend with the terminal restored, and `fg` redraws at once.
 pub async fn run(
     store: Arc<Mutex<Store>>,
     opts: UiOptions,
@@ -158,6 +161,10 @@ pub async fn run(
     let mut sighup = signal(SignalKind::hangup()).context("installing SIGHUP handler")?;
     // In raw mode Ctrl-C arrives as a key; SIGINT only comes from `kill -INT`.
     let mut sigint = signal(SignalKind::interrupt()).context("installing SIGINT handler")?;
+    let mut sigquit = signal(SignalKind::quit()).context("installing SIGQUIT handler")?;
+    // Job control: `kill -TSTP` (Ctrl-Z itself arrives as a key in raw mode).
+    let mut sigtstp =
+        signal(SignalKind::from_raw(libc::SIGTSTP)).context("installing SIGTSTP handler")?;
 
     let _guard = TerminalGuard::enter().context("entering the terminal UI")?;
     let mut terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
@@ -195,6 +202,7 @@ pub async fn run(
                     snapshots.invalidate();
                 }
                 was_frozen = state.frozen;
+                snapshots.set_range(state.range);
                 if let Some(m) = snapshots.poll(&store, state.frozen) {
                     model = m;
                     dirty = true;
@@ -202,6 +210,16 @@ pub async fn run(
             }
             ev = events.next() => {
                 match ev {
+                    Some(Ok(TermEvent::Key(key)))
+                        if key.code == crossterm::event::KeyCode::Char('z')
+                            && key.modifiers.contains(crossterm::event::KeyModifiers::CONTROL) =>
+                    {
+                        crate::ui::terminal::suspend().context("suspending")?;
+                        // A fresh terminal has no previous frame, so everything is drawn
+                        // (`clear()` would ask the cursor position, racing the input stream).
+                        terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+                        dirty = true;
+                    }
                     Some(Ok(TermEvent::Key(key))) => match handle_key(&mut state, key) {
                         Action::Quit => break,
                         Action::ProbeNow => {
@@ -233,6 +251,12 @@ pub async fn run(
             _ = sigterm.recv() => break,
             _ = sighup.recv() => break,
             _ = sigint.recv() => break,
+            _ = sigquit.recv() => break,
+            _ = sigtstp.recv() => {
+                crate::ui::terminal::suspend().context("suspending")?;
+                terminal = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+                dirty = true;
+            }
         }
         if dirty {
             terminal.draw(|frame| draw(frame, &mut state, &model, &opts.theme))?;

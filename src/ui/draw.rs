@@ -7,8 +7,8 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use crate::analysis::alerts::{AlertKind, AlertState, Level};
-use crate::analysis::{Status, ViewModel};
+use crate::analysis::alerts::AlertKind;
+use crate::analysis::{Status, StatusSummary, ViewModel};
 use crate::time::{format_duration, format_hms, format_rfc3339};
 
 use super::glyphs::{Glyphs, glyphs};
@@ -123,30 +123,24 @@ fn draw_header(
     frame.render_widget(Line::from(second), l2);
 }
 
-/// The alert badge: PAGE reversed and bold with how long it has held, so it reads without
-/// colour; DEGRADED and OK as the status badges.
-pub fn alert_badge(alerts: &AlertState, theme: &Theme, g: &Glyphs) -> Span<'static> {
-    match alerts.level {
-        Level::Page => {
-            let held = alerts
-                .alerts
-                .iter()
-                .filter(|a| a.kind == AlertKind::Page)
-                .map(|a| a.for_ms)
-                .max()
-                .unwrap_or(0);
-            Span::styled(
-                format!(" {} PAGE {} ", g.page, format_duration(held)),
-                theme.alert_page,
-            )
-        }
-        Level::Degraded => status_span(Status::Degraded, theme, g),
-        Level::Ok => status_span(Status::Ok, theme, g),
+/// The status badge, decided by the status rule alone: PAGE reversed and bold with how long
+/// it has held, so it reads without colour; DEGRADED and OK as the status badges.
+pub fn status_badge(status: &StatusSummary, theme: &Theme, g: &Glyphs) -> Span<'static> {
+    match status.level {
+        Status::Page => Span::styled(
+            format!(
+                " {} PAGE {} ",
+                g.page,
+                format_duration(status.page_for_ms().unwrap_or(0))
+            ),
+            theme.alert_page,
+        ),
+        level => status_span(level, theme, g),
     }
 }
 
-/// The header's second line: alert state, mode, time, range and the leading hypothesis (or
-/// the first reason). Narrow terminals get the time without its date, the bare range, and the
+/// The header's second line: status, mode, time, range and the leading hypothesis (or the
+/// first reason of the status). Narrow terminals get the time without its date, the bare range, and the
 /// last part cut to what is left.
 fn status_line(
     width: usize,
@@ -156,8 +150,8 @@ fn status_line(
     g: &Glyphs,
 ) -> Vec<Span<'static>> {
     let narrow = width < 120;
-    let mut out = vec![alert_badge(&model.alerts, theme, g)];
-    if model.alerts.level != Level::Page
+    let mut out = vec![status_badge(&model.status, theme, g)];
+    if model.status.level != Status::Page
         && let Some(p) = model
             .alerts
             .alerts
@@ -204,9 +198,9 @@ fn status_line(
             ),
             theme.triage_supported,
         ));
-    } else if let Some(reason) = model.overview.reasons.first() {
+    } else if let Some(reason) = model.status.reasons.first() {
         out.push(Span::styled(
-            format!("  {}", fit(reason, room, g)),
+            format!("  {}", fit(&reason.text, room, g)),
             theme.muted,
         ));
     }
@@ -365,6 +359,7 @@ pub fn help_lines(keys: &KeyBindings) -> Vec<(String, &'static str)> {
         .map(|(actions, what)| (help_keys(keys, actions), *what))
         .collect();
     rows.push(("mouse".into(), "click tabs and rows, wheel scrolls"));
+    rows.push(("Ctrl-Z".into(), "suspend to the shell; fg resumes"));
     rows
 }
 

@@ -304,6 +304,7 @@ impl World {
                     actual: None,
                     transport: None,
                     verdict,
+                    redirects: Vec::new(),
                 });
             }
         }
@@ -507,6 +508,20 @@ fn parse_grant(body: &str, now: EpochMs) -> Option<Session> {
 /// Replays `span` of demo time from [`REPLAY_START`] with `seed` and returns the filled store
 /// (event-time mode, the demo's store configuration). The store's "now" is the last event.
 pub fn demo_store(span: EpochMs, seed: u64) -> Result<Store, ReplayError> {
+    demo_replay_sampled(span, seed, span.max(1), |_| {})
+}
+
+/// [`demo_store`], handing the store to `on_sample` every `every` of demo time (after the log
+/// batches up to that moment have been ingested), so a test can step through the incident in
+/// virtual time and check what the dashboard would show at each moment.
+pub fn demo_replay_sampled(
+    span: EpochMs,
+    seed: u64,
+    every: EpochMs,
+    mut on_sample: impl FnMut(&Store),
+) -> Result<Store, ReplayError> {
+    let every = every.max(BATCH_MS);
+    let mut next_sample = REPLAY_START + every;
     let mut store = Store::new(demo_store_config(), TimeMode::EventTime);
     let http_source = store.register_source("http.log");
     let auth_source = store.register_source("auth.log");
@@ -557,6 +572,10 @@ pub fn demo_store(span: EpochMs, seed: u64) -> Result<Store, ReplayError> {
         while next_flush <= t {
             world.http.flush(&mut store, next_flush)?;
             world.auth.flush(&mut store, next_flush)?;
+            if next_flush >= next_sample {
+                on_sample(&store);
+                next_sample += every;
+            }
             next_flush += BATCH_MS;
         }
         while next_probe <= t {

@@ -25,6 +25,22 @@ pub fn restore() {
     }
 }
 
+/// Ctrl-Z or SIGTSTP: hands the terminal back as it was, stops the process as the shell
+/// expects, and takes the terminal again once `fg` (SIGCONT) resumes it. The caller redraws
+/// the whole screen afterwards.
+pub fn suspend() -> std::io::Result<()> {
+    restore();
+    // SAFETY: raise(2) with a valid signal number; SIGSTOP cannot be caught, so this returns
+    // only after SIGCONT.
+    unsafe {
+        libc::raise(libc::SIGSTOP);
+    }
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    execute!(stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    Ok(())
+}
+
 /// Holds the terminal in TUI mode; dropping it restores the terminal.
 pub struct TerminalGuard {
     _private: (),

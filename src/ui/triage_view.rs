@@ -1,8 +1,8 @@
 //! The triage board: every hypothesis ranked by score, with the selected one's evidence, the
 //! places where logs and probes disagree, the check that settles it and what to do now.
 //!
-//! State is always written out (SUPPORTED / weakened / no evidence) so the board reads the
-//! same in monochrome. Wide terminals show the table and the detail side by side; at 80×24 the
+//! State is always written out (SUPPORTED / ended with its time / weakened / no evidence) so
+//! the board reads the same in monochrome. Wide terminals show the table and the detail side by side; at 80×24 the
 //! table keeps its rows and a short pane under it shows the selected entry's next check, with
 //! Enter opening the full detail in place of the table.
 
@@ -14,7 +14,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Wrap};
 
 use crate::analysis::ViewModel;
 use crate::analysis::triage::{Entry, State};
-use crate::time::{EpochMs, format_duration, format_hms};
+use crate::time::{EpochMs, format_duration, format_hm, format_hms};
 
 use super::draw::{fit, panel};
 use super::glyphs::Glyphs;
@@ -33,6 +33,7 @@ const BELOW_MIN_HEIGHT: u16 = 4;
 pub fn state_label(s: State) -> &'static str {
     match s {
         State::Supported => "SUPPORTED",
+        State::Ended => "ENDED",
         State::Weakened => "weakened",
         State::NoEvidence => "no evidence",
     }
@@ -41,7 +42,7 @@ pub fn state_label(s: State) -> &'static str {
 pub fn state_style(s: State, theme: &Theme) -> Style {
     match s {
         State::Supported => theme.triage_supported,
-        State::Weakened => theme.triage_weakened,
+        State::Ended | State::Weakened => theme.triage_weakened,
         State::NoEvidence => theme.triage_none,
     }
 }
@@ -80,7 +81,11 @@ fn board_row(rank: usize, e: &Entry, bar_w: usize, ascii: bool, theme: &Theme) -
         Cell::from(Span::styled(e.id, muted_if_none(theme.text))),
         Cell::from(Span::styled(e.title, muted_if_none(theme.text))),
         Cell::from(Span::styled(
-            state_label(e.state),
+            match e.ended_at {
+                // The time it ended says more than the word, and fits the column.
+                Some(t) if e.state == State::Ended => format!("ended {}", format_hm(t)),
+                _ => state_label(e.state).to_string(),
+            },
             state_style(e.state, theme),
         )),
         Cell::from(Line::from(vec![
@@ -88,20 +93,37 @@ fn board_row(rank: usize, e: &Entry, bar_w: usize, ascii: bool, theme: &Theme) -
             Span::styled(empty, theme.muted),
             Span::styled(format!(" {:>3}", e.score), muted_if_none(theme.text)),
         ])),
-        Cell::from(Span::styled(clock(e.first_seen), theme.muted)),
+        Cell::from(Span::styled(
+            if e.began_before_window {
+                // First seen at the window's start: it may have begun before.
+                format!("<{}", clock(e.first_seen))
+            } else {
+                clock(e.first_seen)
+            },
+            theme.muted,
+        )),
     ])
 }
 
 /// Heading and next check first, so a pane of four lines still says what to run; then the
-/// mitigation, then the facts for and against.
-pub fn entry_detail_lines(e: &Entry, theme: &Theme, g: &Glyphs) -> Vec<Line<'static>> {
+/// mitigation, then the facts for and against. `now` is the board's, for "ended … ago".
+pub fn entry_detail_lines(
+    e: &Entry,
+    now: EpochMs,
+    theme: &Theme,
+    g: &Glyphs,
+) -> Vec<Line<'static>> {
+    let mut heading = vec![
+        Span::styled(format!("{} {}", e.id, e.title), theme.title),
+        Span::raw("  "),
+        Span::styled(state_label(e.state), state_style(e.state, theme)),
+        Span::styled(format!("  score {}/100", e.score), theme.text),
+    ];
+    if let Some(text) = e.ended_text(now) {
+        heading.push(Span::styled(format!("  {text}"), theme.triage_weakened));
+    }
     let mut out = vec![
-        Line::from(vec![
-            Span::styled(format!("{} {}", e.id, e.title), theme.title),
-            Span::raw("  "),
-            Span::styled(state_label(e.state), state_style(e.state, theme)),
-            Span::styled(format!("  score {}/100", e.score), theme.text),
-        ]),
+        Line::from(heading),
         Line::from(vec![
             Span::styled("Next check: ", theme.table_header),
             Span::styled(e.next_check.clone(), theme.next_check),
@@ -122,6 +144,11 @@ pub fn entry_detail_lines(e: &Entry, theme: &Theme, g: &Glyphs) -> Vec<Line<'sta
     section(&mut out, "Evidence");
     out.push(Line::styled(
         match (e.first_seen, e.last_seen) {
+            (Some(f), Some(l)) if e.began_before_window => format!(
+                "  seen from before {} (the start of this window) to {}",
+                clock(Some(f)),
+                clock(Some(l)),
+            ),
             (Some(f), Some(l)) => format!(
                 "  seen {} to {} ({})",
                 clock(Some(f)),
@@ -227,7 +254,7 @@ pub fn triage(
 
     if state.detail && !side_by_side {
         if let Some(e) = entry {
-            draw_detail(frame, area, state, e, true, theme, g);
+            draw_detail(frame, area, state, e, board.now, true, theme, g);
             return;
         }
         state.detail = false;
@@ -276,7 +303,7 @@ pub fn triage(
             },
             Col::Fixed(11),
             Col::Fixed(bar_w as u16 + 4),
-            Col::Fixed(9),
+            Col::Fixed(10),
         ],
     );
     selectable_table(
@@ -295,22 +322,24 @@ pub fn triage(
     );
     if let (Some(d), Some(e)) = (detail_area, entry) {
         let open = state.detail;
-        draw_detail(frame, d, state, e, open, theme, g);
+        draw_detail(frame, d, state, e, board.now, open, theme, g);
     }
 }
 
 /// The detail pane. `open` means it was asked for with Enter, so it scrolls and says how to
 /// close it.
+#[allow(clippy::too_many_arguments)]
 fn draw_detail(
     frame: &mut Frame,
     area: Rect,
     state: &mut UiState,
     e: &Entry,
+    now: EpochMs,
     open: bool,
     theme: &Theme,
     g: &Glyphs,
 ) {
-    let lines = entry_detail_lines(e, theme, g);
+    let lines = entry_detail_lines(e, now, theme, g);
     let scroll = if open {
         state.detail_scroll = state.detail_scroll.min(lines.len() as u16);
         state.detail_scroll
@@ -358,6 +387,7 @@ mod tests {
     fn every_state_has_words_not_only_a_colour() {
         assert_eq!(state_label(State::Supported), "SUPPORTED");
         assert_eq!(state_label(State::Weakened), "weakened");
+        assert_eq!(state_label(State::Ended), "ENDED");
         assert_eq!(state_label(State::NoEvidence), "no evidence");
     }
 }

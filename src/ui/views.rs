@@ -144,7 +144,33 @@ pub fn overview(
 ) {
     let o = &model.overview;
     let compact = area.height < 30;
-    let reasons = o.reasons.len().clamp(1, if compact { 2 } else { 4 }) as u16;
+    let window = format_duration(o.window_ms);
+    // Reasons and source problems are shown whole, wrapped: a cut error hides its cause.
+    let text_width = area.width.saturating_sub(4).max(10) as usize;
+    let rows_of = |text: &str| text.chars().count().div_ceil(text_width).max(1) as u16;
+    let reason_rows: u16 = model
+        .status
+        .reasons
+        .iter()
+        .map(|r| rows_of(&format!("x {}", r.text)))
+        .sum::<u16>()
+        .clamp(1, if compact { 3 } else { 6 });
+    let problems: Vec<String> = o
+        .sources
+        .iter()
+        .flat_map(|s| {
+            s.problem
+                .clone()
+                .into_iter()
+                .chain(crate::analysis::status::source_error(&s.state))
+                .map(move |p| format!("{}: {p}", s.label))
+        })
+        .collect();
+    let problem_rows: u16 = problems
+        .iter()
+        .map(|p| rows_of(p))
+        .sum::<u16>()
+        .min(if compact { 3 } else { 6 });
     let error_line = o.sources.iter().any(|s| s.last_error.is_some()) as u16;
     let src_rows = (o.sources.len().max(1) as u16).min(if compact { 2 } else { 8 });
     // The leading hypothesis, when supported: its strongest evidence and the next check.
@@ -156,10 +182,10 @@ pub fn overview(
     });
     let lead_h = lead_lines.as_ref().map_or(0, |(_, l)| l.len() as u16 + 2);
     let [top, lead_area, middle, bottom] = Layout::vertical([
-        Constraint::Length(reasons + 3),
+        Constraint::Length(reason_rows + 3),
         Constraint::Length(lead_h),
         Constraint::Min(6),
-        Constraint::Length(src_rows + error_line + 3),
+        Constraint::Length(src_rows + problem_rows + error_line + 3),
     ])
     .areas(area);
     if let Some((e, lines)) = lead_lines {
@@ -175,33 +201,37 @@ pub fn overview(
         );
     }
 
-    // Status: the big line and why.
-    // The badge is the alert state, as in the header, so the screen never shows two verdicts.
+    // Status: the badge and why, from the status rule like the header's badge, over the same
+    // window as the route table below.
     let mut lines = vec![Line::from(vec![
-        super::draw::alert_badge(&model.alerts, theme, g),
+        super::draw::status_badge(&model.status, theme, g),
         Span::styled(
             format!(
-                "  {} requests in 15m across {} routes",
+                "  {} requests over {window} across {} routes",
                 count(o.requests_15m),
                 o.routes.len(),
             ),
             theme.muted,
         ),
     ])];
-    if o.reasons.is_empty() {
+    if model.status.reasons.is_empty() {
         lines.push(Line::styled(
-            "all routes within objective, all probes allowed",
+            format!(
+                "every source reading, every probe passing, every route within objective over {window}"
+            ),
             theme.good,
         ));
     }
-    for r in o.reasons.iter().take(reasons as usize) {
+    for r in &model.status.reasons {
         lines.push(Line::from(vec![
             Span::styled(format!("{} ", g.degraded), theme.warning),
-            Span::styled(r.clone(), theme.text),
+            Span::styled(r.text.clone(), theme.text),
         ]));
     }
     frame.render_widget(
-        Paragraph::new(lines).block(panel(" Status ", theme, g)),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(panel(format!(" Status, {window} "), theme, g)),
         top,
     );
 
@@ -220,7 +250,7 @@ pub fn overview(
         frame,
         routes_area,
         state,
-        " Routes, 15m (xo: cross-origin failed) ".into(),
+        format!(" Routes, {window} (xo: cross-origin failed) "),
         vec!["Route", "OPT", "2xx%", "xo%", "401", "403"],
         rows,
         fit_widths(
@@ -334,8 +364,12 @@ pub fn overview(
     let block = panel(" Sources ", theme, g);
     let inner = block.inner(bottom);
     frame.render_widget(block, bottom);
-    let [table_area, error_area] =
-        Layout::vertical([Constraint::Min(1), Constraint::Length(error_line)]).areas(inner);
+    let [table_area, problem_area, error_area] = Layout::vertical([
+        Constraint::Min(1),
+        Constraint::Length(problem_rows),
+        Constraint::Length(error_line),
+    ])
+    .areas(inner);
     let header = Row::new(vec![
         "Source",
         "Format",
@@ -380,6 +414,14 @@ pub fn overview(
         Constraint::Length(10),
     ];
     frame.render_widget(Table::new(rows, widths).header(header), table_area);
+    let problem_lines: Vec<Line> = problems
+        .into_iter()
+        .map(|p| Line::styled(p, theme.warning))
+        .collect();
+    frame.render_widget(
+        Paragraph::new(problem_lines).wrap(Wrap { trim: false }),
+        problem_area,
+    );
     if let Some((s, (sample, reason))) = o
         .sources
         .iter()
@@ -572,7 +614,11 @@ pub fn trend(
                 "no OPTIONS requests in this range",
                 theme.muted,
             ))
-            .block(panel(" OPTIONS status trend ", theme, g)),
+            .block(panel(
+                format!(" OPTIONS status trend ({}) ", state.range.label()),
+                theme,
+                g,
+            )),
             chart,
         );
         return;
@@ -605,8 +651,9 @@ pub fn trend(
         .collect();
     lines.push(axis_line(t.axis.start, t.axis.end, bars_w, theme));
     let title = format!(
-        " {} OPTIONS by status, {} per column, peak {} ",
+        " {} OPTIONS by status ({}), {} per column, peak {} ",
         rt.route,
+        state.range.label(),
         format_duration(t.axis.column_ms * per),
         count(max)
     );
@@ -653,7 +700,11 @@ pub fn trend(
         .collect();
     frame.render_widget(
         Paragraph::new(lines).block(panel(
-            format!(" Non-2xx OPTIONS per route, peak {} ", count(max)),
+            format!(
+                " Non-2xx OPTIONS per route ({}), peak {} ",
+                state.range.label(),
+                count(max)
+            ),
             theme,
             g,
         )),
@@ -662,6 +713,12 @@ pub fn trend(
 }
 
 // ---------------------------------------------------------------- origins
+
+/// "401 OPTIONS ×104", or "-".
+fn dominant_text(c: &crate::analysis::OriginCell) -> String {
+    c.dominant
+        .map_or("-".into(), |(s, m, n)| format!("{s} {m} ×{}", count(n)))
+}
 
 pub fn origins(
     frame: &mut Frame,
@@ -715,8 +772,7 @@ pub fn origins(
                     None => Span::styled("-", theme.muted),
                 }),
                 Cell::from(Span::styled(
-                    c.dominant
-                        .map_or("-".into(), |(s, m, n)| format!("{s} {m} ×{}", count(n))),
+                    dominant_text(c),
                     if c.dominant.is_some() {
                         theme.text
                     } else {
@@ -756,7 +812,19 @@ pub fn origins(
                 Col::Fixed(6),
                 Col::Fixed(6),
                 Col::Fixed(6),
-                Col::Fixed(15),
+                // Text, so the count is never cut: "401 OPTIONS ×104" read as "×10" otherwise.
+                Col::Text {
+                    longest: longest(
+                        "Dominant",
+                        cells
+                            .iter()
+                            .map(dominant_text)
+                            .collect::<Vec<_>>()
+                            .iter()
+                            .map(String::as_str),
+                    ),
+                    min: 15,
+                },
             ]
             .into_iter()
             .enumerate()
@@ -811,8 +879,9 @@ pub fn auth(
         .filter(|c| a.class_totals[*c as usize] > 0 || *c == AuthClass::Expired)
         .collect();
     let waves = crate::analysis::waves::auth_bursts(a, &state.token_lifetimes_ms);
-    // Series, the burst marks, the axis, the burst summary, and the border.
-    let chart_h = (2 + classes.len().min(6) + 1 + 1 + 1 + 2) as u16;
+    let clients = model.client_periods(state.range, &state.token_lifetimes_ms);
+    // Series, the burst marks, the axis, the burst summary, the clients line, and the border.
+    let chart_h = (2 + classes.len().min(6) + 1 + 1 + 1 + 1 + 2) as u16;
     let [top, bottom] =
         Layout::vertical([Constraint::Length(chart_h), Constraint::Min(5)]).areas(area);
     let [chart, methods] =
@@ -875,6 +944,7 @@ pub fn auth(
     lines.push(burst_marks(&waves, a.columns.len(), bars_w, theme, g));
     lines.push(axis_line(a.axis.start, a.axis.end, bars_w, theme));
     lines.push(burst_summary(&waves, inner_w, theme, g));
+    lines.push(client_summary(&clients, inner_w, theme, g));
     frame.render_widget(
         Paragraph::new(lines).block(panel(
             format!(" 401/403 beside auth failures ({}) ", state.range.label()),
@@ -902,7 +972,11 @@ pub fn auth(
         mlines.push(Line::styled("preflight auth (H2)", theme.warning));
     }
     frame.render_widget(
-        Paragraph::new(mlines).block(panel(" By method ", theme, g)),
+        Paragraph::new(mlines).block(panel(
+            format!(" By method ({}) ", state.range.label()),
+            theme,
+            g,
+        )),
         methods,
     );
 
@@ -974,7 +1048,8 @@ fn burst_marks(
     ])
 }
 
-/// One line under the axis: when the bursts started, their period and the next one due.
+/// One line under the axis: when the bursts started, their period with its confidence, and
+/// the next one due.
 fn burst_summary(waves: &AuthBursts, width: usize, theme: &Theme, g: &Glyphs) -> Line<'static> {
     if waves.bursts.is_empty() {
         return Line::styled(fit(" no 401/403 bursts in range", width, g), theme.muted);
@@ -994,13 +1069,13 @@ fn burst_summary(waves: &AuthBursts, width: usize, theme: &Theme, g: &Glyphs) ->
     };
     let text = match &waves.period {
         Some(p) => format!(
-            " {} · next due {} UTC · started {more}{}",
-            p.describe(),
-            format_hm(p.next_due),
-            starts.join(", ")
+            " started {more}{} UTC · {} · next due {} UTC",
+            starts.join(", "),
+            p.short(),
+            format_hm(p.next_due)
         ),
         None => format!(
-            " started {more}{} UTC · no period yet (needs three recurrences)",
+            " started {more}{} UTC · no period (needs three bursts with agreeing intervals)",
             starts.join(", ")
         ),
     };
@@ -1012,6 +1087,33 @@ fn burst_summary(waves: &AuthBursts, width: usize, theme: &Theme, g: &Glyphs) ->
             theme.text
         },
     )
+}
+
+/// One line under the burst summary: what each client's own 401/403 recurrences say.
+fn client_summary(
+    c: &crate::analysis::bursts::ClientPeriods,
+    width: usize,
+    theme: &Theme,
+    g: &Glyphs,
+) -> Line<'static> {
+    match c.describe().filter(|_| c.significant()) {
+        Some(text) => Line::styled(fit(&format!(" {text}"), width, g), theme.warning),
+        None if c.clients == 0 => Line::styled(
+            fit(" per client: no client named on 401/403", width, g),
+            theme.muted,
+        ),
+        None => Line::styled(
+            fit(
+                &format!(
+                    " per client: {} of {} clients recur at a token lifetime, no more than chance",
+                    c.recurring, c.clients
+                ),
+                width,
+                g,
+            ),
+            theme.muted,
+        ),
+    }
 }
 
 fn lines_push_method(out: &mut Vec<Line<'static>>, m: &str, a: u64, b: u64, theme: &Theme) {
@@ -1033,6 +1135,9 @@ fn lines_push_method(out: &mut Vec<Line<'static>>, m: &str, a: u64, b: u64, them
 fn verdict_cell(p: &ProbeRow, theme: &Theme) -> Cell<'static> {
     if p.allowed {
         Cell::from(Span::styled("ALLOWED", theme.verdict_allowed))
+    } else if p.transport == Some(crate::event::TransportKind::Local) {
+        // corstop's own limit: neither verdict is true.
+        Cell::from(Span::styled("UNKNOWN", theme.warning))
     } else {
         Cell::from(Span::styled("BLOCKED", theme.verdict_blocked))
     }
@@ -1046,6 +1151,10 @@ pub fn probes(
     theme: &Theme,
     g: &Glyphs,
 ) {
+    let mixed_modes = model
+        .probes
+        .windows(2)
+        .any(|w| w[0].credentials != w[1].credentials);
     let rows: Vec<Vec<Cell>> = model
         .probes
         .iter()
@@ -1059,7 +1168,7 @@ pub fn probes(
                 verdict_cell(p, theme),
                 Cell::from(Line::from(endpoint)),
                 Cell::from(p.origin.clone()),
-                Cell::from(p.shape.clone()),
+                Cell::from(shape_label(p, mixed_modes)),
                 Cell::from(Span::styled(
                     p.code.clone(),
                     if p.doubled_acao {
@@ -1079,7 +1188,7 @@ pub fn probes(
         let sel = state.clamp_selection(model.probes.len());
         if let Some(p) = model.probe_results.get(sel) {
             let [head, detail] =
-                Layout::vertical([Constraint::Length(4), Constraint::Min(5)]).areas(area);
+                Layout::vertical([Constraint::Length(5), Constraint::Min(5)]).areas(area);
             let row = &model.probes[sel];
             let summary = vec![
                 Line::from(vec![
@@ -1094,6 +1203,14 @@ pub fn probes(
                     Span::styled(format!("  {}  {}", row.code, p.shape.name), theme.text),
                 ]),
                 Line::styled(format!("{} from {}", p.url, p.origin), theme.muted),
+                Line::styled(
+                    format!(
+                        "credentials: {} ({})",
+                        p.shape.credentials.as_str(),
+                        p.shape.credentials.cross_origin_meaning()
+                    ),
+                    theme.muted,
+                ),
             ];
             frame.render_widget(
                 Paragraph::new(summary).block(panel(" Probe ", theme, g)),
@@ -1137,7 +1254,8 @@ pub fn probes(
             longest: longest("Origin", model.probes.iter().map(|p| p.origin.as_str())),
             min: 16,
         },
-        Col::Fixed(13),
+        // Room for the include mark when modes are mixed.
+        Col::Fixed(if mixed_modes { 15 } else { 13 }),
         Col::Fixed(13),
         Col::Fixed(3),
     ];
@@ -1170,11 +1288,12 @@ pub fn probes(
         area,
         state,
         format!(
-            " Probes: endpoint × origin × shape, latest{} ",
+            " Probes, latest, credentials {}{} ",
+            credentials_modes(&model.probes),
             if wide {
                 ""
             } else {
-                " (wider terminal: latency, instance)"
+                " · wider terminal: latency, instance"
             }
         ),
         header,
@@ -1183,6 +1302,31 @@ pub fn probes(
         theme,
         g,
     );
+}
+
+/// The shape's name, marked when the probe sent cookies among probes that did not, since a verdict on an `include`
+/// request says nothing about a bearer-token page and the other way round.
+fn shape_label(p: &crate::analysis::ProbeRow, mixed_modes: bool) -> String {
+    if mixed_modes
+        && p.credentials == crate::cors::Credentials::Include
+        && !p.shape.ends_with("+cred")
+    {
+        format!("{} *", p.shape)
+    } else {
+        p.shape.clone()
+    }
+}
+
+/// The credentials modes in the table, for its title: one mode, or which one is marked.
+fn credentials_modes(rows: &[crate::analysis::ProbeRow]) -> String {
+    let mut modes: Vec<&'static str> = rows.iter().map(|r| r.credentials.as_str()).collect();
+    modes.sort_unstable();
+    modes.dedup();
+    match modes.as_slice() {
+        [] => crate::cors::Credentials::default().as_str().to_string(),
+        [one] => (*one).to_string(),
+        _ => "mixed, include marked *".to_string(),
+    }
 }
 
 /// The evidence of one probe, line by line: requests as sent, responses as received (every
@@ -1252,6 +1396,36 @@ pub fn probe_detail_lines(
         match &p.actual {
             Some(r) => response(&mut out, r),
             None => out.push(Line::styled("  (none)", theme.muted)),
+        }
+    }
+    for (i, hop) in p.redirects.iter().enumerate() {
+        let n = i + 1;
+        if let Some(r) = &hop.preflight_request {
+            section(
+                &mut out,
+                &format!("Redirect {n}: preflight (as sent, Origin {})", hop.origin),
+            );
+            request(&mut out, r);
+            section(
+                &mut out,
+                &format!("Redirect {n}: preflight response (as received)"),
+            );
+            match &hop.preflight {
+                Some(r) => response(&mut out, r),
+                None => out.push(Line::styled("  (none)", theme.muted)),
+            }
+        }
+        if let Some(r) = &hop.request {
+            section(
+                &mut out,
+                &format!("Redirect {n}: request (as sent, Origin {})", hop.origin),
+            );
+            request(&mut out, r);
+            section(&mut out, &format!("Redirect {n}: response (as received)"));
+            match &hop.response {
+                Some(r) => response(&mut out, r),
+                None => out.push(Line::styled("  (none)", theme.muted)),
+            }
         }
     }
     if let Some(t) = &p.transport {

@@ -13,6 +13,35 @@ use tokio::net::{TcpListener, TcpStream};
 
 pub const ORIGIN: &str = "https://app.example";
 
+/// Serves `/api/orders/{id}` with axum: GET 200, PUT 401 (an expired token), behind `cors`.
+/// Returns the URL of order 7.
+pub async fn serve_orders(
+    cors: tower_http::cors::CorsLayer,
+) -> (String, tokio::task::JoinHandle<()>) {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/api/orders/{id}",
+            get(|| async { "{}" }).put(|| async { axum::http::StatusCode::UNAUTHORIZED }),
+        )
+        .layer(cors);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}/api/orders/7"), task)
+}
+
+/// A one-worker runtime for tests that drive the binary while serving from this process.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// A request as the raw server received it.
 #[derive(Clone, Debug)]
 pub struct SeenRequest {
@@ -244,8 +273,13 @@ pub fn target(url: &str, origin: &str, shape: RequestShape) -> ProbeTarget {
     }
 }
 
+/// The usual SPA request from a cookie-based page: credentials included, so the server must
+/// answer `Access-Control-Allow-Credentials: true` and a specific origin.
 pub fn spa() -> RequestShape {
-    RequestShape::spa_default()
+    RequestShape {
+        credentials: Credentials::Include,
+        ..RequestShape::spa_default()
+    }
 }
 
 pub fn shape(method: &str, headers: &[(&str, &str)], credentials: Credentials) -> RequestShape {
