@@ -20,11 +20,11 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use corstop::event::Event;
+use corstop::model::time::{civil_from_days, format_rfc3339_millis, now_ms};
+use corstop::sources::event::Event;
 use corstop::sources::formats::FormatOptions;
 use corstop::sources::live::{LogSourceSpec, spawn_log_source};
 use corstop::store::{Store, StoreConfig, TimeMode};
-use corstop::time::{civil_from_days, format_rfc3339_millis, now_ms};
 
 const TEXT_FORMATS: &[&str] = &["appservice-http", "combined", "w3c", "envoy"];
 /// Splittable formats (`reader::is_splittable`) are split across cores; the others are read on one thread.
@@ -1522,7 +1522,7 @@ fn print_row(r: &Row) {
         };
         // Both cores: the CPU-time figure is the rate the work would reach with the cores to
         // itself, i.e. lines divided by the CPU time spread over the threads used.
-        let threads = if corstop::sources::reader::is_splittable(&r.format) {
+        let threads = if corstop::store::reader::is_splittable(&r.format) {
             2.0
         } else {
             1.0
@@ -1591,7 +1591,7 @@ fn print_summary(rows: &[Row]) {
     let single: Vec<&str> = rows
         .iter()
         .map(|r| r.format.as_str())
-        .filter(|f| !corstop::sources::reader::is_splittable(f))
+        .filter(|f| !corstop::store::reader::is_splittable(f))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();

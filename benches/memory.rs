@@ -11,11 +11,11 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use corstop::model::time::{HOUR, format_rfc3339, now_ms};
 use corstop::sources::formats::FormatOptions;
 use corstop::sources::live::{LogSourceSpec, spawn_log_source};
-use corstop::sources::reader::read_to_end;
+use corstop::store::reader::read_to_end;
 use corstop::store::{Store, StoreConfig, TimeMode};
-use corstop::time::{HOUR, format_rfc3339, now_ms};
 
 fn status_kb(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")

@@ -6,7 +6,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use corstop::analysis::{TimeRange, snapshot};
-use corstop::ui::replay::{REPLAY_SEED, REPLAY_SPAN, demo_store};
+use corstop::demo::replay::{REPLAY_SEED, REPLAY_SPAN, demo_store};
 use corstop::ui::{Theme, UiState, View, draw};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -4,7 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use corstop::event::{AuthRecord, HttpRecord, Sink};
+use corstop::sources::event::{AuthRecord, HttpRecord, Sink};
 use corstop::sources::formats::{self, FormatOptions, JsonFieldMap};
 
 struct Counting;

@@ -1,7 +1,7 @@
 //! Shared by the fuzz targets: feeding bytes to a parser the way the readers do, and checking
 //! what came out is within the store's promises.
 
-use corstop::event::{AuthRecord, HttpRecord, Sink};
+use corstop::sources::event::{AuthRecord, HttpRecord, Sink};
 use corstop::sources::formats::{FormatOptions, JsonFieldMap, parser};
 use corstop::store::{Store, StoreConfig, TimeMode};
 

@@ -4,6 +4,6 @@
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = corstop::config::parse(text, std::path::Path::new("fuzz.toml"));
+        let _ = corstop::app::config::parse(text, std::path::Path::new("fuzz.toml"));
     }
 });

@@ -10,7 +10,7 @@
 
 use serde::Serialize;
 
-use crate::time::{EpochMs, MINUTE, format_duration};
+use crate::model::time::{EpochMs, MINUTE, format_duration};
 
 /// How strict burst detection is.
 #[derive(Debug, Clone, Copy, PartialEq)]

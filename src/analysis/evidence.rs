@@ -14,10 +14,10 @@ use crate::analysis::bursts::BurstParams;
 use crate::analysis::expiry::{ExpiryReport, analyse_expiry};
 use crate::analysis::followup::{FollowupRow, preflight_followup};
 use crate::cors::Stage;
-use crate::event::{AcaoSeen, AuthClass, Hypothesis, Method, ProbeResult};
-use crate::route;
+use crate::model::time::EpochMs;
+use crate::sources::event::{AcaoSeen, AuthClass, Hypothesis, Method, ProbeResult};
+use crate::store::route;
 use crate::store::{HttpKey, NO_ORIGIN, Store};
-use crate::time::EpochMs;
 
 /// Routes kept in the evidence (by volume of OPTIONS and failures).
 pub const MAX_ROUTES: usize = 32;
@@ -219,7 +219,7 @@ impl ProbeFact {
                     _ => p.preflight.as_ref(),
                 }?;
                 resp.first("www-authenticate")
-                    .map(|v| crate::redact::header_value("www-authenticate", v).into_owned())
+                    .map(|v| crate::model::redact::header_value("www-authenticate", v).into_owned())
             }),
             chrome_message: p.verdict.chrome_message.clone(),
             warnings: p.verdict.warnings.iter().map(|w| w.code).collect(),

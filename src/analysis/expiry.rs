@@ -15,9 +15,9 @@ use crate::analysis::bursts::{
     Burst, BurstParams, ClientPeriods, ExpiryCorrelation, Period, client_periods,
     correlate_expired, detect_bursts, estimate_period, expired_windows,
 };
-use crate::event::{AuthClass, Method};
+use crate::model::time::EpochMs;
+use crate::sources::event::{AuthClass, Method};
 use crate::store::{HttpKey, Store};
-use crate::time::EpochMs;
 
 /// Most points in an analysed series; coarser store windows are regrouped to fit.
 pub const MAX_POINTS: usize = 720;
@@ -307,9 +307,9 @@ pub fn analyse_expiry(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{AuthRecord, HttpRecord};
+    use crate::model::time::{HOUR, MINUTE, SECOND};
+    use crate::sources::event::{AuthRecord, HttpRecord};
     use crate::store::{StoreConfig, TimeMode};
-    use crate::time::{HOUR, MINUTE, SECOND};
     use std::borrow::Cow;
 
     const T0: EpochMs = 1_775_296_800_000; // 2026-04-04T10:00:00Z

@@ -19,9 +19,9 @@
 
 use serde::Serialize;
 
-use crate::event::{AcaoSeen, Method};
+use crate::model::time::EpochMs;
+use crate::sources::event::{AcaoSeen, Method};
 use crate::store::{NO_ORIGIN, Store};
-use crate::time::EpochMs;
 
 /// Most rows returned (the largest gaps first).
 pub const MAX_ROWS: usize = 64;
@@ -145,9 +145,9 @@ pub fn preflight_followup(store: &Store, span_ms: EpochMs) -> Vec<FollowupRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::HttpRecord;
+    use crate::model::time::{MINUTE, SECOND};
+    use crate::sources::event::HttpRecord;
     use crate::store::{StoreConfig, TimeMode};
-    use crate::time::{MINUTE, SECOND};
 
     const T0: EpochMs = 1_775_296_800_000;
 

@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::analysis::triage::{Board, Entry, State};
-use crate::event::Hypothesis;
-use crate::time::{EpochMs, format_duration, format_rfc3339};
+use crate::model::time::{EpochMs, format_duration, format_rfc3339};
+use crate::sources::event::Hypothesis;
 
 /// Incidents reported at most.
 pub const MAX_INCIDENTS: usize = 3;
@@ -186,7 +186,7 @@ fn one_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::MINUTE;
+    use crate::model::time::MINUTE;
 
     const T0: EpochMs = 1_775_296_800_000; // 2026-04-04T10:00:00Z
 

@@ -16,12 +16,12 @@ pub mod status;
 pub mod triage;
 pub mod waves;
 
-use crate::event::{Hypothesis, ProbeResult};
+use crate::sources::event::{Hypothesis, ProbeResult};
 use crate::store::{AuthSample, Store, TimeMode};
 
 use self::alerts::{AlertConfig, AlertState};
 use self::triage::{Board, Entry};
-use crate::time::{EpochMs, HOUR, MINUTE};
+use crate::model::time::{EpochMs, HOUR, MINUTE};
 
 pub use overview::{
     AuthSummary, Folding, Overview, PAGE_FAILURE_RATE, PREFLIGHT_OBJECTIVE, ProbeCounts,
@@ -102,7 +102,7 @@ pub struct ProbeRow {
     /// The verdict code, as every output names it.
     pub code: String,
     /// What failed when there was no HTTP response at all.
-    pub transport: Option<crate::event::TransportKind>,
+    pub transport: Option<crate::sources::event::TransportKind>,
     pub hidden_status: Option<u16>,
     pub latency_ms: Option<u32>,
     pub instance: Option<String>,
@@ -422,7 +422,7 @@ fn probe_row(p: &ProbeResult) -> ProbeRow {
         .map(|t| t.kind);
     ProbeRow {
         time: p.time,
-        endpoint: crate::route::template(url_path(&p.url)).into_owned(),
+        endpoint: crate::store::route::template(url_path(&p.url)).into_owned(),
         url: p.url.clone(),
         origin: p.origin.clone(),
         shape: p.shape.name.clone(),

@@ -8,9 +8,9 @@
 
 use rustc_hash::FxHashSet;
 
-use crate::event::{AuthClass, Method};
+use crate::model::time::{EpochMs, MINUTE};
+use crate::sources::event::{AuthClass, Method};
 use crate::store::{HttpKey, NO_ORIGIN, Store};
-use crate::time::{EpochMs, MINUTE};
 
 use super::{ProbeRow, url_path};
 
@@ -123,7 +123,7 @@ pub fn critical_routes(store: &Store) -> FxHashSet<u16> {
         .iter()
         .filter(|p| p.critical)
         .filter_map(|p| {
-            let templ = crate::route::template(url_path(&p.url));
+            let templ = crate::store::route::template(url_path(&p.url));
             store.routes.lookup(&templ)
         })
         .collect()

@@ -7,9 +7,9 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::analysis::triage::FOLLOWUP_MIN_PREFLIGHTS;
-use crate::event::{AuthClass, Method};
+use crate::model::time::EpochMs;
+use crate::sources::event::{AuthClass, Method};
 use crate::store::{NO_ORIGIN, Store};
-use crate::time::EpochMs;
 
 use super::TimeRange;
 use super::overview::is_failure;

@@ -24,8 +24,8 @@ use serde::Serialize;
 
 use crate::analysis::alerts::{AlertKind, AlertState};
 use crate::analysis::triage::{Board, State};
+use crate::model::time::EpochMs;
 use crate::store::{SourceStats, Store};
-use crate::time::EpochMs;
 
 /// The three levels, ordered: `Page` is worse than `Degraded`, which is worse than `Ok`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
@@ -267,14 +267,14 @@ pub fn probe_inputs(store: &Store) -> Vec<ProbeInput> {
         .probe_latest()
         .iter()
         .map(|p| ProbeInput {
-            endpoint: crate::route::template(super::url_path(&p.url)).into_owned(),
+            endpoint: crate::store::route::template(super::url_path(&p.url)).into_owned(),
             origin: p.origin.clone(),
             critical: p.critical,
             allowed: p.verdict.allowed && p.transport.is_none(),
             not_judged: p
                 .transport
                 .as_ref()
-                .is_some_and(|t| t.kind == crate::event::TransportKind::Local),
+                .is_some_and(|t| t.kind == crate::sources::event::TransportKind::Local),
         })
         .collect()
 }
@@ -309,7 +309,7 @@ mod tests {
                     kind,
                     route: "/api/orders".into(),
                     since: 0,
-                    for_ms: 11 * crate::time::MINUTE,
+                    for_ms: 11 * crate::model::time::MINUTE,
                     value: 0.2,
                     message: format!("{kind:?} on /api/orders"),
                 })
@@ -509,6 +509,6 @@ mod tests {
             alerts: Some(&alerts(&[AlertKind::Page, AlertKind::PagePending])),
             ..Default::default()
         });
-        assert_eq!(s.page_for_ms(), Some(11 * crate::time::MINUTE));
+        assert_eq!(s.page_for_ms(), Some(11 * crate::model::time::MINUTE));
     }
 }

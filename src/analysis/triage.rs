@@ -70,8 +70,8 @@ use serde::Serialize;
 
 use crate::analysis::evidence::{Evidence, ProbeFact, RouteEvidence, Seen};
 use crate::analysis::followup::FollowupRow;
-use crate::event::{AuthClass, Hypothesis};
-use crate::time::{EpochMs, MINUTE, format_hms};
+use crate::model::time::{EpochMs, MINUTE, format_hms};
+use crate::sources::event::{AuthClass, Hypothesis};
 
 /// Points at which a hypothesis counts as supported.
 pub const SUPPORTED_MIN: u8 = 35;
@@ -163,7 +163,7 @@ pub fn ended_text(ended: EpochMs, now: EpochMs) -> String {
     format!(
         "ended {} ({} ago)",
         at(ended),
-        crate::time::format_duration((now - ended).max(0))
+        crate::model::time::format_duration((now - ended).max(0))
     )
 }
 
@@ -1643,7 +1643,7 @@ fn check_skew(_e: &Evidence) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::HOUR;
+    use crate::model::time::HOUR;
 
     #[test]
     fn rule_table_covers_every_hypothesis_in_order() {
@@ -1661,8 +1661,8 @@ mod tests {
 
     #[test]
     fn expected_gap_follows_the_failures_and_the_traffic() {
-        const B: EpochMs = 10 * crate::time::SECOND;
-        const S: EpochMs = crate::time::SECOND;
+        const B: EpochMs = 10 * crate::model::time::SECOND;
+        const S: EpochMs = crate::model::time::SECOND;
         let none = Seen::default();
         for (what, failures, traffic, period, want) in [
             (
@@ -1716,7 +1716,7 @@ mod tests {
     #[test]
     fn ongoing_or_ended() {
         use Standing::*;
-        const S: EpochMs = crate::time::SECOND;
+        const S: EpochMs = crate::model::time::SECOND;
         for (what, silence, gap, logged_after, want) in [
             ("failing in the last bucket", 0, 10 * S, true, Ongoing),
             ("high traffic, quiet 90 s", 90 * S, 10 * S, true, Ongoing),

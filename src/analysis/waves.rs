@@ -4,7 +4,7 @@
 
 use super::bursts::{Burst, BurstParams, Period, detect_bursts, estimate_period};
 use super::series::AuthTimeline;
-use crate::time::EpochMs;
+use crate::model::time::EpochMs;
 
 /// Bursts found in one timeline, oldest first, with their period when one is supported.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -43,7 +43,7 @@ pub fn auth_bursts(t: &AuthTimeline, lifetimes: &[EpochMs]) -> AuthBursts {
 mod tests {
     use super::*;
     use crate::analysis::series::{AuthColumn, Axis};
-    use crate::time::{HOUR, MINUTE};
+    use crate::model::time::{HOUR, MINUTE};
 
     fn timeline(series: &[u32], column_ms: EpochMs) -> AuthTimeline {
         AuthTimeline {

@@ -4,7 +4,7 @@
 //! Firefox quotes with U+2018/U+2019, not ASCII apostrophes; that is kept so a message pasted
 //! from the console compares equal.
 
-use crate::event::TransportKind;
+use crate::model::transport::TransportKind;
 
 /// The reasons Chromium can give, each with the value it quotes.
 #[derive(Clone, Debug, PartialEq, Eq)]

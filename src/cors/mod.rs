@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::event::Hypothesis;
+use crate::model::hypothesis::Hypothesis;
 
 /// The request's credentials mode (`fetch(..., {credentials})`).
 ///

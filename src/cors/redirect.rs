@@ -59,7 +59,7 @@ pub fn follow(
     let Ok(next) = current.join(location.trim()) else {
         return Follow::NetworkError(format!(
             "the Location '{}' is not a URL",
-            crate::redact::text(location)
+            crate::model::redact::text(location)
         ));
     };
     if !matches!(next.scheme(), "http" | "https") {

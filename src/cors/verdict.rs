@@ -18,7 +18,7 @@
 //! `Allow-Headers: *` cover `Authorization` (the standard does not; the verdict warns).
 //!
 //! Where older write-ups and current browsers disagree, the browsers win, as recorded by
-//! `tests/browser_oracle.rs` against Chromium 156 and Firefox 153:
+//! `tests/integration/browser_oracle.rs` against Chromium 156 and Firefox 153:
 //! - Chrome's origin-value failures end at "Have the server send the header with a valid
 //!   value." and the missing-header failure at "...on the requested resource."; the
 //!   "opaque response ... 'no-cors'" hint of older releases is gone.
@@ -40,7 +40,8 @@ use super::codes;
 use super::messages::{self, ChromeReason, FirefoxReason};
 use super::safelist::{self, Engine};
 use super::{Credentials, RawRequest, RawResponse, RequestShape, Stage, Verdict, Warning};
-use crate::event::{Hypothesis, TransportError, TransportKind};
+use crate::model::hypothesis::Hypothesis;
+use crate::model::transport::{TransportError, TransportKind};
 
 /// Chromium keeps a preflight at most two hours, Firefox a day.
 pub const CHROME_MAX_AGE_CAP: u32 = 7200;
@@ -114,7 +115,7 @@ pub fn preflight_request(origin: &str, url: &str, shape: &RequestShape) -> RawRe
 /// `Origin` and `Sec-Fetch-Mode: cors`. A `Cookie` header in the shape stands for the
 /// browser's cookie jar and is sent only with credentials mode `include`.
 ///
-/// Values are returned as they must go on the wire; redact with [`crate::redact`] before
+/// Values are returned as they must go on the wire; redact with [`crate::model::redact`] before
 /// storing or showing them.
 pub fn actual_request(origin: &str, url: &str, shape: &RequestShape) -> RawRequest {
     let p = prepare(shape);
@@ -506,9 +507,9 @@ fn redacted_challenge(value: &str) -> String {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b));
     if token68 {
-        return format!("{scheme} {}", crate::redact::REDACTED);
+        return format!("{scheme} {}", crate::model::redact::REDACTED);
     }
-    format!("{scheme} {}", crate::redact::text(rest))
+    format!("{scheme} {}", crate::model::redact::text(rest))
 }
 
 /// `WWW-Authenticate` text that says the token itself is the problem.

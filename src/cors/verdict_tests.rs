@@ -1,7 +1,7 @@
 //! Table-driven tests: one row per browser decision, both consoles' texts asserted in full.
 
 use super::*;
-use crate::event::TransportKind;
+use crate::model::transport::TransportKind;
 
 const O: &str = "https://app.example.com";
 const U: &str = "https://api.example.com/api/orders";
@@ -9,7 +9,7 @@ const U: &str = "https://api.example.com/api/orders";
 const CH: &str = "Access to fetch at 'https://api.example.com/api/orders' from origin 'https://app.example.com' has been blocked by CORS policy: ";
 const PF: &str = "Response to preflight request doesn't pass access control check: ";
 /// What Chromium 156 prints after the missing-header reason (nothing) and after origin-value
-/// reasons, as recorded from the browser by `tests/browser_oracle.rs`.
+/// reasons, as recorded from the browser by `tests/integration/browser_oracle.rs`.
 const OPAQUE: &str = "";
 const HAVE: &str = " Have the server send the header with a valid value.";
 const FF: &str = "Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at https://api.example.com/api/orders. (Reason: ";
@@ -848,7 +848,7 @@ fn allow_methods_and_headers_table() {
         )
         .pre(pre(Some("PUT"), Some("*"))),
         // The Fetch standard keeps Authorization out of `*`; Chromium 156 and Firefox 153
-        // still let it through (checked by tests/browser_oracle.rs), so it passes with a
+        // still let it through (checked by tests/integration/browser_oracle.rs), so it passes with a
         // warning that it will break.
         Case::ok("Authorization under * passes, with a warning", spa_omit())
             .pre(r(

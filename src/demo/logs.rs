@@ -15,8 +15,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::redact;
-use crate::time::{EpochMs, format_rfc3339, format_rfc3339_millis};
+use crate::model::redact;
+use crate::model::time::{EpochMs, format_rfc3339, format_rfc3339_millis};
 
 /// Lines waiting for the writer; beyond this, new lines are dropped.
 const CHANNEL_CAPACITY: usize = 8192;
@@ -277,7 +277,7 @@ pub fn expired_exception_block(valid_to: EpochMs, now: EpochMs) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::parse_rfc3339;
+    use crate::model::time::parse_rfc3339;
 
     fn entry(numbers_as_strings: bool) -> HttpLogEntry<'static> {
         HttpLogEntry {

@@ -8,8 +8,11 @@
 //! corstop can bucket and display in the same time base.
 
 pub mod logs;
+pub mod replay;
+pub mod screenshots;
 pub mod script;
 pub mod server;
+pub mod svg;
 pub mod traffic;
 
 use std::net::SocketAddr;
@@ -25,7 +28,17 @@ pub use script::{Phase, Script};
 pub use server::{ALLOWED_ORIGINS, UNLISTED_ORIGIN};
 pub use traffic::TrafficStats;
 
-use crate::time::{Clock, EpochMs, MINUTE, format_rfc3339};
+use crate::model::time::{Clock, EpochMs, MINUTE, format_rfc3339};
+
+/// Store settings for the demo: one bucket per demo minute (one real second at the default
+/// speed), six demo hours kept.
+pub fn store_config() -> crate::store::StoreConfig {
+    crate::store::StoreConfig {
+        bucket_ms: MINUTE,
+        retention_ms: 6 * 60 * MINUTE,
+        ..crate::store::StoreConfig::default()
+    }
+}
 
 /// Highest accepted speed-up; beyond it the phases flash past faster than a screen refreshes.
 pub const MAX_SPEED: f64 = 100_000.0;
@@ -219,7 +232,7 @@ pub async fn start(opts: DemoOptions) -> std::io::Result<DemoHandle> {
     }
     let start_ms = opts
         .start_ms
-        .unwrap_or_else(|| crate::time::now_ms().div_euclid(MINUTE) * MINUTE);
+        .unwrap_or_else(|| crate::model::time::now_ms().div_euclid(MINUTE) * MINUTE);
     let script = opts.script(start_ms);
     let clock = compressed_clock(start_ms.saturating_add(opts.skip_ms.max(0)), opts.speed);
 
@@ -339,7 +352,7 @@ pub async fn serve_only(opts: DemoOptions) -> anyhow::Result<()> {
                     println!(
                         "{}  access tokens expire together; refresh fails for {}",
                         format_rfc3339(wave),
-                        crate::time::format_duration(demo.script.refresh_outage_ms),
+                        crate::model::time::format_duration(demo.script.refresh_outage_ms),
                     );
                 }
                 waves_until = now;

@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::time::{EpochMs, HOUR, MINUTE};
+use crate::model::time::{EpochMs, HOUR, MINUTE};
 
 /// One stage of the scripted incident.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]

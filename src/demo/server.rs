@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 
 use super::logs::{self, HttpLogEntry, LogLine};
 use super::script::{Phase, Script};
-use crate::time::{Clock, EpochMs, civil_from_days};
+use crate::model::time::{Clock, EpochMs, civil_from_days};
 
 /// Origins the app's CORS policy admits.
 pub const ALLOWED_ORIGINS: [&str; 3] = [
@@ -308,7 +308,7 @@ fn token_endpoint(
             op,
             &format!(
                 "Grant rejected: invalid_grant. Session store unavailable since {}.",
-                crate::time::format_rfc3339(wave)
+                crate::model::time::format_rfc3339(wave)
             ),
         ));
         return add_cors(r, req.origin, Route::Token, phase, instance);
@@ -590,7 +590,7 @@ pub async fn spawn(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::time::MINUTE;
+    use crate::model::time::MINUTE;
 
     const T0: EpochMs = 1_775_296_800_000;
 

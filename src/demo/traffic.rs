@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 
 use super::server::{ALLOWED_ORIGINS, UNLISTED_ORIGIN};
 use crate::cors::{Credentials, RawResponse, RequestShape, judge, preflight_request_headers};
-use crate::time::{Clock, EpochMs, SECOND};
+use crate::model::time::{Clock, EpochMs, SECOND};
 
 /// Pause between one browser's actions, real milliseconds.
 const STEP_PAUSE_MS: std::ops::RangeInclusive<u64> = 220..=560;

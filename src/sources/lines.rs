@@ -7,6 +7,10 @@
 
 use memchr::memchr_iter;
 
+/// Longest raw line kept for the live log view, in bytes: what a source copies into a batch
+/// and the store keeps in its ring.
+pub const MAX_RAW_LINE: usize = 2048;
+
 /// Longest line handed to a parser, in bytes. Anything longer is a parse error, not a record.
 pub const MAX_LINE: usize = 1 << 20;
 

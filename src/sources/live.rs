@@ -20,8 +20,8 @@ use super::glob;
 use super::lines::{LineSplitter, Piece};
 use super::stdin;
 use super::tail::{FileFollower, FollowEvent, FollowOptions, OffsetBook, SharedBook, Wakeup};
-use crate::event::{Event, SourceBatch, SourceId, VecSink};
-use crate::store::MAX_RAW_LINE;
+use crate::sources::event::{Event, SourceBatch, SourceId, VecSink};
+use crate::sources::lines::MAX_RAW_LINE;
 
 /// One configured log source.
 #[derive(Debug, Clone, PartialEq, Eq)]

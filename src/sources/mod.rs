@@ -3,12 +3,13 @@
 //! - [`tail`]: following one file across rotations; [`glob`]: file-name patterns;
 //!   [`lines`]: the line splitter with its length cap; [`stdin`]: standard input.
 //! - [`live`]: one task per configured source, sending batches to the store's ingest task.
-//! - [`reader`]: the headless path that reads files to their end straight into a store.
+//! - [`event`]: the typed events every producer sends; [`probe`]: the synthetic prober.
 
+pub mod event;
 pub mod formats;
 pub mod glob;
 pub mod lines;
 pub mod live;
-pub mod reader;
+pub mod probe;
 pub mod stdin;
 pub mod tail;

@@ -3,18 +3,18 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::analysis::alerts::AlertKind;
-use crate::analysis::{Status, StatusSummary, ViewModel};
-use crate::time::{format_duration, format_hms, format_rfc3339};
+use crate::analysis::{Status, ViewModel};
+use crate::model::time::{format_duration, format_hms, format_rfc3339};
 
 use super::glyphs::{Glyphs, glyphs};
 use super::keys::{KeyAction, KeyBindings};
 use super::state::{UiState, View};
 use super::theme::Theme;
+use super::widgets::{fit, panel, status_badge};
 use super::{triage_view, views};
 
 pub const MIN_WIDTH: u16 = 80;
@@ -71,15 +71,6 @@ fn draw_too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
     frame.render_widget(Paragraph::new(lines).alignment(Alignment::Center), rect);
 }
 
-pub fn status_span(status: Status, theme: &Theme, g: &Glyphs) -> Span<'static> {
-    let (sym, style) = match status {
-        Status::Ok => (g.ok, theme.status_ok),
-        Status::Degraded => (g.degraded, theme.status_degraded),
-        Status::Page => (g.page, theme.status_page),
-    };
-    Span::styled(format!(" {sym} {} ", status.label()), style)
-}
-
 fn draw_header(
     frame: &mut Frame,
     area: Rect,
@@ -121,22 +112,6 @@ fn draw_header(
     let [l1, l2] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     frame.render_widget(Line::from(spans), l1);
     frame.render_widget(Line::from(second), l2);
-}
-
-/// The status badge, decided by the status rule alone: PAGE reversed and bold with how long
-/// it has held, so it reads without colour; DEGRADED and OK as the status badges.
-pub fn status_badge(status: &StatusSummary, theme: &Theme, g: &Glyphs) -> Span<'static> {
-    match status.level {
-        Status::Page => Span::styled(
-            format!(
-                " {} PAGE {} ",
-                g.page,
-                format_duration(status.page_for_ms().unwrap_or(0))
-            ),
-            theme.alert_page,
-        ),
-        level => status_span(level, theme, g),
-    }
 }
 
 /// The header's second line: status, mode, time, range and the leading hypothesis (or the
@@ -407,50 +382,4 @@ fn draw_help(frame: &mut Frame, body: Rect, state: &UiState, theme: &Theme, g: &
         Paragraph::new(lines).block(panel(" Help — keys ", theme, g)),
         rect,
     );
-}
-
-/// A bordered panel with a title, in the theme's border and title styles.
-pub fn panel<'a>(title: impl Into<String>, theme: &Theme, g: &Glyphs) -> Block<'a> {
-    Block::default()
-        .borders(Borders::ALL)
-        .border_set(g.border)
-        .border_style(theme.border)
-        .title(Span::styled(title.into(), theme.title))
-        .style(theme.text)
-}
-
-/// Cuts `s` to `width` display columns, marking the cut.
-pub fn fit(s: &str, width: usize, g: &Glyphs) -> String {
-    if s.chars().count() <= width {
-        return s.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-    out.push_str(g.ellipsis);
-    out
-}
-
-/// `12`, `9999`, `12.3k`, `4.5M`.
-pub fn count(n: u64) -> String {
-    if n < 10_000 {
-        n.to_string()
-    } else if n < 1_000_000 {
-        format!("{:.1}k", n as f64 / 1e3)
-    } else {
-        format!("{:.1}M", n as f64 / 1e6)
-    }
-}
-
-/// Percentage with one decimal, `-` when there is nothing to divide.
-pub fn percent(x: Option<f64>) -> String {
-    match x {
-        Some(x) => format!("{:.1}%", x * 100.0),
-        None => "-".into(),
-    }
-}
-
-pub fn plain(s: impl Into<String>) -> Span<'static> {
-    Span::styled(s.into(), Style::default())
 }

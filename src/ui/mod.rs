@@ -4,27 +4,23 @@
 //! - [`state`]: UI state and the pure key / mouse handlers; [`keys`]: configurable bindings;
 //! - [`draw`], [`views`] and [`triage_view`]: rendering, usable with any ratatui backend (tests use
 //!   `TestBackend`);
+//! - [`widgets`]: panels, tables and formats shared by the views;
 //! - [`theme`]: styles per element from TOML, five built in;
-//! - [`app`] and [`terminal`]: the event loop and terminal ownership;
-//! - [`svg`]: screenshots of a rendered buffer; [`screenshots`] draws every view in every
-//!   theme from [`replay`], the demo incident replayed in virtual time.
+//! - [`run`] and [`terminal`]: the event loop and terminal ownership.
 
-pub mod app;
 pub mod draw;
 pub mod glyphs;
 pub mod keys;
-pub mod replay;
-pub mod screenshots;
+pub mod run;
 pub mod state;
-pub mod svg;
 pub mod terminal;
 pub mod theme;
 pub mod triage_view;
 pub mod views;
+pub mod widgets;
 
-pub use app::{Snapshotter, UiOptions, run};
 pub use draw::draw;
 pub use keys::{KeyAction, KeyBindings, KeyCombo, KeyError};
+pub use run::{Snapshotter, UiOptions, run};
 pub use state::{Action, UiState, View, handle_key, handle_mouse};
-pub use svg::render_svg;
 pub use theme::{Theme, ThemeError};

@@ -104,7 +104,7 @@ pub struct UiState {
     /// The key bindings in effect (the help overlay lists these).
     pub keys: KeyBindings,
     /// Access-token lifetimes the auth view compares burst periods with.
-    pub token_lifetimes_ms: Vec<crate::time::EpochMs>,
+    pub token_lifetimes_ms: Vec<crate::model::time::EpochMs>,
 }
 
 impl UiState {
@@ -129,7 +129,7 @@ impl UiState {
             row_routes: Vec::new(),
             hit: HitAreas::default(),
             keys: KeyBindings::default(),
-            token_lifetimes_ms: vec![crate::time::HOUR],
+            token_lifetimes_ms: vec![crate::model::time::HOUR],
         }
     }
 

@@ -293,12 +293,11 @@ impl Theme {
         if !path.exists() {
             return Err(ThemeError::UnknownTheme(spec.to_string()));
         }
-        let src = crate::text::read_small_file(path, crate::text::MAX_SMALL_FILE).map_err(|e| {
-            ThemeError::Io {
+        let src = crate::model::text::read_small_file(path, crate::model::text::MAX_SMALL_FILE)
+            .map_err(|e| ThemeError::Io {
                 file: spec.to_string(),
                 message: e.to_string(),
-            }
-        })?;
+            })?;
         let name = path
             .file_stem()
             .map_or_else(|| spec.to_string(), |s| s.to_string_lossy().into_owned());

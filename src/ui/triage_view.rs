@@ -14,13 +14,12 @@ use ratatui::widgets::{Cell, Paragraph, Row, Wrap};
 
 use crate::analysis::ViewModel;
 use crate::analysis::triage::{Entry, State};
-use crate::time::{EpochMs, format_duration, format_hm, format_hms};
+use crate::model::time::{EpochMs, format_duration, format_hm, format_hms};
 
-use super::draw::{fit, panel};
 use super::glyphs::Glyphs;
 use super::state::UiState;
 use super::theme::Theme;
-use super::views::{Col, fit_widths, selectable_table};
+use super::widgets::{Col, fit, fit_widths, panel, selectable_table};
 
 /// Width at which the detail pane goes beside the table instead of under it.
 const SIDE_BY_SIDE_MIN_WIDTH: u16 = 140;

@@ -5,121 +5,20 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, HighlightSpacing, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
 use crate::analysis::series::{fit_columns, sort_cells};
 use crate::analysis::waves::AuthBursts;
 use crate::analysis::{
     PAGE_FAILURE_RATE, ProbeRow, RouteHealth, StatusClass, ViewModel, filter_log,
 };
-use crate::event::{AuthClass, ProbeResult};
-use crate::time::{format_duration, format_hm, format_hms};
+use crate::model::time::{format_duration, format_hm, format_hms};
+use crate::sources::event::{AuthClass, ProbeResult};
 
-use super::draw::{count, fit, panel, percent};
 use super::glyphs::{Glyphs, bar};
 use super::state::{UiState, View};
 use super::theme::Theme;
-
-/// Renders a selectable table and records where its rows are for mouse clicks.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn selectable_table(
-    frame: &mut Frame,
-    area: Rect,
-    state: &mut UiState,
-    title: String,
-    header: Vec<&'static str>,
-    rows: Vec<Row<'static>>,
-    widths: Vec<Constraint>,
-    theme: &Theme,
-    g: &Glyphs,
-) {
-    let n = rows.len();
-    let selected = state.clamp_selection(n);
-    let empty = n == 0;
-    let table = Table::new(rows, widths)
-        .header(Row::new(header).style(theme.table_header))
-        .block(panel(title, theme, g))
-        .row_highlight_style(theme.row_selected)
-        .highlight_symbol(Line::from(format!("{} ", g.selected)))
-        .highlight_spacing(HighlightSpacing::Always);
-    let mut ts = TableState::default();
-    if !empty {
-        ts.select(Some(selected));
-    }
-    frame.render_stateful_widget(table, area, &mut ts);
-    let body = Rect::new(
-        area.x + 1,
-        area.y + 2,
-        area.width.saturating_sub(2),
-        area.height.saturating_sub(3),
-    );
-    state.hit.rows = Some((body, ts.offset()));
-    if empty {
-        let msg = Rect::new(
-            body.x + 2,
-            body.y,
-            body.width.saturating_sub(2),
-            1.min(body.height),
-        );
-        frame.render_widget(Line::styled("no data in this range yet", theme.muted), msg);
-    }
-}
-
-/// A table column: a fixed width, or text whose width follows its longest value.
-#[derive(Clone, Copy)]
-pub(super) enum Col {
-    Fixed(u16),
-    Text { longest: usize, min: u16 },
-}
-
-fn longest<'a>(header: &str, values: impl Iterator<Item = &'a str>) -> usize {
-    values
-        .map(|v| v.chars().count())
-        .chain(std::iter::once(header.chars().count()))
-        .max()
-        .unwrap_or(0)
-}
-
-/// Column widths for a bordered, selectable table `area_width` wide: text columns get their
-/// longest value when it fits; otherwise text columns give up width from the left (down to
-/// their minimum) so the last text column, usually the most telling, stays whole. Spare width
-/// stays at the right instead of pushing numbers away from names.
-pub(super) fn fit_widths(area_width: u16, cols: &[Col]) -> Vec<Constraint> {
-    let spacing = cols.len().saturating_sub(1) as u16;
-    let fixed: u16 = cols
-        .iter()
-        .map(|c| if let Col::Fixed(w) = c { *w } else { 0 })
-        .sum();
-    let avail = area_width.saturating_sub(2 + 2 + spacing + fixed) as usize;
-    let mut widths: Vec<usize> = cols
-        .iter()
-        .map(|c| match c {
-            Col::Fixed(w) => *w as usize,
-            Col::Text { longest, min } => (*longest).max(*min as usize),
-        })
-        .collect();
-    let mut excess = cols
-        .iter()
-        .zip(&widths)
-        .filter(|(c, _)| matches!(c, Col::Text { .. }))
-        .map(|(_, w)| *w)
-        .sum::<usize>()
-        .saturating_sub(avail);
-    for (c, w) in cols.iter().zip(widths.iter_mut()) {
-        if excess == 0 {
-            break;
-        }
-        if let Col::Text { min, .. } = c {
-            let give = excess.min(w.saturating_sub(*min as usize));
-            *w -= give;
-            excess -= give;
-        }
-    }
-    widths
-        .into_iter()
-        .map(|w| Constraint::Length(w as u16))
-        .collect()
-}
+use super::widgets::{Col, count, fit, fit_widths, longest, panel, percent, selectable_table};
 
 fn num(n: u64, theme: &Theme, warn: bool) -> Cell<'static> {
     let style = if n == 0 {
@@ -204,7 +103,7 @@ pub fn overview(
     // Status: the badge and why, from the status rule like the header's badge, over the same
     // window as the route table below.
     let mut lines = vec![Line::from(vec![
-        super::draw::status_badge(&model.status, theme, g),
+        super::widgets::status_badge(&model.status, theme, g),
         Span::styled(
             format!(
                 "  {} requests over {window} across {} routes",
@@ -966,7 +865,7 @@ pub fn auth(
     } else if a
         .by_method
         .first()
-        .is_some_and(|(m, _, _)| *m == crate::event::Method::Options)
+        .is_some_and(|(m, _, _)| *m == crate::sources::event::Method::Options)
     {
         mlines.push(Line::styled("OPTIONS leads: suspect", theme.warning));
         mlines.push(Line::styled("preflight auth (H2)", theme.warning));
@@ -1135,7 +1034,7 @@ fn lines_push_method(out: &mut Vec<Line<'static>>, m: &str, a: u64, b: u64, them
 fn verdict_cell(p: &ProbeRow, theme: &Theme) -> Cell<'static> {
     if p.allowed {
         Cell::from(Span::styled("ALLOWED", theme.verdict_allowed))
-    } else if p.transport == Some(crate::event::TransportKind::Local) {
+    } else if p.transport == Some(crate::sources::event::TransportKind::Local) {
         // corstop's own limit: neither verdict is true.
         Cell::from(Span::styled("UNKNOWN", theme.warning))
     } else {
@@ -1348,7 +1247,7 @@ pub fn probe_detail_lines(
         ));
         for (n, v) in &r.headers {
             out.push(Line::styled(
-                format!("  {n}: {}", crate::redact::header_value(n, v)),
+                format!("  {n}: {}", crate::model::redact::header_value(n, v)),
                 theme.text,
             ));
         }
@@ -1366,7 +1265,7 @@ pub fn probe_detail_lines(
                     .iter()
                     .any(|(m, _)| m.eq_ignore_ascii_case(n));
             let dup_cors = repeated && n.to_ascii_lowercase().starts_with("access-control-");
-            let text = format!("  {n}: {}", crate::redact::header_value(n, v));
+            let text = format!("  {n}: {}", crate::model::redact::header_value(n, v));
             if dup_cors {
                 out.push(Line::from(vec![
                     Span::styled(text, theme.warning),
@@ -1494,7 +1393,7 @@ pub fn probe_detail_lines(
         for h in history {
             out.push(Line::from(vec![
                 Span::styled(
-                    format!("  {}  ", crate::time::format_hms(h.time)),
+                    format!("  {}  ", crate::model::time::format_hms(h.time)),
                     theme.muted,
                 ),
                 Span::styled(

@@ -8,8 +8,8 @@ use std::borrow::Cow;
 use super::auth_signature::classify_auth_message_with_status;
 use super::common::{self, Cursor, MAX_TEXT_LINE, err, prepare, utf8};
 use super::{Fed, LogParser, ParseError};
-use crate::event::{AuthRecord, HttpRecord, Method, Sink};
-use crate::time::{EpochMs, parse_rfc3339};
+use crate::model::time::{EpochMs, parse_rfc3339};
+use crate::sources::event::{AuthRecord, HttpRecord, Method, Sink};
 
 /// `time method path status time-taken`.
 pub struct HttpText;
@@ -186,7 +186,7 @@ fn append_capped(dst: &mut String, src: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{AuthClass, VecSink};
+    use crate::sources::event::{AuthClass, VecSink};
 
     #[test]
     fn http_lines() {
@@ -220,7 +220,7 @@ mod tests {
 
     #[test]
     fn a_space_may_stand_for_the_t() {
-        let t = crate::time::parse_rfc3339(b"2026-04-04T10:31:02.250Z");
+        let t = crate::model::time::parse_rfc3339(b"2026-04-04T10:31:02.250Z");
         type MethodAndPath<'a> = Option<(&'a [u8], &'a [u8])>;
         let cases: &[(&[u8], MethodAndPath)] = &[
             (

@@ -7,7 +7,7 @@
 
 use memchr::memmem;
 
-use crate::event::AuthClass;
+use crate::sources::event::AuthClass;
 
 /// Microsoft.IdentityModel codes. Codes are unambiguous, so they win over phrases.
 const CODES: &[(&str, AuthClass)] = &[

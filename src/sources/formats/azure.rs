@@ -14,7 +14,7 @@ use super::auth_signature::classify_auth_message_with_status;
 use super::common::{self, MAX_JSON_DOC, err, origin_fields, prepare};
 use super::jsonval::{Depth, JsonError, Num, Scan, Ts, Want, once};
 use super::{Fed, LogParser, ParseError};
-use crate::event::{AuthRecord, HttpRecord, Method, Sink};
+use crate::sources::event::{AuthRecord, HttpRecord, Method, Sink};
 
 /// A record, or the envelope holding records (one reader serves both so that one pass over
 /// the bytes decodes either).

@@ -6,8 +6,8 @@ use std::borrow::Cow;
 
 use super::common::{self, Cursor, MAX_TEXT_LINE, err, origin_fields, prepare, request_line};
 use super::{Fed, LogParser, ParseError};
-use crate::event::{HttpRecord, Method, Sink};
-use crate::time::{TimeCache, parse_clf};
+use crate::model::time::{TimeCache, parse_clf};
+use crate::sources::event::{HttpRecord, Method, Sink};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Flavor {
@@ -52,7 +52,7 @@ pub(crate) fn parse_head<'a>(
     let _ident = c.token().ok_or_else(|| err("missing ident"))?;
     // `$remote_user` may contain spaces in odd setups; everything up to the `[` is the user.
     let rest = c.rest();
-    let open = crate::bytes::find1(b'[', rest).ok_or_else(|| err("missing [time]"))?;
+    let open = crate::model::bytes::find1(b'[', rest).ok_or_else(|| err("missing [time]"))?;
     c.i += open;
     // `[dd/Mon/yyyy:hh:mm:ss +zzzz]` is 28 bytes: look where its end should be before searching.
     let time_text = match (c.b.get(c.i + 21), c.b.get(c.i + 27)) {
@@ -186,7 +186,7 @@ impl LogParser for Clf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::VecSink;
+    use crate::sources::event::VecSink;
 
     #[test]
     fn times_with_and_without_zone() {
@@ -218,7 +218,7 @@ mod tests {
             let got = Clf::combined()
                 .feed(line, &mut sink)
                 .ok()
-                .map(|_| crate::time::format_rfc3339(sink.http[0].time).into_bytes());
+                .map(|_| crate::model::time::format_rfc3339(sink.http[0].time).into_bytes());
             assert_eq!(got.as_deref(), *want, "{}", String::from_utf8_lossy(line));
         }
     }

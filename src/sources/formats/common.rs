@@ -4,8 +4,8 @@
 use std::borrow::Cow;
 
 use super::ParseError;
-use crate::bytes::{find_any, find1, find2};
-use crate::time::EpochMs;
+use crate::model::bytes::{find_any, find1, find2};
+use crate::model::time::EpochMs;
 
 /// Longest text line accepted. Access-log lines are a few hundred bytes; anything this long is
 /// an attack or a corrupted file, and parsing it would only waste time.

@@ -5,7 +5,7 @@ use memchr::memmem;
 
 use super::appservice::parse_http_line;
 use super::common::{Cursor, prepare};
-use crate::time::parse_rfc3339;
+use crate::model::time::parse_rfc3339;
 
 const MAX_LINES: usize = 20;
 
@@ -152,7 +152,7 @@ fn azure_resource_id(t: &[u8]) -> bool {
 /// user agent is followed by the request length, time and `[upstream]`.
 fn clf_shape(t: &[u8]) -> Option<(&'static str, bool)> {
     let mut c = Cursor::new(t);
-    let _ = super::clf::parse_head(&mut c, &mut crate::time::TimeCache::default()).ok()?;
+    let _ = super::clf::parse_head(&mut c, &mut crate::model::time::TimeCache::default()).ok()?;
     // parse_head reads `$body_bytes_sent` leniently; detection insists on it.
     let before = &t[..c.i];
     let bytes = before.rsplit(|b| *b == b' ').next().unwrap_or_default();

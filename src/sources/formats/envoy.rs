@@ -10,8 +10,8 @@ use std::borrow::Cow;
 use super::auth_signature::classify_auth_message;
 use super::common::{self, Cursor, MAX_TEXT_LINE, err, origin_fields, prepare, request_line};
 use super::{Fed, LogParser, ParseError};
-use crate::event::{AuthClass, AuthRecord, HttpRecord, Method, Sink};
-use crate::time::TimeCache;
+use crate::model::time::TimeCache;
+use crate::sources::event::{AuthClass, AuthRecord, HttpRecord, Method, Sink};
 
 #[derive(Default)]
 pub struct Envoy {

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use super::common::{self, MAX_JSON_DOC, err, origin_fields, prepare};
 use super::jsonval::{JsonError, MAX_DEPTH, Scan, epoch_any, time_str};
 use super::{Fed, JsonFieldMap, LogParser, ParseError};
-use crate::event::{HttpRecord, Method, Sink};
+use crate::sources::event::{HttpRecord, Method, Sink};
 
 /// Output slots, one per mapped field.
 #[derive(Clone, Copy)]
@@ -310,7 +310,7 @@ impl LogParser for GenericJson {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::VecSink;
+    use crate::sources::event::VecSink;
 
     fn map() -> JsonFieldMap {
         JsonFieldMap {

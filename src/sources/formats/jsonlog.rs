@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use super::common::{self, MAX_JSON_DOC, err, origin_fields, prepare};
 use super::jsonval::{Dur, JsonError, Num, Scan, Ts, once, time_str};
 use super::{Fed, LogParser, ParseError};
-use crate::event::{HttpRecord, Method, Sink};
+use crate::sources::event::{HttpRecord, Method, Sink};
 
 fn object_line(line: &[u8]) -> Result<Option<&[u8]>, ParseError> {
     let line = prepare(line, MAX_JSON_DOC)?;

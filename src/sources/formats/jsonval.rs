@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 use memchr::memchr2;
 
-use crate::time::{EpochMs, parse_clf, parse_rfc3339};
+use crate::model::time::{EpochMs, parse_clf, parse_rfc3339};
 
 /// Nesting deeper than this is refused: nothing legitimate in an access log comes close, and
 /// a bound keeps recursion in the guided walkers finite.

@@ -11,8 +11,8 @@ use super::auth_signature::classify_auth_message;
 use super::common::{MAX_TEXT_LINE, err, prepare, utf8};
 use super::w3c::W3c;
 use super::{Fed, LogParser, ParseError};
-use crate::event::{AuthClass, AuthRecord, Sink};
-use crate::time::parse_rfc3339;
+use crate::model::time::parse_rfc3339;
+use crate::sources::event::{AuthClass, AuthRecord, Sink};
 
 #[derive(Default)]
 pub struct Kudu {

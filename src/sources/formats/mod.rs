@@ -25,7 +25,7 @@
 //!   (`scheme://host[:port]`), flagged with `origin_derived`, because a same-origin request has
 //!   a Referer but no Origin and deriving one there would invent cross-origin traffic.
 
-use crate::event::Sink;
+use crate::sources::event::Sink;
 
 mod appservice;
 pub mod auth_signature;

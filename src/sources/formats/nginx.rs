@@ -7,8 +7,8 @@ use memchr::memmem;
 
 use super::common::{self, MAX_TEXT_LINE, err, origin_fields, prepare, request_line, utf8};
 use super::{Fed, LogParser, ParseError};
-use crate::event::{HttpRecord, Method, Sink};
-use crate::time::{parse_clf, parse_rfc3339};
+use crate::model::time::{parse_clf, parse_rfc3339};
+use crate::sources::event::{HttpRecord, Method, Sink};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Var {

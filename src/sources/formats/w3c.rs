@@ -17,8 +17,8 @@ use std::sync::LazyLock;
 
 use super::common::{self, MAX_TEXT_LINE, err, origin_fields, prepare, utf8};
 use super::{Fed, LogParser, ParseError};
-use crate::event::{HttpRecord, Method, Sink};
-use crate::time::{EpochMs, from_parts, parse_rfc3339};
+use crate::model::time::{EpochMs, from_parts, parse_rfc3339};
+use crate::sources::event::{HttpRecord, Method, Sink};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Col {

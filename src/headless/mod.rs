@@ -1,0 +1,6 @@
+//! The modes without a terminal: [`report`] reads logs to their end and writes what the
+//! store holds ([`markdown`]: its postmortem form); [`check`] runs one probe round and exits with its verdict.
+
+pub mod check;
+pub mod markdown;
+pub mod report;

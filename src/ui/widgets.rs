@@ -1,0 +1,187 @@
+//! The pieces every view is built from: panels, the selectable table and its column widths,
+//! the status badge, and the cut and number formats that keep cells one line.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, HighlightSpacing, Row, Table, TableState};
+
+use crate::analysis::{Status, StatusSummary};
+use crate::model::time::format_duration;
+
+use super::glyphs::Glyphs;
+use super::state::UiState;
+use super::theme::Theme;
+
+pub fn status_span(status: Status, theme: &Theme, g: &Glyphs) -> Span<'static> {
+    let (sym, style) = match status {
+        Status::Ok => (g.ok, theme.status_ok),
+        Status::Degraded => (g.degraded, theme.status_degraded),
+        Status::Page => (g.page, theme.status_page),
+    };
+    Span::styled(format!(" {sym} {} ", status.label()), style)
+}
+
+/// The status badge, decided by the status rule alone: PAGE reversed and bold with how long
+/// it has held, so it reads without colour; DEGRADED and OK as the status badges.
+pub fn status_badge(status: &StatusSummary, theme: &Theme, g: &Glyphs) -> Span<'static> {
+    match status.level {
+        Status::Page => Span::styled(
+            format!(
+                " {} PAGE {} ",
+                g.page,
+                format_duration(status.page_for_ms().unwrap_or(0))
+            ),
+            theme.alert_page,
+        ),
+        level => status_span(level, theme, g),
+    }
+}
+
+/// A bordered panel with a title, in the theme's border and title styles.
+pub fn panel<'a>(title: impl Into<String>, theme: &Theme, g: &Glyphs) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_set(g.border)
+        .border_style(theme.border)
+        .title(Span::styled(title.into(), theme.title))
+        .style(theme.text)
+}
+
+/// Cuts `s` to `width` display columns, marking the cut.
+pub fn fit(s: &str, width: usize, g: &Glyphs) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push_str(g.ellipsis);
+    out
+}
+
+/// `12`, `9999`, `12.3k`, `4.5M`.
+pub fn count(n: u64) -> String {
+    if n < 10_000 {
+        n.to_string()
+    } else if n < 1_000_000 {
+        format!("{:.1}k", n as f64 / 1e3)
+    } else {
+        format!("{:.1}M", n as f64 / 1e6)
+    }
+}
+
+/// Percentage with one decimal, `-` when there is nothing to divide.
+pub fn percent(x: Option<f64>) -> String {
+    match x {
+        Some(x) => format!("{:.1}%", x * 100.0),
+        None => "-".into(),
+    }
+}
+
+pub fn plain(s: impl Into<String>) -> Span<'static> {
+    Span::styled(s.into(), Style::default())
+}
+
+/// Renders a selectable table and records where its rows are for mouse clicks.
+#[allow(clippy::too_many_arguments)]
+pub fn selectable_table(
+    frame: &mut Frame,
+    area: Rect,
+    state: &mut UiState,
+    title: String,
+    header: Vec<&'static str>,
+    rows: Vec<Row<'static>>,
+    widths: Vec<Constraint>,
+    theme: &Theme,
+    g: &Glyphs,
+) {
+    let n = rows.len();
+    let selected = state.clamp_selection(n);
+    let empty = n == 0;
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(theme.table_header))
+        .block(panel(title, theme, g))
+        .row_highlight_style(theme.row_selected)
+        .highlight_symbol(Line::from(format!("{} ", g.selected)))
+        .highlight_spacing(HighlightSpacing::Always);
+    let mut ts = TableState::default();
+    if !empty {
+        ts.select(Some(selected));
+    }
+    frame.render_stateful_widget(table, area, &mut ts);
+    let body = Rect::new(
+        area.x + 1,
+        area.y + 2,
+        area.width.saturating_sub(2),
+        area.height.saturating_sub(3),
+    );
+    state.hit.rows = Some((body, ts.offset()));
+    if empty {
+        let msg = Rect::new(
+            body.x + 2,
+            body.y,
+            body.width.saturating_sub(2),
+            1.min(body.height),
+        );
+        frame.render_widget(Line::styled("no data in this range yet", theme.muted), msg);
+    }
+}
+
+/// A table column: a fixed width, or text whose width follows its longest value.
+#[derive(Clone, Copy)]
+pub enum Col {
+    Fixed(u16),
+    Text { longest: usize, min: u16 },
+}
+
+pub fn longest<'a>(header: &str, values: impl Iterator<Item = &'a str>) -> usize {
+    values
+        .map(|v| v.chars().count())
+        .chain(std::iter::once(header.chars().count()))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Column widths for a bordered, selectable table `area_width` wide: text columns get their
+/// longest value when it fits; otherwise text columns give up width from the left (down to
+/// their minimum) so the last text column, usually the most telling, stays whole. Spare width
+/// stays at the right instead of pushing numbers away from names.
+pub fn fit_widths(area_width: u16, cols: &[Col]) -> Vec<Constraint> {
+    let spacing = cols.len().saturating_sub(1) as u16;
+    let fixed: u16 = cols
+        .iter()
+        .map(|c| if let Col::Fixed(w) = c { *w } else { 0 })
+        .sum();
+    let avail = area_width.saturating_sub(2 + 2 + spacing + fixed) as usize;
+    let mut widths: Vec<usize> = cols
+        .iter()
+        .map(|c| match c {
+            Col::Fixed(w) => *w as usize,
+            Col::Text { longest, min } => (*longest).max(*min as usize),
+        })
+        .collect();
+    let mut excess = cols
+        .iter()
+        .zip(&widths)
+        .filter(|(c, _)| matches!(c, Col::Text { .. }))
+        .map(|(_, w)| *w)
+        .sum::<usize>()
+        .saturating_sub(avail);
+    for (c, w) in cols.iter().zip(widths.iter_mut()) {
+        if excess == 0 {
+            break;
+        }
+        if let Col::Text { min, .. } = c {
+            let give = excess.min(w.saturating_sub(*min as usize));
+            *w -= give;
+            excess -= give;
+        }
+    }
+    widths
+        .into_iter()
+        .map(|w| Constraint::Length(w as u16))
+        .collect()
+}
