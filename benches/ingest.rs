@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use corstop::model::time::{civil_from_days, format_rfc3339_millis, now_ms};
+use corstop::model::time::{format_rfc3339_millis, now_ms, to_datetime};
 use corstop::sources::event::Event;
 use corstop::sources::formats::FormatOptions;
 use corstop::sources::live::{LogSourceSpec, spawn_log_source};
@@ -99,7 +99,10 @@ fn parse_count(s: &str) -> Option<u64> {
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
         lines: vec![1_000_000],
-        formats: ALL_FORMATS.iter().map(|s| s.to_string()).collect(),
+        formats: ALL_FORMATS
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect(),
         repeat: 1,
         seed: 42,
         force_format: false,
@@ -140,7 +143,7 @@ fn parse_args() -> Result<Args, String> {
                 a.repeat = value("--repeat")?
                     .parse::<usize>()
                     .map_err(|e| e.to_string())?
-                    .max(1)
+                    .max(1);
             }
             "--seed" => a.seed = value("--seed")?.parse().map_err(|_| "bad --seed")?,
             "--force-format" => a.force_format = true,
@@ -153,16 +156,16 @@ fn parse_args() -> Result<Args, String> {
             }
             "--goaccess-max-lines" => {
                 a.goaccess_max_lines = parse_count(&value("--goaccess-max-lines")?)
-                    .ok_or("bad --goaccess-max-lines")?
+                    .ok_or("bad --goaccess-max-lines")?;
             }
             "--no-tail" => a.tail = false,
             "--tail-rate" => {
-                a.tail_rate = parse_count(&value("--tail-rate")?).ok_or("bad --tail-rate")?
+                a.tail_rate = parse_count(&value("--tail-rate")?).ok_or("bad --tail-rate")?;
             }
             "--tail-secs" => {
                 a.tail_secs = value("--tail-secs")?
                     .parse()
-                    .map_err(|_| "bad --tail-secs")?
+                    .map_err(|_| "bad --tail-secs")?;
             }
             "--dir" => a.dir = Some(PathBuf::from(value("--dir")?)),
             "--generate-only" => a.generate_only = true,
@@ -329,7 +332,11 @@ impl Generator {
             return;
         }
         self.sec = sec;
-        self.ymd = civil_from_days(sec.div_euclid(86_400));
+        let date = to_datetime(sec * 1000).expect("generated times are in chrono's range");
+        self.ymd = {
+            use chrono::Datelike;
+            (i64::from(date.year()), date.month(), date.day())
+        };
         let s = sec.rem_euclid(86_400) as u32;
         self.hms = (s / 3600, (s / 60) % 60, s % 60);
     }
@@ -838,6 +845,7 @@ struct Measured {
 }
 
 /// Runs a command to its end, timing it and reading its peak RSS from `wait4`.
+#[allow(unsafe_code)] // wait4 and kill on our own child; each block says why
 fn measure(cmd: &mut Command, timeout: Option<Duration>) -> io::Result<Measured> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -1097,14 +1105,18 @@ fn tail_latency(dir: &Path, rate: u64, secs: u64) -> Result<TailFigures, String>
                 }
                 let wall = now_ms();
                 {
-                    let mut s = ingest_store.lock().unwrap_or_else(|e| e.into_inner());
+                    let mut s = ingest_store
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
                     for ev in buf.drain(..) {
                         s.apply(ev, wall);
                     }
                 }
                 let applied = start.elapsed().as_nanos() as u64;
                 received += stamps.len() as u64;
-                let mut l = lat.lock().unwrap_or_else(|e| e.into_inner());
+                let mut l = lat
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 l.extend(stamps.iter().map(|s| applied.saturating_sub(*s)));
                 if received >= total {
                     break;
@@ -1265,7 +1277,7 @@ fn main() {
             }
         }
     };
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let taskset = have("taskset");
     println!(
         "corstop ingest benchmark — {} ({} cores, load {}), seed {}{}",

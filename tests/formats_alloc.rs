@@ -1,5 +1,7 @@
 //! The replay path must not allocate per line: parsers borrow from the line. A counting
-//! allocator (per thread, so parallel tests do not disturb each other) checks it.
+//! allocator (per thread, so parallel tests do not disturb each other) checks it. It is a
+//! binary of its own: a global allocator counts every test in its process.
+#![allow(unsafe_code)] // a GlobalAlloc is unsafe to implement; it only forwards to System.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -13,16 +15,21 @@ thread_local! {
     static ALLOCS: Cell<u64> = const { Cell::new(0) };
 }
 
+// SAFETY: every method forwards to the system allocator with the caller's arguments; the
+// counter is a thread-local that allocates nothing.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: the caller's contract for `alloc` is the system allocator's.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `alloc`/`realloc` above, that is from System, with `layout`.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: as for `dealloc`; `new_size` is the caller's, checked by its contract.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -31,7 +38,7 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn allocs() -> u64 {
-    ALLOCS.with(|c| c.get())
+    ALLOCS.with(std::cell::Cell::get)
 }
 
 /// Adds up what it sees without keeping anything.

@@ -305,7 +305,7 @@ fn current_run(store: &Store, cfg: &AlertConfig, route: &str) -> Option<Run> {
                     until: start + step,
                     requests: req,
                     failures: fail,
-                })
+                });
             }
             Some(r) => {
                 r.since = start;

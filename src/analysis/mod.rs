@@ -163,6 +163,10 @@ pub struct ViewModel {
     pub trends: [Trend; 3],
     pub origins: [OriginTable; 3],
     pub auth: [AuthTimeline; 3],
+    /// 401/403 bursts found in each of `auth`, compared with the configured token lifetimes.
+    pub auth_bursts: [waves::AuthBursts; 3],
+    /// The clients' own recurrences over each range (see [`bursts::client_periods`]).
+    pub auth_clients: [bursts::ClientPeriods; 3],
     /// Newest first.
     pub auth_samples: Vec<AuthSample>,
     /// Each client's 401/403 episode starts on real requests over the retention, oldest
@@ -204,16 +208,11 @@ impl ViewModel {
     pub fn auth_timeline(&self, r: TimeRange) -> &AuthTimeline {
         &self.auth[r.index()]
     }
-    /// Per-client recurrences over the range `r` (see [`bursts::client_periods`]).
-    pub fn client_periods(&self, r: TimeRange, lifetimes: &[EpochMs]) -> bursts::ClientPeriods {
-        let from = self.now - r.span_ms();
-        let episodes: Vec<Vec<EpochMs>> = self
-            .client_episodes
-            .iter()
-            .map(|v| v.iter().copied().filter(|&t| t > from).collect::<Vec<_>>())
-            .filter(|v: &Vec<EpochMs>| !v.is_empty())
-            .collect();
-        bursts::client_periods(&episodes, lifetimes)
+    pub fn auth_bursts(&self, r: TimeRange) -> &waves::AuthBursts {
+        &self.auth_bursts[r.index()]
+    }
+    pub fn auth_clients(&self, r: TimeRange) -> &bursts::ClientPeriods {
+        &self.auth_clients[r.index()]
     }
     /// The board entry of [`ViewModel::top`] (from [`ViewModel::triage_now`]).
     pub fn top_entry(&self) -> Option<&Entry> {
@@ -253,6 +252,8 @@ pub struct Verdicts {
     /// Over [`TRIAGE_SPAN_MS`] when `range` is longer; `None` when `triage` is that board.
     pub now: Option<Board>,
     pub alerts: AlertState,
+    /// The token lifetimes the board was scored with; the auth view's bursts use them too.
+    pub token_lifetimes_ms: Vec<EpochMs>,
 }
 
 /// Scores the board over the last 15 minutes and evaluates the alerts.
@@ -270,6 +271,7 @@ pub fn verdicts_for(store: &Store, cfg: &AnalysisConfig, range: TimeRange) -> Ve
         triage: triage::triage(store, span, lifetimes),
         now: (span != TRIAGE_SPAN_MS).then(|| triage::triage(store, TRIAGE_SPAN_MS, lifetimes)),
         alerts: alerts::evaluate(store, &cfg.alerts),
+        token_lifetimes_ms: lifetimes.clone(),
     }
 }
 
@@ -323,6 +325,12 @@ pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> V
         })
         .collect();
     log.reverse();
+    let lifetimes = &verdicts.token_lifetimes_ms;
+    let now = store.now();
+    let client_episodes = store.client_failures().episodes(EpochMs::MIN, EpochMs::MAX);
+    let auth_bursts = std::array::from_fn(|i| waves::auth_bursts(&auth[i], lifetimes));
+    let auth_clients = TimeRange::ALL
+        .map(|r| client_periods_since(&client_episodes, now - r.span_ms(), lifetimes));
     let triage_now = verdicts.now.unwrap_or_else(|| verdicts.triage.clone());
     let status = status::of_store(store, &verdicts.alerts, &triage_now);
     ViewModel {
@@ -334,8 +342,10 @@ pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> V
         trends,
         origins,
         auth,
+        auth_bursts,
+        auth_clients,
         auth_samples: newest_auth_samples(store),
-        client_episodes: store.client_failures().episodes(EpochMs::MIN, EpochMs::MAX),
+        client_episodes,
         probes,
         probe_results,
         probe_history,
@@ -351,6 +361,20 @@ pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> V
         alerts: verdicts.alerts,
         status,
     }
+}
+
+/// Per-client recurrences of the episodes that started after `from`.
+fn client_periods_since(
+    episodes: &[Vec<EpochMs>],
+    from: EpochMs,
+    lifetimes: &[EpochMs],
+) -> bursts::ClientPeriods {
+    let recent: Vec<Vec<EpochMs>> = episodes
+        .iter()
+        .map(|v| v.iter().copied().filter(|&t| t > from).collect::<Vec<_>>())
+        .filter(|v| !v.is_empty())
+        .collect();
+    bursts::client_periods(&recent, lifetimes)
 }
 
 /// The newest auth samples by event time (they arrive in file order, which interleaves

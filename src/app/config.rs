@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::model::time::{EpochMs, parse_duration};
 use crate::sources::formats::JsonFieldMap;
 use crate::store::StoreConfig;
 
@@ -39,19 +38,7 @@ pub enum ConfigError {
 }
 
 /// A duration as written in the file (`10s`, `6h`), validated on load.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DurationText(pub EpochMs);
-
-impl<'de> Deserialize<'de> for DurationText {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_duration(&s).map(DurationText).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "invalid duration '{s}' (examples: 250ms, 10s, 5m, 6h, 1h30m)"
-            ))
-        })
-    }
-}
+pub use crate::model::time::DurationSetting as DurationText;
 
 /// The whole file. Every table denies unknown keys so a typo is an error, not a silent default.
 #[derive(Debug, Default, Deserialize)]

@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::cli::{Cli, Command, DashboardArgs, DemoArgs, ReportArgs, ReportFormat};
 use crate::app::config::{ConfigError, FileConfig};
-use crate::model::time::{Clock, EpochMs, MINUTE, SECOND, now_ms, parse_duration, wall_clock};
+use crate::model::time::{Clock, EpochMs, MINUTE, SECOND, now_ms, wall_clock};
 use crate::sources::event::Event;
 use crate::sources::formats::FormatOptions;
 use crate::sources::live::{LogSourceSpec, spawn_log_source};
@@ -84,11 +84,15 @@ fn load_file(args: &DashboardArgs) -> Result<(FileConfig, Option<PathBuf>), Conf
 fn flag_duration(flag: &str, value: &Option<String>) -> Result<Option<i64>, ConfigError> {
     match value {
         None => Ok(None),
-        Some(v) => parse_duration(v)
-            .map(Some)
-            .ok_or_else(|| ConfigError::Invalid {
-                origin: format!("--{flag} / CORSTOP_{}", flag.to_ascii_uppercase()),
-                message: format!("invalid duration '{v}' (examples: 10s, 5m, 6h)"),
+        Some(v) => v
+            .parse::<crate::model::time::DurationSetting>()
+            .map(|d| Some(d.0))
+            .map_err(|message| ConfigError::Invalid {
+                origin: format!(
+                    "--{flag} / CORSTOP_{}",
+                    flag.to_ascii_uppercase().replace('-', "_")
+                ),
+                message,
             }),
     }
 }
@@ -369,7 +373,9 @@ pub fn status_snapshot(
 /// Locks the store, recovering from a poisoned lock: a panic in one task must not take the
 /// dashboard down with it, and the store's invariants hold between calls.
 pub fn lock(store: &SharedStore) -> std::sync::MutexGuard<'_, Store> {
-    store.lock().unwrap_or_else(|e| e.into_inner())
+    store
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The ingest task: drains everything queued, then applies it under one lock.
@@ -422,7 +428,6 @@ fn ui_options(
             alerts: alert_config(settings),
         },
         keys: settings.keys.clone(),
-        token_lifetimes_ms: settings.token_lifetimes_ms.clone(),
         bell: None,
     })
 }
@@ -667,73 +672,4 @@ pub fn main() -> ExitCode {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::alerting::Severity;
-    use crate::analysis::alerts::{Alert, AlertKind, AlertState};
-    use crate::analysis::status::{self, ProbeInput, SourceInput, StatusInputs};
-
-    fn alert(kind: AlertKind, route: &str) -> Alert {
-        Alert {
-            kind,
-            route: route.into(),
-            since: 1_000,
-            for_ms: 11 * MINUTE,
-            value: 0.2,
-            message: format!("{route} failing"),
-        }
-    }
-
-    #[test]
-    fn one_signal_per_reason_at_its_worst_severity() {
-        let state = AlertState {
-            now: 5_000,
-            objective: 0.999,
-            slis: Vec::new(),
-            alerts: vec![
-                alert(AlertKind::Slo, "/api/orders"),
-                alert(AlertKind::Page, "/api/orders"),
-                alert(AlertKind::PagePending, "/api/profile"),
-            ],
-            critical_routes: Vec::new(),
-        };
-        // Blocked probes and a source that cannot be read are notified like the badge shows them.
-        let status = status::decide(&StatusInputs {
-            alerts: Some(&state),
-            probes: vec![ProbeInput {
-                endpoint: "/api/orders".into(),
-                origin: "https://app.example".into(),
-                critical: true,
-                allowed: false,
-                not_judged: false,
-            }],
-            sources: vec![SourceInput {
-                label: "http.log".into(),
-                problem: None,
-                state: "error: cannot open: Permission denied (os error 13)".into(),
-            }],
-            supported: None,
-        });
-        let snap = crate::alerting::snapshot_of_status(&status, 5_000);
-        assert_eq!(snap.at, 5_000);
-        let keys: Vec<(&str, Severity)> = snap
-            .alerts
-            .iter()
-            .map(|a| (a.key.as_str(), a.severity))
-            .collect();
-        assert_eq!(
-            keys,
-            vec![
-                ("probes", Severity::Degraded),
-                ("route:/api/orders", Severity::Page),
-                ("route:/api/profile", Severity::Degraded),
-                ("source:http.log", Severity::Degraded),
-            ]
-        );
-        let source = snap.alerts.iter().find(|a| a.key == "source:http.log");
-        assert_eq!(
-            source.map(|a| a.summary.as_str()),
-            Some("http.log: cannot open: Permission denied (os error 13)")
-        );
-    }
-}
+mod tests;

@@ -35,6 +35,9 @@
 //!
 //! `max_age_chrome` / `max_age_firefox` are set when that browser's preflight passed; 0 means
 //! the browser will not cache it.
+//!
+//! One file, past the usual 700 lines: the checks follow the Fetch standard's order step by
+//! step, and reading them in one place is how a verdict is checked against a browser.
 
 use super::codes;
 use super::messages::{self, ChromeReason, FirefoxReason};
@@ -669,7 +672,7 @@ pub fn judge_hop(
                             reason,
                             code,
                             response: resp,
-                        })
+                        });
                     }
                 }
             }
@@ -781,7 +784,7 @@ pub fn judge_hop(
                 "Firefox accepts this exchange; Chrome blocks it ({})",
                 v.code
             );
-            warn(&mut v, codes::W_WORKS_IN_FIREFOX_NOT_CHROME, text)
+            warn(&mut v, codes::W_WORKS_IN_FIREFOX_NOT_CHROME, text);
         }
         (false, true) => {
             let text = v.firefox_message.clone().unwrap_or_default();
@@ -789,7 +792,7 @@ pub fn judge_hop(
                 &mut v,
                 codes::W_WORKS_IN_CHROME_NOT_FIREFOX,
                 format!("Chrome accepts this exchange; Firefox blocks it: {text}"),
-            )
+            );
         }
         _ => {}
     }

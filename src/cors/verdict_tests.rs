@@ -1,4 +1,6 @@
 //! Table-driven tests: one row per browser decision, both consoles' texts asserted in full.
+//!
+//! Past the usual 700 lines on purpose: one row per browser decision, as a table.
 
 use super::*;
 use crate::model::transport::TransportKind;

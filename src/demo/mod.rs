@@ -7,6 +7,7 @@
 //! demo writes or serves is demo time. [`DemoHandle::clock`] exposes that clock so the rest of
 //! corstop can bucket and display in the same time base.
 
+pub mod browser;
 pub mod logs;
 pub mod replay;
 pub mod screenshots;
@@ -149,7 +150,7 @@ impl DemoHandle {
         ALLOWED_ORIGINS
             .iter()
             .chain(std::iter::once(&UNLISTED_ORIGIN))
-            .map(|s| s.to_string())
+            .map(std::string::ToString::to_string)
             .collect()
     }
 

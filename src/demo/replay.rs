@@ -7,9 +7,10 @@
 //! what tailing the demo's files would have put there.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
-use crate::cors::{Credentials, RawResponse, RequestShape, judge, preflight_request_headers};
+use crate::cors::{RawResponse, RequestShape, judge};
+use crate::demo::browser::{Browser, Outgoing, population};
 use crate::demo::logs::{self, HttpLogEntry};
 use crate::demo::server::{self, Counters, Incoming, Route};
 use crate::demo::{ALLOWED_ORIGINS, Script, UNLISTED_ORIGIN};
@@ -37,33 +38,6 @@ const STEP_MS: std::ops::RangeInclusive<i64> = 13 * SECOND..=34 * SECOND;
 const PROBE_EVERY: EpochMs = MINUTE;
 /// Log lines are handed to the store in batches covering this much demo time.
 const BATCH_MS: EpochMs = 5 * SECOND;
-const GRANT_RETRY_MS: EpochMs = 30 * SECOND;
-const REFRESHES_BEFORE_SIGN_IN: u32 = 5;
-const MAX_AGE_CAP_SECS: i64 = 7200;
-const DEFAULT_MAX_AGE_SECS: i64 = 5;
-
-const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-const EDGE: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0";
-const FIREFOX: &str =
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:133.0) Gecko/20100101 Firefox/133.0";
-const SAFARI: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
-
-/// The same population as the live demo: users of the three listed origins and one partner
-/// page the CORS policy never admitted.
-const BROWSERS: [(&str, &str, &str); 12] = [
-    (ALLOWED_ORIGINS[0], "alice", CHROME),
-    (ALLOWED_ORIGINS[0], "bruno", EDGE),
-    (ALLOWED_ORIGINS[0], "chen", FIREFOX),
-    (ALLOWED_ORIGINS[0], "dana", CHROME),
-    (ALLOWED_ORIGINS[0], "emeka", SAFARI),
-    (ALLOWED_ORIGINS[0], "fatima", CHROME),
-    (ALLOWED_ORIGINS[1], "gustav", EDGE),
-    (ALLOWED_ORIGINS[1], "hana", CHROME),
-    (ALLOWED_ORIGINS[1], "ivan", FIREFOX),
-    (ALLOWED_ORIGINS[2], "jade", CHROME),
-    (ALLOWED_ORIGINS[2], "kofi", SAFARI),
-    (UNLISTED_ORIGIN, "partner", CHROME),
-];
 
 /// Probed endpoints and whether each is critical, as `corstop demo` configures its prober.
 const PROBED: [(&str, bool); 4] = [
@@ -102,7 +76,11 @@ impl Feed {
         }
         let mut detected = None;
         if self.parser.is_none() {
-            let first: Vec<&[u8]> = self.pending.iter().map(|l| l.as_bytes()).collect();
+            let first: Vec<&[u8]> = self
+                .pending
+                .iter()
+                .map(std::string::String::as_bytes)
+                .collect();
             let name = formats::detect(&first).ok_or(ReplayError::Undetected(self.label))?;
             self.parser = Some(formats::parser(name, &FormatOptions::default())?);
             detected = Some(name);
@@ -145,23 +123,6 @@ impl Feed {
     }
 }
 
-struct Session {
-    access: String,
-    refresh: String,
-    expires: EpochMs,
-}
-
-struct Browser {
-    origin: &'static str,
-    user: &'static str,
-    agent: &'static str,
-    session: Option<Session>,
-    needs_refresh: bool,
-    next_grant_at: EpochMs,
-    failed_refreshes: u32,
-    preflight_cache: HashMap<String, EpochMs>,
-}
-
 /// The simulated world: server state, the log files and the random generator.
 struct World {
     script: Script,
@@ -172,51 +133,39 @@ struct World {
     auth: Feed,
 }
 
-/// One request as a client sends it.
-struct Sent<'a> {
-    method: &'a str,
-    path: &'a str,
-    origin: Option<&'a str>,
-    request_method: Option<&'a str>,
-    authorization: Option<&'a str>,
-    body: &'a [u8],
-    agent: &'a str,
-    referer: &'a str,
-}
-
 impl World {
     /// Serves one request at demo time `now`: the server's decision, its log lines, and the
     /// response as a client receives it.
-    fn serve(&mut self, req: &Sent<'_>, now: EpochMs) -> RawResponse {
+    fn serve(&mut self, req: &Outgoing, now: EpochMs) -> RawResponse {
         self.serve_with_body(req, now).0
     }
 
-    fn serve_with_body(&mut self, req: &Sent<'_>, now: EpochMs) -> (RawResponse, String) {
+    fn serve_with_body(&mut self, req: &Outgoing, now: EpochMs) -> (RawResponse, String) {
         let n = self.requests;
         self.requests += 1;
         let instance = server::instance_name(n);
         let incoming = Incoming {
             method: req.method,
-            path: req.path,
-            origin: req.origin,
-            request_method: req.request_method,
-            authorization: req.authorization,
-            body: req.body,
+            path: &req.path,
+            origin: Some(req.origin),
+            request_method: req.header("Access-Control-Request-Method"),
+            authorization: req.header("Authorization"),
+            body: &req.body,
         };
         let reply = server::decide(&self.script, &self.counters, &incoming, now, instance);
         for line in &reply.auth_lines {
             self.auth.push(line);
         }
-        let latency = self.latency(Route::of(req.path), req.method, reply.status);
+        let latency = self.latency(Route::of(&req.path), req.method, reply.status);
         self.http.push(&logs::http_record(&HttpLogEntry {
             time: now,
             method: req.method,
-            path: req.path,
+            path: &req.path,
             query: "",
             status: reply.status,
             time_taken_ms: latency,
             host: HOST,
-            referer: req.referer,
+            referer: &req.referer,
             user_agent: req.agent,
             computer: instance,
             bytes_sent: reply.body.len() as u64,
@@ -263,17 +212,15 @@ impl World {
             for origin in &origins {
                 let url = format!("{BASE}{path}");
                 let headers = preflight_headers(origin, &url, &shape);
-                let request_method = shape.method.clone();
                 let resp = self.serve(
-                    &Sent {
+                    &Outgoing {
                         method: "OPTIONS",
-                        path,
-                        origin: Some(origin),
-                        request_method: Some(&request_method),
-                        authorization: None,
-                        body: b"",
+                        path: path.to_string(),
+                        origin,
+                        referer: String::new(),
                         agent: USER_AGENT,
-                        referer: "",
+                        headers: vec![("Access-Control-Request-Method", shape.method.clone())],
+                        body: Vec::new(),
                     },
                     now,
                 );
@@ -310,198 +257,25 @@ impl World {
     }
 }
 
-impl Browser {
-    fn page(&self, rng: &mut fastrand::Rng) -> String {
-        let pages: &[&str] = match self.origin {
-            o if o == ALLOWED_ORIGINS[0] => &["/orders", "/orders/1042", "/dashboard", "/checkout"],
-            o if o == ALLOWED_ORIGINS[1] => &["/admin/orders", "/admin/users"],
-            o if o == ALLOWED_ORIGINS[2] => &["/", "/account"],
-            _ => &["/catalog"],
-        };
-        format!("{}{}", self.origin, pages[rng.usize(..pages.len())])
+/// One step of one browser, with the server's decision in place of the network: the
+/// sign-in or refresh when due, then the app's call (preflight first when the browser sends
+/// one, the actual request 20 ms later when the browser lets it go).
+fn step(b: &mut Browser, w: &mut World, now: EpochMs) {
+    if let Some(grant) = b.grant_request(now, &mut w.rng) {
+        let (raw, body) = w.serve_with_body(&grant, now);
+        b.on_grant(Some((raw.status, body.as_bytes())), now, &mut w.rng);
     }
-
-    fn step(&mut self, w: &mut World, now: EpochMs) {
-        if self.origin == UNLISTED_ORIGIN {
-            // The partner page sends its header before it ever got a token: the preflight
-            // fails every time.
-            self.fetch(w, now, "GET", "/api/products", true, None);
+    let now = if b.is_partner() { now } else { now + 150 };
+    let call = b.choose_call(&mut w.rng);
+    let fetch = b.begin(call, BASE, &mut w.rng);
+    if let Some(preflight) = b.preflight(&fetch, now) {
+        let raw = w.serve(&preflight, now);
+        if !b.on_preflight(&fetch, &raw, now) {
             return;
         }
-        let expired = self.session.as_ref().is_some_and(|s| now >= s.expires);
-        if (self.session.is_none() || expired || self.needs_refresh) && now >= self.next_grant_at {
-            self.grant(w, now);
-        }
-        let now = now + 150;
-        let roll = w.rng.u32(0..100);
-        if self.session.is_none() || roll < 10 {
-            let path = if w.rng.bool() {
-                "/api/health"
-            } else {
-                "/api/products"
-            };
-            self.fetch(w, now, "GET", path, false, None);
-            return;
-        }
-        let id = 1000 + w.rng.u32(0..120);
-        let order = format!("/api/orders/{id}");
-        let (method, path, body): (&str, &str, Option<&str>) = match roll {
-            10..=39 => ("GET", "/api/orders", None),
-            40..=57 => ("GET", &order, None),
-            58..=71 => (
-                "PUT",
-                &order,
-                Some(r#"{"status":"confirmed","quantity":2}"#),
-            ),
-            72..=75 => (
-                "PUT",
-                "/api/orders",
-                Some(r#"{"items":[{"sku":"HL-2040","quantity":1}]}"#),
-            ),
-            76..=77 => ("DELETE", &order, None),
-            78..=88 => ("GET", "/api/profile", None),
-            _ => ("GET", "/api/products", None),
-        };
-        self.fetch(w, now, method, path, true, body);
     }
-
-    fn grant(&mut self, w: &mut World, now: EpochMs) {
-        let refresh = self
-            .session
-            .as_ref()
-            .filter(|_| self.failed_refreshes < REFRESHES_BEFORE_SIGN_IN)
-            .map(|s| s.refresh.clone());
-        let body = match &refresh {
-            Some(rt) => format!("grant_type=refresh_token&refresh_token={rt}"),
-            None => format!("grant_type=password&username={}", self.user),
-        };
-        let page = self.page(&mut w.rng);
-        let (raw, reply_body) = w.serve_with_body(
-            &Sent {
-                method: "POST",
-                path: "/auth/token",
-                origin: Some(self.origin),
-                request_method: None,
-                authorization: None,
-                body: body.as_bytes(),
-                agent: self.agent,
-                referer: &page,
-            },
-            now,
-        );
-        let granted = (raw.status == 200)
-            .then(|| parse_grant(&reply_body, now))
-            .flatten();
-        match granted {
-            Some(s) => {
-                self.session = Some(s);
-                self.needs_refresh = false;
-                self.failed_refreshes = 0;
-            }
-            None => {
-                if refresh.is_some() {
-                    self.failed_refreshes += 1;
-                } else {
-                    self.failed_refreshes = 0;
-                }
-                self.next_grant_at = now + GRANT_RETRY_MS + w.rng.i64(0..=10 * SECOND);
-            }
-        }
-    }
-
-    fn fetch(
-        &mut self,
-        w: &mut World,
-        now: EpochMs,
-        method: &str,
-        path: &str,
-        authorized: bool,
-        body: Option<&str>,
-    ) {
-        let url = format!("{BASE}{path}");
-        let page = self.page(&mut w.rng);
-        let mut headers: Vec<(String, String)> = Vec::new();
-        if authorized {
-            headers.push(("Authorization".into(), "Bearer <token>".into()));
-        }
-        if body.is_some() {
-            headers.push(("Content-Type".into(), "application/json".into()));
-        }
-        let shape = RequestShape {
-            name: format!("{method} {path}"),
-            method: method.into(),
-            headers,
-            credentials: Credentials::Include,
-        };
-        let (needed, request_headers) = preflight_request_headers(&shape);
-        if needed {
-            let key = format!("{method} {url} {request_headers}");
-            let cached = self
-                .preflight_cache
-                .get(&key)
-                .is_some_and(|&until| now < until);
-            if !cached {
-                let raw = w.serve(
-                    &Sent {
-                        method: "OPTIONS",
-                        path,
-                        origin: Some(self.origin),
-                        request_method: Some(method),
-                        authorization: None,
-                        body: b"",
-                        agent: self.agent,
-                        referer: &page,
-                    },
-                    now,
-                );
-                if !judge(self.origin, &url, &shape, Some(&raw), None).allowed {
-                    return;
-                }
-                if self.preflight_cache.len() >= 64 {
-                    self.preflight_cache.clear();
-                }
-                let max_age = raw
-                    .first("access-control-max-age")
-                    .and_then(|v| v.trim().parse::<i64>().ok())
-                    .unwrap_or(DEFAULT_MAX_AGE_SECS)
-                    .clamp(0, MAX_AGE_CAP_SECS);
-                self.preflight_cache.insert(key, now + max_age * SECOND);
-            }
-        }
-        let bearer = authorized.then(|| {
-            format!(
-                "Bearer {}",
-                self.session
-                    .as_ref()
-                    .map_or("undefined", |s| s.access.as_str())
-            )
-        });
-        let raw = w.serve(
-            &Sent {
-                method,
-                path,
-                origin: Some(self.origin),
-                request_method: None,
-                authorization: bearer.as_deref(),
-                body: body.map_or(&[][..], str::as_bytes),
-                agent: self.agent,
-                referer: &page,
-            },
-            now + 20,
-        );
-        if raw.status == 401 {
-            self.needs_refresh = true;
-        }
-    }
-}
-
-fn parse_grant(body: &str, now: EpochMs) -> Option<Session> {
-    let v: serde_json::Value = serde_json::from_str(body).ok()?;
-    Some(Session {
-        access: v.get("access_token")?.as_str()?.to_string(),
-        refresh: v.get("refresh_token")?.as_str()?.to_string(),
-        expires: now + v.get("expires_in")?.as_i64()?.max(0) * SECOND,
-    })
+    let raw = w.serve(&b.actual(&fetch), now + 20);
+    b.on_actual(&fetch, &raw);
 }
 
 /// Replays `span` of demo time from [`REPLAY_START`] with `seed` and returns the filled store
@@ -544,19 +318,7 @@ pub fn demo_replay_sampled(
             pending: Vec::new(),
         },
     };
-    let mut browsers: Vec<Browser> = BROWSERS
-        .iter()
-        .map(|&(origin, user, agent)| Browser {
-            origin,
-            user,
-            agent,
-            session: None,
-            needs_refresh: false,
-            next_grant_at: EpochMs::MIN,
-            failed_refreshes: 0,
-            preflight_cache: HashMap::new(),
-        })
-        .collect();
+    let mut browsers: Vec<Browser> = population().into_iter().map(Browser::new).collect();
     let end = REPLAY_START + span.max(0);
     // Ties broken by index so the order never depends on anything but the seed.
     let mut queue: BinaryHeap<Reverse<(EpochMs, usize)>> = (0..browsers.len())
@@ -582,7 +344,7 @@ pub fn demo_replay_sampled(
             next_probe += PROBE_EVERY;
         }
         if let Some(b) = browsers.get_mut(i) {
-            b.step(&mut world, t);
+            step(b, &mut world, t);
         }
         queue.push(Reverse((t + world.rng.i64(STEP_MS), i)));
     }

@@ -191,9 +191,12 @@ pub fn settings_from(
         s.repeat = n;
     }
     if let Some(t) = &args.timeout {
-        let ms = parse_duration(t)
-            .filter(|ms| *ms > 0)
-            .ok_or_else(|| UsageError(format!("--timeout '{t}' is not a duration like 5s")))?;
+        let ms = parse_duration(t).filter(|ms| *ms > 0).ok_or_else(|| {
+            UsageError(format!(
+                "--timeout '{t}' is not a duration (examples: {})",
+                crate::model::time::DURATION_EXAMPLES
+            ))
+        })?;
         s.timeout = DurationSetting(ms);
     }
     if s.endpoint.is_empty() {
@@ -381,8 +384,12 @@ pub fn render_json(results: &[ProbeResult]) -> anyhow::Result<String> {
                 actual_status: r.actual.as_ref().map(|a| a.status),
                 hidden_status: v.hidden_status,
                 www_authenticate: v.www_authenticate.as_deref(),
-                hypothesis: v.hypothesis.map(|h| h.id()),
-                hypothesis_title: v.hypothesis.map(|h| h.title()),
+                hypothesis: v
+                    .hypothesis
+                    .map(super::super::model::hypothesis::Hypothesis::id),
+                hypothesis_title: v
+                    .hypothesis
+                    .map(super::super::model::hypothesis::Hypothesis::title),
                 severity,
                 warnings: v
                     .warnings
@@ -666,137 +673,5 @@ pub fn render_junit(results: &[ProbeResult], all_required: bool) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cors::{Verdict, Warning};
-
-    fn result(allowed: bool, code: &'static str, critical: bool) -> ProbeResult {
-        let shape = RequestShape::spa_default();
-        ProbeResult {
-            time: 0,
-            url: "https://api.example/a?x=1&y=<2>".into(),
-            origin: "https://app.example".into(),
-            critical,
-            preflight_request: None,
-            preflight: Some(RawResponse {
-                status: 401,
-                headers: vec![("www-authenticate".into(), "Bearer".into())],
-                elapsed_ms: 12,
-            }),
-            actual_request: None,
-            actual: None,
-            transport: None,
-            verdict: Verdict {
-                allowed,
-                stage: if allowed {
-                    Stage::None
-                } else {
-                    Stage::Preflight
-                },
-                code,
-                chrome_message: (!allowed).then(|| {
-                    "Access to fetch at 'https://api.example/a' from origin 'https://app.example' \
-                     has been blocked by CORS policy: Response to preflight request doesn't pass \
-                     access control check: No 'Access-Control-Allow-Origin' header is present on \
-                     the requested resource."
-                        .to_string()
-                }),
-                firefox_message: None,
-                preflight_needed: true,
-                request_headers: "authorization,content-type".into(),
-                hidden_status: Some(401),
-                www_authenticate: Some("Bearer".into()),
-                max_age_chrome: None,
-                max_age_firefox: None,
-                warnings: vec![Warning {
-                    code: "note",
-                    message: "a \"quoted\" & <tagged> \u{1} note".into(),
-                }],
-                hypothesis: None,
-            },
-            shape,
-            instance: None,
-            redirects: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn table_fits_80_columns() {
-        let results = vec![
-            result(false, "acao-missing", true),
-            result(true, "ok", true),
-        ];
-        let t = render_table(&results, true);
-        for line in t.lines() {
-            assert!(line.chars().count() <= WIDTH, "{line}");
-        }
-        assert!(t.contains("FAIL"));
-        assert!(t.ends_with("2 checks, 1 failed\n"));
-    }
-
-    #[test]
-    fn junit_escapes_and_counts() {
-        let results = vec![
-            result(false, "acao-missing", true),
-            result(true, "ok", true),
-        ];
-        let x = render_junit(&results, true);
-        assert!(x.contains("tests=\"2\" failures=\"1\""));
-        assert!(x.contains("classname=\"https://api.example/a?x=1&amp;y=&lt;2&gt;\""));
-        assert!(x.contains("&quot;quoted&quot; &amp; &lt;tagged&gt; \u{FFFD} note"));
-        assert!(x.contains("<failure message=\"acao-missing\""));
-        assert!(!x.contains('\u{1}'));
-    }
-
-    #[test]
-    fn exit_codes() {
-        let fail_noncritical = result(false, "acao-missing", false);
-        let pass = result(true, "ok", true);
-        assert_eq!(exit_code(std::slice::from_ref(&pass), false), 0);
-        assert_eq!(
-            exit_code(&[pass.clone(), fail_noncritical.clone()], false),
-            0
-        );
-        assert_eq!(exit_code(&[fail_noncritical], true), 1);
-    }
-
-    #[test]
-    fn flags_shape_the_settings() {
-        let base = CheckArgs {
-            url: vec!["https://api.example/x".into()],
-            origin: vec!["https://app.example".into()],
-            ..CheckArgs::default()
-        };
-        let s = settings_from(&base, None).unwrap();
-        assert_eq!(s.targets()[0].shape, RequestShape::spa_default());
-
-        let get = CheckArgs {
-            method: Some("delete".into()),
-            ..base.clone()
-        };
-        let t = settings_from(&get, None).unwrap().targets();
-        assert_eq!(t[0].shape.method, "DELETE");
-        assert!(t[0].shape.headers.is_empty());
-
-        let hdr = CheckArgs {
-            header: vec!["X-Api-Version: 2".into()],
-            credentials: Some(CredentialsArg::Omit),
-            ..base.clone()
-        };
-        let t = settings_from(&hdr, None).unwrap().targets();
-        assert_eq!(t[0].shape.method, "GET");
-        assert_eq!(t[0].shape.credentials, Credentials::Omit);
-
-        assert!(settings_from(&CheckArgs::default(), None).is_err());
-        let bad = CheckArgs {
-            origin: vec!["https://app.example/".into()],
-            ..base.clone()
-        };
-        assert!(settings_from(&bad, None).is_err());
-        let bad_timeout = CheckArgs {
-            timeout: Some("soon".into()),
-            ..base
-        };
-        assert!(settings_from(&bad_timeout, None).is_err());
-    }
-}
+#[path = "check_tests.rs"]
+mod tests;

@@ -72,6 +72,7 @@ mod sse2 {
 
     /// `hay` holds at least 16 bytes.
     #[inline(always)]
+    #[allow(unsafe_code)]
     pub fn find_any<const N: usize>(needles: [u8; N], hay: &[u8]) -> Option<usize> {
         let n = hay.len();
         debug_assert!(n >= 16);

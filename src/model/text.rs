@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::path::Path;
 
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
 /// Largest configuration, theme or token file read whole. Real ones are a few kilobytes; a
 /// path to `/dev/zero` or a log file by mistake must not allocate gigabytes.
 pub const MAX_SMALL_FILE: u64 = 1 << 20;
@@ -54,52 +56,83 @@ pub fn inert(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Cuts to `max` characters, marking the cut with `…`.
-pub fn fit(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
+/// Columns `s` takes on a terminal: wide characters (CJK, most emoji) count two, combining
+/// marks none. Every fit and wrap in corstop measures with this, so a line never overflows.
+pub fn width(s: &str) -> usize {
+    UnicodeWidthStr::width(s)
+}
+
+/// Cuts `s` to at most `max` columns, ending the cut text with `ellipsis` (itself counted).
+pub fn cut(s: &str, max: usize, ellipsis: &str) -> String {
+    if width(s) <= max {
         return s.to_string();
     }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
+    let room = max.saturating_sub(width(ellipsis));
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::with_capacity(max + ellipsis.len());
+    let mut used = 0;
+    for c in s.chars() {
+        let w = UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w > room {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push_str(ellipsis);
     out
 }
 
-/// Greedy word wrap to `width` characters; words longer than a line are split.
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
+/// Cuts to `max` columns, marking the cut with `…`.
+pub fn fit(s: &str, max: usize) -> String {
+    cut(s, max, "…")
+}
+
+/// Greedy word wrap to `width` columns; words longer than a line are split.
+pub fn wrap(text: &str, max: usize) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut cur = String::new();
-    let mut cur_len = 0;
+    let mut cur_w = 0;
     for word in text.split_whitespace() {
-        let mut word: Vec<char> = word.chars().collect();
+        let mut word = word;
         loop {
-            let wlen = word.len();
-            let need = if cur_len == 0 {
-                wlen
-            } else {
-                cur_len + 1 + wlen
-            };
-            if need <= width {
-                if cur_len > 0 {
+            let ww = width(word);
+            let need = if cur_w == 0 { ww } else { cur_w + 1 + ww };
+            if need <= max {
+                if cur_w > 0 {
                     cur.push(' ');
                 }
-                cur.extend(word.iter());
-                cur_len = need;
+                cur.push_str(word);
+                cur_w = need;
                 break;
             }
-            if cur_len > 0 {
+            if cur_w > 0 {
                 lines.push(std::mem::take(&mut cur));
-                cur_len = 0;
+                cur_w = 0;
                 continue;
             }
-            let rest = word.split_off(width.min(word.len()));
-            lines.push(word.iter().collect());
-            word = rest;
+            // A word wider than the line: as many characters as fit (at least one, so a
+            // character wider than the line still moves on).
+            let mut split = 0;
+            let mut used = 0;
+            for (i, c) in word.char_indices() {
+                let w = UnicodeWidthChar::width(c).unwrap_or(0);
+                if used + w > max && i > 0 {
+                    break;
+                }
+                used += w;
+                split = i + c.len_utf8();
+            }
+            lines.push(word[..split].to_string());
+            word = &word[split..];
             if word.is_empty() {
                 break;
             }
         }
     }
-    if cur_len > 0 {
+    if cur_w > 0 {
         lines.push(cur);
     }
     lines
@@ -114,6 +147,20 @@ mod tests {
         let lines = wrap("aaaa bbbbbbbbbb c", 4);
         assert_eq!(lines, vec!["aaaa", "bbbb", "bbbb", "bb c"]);
         assert_eq!(fit("abcdef", 4), "abc…");
+    }
+
+    #[test]
+    fn widths_are_display_columns() {
+        // Wide characters take two columns, combining marks none.
+        assert_eq!(width("東京"), 4);
+        assert_eq!(width("e\u{301}"), 1);
+        assert_eq!(fit("東京都庁", 5), "東京…");
+        assert_eq!(cut("/api/東京/orders", 8, "~"), "/api/東~");
+        assert_eq!(fit("abc", 0), "");
+        for line in wrap("注文 API の東京リージョン orders", 6) {
+            assert!(width(&line) <= 6, "{line}");
+        }
+        assert_eq!(wrap("東京東京", 3), vec!["東", "京", "東", "京"]);
     }
 }
 

@@ -21,29 +21,12 @@ pub fn now_ms() -> EpochMs {
     }
 }
 
-/// Days since the epoch for a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let m = month as i64;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+/// Days from 0001-01-01 (chrono's day 1) to 1970-01-01.
+const UNIX_EPOCH_DAYS_FROM_CE: i64 = 719_163;
 
-/// Inverse of [`days_from_civil`].
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// The UTC date and time of `t`, when chrono can represent it.
+pub fn to_datetime(t: EpochMs) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp_millis(t)
 }
 
 #[inline]
@@ -73,8 +56,8 @@ pub fn from_parts(
     if hour > 23 || min > 59 || sec > 59 || millis > 999 {
         return None;
     }
-    chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
-    let days = days_from_civil(year, month, day);
+    let date = chrono::NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day)?;
+    let days = i64::from(chrono::Datelike::num_days_from_ce(&date)) - UNIX_EPOCH_DAYS_FROM_CE;
     Some(
         days * 86_400_000
             + hour as i64 * 3_600_000
@@ -130,7 +113,7 @@ pub fn parse_rfc3339(s: &[u8]) -> Option<EpochMs> {
     }
     let base = from_parts(year, month, day, hour, min, sec, ms)?;
     match rest {
-        [] | [b'Z'] | [b'z'] => Some(base),
+        [] | [b'Z' | b'z'] => Some(base),
         [sign @ (b'+' | b'-'), tz @ ..] => {
             let (h, m) = match tz {
                 [a, b, b':', c, d] => (digits(&[*a, *b])?, digits(&[*c, *d])?),
@@ -154,21 +137,18 @@ pub fn parse_rfc3339(s: &[u8]) -> Option<EpochMs> {
 
 /// Formats as `2026-04-04T10:31:02Z` (seconds precision).
 pub fn format_rfc3339(t: EpochMs) -> String {
-    let days = t.div_euclid(86_400_000);
-    let rem = t.rem_euclid(86_400_000) / 1000;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
+    match to_datetime(t) {
+        Some(dt) => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        None => format!("@{t}ms"),
+    }
 }
 
 /// Formats as `2026-04-04T10:31:02.123Z`.
 pub fn format_rfc3339_millis(t: EpochMs) -> String {
-    let base = format_rfc3339(t);
-    format!("{}.{:03}Z", &base[..base.len() - 1], t.rem_euclid(1000))
+    match to_datetime(t) {
+        Some(dt) => dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        None => format!("@{t}ms"),
+    }
 }
 
 /// `HH:MM:SS` of the UTC time of day, for compact axis labels.
@@ -209,39 +189,61 @@ pub fn format_duration(ms: EpochMs) -> String {
     }
 }
 
-/// Parses durations written in configs and flags: `250ms`, `10s`, `5m`, `6h`, `1d`, `1h30m`.
+/// Examples quoted whenever a duration cannot be read.
+pub const DURATION_EXAMPLES: &str = "250ms, 10s, 5m, 6h, 1h30m";
+
+/// Parses durations written in configs and flags (`250ms`, `10s`, `5m`, `6h`, `1d`, `1h30m`,
+/// `2h 15min`: humantime's syntax); a bare number is seconds. The one duration parser: every
+/// flag, environment variable and config key goes through it.
 pub fn parse_duration(s: &str) -> Option<EpochMs> {
     let s = s.trim();
-    if s.is_empty() {
-        return None;
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse::<EpochMs>().ok()?.checked_mul(SECOND);
     }
-    let mut total: EpochMs = 0;
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if start == i {
-            return None;
-        }
-        let n: EpochMs = s[start..i].parse().ok()?;
-        let ustart = i;
-        while i < b.len() && b[i].is_ascii_alphabetic() {
-            i += 1;
-        }
-        let unit = match &s[ustart..i] {
-            "ms" => 1,
-            "s" | "" => SECOND,
-            "m" | "min" => MINUTE,
-            "h" => HOUR,
-            "d" => 24 * HOUR,
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(unit)?)?;
+    let d = humantime::parse_duration(s).ok()?;
+    EpochMs::try_from(d.as_millis()).ok()
+}
+
+/// A duration setting (`30s`, `250ms`, `5m`), read with [`parse_duration`] wherever it is
+/// written: config file, flag or environment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DurationSetting(pub EpochMs);
+
+impl DurationSetting {
+    pub fn as_std(self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.0.max(0) as u64)
     }
-    Some(total)
+    pub fn ms(self) -> EpochMs {
+        self.0
+    }
+}
+
+impl std::str::FromStr for DurationSetting {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        parse_duration(s)
+            .map(DurationSetting)
+            .ok_or_else(|| format!("invalid duration '{s}' (examples: {DURATION_EXAMPLES})"))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DurationSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for DurationSetting {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{}ms", self.0))
+    }
+}
+
+impl std::fmt::Display for DurationSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&format_duration(self.0))
+    }
 }
 
 const MONTHS: [&[u8; 3]; 12] = [
@@ -405,11 +407,33 @@ mod tests {
     }
 
     #[test]
-    fn civil_round_trip() {
-        for days in [-800_000, -1, 0, 1, 19_000, 20_547, 2_000_000] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days);
+    fn calendar_fields_round_trip_through_chrono() {
+        for t in [
+            -800_000 * 86_400_000,
+            -1,
+            0,
+            1_775_296_800_123,
+            951_782_400_000, // 2000-02-29, a leap day of a century year
+            2_000_000 * 86_400_000,
+        ] {
+            let dt = to_datetime(t).unwrap();
+            use chrono::{Datelike, Timelike};
+            let back = from_parts(
+                dt.year().into(),
+                dt.month(),
+                dt.day(),
+                dt.hour(),
+                dt.minute(),
+                dt.second(),
+                dt.timestamp_subsec_millis(),
+            );
+            assert_eq!(back, Some(t), "{dt}");
         }
+        assert_eq!(from_parts(2026, 2, 29, 0, 0, 0, 0), None);
+        assert_eq!(
+            format_rfc3339_millis(1_775_296_800_123),
+            "2026-04-04T10:00:00.123Z"
+        );
     }
 
     #[test]
@@ -464,6 +488,15 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Some(90 * MINUTE));
         assert_eq!(parse_duration("250ms"), Some(250));
         assert_eq!(parse_duration("5x"), None);
+        assert_eq!(parse_duration("2h 15min"), Some(135 * MINUTE));
+        assert_eq!(parse_duration("1d"), Some(24 * HOUR));
+        assert_eq!(parse_duration("30"), Some(30 * SECOND));
+        assert_eq!(parse_duration("-5s"), None);
+        let e = "10 parsecs".parse::<DurationSetting>().unwrap_err();
+        assert!(
+            e.contains("invalid duration '10 parsecs' (examples: 250ms"),
+            "{e}"
+        );
         assert_eq!(parse_duration(""), None);
         assert_eq!(format_duration(59 * MINUTE), "59m");
         assert_eq!(format_duration(HOUR + 5 * MINUTE), "1h 5m");

@@ -125,7 +125,7 @@ impl AcaoSeen {
     pub fn classify(value: Option<&str>) -> AcaoSeen {
         match value.map(str::trim) {
             None => AcaoSeen::NotLogged,
-            Some("") | Some("-") => AcaoSeen::Missing,
+            Some("" | "-") => AcaoSeen::Missing,
             Some(v) if v.contains(',') => AcaoSeen::Multiple,
             Some(_) => AcaoSeen::Single,
         }

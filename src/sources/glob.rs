@@ -29,96 +29,35 @@ pub fn split(path: &str) -> (PathBuf, String) {
     (dir, name)
 }
 
-/// Matches one file name against a pattern with `*`, `?` and `[...]` classes (`[!...]` negates,
-/// `a-z` ranges).
+/// A compiled file-name pattern (`*`, `?`, `[a-z]`, `[!0-9]`), matched per character;
+/// a name starting with `.` is only matched by a pattern that spells the dot out, as in a
+/// shell.
+pub struct NamePattern(glob::Pattern);
+
+const MATCH_OPTIONS: glob::MatchOptions = glob::MatchOptions {
+    case_sensitive: true,
+    require_literal_separator: true,
+    require_literal_leading_dot: true,
+};
+
+impl NamePattern {
+    pub fn new(pattern: &str) -> io::Result<NamePattern> {
+        glob::Pattern::new(pattern).map(NamePattern).map_err(|e| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid file-name pattern `{pattern}`: {}", e.msg),
+            )
+        })
+    }
+
+    pub fn matches(&self, name: &str) -> bool {
+        self.0.matches_with(name, MATCH_OPTIONS)
+    }
+}
+
+/// Whether `name` matches `pattern`; an invalid pattern matches nothing.
 pub fn matches(pattern: &str, name: &str) -> bool {
-    if name.starts_with('.') && !pattern.starts_with('.') {
-        return false;
-    }
-    match_from(pattern.as_bytes(), name.as_bytes())
-}
-
-fn match_from(p: &[u8], n: &[u8]) -> bool {
-    // Iterative matching with a single backtrack point for the latest `*`.
-    let (mut pi, mut ni) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        if pi < p.len() {
-            match p[pi] {
-                b'*' => {
-                    star = Some((pi, ni));
-                    pi += 1;
-                    continue;
-                }
-                b'?' => {
-                    pi += 1;
-                    ni += 1;
-                    continue;
-                }
-                b'[' => {
-                    if let Some((ok, next)) = class(&p[pi..], n[ni]) {
-                        if ok {
-                            pi += next;
-                            ni += 1;
-                            continue;
-                        }
-                    } else if n[ni] == b'[' {
-                        // An unclosed `[` is a literal.
-                        pi += 1;
-                        ni += 1;
-                        continue;
-                    }
-                }
-                c if c == n[ni] => {
-                    pi += 1;
-                    ni += 1;
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        match star {
-            Some((sp, sn)) => {
-                pi = sp + 1;
-                ni = sn + 1;
-                star = Some((sp, sn + 1));
-            }
-            None => return false,
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
-}
-
-/// Evaluates a `[...]` class at the start of `p` against `c`: `(matched, pattern bytes used)`,
-/// or `None` when the class is not closed.
-fn class(p: &[u8], c: u8) -> Option<(bool, usize)> {
-    let mut i = 1;
-    let negate = matches!(p.get(i), Some(b'!') | Some(b'^'));
-    if negate {
-        i += 1;
-    }
-    let mut hit = false;
-    let mut first = true;
-    while i < p.len() {
-        let b = p[i];
-        if b == b']' && !first {
-            return Some((hit != negate, i + 1));
-        }
-        first = false;
-        if p.get(i + 1) == Some(&b'-') && p.get(i + 2).is_some_and(|&e| e != b']') {
-            let hi = p[i + 2];
-            if b <= c && c <= hi {
-                hit = true;
-            }
-            i += 3;
-        } else {
-            if b == c {
-                hit = true;
-            }
-            i += 1;
-        }
-    }
-    None
+    NamePattern::new(pattern).is_ok_and(|p| p.matches(name))
 }
 
 /// The regular files matching a pattern, sorted by name. A directory that does not exist yet
@@ -135,6 +74,7 @@ pub fn expand(pattern: &str) -> io::Result<Vec<PathBuf>> {
             format!("wildcards are supported in file names only, not in directories: {pattern}"),
         ));
     }
+    let name_pat = NamePattern::new(&name_pat)?;
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -144,7 +84,7 @@ pub fn expand(pattern: &str) -> io::Result<Vec<PathBuf>> {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if !matches(&name_pat, name) {
+        if !name_pat.matches(name) {
             continue;
         }
         // Follows symlinks: a link to a log file is a log file.
@@ -175,8 +115,12 @@ mod tests {
             ("x[0-9].log", "xa.log", false),
             ("*a*b*c", "xxaxxbxxc", true),
             ("*a*b*c", "xxaxxcxxb", false),
-            ("[oops", "[oops", true),
             ("**", "", true),
+            // Per character, not per byte.
+            ("??.log", "東京.log", true),
+            ("?.log", "東.log", true),
+            // An unclosed class is an error, so it matches nothing.
+            ("[oops", "[oops", false),
         ];
         for (p, n, want) in cases {
             assert_eq!(matches(p, n), *want, "{p} vs {n}");
@@ -200,5 +144,10 @@ mod tests {
             .collect();
         assert_eq!(names, vec!["a.log", "b.log"]);
         assert!(expand("/nonexistent-dir-xyz/*.log").unwrap().is_empty());
+        let err = expand(&format!("{}/[oops*.log", dir.path().display())).unwrap_err();
+        assert!(
+            err.to_string().contains("invalid file-name pattern"),
+            "{err}"
+        );
     }
 }

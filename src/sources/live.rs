@@ -6,6 +6,9 @@
 //! use a bounded channel and wait when it is full: a slow store slows the readers down, nothing
 //! is dropped. File reads and parsing run on tokio's blocking pool (a step reads at most a few
 //! thousand lines), never on the async workers.
+//!
+//! One file, past the usual 700 lines: the task loop, glob membership and the descriptor budget
+//! act on one source's state and are only correct together.
 
 use std::collections::VecDeque;
 use std::io::Read;

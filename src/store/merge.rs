@@ -498,7 +498,7 @@ mod tests {
                 .map(|(t, b)| {
                     (
                         t,
-                        b.map_or(0, |b| b.http_total()),
+                        b.map_or(0, super::super::Bucket::http_total),
                         b.map_or(0, |b| b.auth.iter().sum()),
                     )
                 })

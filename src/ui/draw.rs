@@ -14,8 +14,8 @@ use super::glyphs::{Glyphs, glyphs};
 use super::keys::{KeyAction, KeyBindings};
 use super::state::{UiState, View};
 use super::theme::Theme;
+use super::views;
 use super::widgets::{fit, panel, status_badge};
-use super::{triage_view, views};
 
 pub const MIN_WIDTH: u16 = 80;
 pub const MIN_HEIGHT: u16 = 24;
@@ -43,7 +43,7 @@ pub fn draw(frame: &mut Frame, state: &mut UiState, model: &ViewModel, theme: &T
         View::Origins => views::origins(frame, body, state, model, theme, g),
         View::Auth => views::auth(frame, body, state, model, theme, g),
         View::Probes => views::probes(frame, body, state, model, theme, g),
-        View::Triage => triage_view::triage(frame, body, state, model, theme, g),
+        View::Triage => views::triage(frame, body, state, model, theme, g),
         View::Log => views::log(frame, body, state, model, theme, g),
     }
     draw_footer(frame, footer, state, theme);
@@ -89,7 +89,7 @@ fn draw_header(
         } else {
             label
         };
-        let width = text.chars().count() as u16;
+        let width = crate::model::text::width(&text) as u16;
         state.hit.tabs.push((Rect::new(x, area.y, width, 1), *v));
         x += width + 1;
         spans.push(Span::styled(
@@ -103,7 +103,7 @@ fn draw_header(
         spans.push(Span::raw(" "));
     }
     let title = Span::styled("corstop", theme.title);
-    let used: usize = spans.iter().map(|s| s.width()).sum();
+    let used: usize = spans.iter().map(ratatui::prelude::Span::width).sum();
     if (area.width as usize) > used + 8 {
         spans.push(Span::raw(" ".repeat(area.width as usize - used - 7)));
         spans.push(title);
@@ -161,7 +161,7 @@ fn status_line(
         },
         theme.muted,
     ));
-    let used: usize = out.iter().map(|s| s.width()).sum();
+    let used: usize = out.iter().map(ratatui::prelude::Span::width).sum();
     let room = width.saturating_sub(used + 2);
     if let Some(top) = model.top_entry() {
         out.push(Span::raw("  "));
@@ -230,7 +230,7 @@ fn hints(state: &UiState) -> Vec<(String, &'static str)> {
         ]),
         View::Auth => wanted.extend([(updown.clone(), "sample"), (k.first(A::TimeRange), "range")]),
         View::Probes if state.detail => {
-            wanted.extend([(updown.clone(), "scroll"), (k.first(A::Back), "close")])
+            wanted.extend([(updown.clone(), "scroll"), (k.first(A::Back), "close")]);
         }
         View::Probes => wanted.extend([
             (updown.clone(), "probe"),
@@ -243,7 +243,7 @@ fn hints(state: &UiState) -> Vec<(String, &'static str)> {
             (k.first(A::Last), "follow"),
         ]),
         View::Triage if state.detail => {
-            wanted.extend([(updown.clone(), "scroll"), (k.first(A::Back), "close")])
+            wanted.extend([(updown.clone(), "scroll"), (k.first(A::Back), "close")]);
         }
         View::Triage => wanted.extend([
             (updown.clone(), "hypothesis"),
@@ -319,7 +319,7 @@ const HELP_ROWS: &[(&[KeyAction], &str)] = &[
 /// (` ` between single keys, as in `1 2 3 4 5 6`).
 fn help_keys(keys: &KeyBindings, actions: &[KeyAction]) -> String {
     let parts: Vec<String> = actions.iter().map(|a| keys.describe(*a)).collect();
-    let sep = if parts.iter().all(|p| p.chars().count() == 1) {
+    let sep = if parts.iter().all(|p| crate::model::text::width(p) == 1) {
         " "
     } else {
         " / "
@@ -345,7 +345,7 @@ fn draw_help(frame: &mut Frame, body: Rect, state: &UiState, theme: &Theme, g: &
     let rows = help_lines(&state.keys);
     let key_w = rows
         .iter()
-        .map(|(k, _)| k.chars().count())
+        .map(|(k, _)| crate::model::text::width(k))
         .max()
         .unwrap_or(0)
         .min(HELP_KEY_WIDTH);

@@ -2,7 +2,7 @@
 //! that owns the terminal.
 //!
 //! - [`state`]: UI state and the pure key / mouse handlers; [`keys`]: configurable bindings;
-//! - [`draw`], [`views`] and [`triage_view`]: rendering, usable with any ratatui backend (tests use
+//! - [`draw`] and [`views`] (one file per view): rendering, usable with any ratatui backend (tests use
 //!   `TestBackend`);
 //! - [`widgets`]: panels, tables and formats shared by the views;
 //! - [`theme`]: styles per element from TOML, five built in;
@@ -15,7 +15,6 @@ pub mod run;
 pub mod state;
 pub mod terminal;
 pub mod theme;
-pub mod triage_view;
 pub mod views;
 pub mod widgets;
 

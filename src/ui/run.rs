@@ -36,12 +36,10 @@ pub struct UiOptions {
     pub ascii: bool,
     /// `LIVE`, `REPLAY` or `DEMO`.
     pub mode_label: &'static str,
-    /// Token lifetimes and alert rules for the triage board and the header.
+    /// Token lifetimes and alert rules for the triage board, the auth view and the header.
     pub analysis: AnalysisConfig,
     /// Key bindings (validated by whoever loaded them; see [`KeyBindings::validate`]).
     pub keys: KeyBindings,
-    /// Access-token lifetimes that auth bursts are compared with (default 1h).
-    pub token_lifetimes_ms: Vec<crate::model::time::EpochMs>,
     /// Asked once per frame whether the alert notifier wants the terminal bell rung
     /// (`[notify] bell = true`); true once per request. The notifier cannot ring it itself:
     /// the terminal belongs to this loop.
@@ -60,7 +58,6 @@ impl Default for UiOptions {
             mode_label: "LIVE",
             analysis: AnalysisConfig::default(),
             keys: KeyBindings::default(),
-            token_lifetimes_ms: vec![crate::model::time::HOUR],
             bell: None,
         }
     }
@@ -179,7 +176,6 @@ pub async fn run(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     let mut state = UiState::new(opts.mode_label, opts.ascii).with_keys(opts.keys.clone());
-    state.token_lifetimes_ms = opts.token_lifetimes_ms.clone();
     let mut snapshots = Snapshotter::new(opts.analysis.clone());
     let mut model = match snapshots.poll(&store, false) {
         Some(m) => m,

@@ -103,8 +103,6 @@ pub struct UiState {
     pub hit: HitAreas,
     /// The key bindings in effect (the help overlay lists these).
     pub keys: KeyBindings,
-    /// Access-token lifetimes the auth view compares burst periods with.
-    pub token_lifetimes_ms: Vec<crate::model::time::EpochMs>,
 }
 
 impl UiState {
@@ -129,7 +127,6 @@ impl UiState {
             row_routes: Vec::new(),
             hit: HitAreas::default(),
             keys: KeyBindings::default(),
-            token_lifetimes_ms: vec![crate::model::time::HOUR],
         }
     }
 
@@ -231,7 +228,7 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
                 state.log_filter.pop();
             }
             KeyCode::Char(c) if !chorded && state.log_filter.len() < 200 => {
-                state.log_filter.push(c)
+                state.log_filter.push(c);
             }
             _ => return Action::None,
         }

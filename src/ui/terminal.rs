@@ -28,6 +28,7 @@ pub fn restore() {
 /// Ctrl-Z or SIGTSTP: hands the terminal back as it was, stops the process as the shell
 /// expects, and takes the terminal again once `fg` (SIGCONT) resumes it. The caller redraws
 /// the whole screen afterwards.
+#[allow(unsafe_code)]
 pub fn suspend() -> std::io::Result<()> {
     restore();
     // SAFETY: raise(2) with a valid signal number; SIGSTOP cannot be caught, so this returns

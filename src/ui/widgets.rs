@@ -5,9 +5,10 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, HighlightSpacing, Row, Table, TableState};
+use ratatui::widgets::{Block, Borders, Cell, HighlightSpacing, Row, Table, TableState};
 
 use crate::analysis::{Status, StatusSummary};
+use crate::model::text;
 use crate::model::time::format_duration;
 
 use super::glyphs::Glyphs;
@@ -49,17 +50,9 @@ pub fn panel<'a>(title: impl Into<String>, theme: &Theme, g: &Glyphs) -> Block<'
         .style(theme.text)
 }
 
-/// Cuts `s` to `width` display columns, marking the cut.
+/// Cuts `s` to `width` display columns, marking the cut with the glyph set's ellipsis.
 pub fn fit(s: &str, width: usize, g: &Glyphs) -> String {
-    if s.chars().count() <= width {
-        return s.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
-    out.push_str(g.ellipsis);
-    out
+    text::cut(s, width, g.ellipsis)
 }
 
 /// `12`, `9999`, `12.3k`, `4.5M`.
@@ -139,8 +132,8 @@ pub enum Col {
 
 pub fn longest<'a>(header: &str, values: impl Iterator<Item = &'a str>) -> usize {
     values
-        .map(|v| v.chars().count())
-        .chain(std::iter::once(header.chars().count()))
+        .map(text::width)
+        .chain(std::iter::once(text::width(header)))
         .max()
         .unwrap_or(0)
 }
@@ -184,4 +177,16 @@ pub fn fit_widths(area_width: u16, cols: &[Col]) -> Vec<Constraint> {
         .into_iter()
         .map(|w| Constraint::Length(w as u16))
         .collect()
+}
+
+/// A count cell: muted when zero, in the `bad` style when `warn`.
+pub fn num(n: u64, theme: &Theme, warn: bool) -> Cell<'static> {
+    let style = if n == 0 {
+        theme.muted
+    } else if warn {
+        theme.bad
+    } else {
+        theme.text
+    };
+    Cell::from(Span::styled(count(n), style))
 }

@@ -227,20 +227,20 @@ fn board_groups(samples: &[Sample], outage: EpochMs) -> [(&'static str, Group, u
     for s in samples {
         match s.phase {
             Phase::PreflightAuth if s.into_phase >= 2 * MINUTE => {
-                h2.check(s.top == Some(Hypothesis::H2), s)
+                h2.check(s.top == Some(Hypothesis::H2), s);
             }
             Phase::DoubleAcao if s.into_phase >= 2 * MINUTE => {
-                h4.check(s.top == Some(Hypothesis::H4), s)
+                h4.check(s.top == Some(Hypothesis::H4), s);
             }
             Phase::TokenExpiry if s.into_phase >= 2 * MINUTE => match s.since_wave {
                 Some(w) if (2 * MINUTE..=outage).contains(&w) => {
-                    h3_waves.check(s.top == Some(Hypothesis::H3), s)
+                    h3_waves.check(s.top == Some(Hypothesis::H3), s);
                 }
                 Some(w) if w < 2 * MINUTE => {}
                 _ => h3_between.check(!matches!(s.top, Some(Hypothesis::H2 | Hypothesis::H4)), s),
             },
             Phase::Healthy | Phase::Recovery if s.into_phase >= 3 * MINUTE => {
-                calm.check(!s.top.is_some_and(|h| faults.contains(&h)), s)
+                calm.check(!s.top.is_some_and(|h| faults.contains(&h)), s);
             }
             _ => {}
         }

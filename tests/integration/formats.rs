@@ -1174,14 +1174,14 @@ fn mutated_fixture_lines_never_panic() {
                         }
                     }
                 }
-                for p in parsers.iter_mut() {
+                for p in &mut parsers {
                     let _ = p.feed(&m, &mut sink);
                     fed += 1;
                 }
                 let _ = formats::detect(&[&m, line]);
             }
         }
-        for p in parsers.iter_mut() {
+        for p in &mut parsers {
             let _ = p.finish(&mut sink);
         }
         sink.http.clear();
@@ -1467,7 +1467,11 @@ fn azure_log_analytics_rows() {
     assert_eq!(r.sink.http.len(), 1);
     assert_eq!(r.sink.http[0].status, 503);
     assert!(r.sink.auth.is_empty());
-    let errors: Vec<String> = r.errors().iter().map(|e| e.to_string()).collect();
+    let errors: Vec<String> = r
+        .errors()
+        .iter()
+        .map(std::string::ToString::to_string)
+        .collect();
     assert_eq!(errors.len(), 2, "{errors:?}");
     assert!(errors[0].contains("CsMethod"), "{errors:?}");
     assert!(errors[1].contains("ScStatus"), "{errors:?}");

@@ -362,3 +362,25 @@ fn the_check_finds_reach_backs_and_cycles() {
         "{loops:?}"
     );
 }
+
+/// A file past about 700 lines says at its top why it is one file.
+#[test]
+fn long_files_say_why_they_are_one_file() {
+    let mut unexplained = Vec::new();
+    for (module, file) in module_files(&src_dir()) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines = text.lines().count();
+        let docs: String = text
+            .lines()
+            .take_while(|l| l.starts_with("//!"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        if lines > 700 && !docs.to_lowercase().contains("past the usual 700 lines") {
+            unexplained.push(format!("{} ({lines} lines)", name(&module)));
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "long files without a reason: {unexplained:?}"
+    );
+}

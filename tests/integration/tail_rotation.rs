@@ -319,7 +319,7 @@ fn starts_at_the_end_and_skips_a_trailing_fragment() {
     let mut lines = Vec::new();
     follower.read_available(4096, &mut |ev| {
         if let FollowEvent::Line(l) = ev {
-            lines.push(String::from_utf8_lossy(l).into_owned())
+            lines.push(String::from_utf8_lossy(l).into_owned());
         }
     });
     assert!(lines.is_empty());
@@ -328,7 +328,7 @@ fn starts_at_the_end_and_skips_a_trailing_fragment() {
     w.flush().unwrap();
     follower.read_available(4096, &mut |ev| {
         if let FollowEvent::Line(l) = ev {
-            lines.push(String::from_utf8_lossy(l).into_owned())
+            lines.push(String::from_utf8_lossy(l).into_owned());
         }
     });
     assert_eq!(lines, vec!["new 1", "new 2"]);
@@ -348,7 +348,7 @@ fn partial_last_line_is_held_until_its_newline_and_flushed_once_at_rotation() {
     let read = |f: &mut FileFollower, lines: &mut Vec<String>| {
         f.read_available(4096, &mut |ev| {
             if let FollowEvent::Line(l) = ev {
-                lines.push(String::from_utf8_lossy(l).into_owned())
+                lines.push(String::from_utf8_lossy(l).into_owned());
             }
         });
     };
@@ -487,7 +487,7 @@ fn run_live(
                     }
                 }
                 Ok(Some(Event::SourceState { state, .. })) => r.states.push(state),
-                Ok(Some(Event::Probe(_))) | Ok(None) | Err(_) => {}
+                Ok(Some(Event::Probe(_)) | None) | Err(_) => {}
             }
         }
         writer.join().unwrap();

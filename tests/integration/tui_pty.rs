@@ -6,6 +6,8 @@
 //! deadline, and only the deadline expiring fails the test.
 
 #![cfg(unix)]
+// Starting a child on a pty takes pre_exec and ioctl; each block says why it is sound.
+#![allow(unsafe_code)]
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -40,7 +42,7 @@ struct Session {
     child: Child,
     master: File,
     /// Kept open so the terminal's settings can be read after the child exits.
-    slave: OwnedFd,
+    slave: Option<OwnedFd>,
     output: Arc<Mutex<Vec<u8>>>,
     reader: Option<JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -114,7 +116,7 @@ impl Session {
         Session {
             child,
             master,
-            slave: pty.slave,
+            slave: Some(pty.slave),
             output,
             reader: Some(reader),
             _dir: dir,
@@ -200,7 +202,7 @@ impl Session {
 
     /// Checks the terminal was handed back, then closes our end so the reader finishes.
     fn assert_restored(mut self) {
-        let termios = tcgetattr(&self.slave).unwrap();
+        let termios = tcgetattr(self.slave.as_ref().unwrap()).unwrap();
         assert!(
             termios
                 .local_flags
@@ -208,7 +210,7 @@ impl Session {
             "raw mode still on: {:?}",
             termios.local_flags
         );
-        drop(self.slave);
+        drop(self.slave.take());
         if let Some(r) = self.reader.take() {
             r.join().unwrap();
         }
@@ -225,6 +227,17 @@ impl Session {
         let tail = &out[left.min(shown)..];
         assert!(find(tail, ENTER_ALT).is_none());
         assert!(find(tail, b"\x1b[?25l").is_none());
+    }
+}
+
+/// A test that fails midway must not leave corstop running (nor the reader thread waiting
+/// for it).
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -311,7 +324,7 @@ fn wait_state(s: &Session, want: char) {
 }
 
 fn is_raw(s: &Session) -> bool {
-    !tcgetattr(&s.slave)
+    !tcgetattr(s.slave.as_ref().unwrap())
         .unwrap()
         .local_flags
         .contains(LocalFlags::ICANON)
@@ -366,4 +379,87 @@ fn sigquit_restores_the_terminal() {
     let status = s.wait_exit();
     assert!(status.success(), "exit status {status}");
     s.assert_restored();
+}
+
+/// One loopback server for both sides of an alert: `/api/*` is an API whose preflights are
+/// refused (401, no CORS headers), `/hook` a Slack webhook that keeps what it is sent.
+fn api_and_webhook() -> (std::net::SocketAddr, Arc<Mutex<Vec<String>>>) {
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hooks = Arc::new(Mutex::new(Vec::new()));
+    let seen = hooks.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            let mut reader = std::io::BufReader::new(conn);
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let answer: &[u8] = if request_line.contains(" /hook ") {
+                seen.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&body).into_owned());
+                b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+            } else {
+                b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            };
+            let _ = reader.get_mut().write_all(answer);
+        }
+    });
+    (addr, hooks)
+}
+
+#[test]
+fn the_dashboard_sends_its_alerts_to_the_configured_webhook() {
+    let (addr, hooks) = api_and_webhook();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("corstop.toml"),
+        format!("[notify]\nslack-webhook = \"http://{addr}/hook\"\n"),
+    )
+    .unwrap();
+    let args: Vec<std::ffi::OsString> = vec![
+        "--probe".into(),
+        format!("http://{addr}/api/orders").into(),
+        "--origin".into(),
+        "https://app.example".into(),
+    ];
+    let mut s = Session::start_in(dir, &args, None);
+    s.first_frame();
+    // The refused preflight makes the status DEGRADED; the notifier, evaluated every 5 s,
+    // posts it once.
+    let start = Instant::now();
+    while hooks.lock().unwrap().is_empty() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "no webhook within {DEADLINE:?}; screen:\n{}",
+            String::from_utf8_lossy(&s.output())
+        );
+        assert!(s.child.try_wait().unwrap().is_none(), "corstop exited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let posted = hooks.lock().unwrap()[0].clone();
+    assert!(
+        posted.contains("DEGRADED") || posted.contains("PAGE"),
+        "{posted}"
+    );
+    assert!(posted.to_lowercase().contains("probe"), "{posted}");
+    s.master.write_all(b"q").unwrap();
+    assert!(s.wait_exit().success());
 }

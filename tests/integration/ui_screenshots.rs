@@ -27,9 +27,9 @@ fn two_runs_write_identical_svgs() {
         // The replayed incident is in April 2026 whenever this runs (at 80 columns the header
         // keeps only the time of day).
         let stamp = if text.contains("width=\"80") || pa.to_string_lossy().contains("80x24") {
-            "15:39:55Z"
+            "15:39:59Z"
         } else {
-            "2026-04-04T15:39:55Z"
+            "2026-04-04T15:39:59Z"
         };
         assert!(text.contains(stamp), "{}", pa.display());
     }
@@ -108,7 +108,7 @@ fn committed_screenshots_are_current() {
     }
     let extra: Vec<String> = std::fs::read_dir(&committed)
         .unwrap()
-        .filter_map(|e| e.ok())
+        .filter_map(std::result::Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| {
             n.ends_with(".svg") && !fresh.iter().any(|p| p.file_name().unwrap() == n.as_str())

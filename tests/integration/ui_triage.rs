@@ -474,7 +474,11 @@ fn assert_shared_figures_agree(m: &ViewModel, theme: &Theme) {
     // The board over the same range.
     assert_eq!(m.triage.span_ms, m.range.span_ms());
     let h2 = m.triage.get(Hypothesis::H2).unwrap();
-    let all_total: u64 = trend.routes.iter().map(|r| r.total()).sum();
+    let all_total: u64 = trend
+        .routes
+        .iter()
+        .map(corstop::analysis::RouteTrend::total)
+        .sum();
     let all_401: u64 = trend
         .routes
         .iter()

@@ -19,7 +19,7 @@ pub(crate) fn parse_http_line(line: &[u8]) -> Result<HttpRecord<'_>, ParseError>
     let mut c = Cursor::new(line);
     let time = leading_time(&mut c).ok_or_else(|| err("bad timestamp"))?;
     let method = c.token().ok_or_else(|| err("missing method"))?;
-    if !method.iter().all(|b| b.is_ascii_alphabetic()) {
+    if !method.iter().all(u8::is_ascii_alphabetic) {
         return Err(err("bad method"));
     }
     let path = c.token().ok_or_else(|| err("missing path"))?;

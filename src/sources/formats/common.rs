@@ -46,6 +46,7 @@ pub fn utf8<'a>(b: &'a [u8], what: &str) -> Result<&'a str, ParseError> {
 /// validator walks short fields byte by byte; the ASCII test reads them a word at a time, and
 /// parsers call this three or four times per line.
 #[inline]
+#[allow(unsafe_code)]
 pub fn ascii_or_utf8(b: &[u8]) -> Option<&str> {
     if b.is_ascii() {
         // SAFETY: every byte is below 0x80, so the slice is valid UTF-8.

@@ -192,7 +192,7 @@ impl LogParser for NginxCustom {
                             time = std::str::from_utf8(val)
                                 .ok()
                                 .and_then(|s| s.parse::<f64>().ok())
-                                .and_then(common::epoch_seconds)
+                                .and_then(common::epoch_seconds);
                         }
                         Var::Request => request = Some(val),
                         Var::RequestMethod => method = Some(val),
@@ -204,11 +204,11 @@ impl LogParser for NginxCustom {
                         Var::Referer => referer = common::opt_field(val),
                         Var::Host => rec.host = common::opt_field(val).map(Cow::Borrowed),
                         Var::Acao => {
-                            rec.acao = Some(Cow::Borrowed(std::str::from_utf8(val).unwrap_or("-")))
+                            rec.acao = Some(Cow::Borrowed(std::str::from_utf8(val).unwrap_or("-")));
                         }
                         Var::UpstreamAddr => {
                             let first = val.split(|c| *c == b',').next().unwrap_or(val);
-                            rec.instance = common::opt_field(first.trim_ascii()).map(Cow::Borrowed)
+                            rec.instance = common::opt_field(first.trim_ascii()).map(Cow::Borrowed);
                         }
                         Var::Ignored => {}
                     }

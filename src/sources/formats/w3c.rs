@@ -212,6 +212,7 @@ fn spaces8(w: [u8; 8]) -> u64 {
 /// compare, against eight per dozen operations for the portable word trick.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
+#[allow(unsafe_code)]
 fn spaces64(block: &[u8; 64]) -> u64 {
     use std::arch::x86_64::{
         __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
@@ -586,7 +587,7 @@ fn record_repeated(
             Col::Computer => rec.instance = value(f).and_then(common::opt_field).map(Cow::Borrowed),
             Col::ServerIp => {
                 if rec.instance.is_none() {
-                    rec.instance = value(f).and_then(common::opt_field).map(Cow::Borrowed)
+                    rec.instance = value(f).and_then(common::opt_field).map(Cow::Borrowed);
                 }
             }
             Col::Ignore => {}

@@ -24,48 +24,12 @@
 //! credentials = "same-origin"  # fetch's default; "include" for cookie-based pages
 //! ```
 
-use std::fmt;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::cors::{Credentials, RequestShape};
-use crate::model::time::{EpochMs, parse_duration};
+use crate::model::time::parse_duration;
 
-/// A duration written as `30s`, `250ms`, `5m` in the config.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct DurationSetting(pub EpochMs);
-
-impl DurationSetting {
-    pub fn as_std(self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.0.max(0) as u64)
-    }
-    pub fn ms(self) -> EpochMs {
-        self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for DurationSetting {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_duration(&s).map(DurationSetting).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "invalid duration '{s}' (expected e.g. 250ms, 5s, 1m)"
-            ))
-        })
-    }
-}
-
-impl Serialize for DurationSetting {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{}ms", self.0))
-    }
-}
-
-impl fmt::Display for DurationSetting {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::model::time::format_duration(self.0))
-    }
-}
+pub use crate::model::time::DurationSetting;
 
 /// One API URL to probe (`[[probe.endpoint]]`).
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]

@@ -48,6 +48,7 @@ fn version(path: &str) -> String {
 struct Reaper(Child);
 
 impl Drop for Reaper {
+    #[allow(unsafe_code)]
     fn drop(&mut self) {
         let pid = self.0.id() as i32;
         // SAFETY: kill(2) on a process group this test started.

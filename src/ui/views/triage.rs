@@ -16,10 +16,10 @@ use crate::analysis::ViewModel;
 use crate::analysis::triage::{Entry, State};
 use crate::model::time::{EpochMs, format_duration, format_hm, format_hms};
 
-use super::glyphs::Glyphs;
-use super::state::UiState;
-use super::theme::Theme;
-use super::widgets::{Col, fit, fit_widths, panel, selectable_table};
+use crate::ui::glyphs::Glyphs;
+use crate::ui::state::UiState;
+use crate::ui::theme::Theme;
+use crate::ui::widgets::{Col, fit, fit_widths, panel, selectable_table};
 
 /// Width at which the detail pane goes beside the table instead of under it.
 const SIDE_BY_SIDE_MIN_WIDTH: u16 = 140;
@@ -287,7 +287,7 @@ pub fn triage(
     let title_longest = board
         .entries
         .iter()
-        .map(|e| e.title.chars().count())
+        .map(|e| crate::model::text::width(e.title))
         .max()
         .unwrap_or(0)
         .max("Hypothesis".len());
@@ -349,7 +349,7 @@ fn draw_detail(
     let title = entry_title(
         " ",
         e,
-        (area.width as usize).saturating_sub(4 + suffix.chars().count()),
+        (area.width as usize).saturating_sub(4 + crate::model::text::width(suffix)),
         g,
     ) + suffix;
     frame.render_widget(
