@@ -67,6 +67,16 @@ pub fn from_parts(
     )
 }
 
+/// The UTC instant of local time `base` at offset `sign` `h`:`m` (`+01:00` is an hour ahead of
+/// UTC, so an hour is taken off).
+fn utc_from_offset(base: EpochMs, sign: u8, h: u32, m: u32) -> Option<EpochMs> {
+    if h > 23 || m > 59 {
+        return None;
+    }
+    let off = (i64::from(h) * 60 + i64::from(m)) * 60_000;
+    Some(if sign == b'+' { base - off } else { base + off })
+}
+
 /// Parses the fraction digits after a '.' and returns (millis, bytes consumed).
 fn fraction(b: &[u8]) -> (u32, usize) {
     let mut n = 0;
@@ -121,15 +131,7 @@ pub fn parse_rfc3339(s: &[u8]) -> Option<EpochMs> {
                 [a, b] => (digits(&[*a, *b])?, 0),
                 _ => return None,
             };
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let off = (h as i64 * 60 + m as i64) * 60_000;
-            Some(if *sign == b'+' {
-                base - off
-            } else {
-                base + off
-            })
+            utc_from_offset(base, *sign, h, m)
         }
         _ => None,
     }
@@ -267,15 +269,7 @@ pub fn parse_clf(s: &[u8]) -> Option<EpochMs> {
         [] => Some(base),
         [b' ', sign @ (b'+' | b'-'), a, b, c, d] => {
             let (h, m) = (digits(&[*a, *b])?, digits(&[*c, *d])?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            let off = (h as i64 * 60 + m as i64) * 60_000;
-            Some(if *sign == b'+' {
-                base - off
-            } else {
-                base + off
-            })
+            utc_from_offset(base, *sign, h, m)
         }
         _ => None,
     }
