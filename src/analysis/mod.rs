@@ -169,9 +169,6 @@ pub struct ViewModel {
     pub auth_clients: [bursts::ClientPeriods; 3],
     /// Newest first.
     pub auth_samples: Vec<AuthSample>,
-    /// Each client's 401/403 episode starts on real requests over the retention, oldest
-    /// first (bounded by `store_clients`); the auth view judges them over its range.
-    pub client_episodes: Vec<Vec<EpochMs>>,
     pub probes: Vec<ProbeRow>,
     /// Full results behind `probes`, same order, for the detail pane.
     pub probe_results: Vec<ProbeResult>,
@@ -345,7 +342,6 @@ pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> V
         auth_bursts,
         auth_clients,
         auth_samples: newest_auth_samples(store),
-        client_episodes,
         probes,
         probe_results,
         probe_history,

@@ -37,8 +37,7 @@ pub enum ConfigError {
     Invalid { origin: String, message: String },
 }
 
-/// A duration as written in the file (`10s`, `6h`), validated on load.
-pub use crate::model::time::DurationSetting as DurationText;
+use crate::model::time::DurationSetting;
 
 /// The whole file. Every table denies unknown keys so a typo is an error, not a silent default.
 #[derive(Debug, Default, Deserialize)]
@@ -75,14 +74,14 @@ pub struct LogEntry {
     #[serde(default)]
     pub poll: bool,
     /// How long a rotated-away file keeps being read after it last grew (default 30s).
-    pub rotation_grace: Option<DurationText>,
+    pub rotation_grace: Option<DurationSetting>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct StoreSection {
-    pub bucket: Option<DurationText>,
-    pub retention: Option<DurationText>,
+    pub bucket: Option<DurationSetting>,
+    pub retention: Option<DurationSetting>,
     pub max_routes: Option<usize>,
     pub max_origins: Option<usize>,
     pub max_keys_per_bucket: Option<usize>,
@@ -101,7 +100,7 @@ pub struct FormatsSection {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct AnalysisSection {
     /// Token lifetimes that bursts are compared against (default 60m).
-    pub token_lifetimes: Option<Vec<DurationText>>,
+    pub token_lifetimes: Option<Vec<DurationSetting>>,
     /// Preflight success objective in percent (default 99.9).
     pub slo: Option<f64>,
 }

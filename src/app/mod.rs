@@ -85,7 +85,7 @@ fn flag_duration(flag: &str, value: &Option<String>) -> Result<Option<i64>, Conf
     match value {
         None => Ok(None),
         Some(v) => v
-            .parse::<crate::model::time::DurationSetting>()
+            .parse::<DurationSetting>()
             .map(|d| Some(d.0))
             .map_err(|message| ConfigError::Invalid {
                 origin: format!(
@@ -108,7 +108,7 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
     let from_start = args.from_start || file.from_start.unwrap_or(false);
     let grace_flag = flag_duration("rotation-grace", &args.rotation_grace)?
         .map(|ms| std::time::Duration::from_millis(ms.max(0) as u64));
-    let grace_of = |entry: Option<&crate::app::config::DurationText>| {
+    let grace_of = |entry: Option<&DurationSetting>| {
         grace_flag
             .or(entry.map(|d| std::time::Duration::from_millis(d.0.max(0) as u64)))
             .unwrap_or(crate::sources::live::ROTATION_GRACE)

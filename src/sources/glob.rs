@@ -55,11 +55,6 @@ impl NamePattern {
     }
 }
 
-/// Whether `name` matches `pattern`; an invalid pattern matches nothing.
-pub fn matches(pattern: &str, name: &str) -> bool {
-    NamePattern::new(pattern).is_ok_and(|p| p.matches(name))
-}
-
 /// The regular files matching a pattern, sorted by name. A directory that does not exist yet
 /// yields no files (it may appear later).
 pub fn expand(pattern: &str) -> io::Result<Vec<PathBuf>> {
@@ -123,7 +118,8 @@ mod tests {
             ("[oops", "[oops", false),
         ];
         for (p, n, want) in cases {
-            assert_eq!(matches(p, n), *want, "{p} vs {n}");
+            let got = NamePattern::new(p).is_ok_and(|pat| pat.matches(n));
+            assert_eq!(got, *want, "{p} vs {n}");
         }
         assert!(is_pattern("/var/log/*.log"));
         assert!(!is_pattern("/var/log/app.log"));

@@ -3,7 +3,6 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, HighlightSpacing, Row, Table, TableState};
 
@@ -72,10 +71,6 @@ pub fn percent(x: Option<f64>) -> String {
         Some(x) => format!("{:.1}%", x * 100.0),
         None => "-".into(),
     }
-}
-
-pub fn plain(s: impl Into<String>) -> Span<'static> {
-    Span::styled(s.into(), Style::default())
 }
 
 /// Renders a selectable table and records where its rows are for mouse clicks.
