@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::analysis::triage::{Board, Entry, State};
-use crate::model::time::{EpochMs, format_duration, format_rfc3339};
+use crate::model::time::{EpochMs, format_datetime, format_duration};
 use crate::sources::event::Hypothesis;
 
 /// Incidents reported at most.
@@ -70,14 +70,14 @@ impl Incident {
             None => "start unknown".into(),
             Some(s) if self.began_before_window => format!(
                 "started before {} (the start of the window)",
-                format_rfc3339(s)
+                format_datetime(s)
             ),
-            Some(s) => format!("started {}", format_rfc3339(s)),
+            Some(s) => format!("started {}", format_datetime(s)),
         };
         match (self.start, self.end) {
             (start, Some(end)) => format!(
                 "{started}, ended {}{} ({} before the end of the window)",
-                format_rfc3339(end),
+                format_datetime(end),
                 start.map_or_else(String::new, |s| format!(
                     " after {}{}",
                     if self.began_before_window {
@@ -93,7 +93,7 @@ impl Incident {
                 "{started}, still failing at the end of the window{}",
                 self.last_seen.map_or_else(String::new, |l| format!(
                     " (last seen {})",
-                    format_rfc3339(l)
+                    format_datetime(l)
                 ))
             ),
         }

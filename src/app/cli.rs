@@ -91,6 +91,11 @@ pub struct DashboardArgs {
     )]
     pub origins: Vec<String>,
 
+    /// Zone times are shown in: local (TZ or the system's zone), utc, or an IANA name such as
+    /// Europe/Paris. Event times are kept in UTC.
+    #[arg(long, value_name = "ZONE", env = "CORSTOP_TZ", global = true)]
+    pub tz: Option<String>,
+
     /// Replay logs from their beginning; the view follows event time.
     #[arg(long, env = "CORSTOP_FROM_START")]
     pub from_start: bool,

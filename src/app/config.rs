@@ -47,6 +47,8 @@ pub struct FileConfig {
     pub fps: Option<u32>,
     pub theme: Option<String>,
     pub ascii: Option<bool>,
+    /// Zone times are shown in: `local`, `utc` or an IANA name.
+    pub tz: Option<String>,
     /// Where diagnostics go (the terminal belongs to the dashboard).
     pub log_file: Option<PathBuf>,
     #[serde(default)]
@@ -219,6 +221,9 @@ fn validate(cfg: &FileConfig, path: &Path, text: &str) -> Result<(), ConfigError
             "slo",
             format!("must be a percentage below 100, got {slo}"),
         ));
+    }
+    if let Some(tz) = &cfg.tz {
+        crate::model::zone::Zone::parse(tz).map_err(|e| err("tz", e.to_string()))?;
     }
     for entry in &cfg.log {
         if entry.path.trim().is_empty() {

@@ -52,6 +52,8 @@ pub struct Settings {
     /// The file the settings came from, if any.
     pub config_path: Option<PathBuf>,
     pub keys: crate::ui::KeyBindings,
+    /// The zone displayed times are in.
+    pub zone: crate::model::zone::Zone,
 }
 
 fn default_log_file() -> PathBuf {
@@ -200,7 +202,22 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
         message: e.to_string(),
     })?;
 
+    let zone = match (&args.tz, &file.tz) {
+        (Some(tz), _) => crate::model::zone::Zone::parse(tz).map_err(|e| ConfigError::Invalid {
+            origin: if std::env::var("CORSTOP_TZ").ok().as_deref() == Some(tz.as_str()) {
+                "CORSTOP_TZ".into()
+            } else {
+                "--tz".into()
+            },
+            message: e.to_string(),
+        })?,
+        // Already checked when the file was read.
+        (None, Some(tz)) => crate::model::zone::Zone::parse(tz).unwrap_or_default(),
+        (None, None) => crate::model::zone::Zone::local().zone,
+    };
+
     Ok(Settings {
+        zone,
         keys,
         logs,
         format_opts,
@@ -622,6 +639,7 @@ pub fn main() -> ExitCode {
         }
     };
     init_tracing(&settings.log_file);
+    crate::model::zone::set_display(settings.zone);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -29,7 +29,7 @@ pub use script::{Phase, Script};
 pub use server::{ALLOWED_ORIGINS, UNLISTED_ORIGIN};
 pub use traffic::TrafficStats;
 
-use crate::model::time::{Clock, EpochMs, MINUTE, format_rfc3339};
+use crate::model::time::{Clock, EpochMs, MINUTE, format_datetime};
 
 /// Store settings for the demo: one bucket per demo minute (one real second at the default
 /// speed), six demo hours kept.
@@ -336,14 +336,14 @@ pub async fn serve_only(opts: DemoOptions) -> anyhow::Result<()> {
                     let next = demo
                         .script
                         .next_change(now)
-                        .map(|t| format!(", next change {}", format_rfc3339(t)))
+                        .map(|t| format!(", next change {}", format_datetime(t)))
                         .unwrap_or_default();
                     println!(
                         "{}  phase {}: {} (since {}{})  [{} requests so far]\n                      change: {}",
-                        format_rfc3339(now),
+                        format_datetime(now),
                         phase.id(),
                         phase.title(),
-                        format_rfc3339(since),
+                        format_datetime(since),
                         next,
                         demo.requests_served(),
                         phase.change_note(),
@@ -352,7 +352,7 @@ pub async fn serve_only(opts: DemoOptions) -> anyhow::Result<()> {
                 for wave in demo.script.waves_between(waves_until + 1, now) {
                     println!(
                         "{}  access tokens expire together; refresh fails for {}",
-                        format_rfc3339(wave),
+                        format_datetime(wave),
                         crate::model::time::format_duration(demo.script.refresh_outage_ms),
                     );
                 }

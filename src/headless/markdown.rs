@@ -10,12 +10,12 @@ use crate::analysis::expiry::ExpiryReport;
 use crate::analysis::status;
 use crate::analysis::triage::{Board, State};
 use crate::model::redact;
-use crate::model::time::{EpochMs, format_duration, format_hms, format_rfc3339};
+use crate::model::time::{EpochMs, format_clock, format_datetime, format_duration};
 use crate::sources::event::Method;
 use crate::store::Store;
 
 fn at(t: EpochMs) -> String {
-    format!("{}Z", format_hms(t))
+    format_clock(t)
 }
 
 /// Markdown-table cell: no pipes or newlines.
@@ -56,7 +56,7 @@ pub fn markdown_summary(
     let _ = writeln!(
         md,
         "# CORS / token incident summary — {}",
-        format_rfc3339(now)
+        format_datetime(now)
     );
     let _ = writeln!(md);
     let status = status::of_store(store, alerts, board);
@@ -86,7 +86,7 @@ pub fn markdown_summary(
         md,
         "- **Window:** last {} (store \"now\" {})",
         format_duration(board.span_ms),
-        format_rfc3339(now)
+        format_datetime(now)
     );
 
     let _ = writeln!(md, "\n## Triage board\n");
@@ -128,8 +128,8 @@ pub fn markdown_summary(
                 let _ = writeln!(
                     md,
                     "- signals seen from {} to {} ({}); last seen {} ago",
-                    format_rfc3339(f),
-                    format_rfc3339(l),
+                    format_datetime(f),
+                    format_datetime(l),
                     format_duration(l - f),
                     format_duration(now - l)
                 );
@@ -148,7 +148,7 @@ pub fn markdown_summary(
                 "- {}; {} into the current cycle, next burst due at {}",
                 p.describe(),
                 format_duration(since_last),
-                format_rfc3339(p.next_due)
+                format_datetime(p.next_due)
             );
         }
         let _ = writeln!(md, "\nNext check: {}\n", t.next_check);
@@ -188,7 +188,7 @@ pub fn markdown_summary(
         let _ = writeln!(
             md,
             "- **{kind}** since {}: {}",
-            format_rfc3339(a.since),
+            format_datetime(a.since),
             a.message
         );
     }
@@ -292,7 +292,7 @@ pub fn markdown_summary(
         let _ = writeln!(md, "Nothing time-stamped yet.");
     }
     for (t, what) in events.iter().take(40) {
-        let _ = writeln!(md, "- {} — {}", format_rfc3339(*t), what);
+        let _ = writeln!(md, "- {} — {}", format_datetime(*t), what);
     }
 
     let _ = writeln!(md, "\n## Sources\n");

@@ -71,7 +71,7 @@ use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 use crate::model::text::{fit, wrap};
-use crate::model::time::{EpochMs, format_rfc3339, now_ms};
+use crate::model::time::{EpochMs, format_datetime, format_rfc3339, now_ms};
 use crate::sources::event::{AcaoSeen, AuthClass, Method, Sink, SourceId};
 use crate::sources::formats::{Fed, LogParser, ParseError};
 use crate::store::{NO_ORIGIN, Store, StoreSink};
@@ -83,6 +83,7 @@ pub const MAX_FAILURE_ROWS: usize = 200;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
+    /// UTC in the JSON; the text formats show [`Report::times`] in the display zone.
     pub generated_at: String,
     pub first_event: Option<String>,
     pub last_event: Option<String>,
@@ -92,6 +93,16 @@ pub struct Report {
     pub auth_failures: AuthFailures,
     pub dropped: Dropped,
     pub folded: Folded,
+    #[serde(skip)]
+    pub times: ReportTimes,
+}
+
+/// The report's own times as instants, for the formats people read.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ReportTimes {
+    pub generated_at: EpochMs,
+    pub first_event: Option<EpochMs>,
+    pub last_event: Option<EpochMs>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -281,6 +292,11 @@ pub fn build_at(store: &Store, generated_at: EpochMs) -> Report {
         generated_at: format_rfc3339(generated_at),
         first_event: store.earliest_event_time.map(format_rfc3339),
         last_event: store.latest_event_time.map(format_rfc3339),
+        times: ReportTimes {
+            generated_at,
+            first_event: store.earliest_event_time,
+            last_event: store.latest_event_time,
+        },
         sources: store
             .sources()
             .iter()
@@ -343,16 +359,29 @@ pub fn to_json(report: &Report) -> String {
 }
 
 fn time_range(r: &Report) -> String {
-    match (&r.first_event, &r.last_event) {
-        (Some(a), Some(b)) => format!("{a} .. {b}"),
+    match (r.times.first_event, r.times.last_event) {
+        (Some(a), Some(b)) => format!("{} .. {}", format_datetime(a), format_datetime(b)),
         _ => "no events".to_string(),
+    }
+}
+
+/// Which zone the times of a text report are in, when it is not UTC (UTC times end in `Z`).
+fn zone_note() -> String {
+    match crate::model::zone::display() {
+        crate::model::zone::Zone::Utc => String::new(),
+        zone => format!(" (times in {zone})"),
     }
 }
 
 /// Plain text for a terminal, at most 80 columns wide.
 pub fn to_table(r: &Report) -> String {
     let mut o = String::new();
-    let _ = writeln!(o, "corstop report, generated {}", r.generated_at);
+    let _ = writeln!(
+        o,
+        "corstop report, generated {}{}",
+        format_datetime(r.times.generated_at),
+        zone_note()
+    );
     let _ = writeln!(o, "events: {}", time_range(r));
 
     let _ = writeln!(o, "\nSOURCES");
@@ -500,9 +529,10 @@ pub fn to_markdown(r: &Report) -> String {
     let _ = writeln!(o, "# corstop report\n");
     let _ = writeln!(
         o,
-        "Generated {}; events {}.\n",
-        r.generated_at,
-        time_range(r)
+        "Generated {}; events {}{}.\n",
+        format_datetime(r.times.generated_at),
+        time_range(r),
+        zone_note()
     );
 
     let _ = writeln!(o, "## Sources\n");
@@ -839,7 +869,7 @@ pub fn full_to_table(r: &FullReport) -> String {
         let _ = writeln!(o, "  {text}");
     }
     if let Some(next) = b.next_due {
-        let _ = writeln!(o, "  next burst due {}", format_rfc3339(next));
+        let _ = writeln!(o, "  next burst due {}", format_datetime(next));
     }
     for burst in b.bursts.iter().rev().take(8) {
         let _ = writeln!(

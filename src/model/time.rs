@@ -137,7 +137,8 @@ pub fn parse_rfc3339(s: &[u8]) -> Option<EpochMs> {
     }
 }
 
-/// Formats as `2026-04-04T10:31:02Z` (seconds precision).
+/// Formats as `2026-04-04T10:31:02Z` (seconds precision, always UTC: for JSON, payloads and
+/// generated logs).
 pub fn format_rfc3339(t: EpochMs) -> String {
     match to_datetime(t) {
         Some(dt) => dt.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
@@ -153,16 +154,26 @@ pub fn format_rfc3339_millis(t: EpochMs) -> String {
     }
 }
 
-/// `HH:MM:SS` of the UTC time of day, for compact axis labels.
+/// `HH:MM:SS` of the time of day in the display zone, for compact axis labels and rows whose
+/// zone is stated nearby (the header clock says it).
 pub fn format_hms(t: EpochMs) -> String {
-    let rem = t.rem_euclid(86_400_000) / 1000;
-    format!("{:02}:{:02}:{:02}", rem / 3600, (rem / 60) % 60, rem % 60)
+    crate::model::zone::display().hms(t)
 }
 
-/// `HH:MM` of the UTC time of day.
+/// `HH:MM` of the time of day in the display zone.
 pub fn format_hm(t: EpochMs) -> String {
-    let rem = t.rem_euclid(86_400_000) / 1000;
-    format!("{:02}:{:02}", rem / 3600, (rem / 60) % 60)
+    crate::model::zone::display().hm(t)
+}
+
+/// A time of day in the display zone that says its zone: `10:31:02Z`, `16:01:02 IST`.
+pub fn format_clock(t: EpochMs) -> String {
+    crate::model::zone::display().clock(t)
+}
+
+/// Date and time for people, in the display zone: `2026-04-04T10:31:02Z`,
+/// `2026-04-04T16:01:02+05:30`. Machine-read text uses [`format_rfc3339`] (always UTC).
+pub fn format_datetime(t: EpochMs) -> String {
+    crate::model::zone::display().datetime(t)
 }
 
 /// Human duration: `850ms`, `42s`, `5m`, `1h 5m`, `2d 3h`.

@@ -360,7 +360,7 @@ impl SourceStats {
         }
         let newest = self
             .skipped_historical_newest
-            .map(|t| format!(" (newest {})", crate::model::time::format_rfc3339(t)))
+            .map(|t| format!(" (newest {})", crate::model::time::format_datetime(t)))
             .unwrap_or_default();
         Some(format!(
             "{} lines older than the {} window were skipped{newest}: run with --from-start to \

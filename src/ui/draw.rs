@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 use crate::analysis::alerts::AlertKind;
 use crate::analysis::{Status, ViewModel};
-use crate::model::time::{format_duration, format_hms, format_rfc3339};
+use crate::model::time::{format_clock, format_duration};
 
 use super::glyphs::{Glyphs, glyphs};
 use super::keys::{KeyAction, KeyBindings};
@@ -147,9 +147,9 @@ fn status_line(
     }
     out.push(Span::styled(
         if narrow {
-            format!("{}Z", format_hms(model.now))
+            format_clock(model.now)
         } else {
-            format_rfc3339(model.now)
+            header_datetime(model.now)
         },
         theme.text,
     ));
@@ -382,4 +382,16 @@ fn draw_help(frame: &mut Frame, body: Rect, state: &UiState, theme: &Theme, g: &
         Paragraph::new(lines).block(panel(" Help — keys ", theme, g)),
         rect,
     );
+}
+
+/// The wide header's clock: the date and time with the zone's offset, and for a named zone its
+/// abbreviation too, so the reader knows which zone every time on screen is in.
+fn header_datetime(t: crate::model::time::EpochMs) -> String {
+    let zone = crate::model::zone::display();
+    match zone {
+        crate::model::zone::Zone::Utc => zone.datetime(t),
+        crate::model::zone::Zone::Named(_) => {
+            format!("{} {}", zone.datetime(t), zone.abbreviation(t))
+        }
+    }
 }

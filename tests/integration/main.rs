@@ -31,6 +31,7 @@ mod report_incident;
 mod secrets;
 mod status_rule;
 mod tail_rotation;
+mod time_zones;
 mod triage_scenarios;
 mod tui_pty;
 mod ui_analysis;

@@ -70,7 +70,7 @@ use serde::Serialize;
 
 use crate::analysis::evidence::{Evidence, ProbeFact, RouteEvidence, Seen};
 use crate::analysis::followup::FollowupRow;
-use crate::model::time::{EpochMs, MINUTE, format_hms};
+use crate::model::time::{EpochMs, MINUTE, format_clock};
 use crate::sources::event::{AuthClass, Hypothesis};
 
 mod hypotheses;

@@ -4,7 +4,7 @@
 use super::*;
 
 pub(super) fn at(t: EpochMs) -> String {
-    format!("{}Z", format_hms(t))
+    format_clock(t)
 }
 
 pub(super) fn pct(x: f64) -> String {

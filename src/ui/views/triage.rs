@@ -14,7 +14,7 @@ use ratatui::widgets::{Cell, Paragraph, Row, Wrap};
 
 use crate::analysis::ViewModel;
 use crate::analysis::triage::{Entry, State};
-use crate::model::time::{EpochMs, format_duration, format_hm, format_hms};
+use crate::model::time::{EpochMs, format_clock, format_duration, format_hm};
 
 use crate::ui::glyphs::Glyphs;
 use crate::ui::state::UiState;
@@ -63,7 +63,7 @@ pub fn score_bar(score: u8, width: usize, ascii: bool) -> (String, String) {
 }
 
 fn clock(t: Option<EpochMs>) -> String {
-    t.map_or_else(|| "-".into(), |t| format!("{}Z", format_hms(t)))
+    t.map_or_else(|| "-".into(), format_clock)
 }
 
 fn board_row(rank: usize, e: &Entry, bar_w: usize, ascii: bool, theme: &Theme) -> Row<'static> {

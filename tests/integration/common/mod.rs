@@ -2,6 +2,9 @@
 //! controls, and axum servers behind tower-http's `CorsLayer`.
 #![allow(dead_code)]
 
+#[cfg(unix)]
+pub mod pty;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
