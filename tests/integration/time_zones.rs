@@ -1,5 +1,6 @@
 //! `--tz` in the real dashboard: every time drawn on every view is in the chosen zone, and the
-//! header says which zone that is. The log holds 15 minutes of events from 10:00 UTC; read
+//! header says which zone that is (the live log's read-time column is checked for the header
+//! only). The log holds 15 minutes of events from 10:00 UTC; read
 //! from its start, the view follows event time, so every time on screen must fall inside
 //! those 15 minutes as the zone writes them (15:30–15:45 in Kolkata, +05:30: a time left in
 //! UTC would read 10:xx and fail).
@@ -89,6 +90,11 @@ fn every_time_in_zone(tz: &str, from: u32, to: u32, zone_mark: &str) {
             header.contains(zone_mark),
             "view {key}: the header does not say the zone ({zone_mark}):\n{header}"
         );
+        if key == "7" {
+            // The live log's rows are stamped with when each line was read, not its event
+            // time: in the zone, but outside the log's window.
+            continue;
+        }
         let times = times_on(&shown);
         assert!(!times.is_empty(), "view {key}: no time drawn at all");
         for (minute, row) in &times {
