@@ -83,26 +83,30 @@ pub const MAX_FAILURE_ROWS: usize = 200;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
-    /// UTC in the JSON; the text formats show [`Report::times`] in the display zone.
-    pub generated_at: String,
-    pub first_event: Option<String>,
-    pub last_event: Option<String>,
+    /// Instants; RFC 3339 in UTC in the JSON, the display zone in the text formats.
+    #[serde(serialize_with = "utc")]
+    pub generated_at: EpochMs,
+    #[serde(serialize_with = "utc_opt")]
+    pub first_event: Option<EpochMs>,
+    #[serde(serialize_with = "utc_opt")]
+    pub last_event: Option<EpochMs>,
     pub sources: Vec<SourceReport>,
     pub requests: Requests,
     pub failures_by_origin: OriginFailures,
     pub auth_failures: AuthFailures,
     pub dropped: Dropped,
     pub folded: Folded,
-    #[serde(skip)]
-    pub times: ReportTimes,
 }
 
-/// The report's own times as instants, for the formats people read.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct ReportTimes {
-    pub generated_at: EpochMs,
-    pub first_event: Option<EpochMs>,
-    pub last_event: Option<EpochMs>,
+fn utc<S: serde::Serializer>(t: &EpochMs, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_rfc3339(*t))
+}
+
+fn utc_opt<S: serde::Serializer>(t: &Option<EpochMs>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => utc(t, s),
+        None => s.serialize_none(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -289,14 +293,9 @@ pub fn build_at(store: &Store, generated_at: EpochMs) -> Report {
     }
 
     Report {
-        generated_at: format_rfc3339(generated_at),
-        first_event: store.earliest_event_time.map(format_rfc3339),
-        last_event: store.latest_event_time.map(format_rfc3339),
-        times: ReportTimes {
-            generated_at,
-            first_event: store.earliest_event_time,
-            last_event: store.latest_event_time,
-        },
+        generated_at,
+        first_event: store.earliest_event_time,
+        last_event: store.latest_event_time,
         sources: store
             .sources()
             .iter()
@@ -359,7 +358,7 @@ pub fn to_json(report: &Report) -> String {
 }
 
 fn time_range(r: &Report) -> String {
-    match (r.times.first_event, r.times.last_event) {
+    match (r.first_event, r.last_event) {
         (Some(a), Some(b)) => format!("{} .. {}", format_datetime(a), format_datetime(b)),
         _ => "no events".to_string(),
     }
@@ -379,7 +378,7 @@ pub fn to_table(r: &Report) -> String {
     let _ = writeln!(
         o,
         "corstop report, generated {}{}",
-        format_datetime(r.times.generated_at),
+        format_datetime(r.generated_at),
         zone_note()
     );
     let _ = writeln!(o, "events: {}", time_range(r));
@@ -530,7 +529,7 @@ pub fn to_markdown(r: &Report) -> String {
     let _ = writeln!(
         o,
         "Generated {}; events {}{}.\n",
-        format_datetime(r.times.generated_at),
+        format_datetime(r.generated_at),
         time_range(r),
         zone_note()
     );

@@ -46,9 +46,15 @@ fn filled() -> Store {
 #[test]
 fn report_numbers() {
     let r = build_at(&filled(), 1_775_300_000_000);
-    assert_eq!(r.generated_at, "2026-04-04T10:53:20Z");
-    assert_eq!(r.first_event.as_deref(), Some("2026-04-04T10:31:02Z"));
-    assert_eq!(r.last_event.as_deref(), Some("2026-04-04T10:31:08Z"));
+    assert_eq!(format_rfc3339(r.generated_at), "2026-04-04T10:53:20Z");
+    assert_eq!(
+        r.first_event.map(format_rfc3339).as_deref(),
+        Some("2026-04-04T10:31:02Z")
+    );
+    assert_eq!(
+        r.last_event.map(format_rfc3339).as_deref(),
+        Some("2026-04-04T10:31:08Z")
+    );
 
     let web = &r.sources[0];
     assert_eq!(

@@ -192,9 +192,15 @@ fn at(tz: Tz, t: EpochMs) -> Option<DateTime<Tz>> {
 fn is_utc(tz: Tz) -> bool {
     matches!(
         tz,
-        Tz::UTC | Tz::Etc__UTC | Tz::Etc__UCT | Tz::Etc__Universal | Tz::Etc__Zulu | Tz::UCT
-    ) || tz.name() == "Universal"
-        || tz.name() == "Zulu"
+        Tz::UTC
+            | Tz::UCT
+            | Tz::Universal
+            | Tz::Zulu
+            | Tz::Etc__UTC
+            | Tz::Etc__UCT
+            | Tz::Etc__Universal
+            | Tz::Etc__Zulu
+    )
 }
 
 /// The known name closest to a mistyped one: same last component (`Paris` → `Europe/Paris`).
