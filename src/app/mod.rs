@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod usage;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -12,7 +13,6 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use clap::Parser;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
@@ -52,6 +52,11 @@ pub struct Settings {
     /// The file the settings came from, if any.
     pub config_path: Option<PathBuf>,
     pub keys: crate::ui::KeyBindings,
+    /// Where the theme name came from (`--theme`, `CORSTOP_THEME`, the file), for errors.
+    pub theme_given_as: String,
+    /// Values corrected on the way in (an origin's trailing slash), said on stderr and on
+    /// the dashboard.
+    pub notes: Vec<String>,
 }
 
 fn default_log_file() -> PathBuf {
@@ -81,17 +86,18 @@ fn load_file(args: &DashboardArgs) -> Result<(FileConfig, Option<PathBuf>), Conf
     Ok((FileConfig::default(), None))
 }
 
-fn flag_duration(flag: &str, value: &Option<String>) -> Result<Option<i64>, ConfigError> {
+fn flag_duration(
+    args: &DashboardArgs,
+    id: &str,
+    value: &Option<String>,
+) -> Result<Option<i64>, ConfigError> {
     match value {
         None => Ok(None),
         Some(v) => v
             .parse::<DurationSetting>()
             .map(|d| Some(d.0))
             .map_err(|message| ConfigError::Invalid {
-                origin: format!(
-                    "--{flag} / CORSTOP_{}",
-                    flag.to_ascii_uppercase().replace('-', "_")
-                ),
+                origin: args.given_as(id),
                 message,
             }),
     }
@@ -100,13 +106,19 @@ fn flag_duration(flag: &str, value: &Option<String>) -> Result<Option<i64>, Conf
 /// Resolves settings: flags and environment (already merged by clap) over the file over
 /// defaults.
 pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
+    resolve_with(args, true)
+}
+
+/// [`resolve`]; `probe_complete` says whether the probe settings must be whole here, or are
+/// completed later by the command's own flags (`check --url/--origin`), which checks them.
+pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settings, ConfigError> {
     let (file, config_path) = load_file(args)?;
     let origin_of_file = config_path
         .as_ref()
         .map_or("configuration".to_string(), |p| p.display().to_string());
 
     let from_start = args.from_start || file.from_start.unwrap_or(false);
-    let grace_flag = flag_duration("rotation-grace", &args.rotation_grace)?
+    let grace_flag = flag_duration(args, "rotation_grace", &args.rotation_grace)?
         .map(|ms| std::time::Duration::from_millis(ms.max(0) as u64));
     let grace_of = |entry: Option<&DurationSetting>| {
         grace_flag
@@ -133,7 +145,7 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
             .map(|p| LogSourceSpec {
                 path: p.clone(),
                 label: None,
-                format: args.format.clone(),
+                format: args.log_format.clone(),
                 from_start,
                 poll: args.poll,
                 rotation_grace: grace_of(None),
@@ -148,48 +160,86 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
             .or(file.formats.nginx_format.clone()),
         json_fields: file.formats.json_fields.clone(),
     };
+    if let Some(name) = &args.log_format {
+        usage::check_log_format(name, &args.given_as("log_format"), &format_opts)?;
+    }
+    for entry in file.log.iter().filter(|_| args.logs.is_empty()) {
+        if let Some(name) = &entry.format {
+            let key = format!("{origin_of_file}: [[log]] path = '{}': format", entry.path);
+            usage::check_log_format(name, &key, &format_opts)?;
+        }
+    }
 
     let mut store = file.store.apply(StoreConfig::default());
-    if let Some(b) = flag_duration("bucket", &args.bucket)? {
+    if let Some(b) = flag_duration(args, "bucket", &args.store.bucket)? {
         store.bucket_ms = b;
     }
-    if let Some(r) = flag_duration("retention", &args.retention)? {
+    if let Some(r) = flag_duration(args, "retention", &args.store.retention)? {
         store.retention_ms = r;
     }
+    // Named after what set them: flags or variables, else the file's [store] table.
+    let store_origin = match (&args.store.bucket, &args.store.retention) {
+        (None, None) => format!("{origin_of_file}: [store]"),
+        (Some(_), None) => args.given_as("bucket"),
+        (None, Some(_)) => args.given_as("retention"),
+        (Some(_), Some(_)) => format!(
+            "{}/{}",
+            args.given_as("bucket"),
+            args.given_as("retention")
+        ),
+    };
     if store.bucket_ms < 1000 || store.retention_ms < store.bucket_ms {
         return Err(ConfigError::Invalid {
-            origin: "--bucket/--retention".into(),
+            origin: store_origin,
             message: "bucket must be at least 1s and retention at least one bucket".into(),
         });
     }
     store
         .check_budget()
         .map_err(|message| ConfigError::Invalid {
-            origin: "--bucket/--retention".into(),
+            origin: store_origin,
             message,
         })?;
 
+    let mut notes = Vec::new();
     let mut probe = file.probe.clone();
-    if !args.probes.is_empty() || !args.origins.is_empty() {
-        let p = probe.get_or_insert_with(ProbeSettings::default);
-        apply_probe_flags(p, &args.probes, &args.origins);
+    if let Some(p) = &mut probe {
+        let key = format!("{origin_of_file}: probe.origins");
+        usage::normalize_origins(&mut p.origins, &key, &mut notes)?;
+        for e in &mut p.endpoint {
+            if let Some(origins) = &mut e.origins {
+                let key = format!("{origin_of_file}: endpoint '{}': origins", e.url);
+                usage::normalize_origins(origins, &key, &mut notes)?;
+            }
+        }
     }
-    if let Some(p) = &probe {
-        let origin = if args.probes.is_empty() && args.origins.is_empty() {
-            format!("{origin_of_file}: [probe]")
-        } else {
-            "--probe/--origin".to_string()
-        };
-        p.validate().map_err(|e| ConfigError::Invalid {
-            origin,
-            message: e.to_string(),
-        })?;
+    let mut flag_origins = args.origins.clone();
+    let origins_given_as = args.given_as("origins");
+    usage::normalize_origins(&mut flag_origins, &origins_given_as, &mut notes)?;
+    if !args.probes.is_empty() || !flag_origins.is_empty() {
+        let p = probe.get_or_insert_with(ProbeSettings::default);
+        apply_probe_flags(p, &args.probes, &flag_origins);
+    }
+    if let Some(p) = probe.as_ref().filter(|_| probe_complete) {
+        let urls_given_as = args.given_as("probes");
+        usage::check_probe(
+            p,
+            &usage::ProbeSources {
+                urls: (!args.probes.is_empty()).then_some(urls_given_as.as_str()),
+                origins: (!flag_origins.is_empty()).then_some(origins_given_as.as_str()),
+                file: &origin_of_file,
+            },
+        )?;
     }
 
-    let fps = args.fps.or(file.fps).unwrap_or(10);
+    let fps = args.view.fps.or(file.fps).unwrap_or(10);
     if !(1..=60).contains(&fps) {
         return Err(ConfigError::Invalid {
-            origin: "--fps / CORSTOP_FPS".into(),
+            origin: if args.view.fps.is_some() {
+                args.given_as("fps")
+            } else {
+                format!("{origin_of_file}: fps")
+            },
             message: format!("must be between 1 and 60, got {fps}"),
         });
     }
@@ -209,11 +259,18 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
         from_start,
         fps,
         theme: args
+            .view
             .theme
             .clone()
             .or(file.theme.clone())
             .unwrap_or_else(|| "default".into()),
-        ascii: args.ascii || file.ascii.unwrap_or(false),
+        theme_given_as: if args.view.theme.is_some() {
+            args.given_as("theme")
+        } else {
+            format!("{origin_of_file}: theme")
+        },
+        notes,
+        ascii: args.view.ascii || file.ascii.unwrap_or(false),
         log_file: args
             .log_file
             .clone()
@@ -429,6 +486,8 @@ fn ui_options(
         },
         keys: settings.keys.clone(),
         bell: None,
+        notes: settings.notes.clone(),
+        narrator: None,
     })
 }
 
@@ -446,11 +505,8 @@ fn require_terminal() -> anyhow::Result<()> {
 /// The live dashboard on configured logs and probes.
 pub async fn run_dashboard(settings: Settings) -> anyhow::Result<()> {
     require_terminal()?;
-    if settings.logs.is_empty() && settings.probe.is_none() {
-        anyhow::bail!(
-            "nothing to watch: give --log PATH and/or --probe URL --origin ORIGIN, a [[log]] or \
-             [probe] section in corstop.toml (see --print-config), or try `corstop demo`"
-        );
+    if let Some(nothing) = nothing_to_watch(&settings) {
+        anyhow::bail!(nothing);
     }
     let mode = if settings.from_start {
         TimeMode::EventTime
@@ -477,6 +533,14 @@ pub async fn run_dashboard(settings: Settings) -> anyhow::Result<()> {
     let result = crate::ui::run(pipeline.store.clone(), opts, pipeline.probe_now.clone()).await;
     pipeline.shutdown().await;
     result
+}
+
+/// The dashboard's usage error when it has neither logs nor probes.
+fn nothing_to_watch(settings: &Settings) -> Option<&'static str> {
+    (settings.logs.is_empty() && settings.probe.is_none()).then_some(
+        "nothing to watch: give --log PATH and/or --probe URL --origin ORIGIN, a [[log]] or \
+         [probe] section in corstop.toml (see --print-config), or try `corstop demo`",
+    )
 }
 
 /// The alert rules with the configured objective.
@@ -524,6 +588,8 @@ async fn run_demo(args: &DemoArgs, settings: Settings) -> anyhow::Result<()> {
     let opts = crate::demo::DemoOptions {
         speed: args.speed,
         dir: args.dir.clone(),
+        start_phase: args.phase.filter(|_| !args.hold),
+        force_phase: args.phase.filter(|_| args.hold),
         ..crate::demo::DemoOptions::default()
     };
     if args.serve_only {
@@ -534,7 +600,10 @@ async fn run_demo(args: &DemoArgs, settings: Settings) -> anyhow::Result<()> {
         .await
         .context("starting the demo server")?;
     let pipeline = start_demo_pipeline(&demo, 5 * SECOND)?;
-    let ui = ui_options(&settings, "DEMO")?;
+    let mut ui = ui_options(&settings, "DEMO")?;
+    // The board is drawn at the store's time, so the script is narrated at that time too.
+    let script = demo.script.clone();
+    ui.narrator = Some(Arc::new(move |now| script.narrate(now).to_string()));
     let result = crate::ui::run(pipeline.store.clone(), ui, pipeline.probe_now.clone()).await;
     pipeline.shutdown().await;
     demo.shutdown().await;
@@ -607,14 +676,55 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
 /// Exit code for usage and configuration errors (clap uses the same).
 pub const EXIT_USAGE: u8 = 2;
 
+/// The usage errors only the command about to run can tell: a theme the dashboard cannot
+/// load, a report's log format, a dashboard with nothing to watch.
+fn usable_by(cli: &Cli, settings: Settings) -> Result<Settings, String> {
+    match &cli.command {
+        None | Some(Command::Demo(_)) => {
+            crate::ui::theme::Theme::load(&settings.theme, false)
+                .map_err(|e| format!("{}: {e}", settings.theme_given_as))?;
+        }
+        Some(Command::Report(args)) => {
+            if let Some(name) = &args.log_format {
+                let opts = FormatOptions {
+                    nginx_format: args
+                        .nginx_format
+                        .clone()
+                        .or_else(|| settings.format_opts.nginx_format.clone()),
+                    json_fields: settings.format_opts.json_fields.clone(),
+                };
+                usage::check_log_format(name, "--log-format", &opts).map_err(|e| e.to_string())?;
+            }
+        }
+        _ => {}
+    }
+    if cli.command.is_none() {
+        if std::env::var_os("CORSTOP_FORMAT").is_some() {
+            return Err("CORSTOP_FORMAT is no longer read: the log format of the --log sources \
+                        is CORSTOP_LOG_FORMAT (or --log-format)"
+                .into());
+        }
+        if std::io::stdout().is_terminal()
+            && let Some(nothing) = nothing_to_watch(&settings)
+        {
+            return Err(nothing.into());
+        }
+    }
+    Ok(settings)
+}
+
 /// The binary's whole behaviour.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     if cli.dashboard.print_config {
         print!("{}", config::TEMPLATE);
         return ExitCode::SUCCESS;
     }
-    let settings = match resolve(&cli.dashboard) {
+    let probe_complete = !matches!(cli.command, Some(Command::Check(_)));
+    let settings = match resolve_with(&cli.dashboard, probe_complete)
+        .map_err(|e| e.to_string())
+        .and_then(|s| usable_by(&cli, s))
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("corstop: {e}");
@@ -622,6 +732,13 @@ pub fn main() -> ExitCode {
         }
     };
     init_tracing(&settings.log_file);
+    for note in &settings.notes {
+        tracing::warn!("{note}");
+        // The dashboard shows its notes in the header; on its terminal nothing else is said.
+        if matches!(cli.command, Some(Command::Report(_) | Command::Check(_))) {
+            eprintln!("corstop: note: {note}");
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

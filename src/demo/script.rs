@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::model::hypothesis::Hypothesis;
 use crate::model::time::{EpochMs, HOUR, MINUTE};
 
 /// One stage of the scripted incident.
@@ -38,6 +39,17 @@ impl Phase {
             Phase::PreflightAuth => "preflight-auth",
             Phase::TokenExpiry => "token-expiry",
             Phase::DoubleAcao => "double-acao",
+            Phase::Recovery => "recovery",
+        }
+    }
+
+    /// Short name for the demo's header (`H3 token expiry`).
+    pub fn short(self) -> &'static str {
+        match self {
+            Phase::Healthy => "healthy",
+            Phase::PreflightAuth => "H2 preflight auth",
+            Phase::TokenExpiry => "H3 token expiry",
+            Phase::DoubleAcao => "H4 double ACAO",
             Phase::Recovery => "recovery",
         }
     }
@@ -108,20 +120,21 @@ pub struct Script {
     /// How long the token endpoint refuses grants after each wave.
     pub refresh_outage_ms: EpochMs,
     /// When set, this phase holds forever (phase start = `start_ms`); used by tests and
-    /// `corstop demo --phase`.
+    /// `corstop demo --phase P --hold`.
     pub forced: Option<Phase>,
 }
 
 impl Script {
-    /// The default five-hour incident starting at `start_ms`.
+    /// The default incident starting at `start_ms`: five and a half hours, phases of an hour
+    /// each except H3, which lasts long enough for two expiry waves an hour apart.
     pub fn new(start_ms: EpochMs) -> Script {
         Script {
             start_ms,
-            healthy_ms: 15 * MINUTE,
-            preflight_auth_ms: 45 * MINUTE,
-            token_expiry_ms: 3 * HOUR,
-            double_acao_ms: 45 * MINUTE,
-            recovery_ms: 15 * MINUTE,
+            healthy_ms: HOUR,
+            preflight_auth_ms: HOUR,
+            token_expiry_ms: 90 * MINUTE,
+            double_acao_ms: HOUR,
+            recovery_ms: HOUR,
             token_lifetime_ms: HOUR,
             // Early in the phase, so the fault shows within a couple of minutes of it starting.
             first_wave_ms: MINUTE,
@@ -147,7 +160,7 @@ impl Script {
     }
 
     /// Offset of a phase from the start of its cycle.
-    fn offset_of(&self, phase: Phase) -> EpochMs {
+    pub fn phase_offset(&self, phase: Phase) -> EpochMs {
         let mut off = 0;
         for (p, d) in self.durations() {
             if p == phase {
@@ -233,7 +246,7 @@ impl Script {
                 if cycle <= 0 || self.token_expiry_ms <= 0 {
                     return;
                 }
-                let off = self.offset_of(Phase::TokenExpiry);
+                let off = self.phase_offset(Phase::TokenExpiry);
                 // The window of cycle k covers [start + k*cycle + off, ... + token_expiry_ms).
                 let first = (from - self.start_ms - off - self.token_expiry_ms).div_euclid(cycle);
                 let last = (to - self.start_ms - off).div_euclid(cycle);
@@ -307,36 +320,211 @@ impl Script {
     }
 }
 
+/// How long after a change (a phase starting, an expiry wave) the board takes to show it.
+pub const SETTLE_MS: EpochMs = 2 * MINUTE;
+/// The same after a fault ends: its evidence has to age out of the scored window first.
+pub const CALM_SETTLE_MS: EpochMs = 3 * MINUTE;
+
+/// What the board should show at a moment of the script.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// This hypothesis supported and on top.
+    Top(Hypothesis),
+    /// H3 between expiry waves: neither H2 nor H4 on top; the next wave (if any this phase).
+    BetweenWaves { next_wave: Option<EpochMs> },
+    /// No fault: none of H2, H3, H4 on top.
+    Calm,
+    /// A change the board has not caught up with yet; what it shows from `at` on.
+    Settling { at: EpochMs, then: Settled },
+}
+
+/// What the board shows once it has settled (see [`Expect::Settling`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settled {
+    Top(Hypothesis),
+    BetweenWaves,
+    Calm,
+}
+
+/// Where the script stands at a moment and what the board should show then: the demo's
+/// header line, so a viewer can check the board against the truth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Narration {
+    pub now: EpochMs,
+    pub phase: Phase,
+    /// Demo time since the phase began.
+    pub elapsed_ms: EpochMs,
+    /// Length of the phase; `None` when it is held.
+    pub length_ms: Option<EpochMs>,
+    /// While refresh fails after an expiry wave: when it works again.
+    pub outage_until: Option<EpochMs>,
+    pub expect: Expect,
+}
+
+fn minutes(ms: EpochMs) -> EpochMs {
+    ms.max(0).div_euclid(MINUTE)
+}
+
+/// Minutes until `at`, rounded up, so "in 0 min" is never said of something still ahead.
+fn minutes_until(now: EpochMs, at: EpochMs) -> EpochMs {
+    (at - now).max(0).div_euclid(MINUTE) + i64::from((at - now).rem_euclid(MINUTE) > 0)
+}
+
+impl Settled {
+    fn text(self, n: &Narration) -> String {
+        match self {
+            Settled::Top(Hypothesis::H3) => match n.outage_until {
+                Some(until) => format!(
+                    "H3 on top (tokens expired together; refresh fails for {} more min)",
+                    minutes_until(n.now, until)
+                ),
+                None => "H3 on top".into(),
+            },
+            Settled::Top(Hypothesis::H2) => "H2 on top (OPTIONS /api/orders* answered 401)".into(),
+            Settled::Top(Hypothesis::H4) => {
+                "H4 on top (orders preflights blocked: two Access-Control-Allow-Origin)".into()
+            }
+            Settled::Top(h) => format!("{} on top", h.id()),
+            Settled::BetweenWaves => "no H2 or H4 on top; H3 fades between waves".into(),
+            Settled::Calm => "none of H2, H3, H4 on top".into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Narration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let number = Phase::ALL
+            .iter()
+            .position(|p| *p == self.phase)
+            .map_or(0, |i| i + 1);
+        write!(f, "demo phase {number}/{} {}", Phase::ALL.len(), self.phase.short())?;
+        match self.length_ms {
+            Some(len) => write!(
+                f,
+                " ({} of {} min)",
+                minutes(self.elapsed_ms),
+                minutes(len)
+            )?,
+            None => write!(f, " (held, {} min in)", minutes(self.elapsed_ms))?,
+        }
+        let expect = match self.expect {
+            Expect::Top(h) => Settled::Top(h).text(self),
+            Expect::Calm => Settled::Calm.text(self),
+            Expect::BetweenWaves { next_wave } => {
+                let next = match next_wave {
+                    Some(w) => format!("; next expiry wave in {} min", minutes_until(self.now, w)),
+                    None => "; no more waves this phase".into(),
+                };
+                format!("{}{next}", Settled::BetweenWaves.text(self))
+            }
+            Expect::Settling { at, then } => format!(
+                "in {} min: {}",
+                minutes_until(self.now, at),
+                then.text(self)
+            ),
+        };
+        write!(f, " \u{b7} expect: {expect}")
+    }
+}
+
+impl Script {
+    /// The phase in force at `t`, how far into it, and what the board should show: from the
+    /// phase's start (or the latest expiry wave) on, [`SETTLE_MS`] for a fault to show and
+    /// [`CALM_SETTLE_MS`] for one to clear.
+    pub fn narrate(&self, t: EpochMs) -> Narration {
+        let (phase, since) = self.phase_at(t);
+        let length_ms = self.next_change(t).map(|end| end - since);
+        let end = length_ms.map_or(EpochMs::MAX, |l| since.saturating_add(l));
+        let last_wave = self.waves_between(since, t).last().copied();
+        let outage_until = last_wave
+            .map(|w| w + self.refresh_outage_ms)
+            .filter(|until| *until >= t);
+        // What the board shows once settled, and from when.
+        let (settled, at) = match (phase, last_wave) {
+            (Phase::Healthy | Phase::Recovery, _) => (Settled::Calm, since + CALM_SETTLE_MS),
+            (Phase::PreflightAuth, _) => (Settled::Top(Hypothesis::H2), since + SETTLE_MS),
+            (Phase::DoubleAcao, _) => (Settled::Top(Hypothesis::H4), since + SETTLE_MS),
+            (Phase::TokenExpiry, Some(w)) if t - w <= self.refresh_outage_ms => (
+                Settled::Top(Hypothesis::H3),
+                (w + SETTLE_MS).max(since + SETTLE_MS),
+            ),
+            (Phase::TokenExpiry, _) => (Settled::BetweenWaves, since + SETTLE_MS),
+        };
+        let expect = if t < at {
+            Expect::Settling { at, then: settled }
+        } else {
+            match settled {
+                Settled::Top(h) => Expect::Top(h),
+                Settled::Calm => Expect::Calm,
+                Settled::BetweenWaves => Expect::BetweenWaves {
+                    next_wave: self
+                        .waves_between(t + 1, end.min(t.saturating_add(self.wave_period_ms)))
+                        .first()
+                        .copied()
+                        .filter(|w| *w < end),
+                },
+            }
+        };
+        Narration {
+            now: t,
+            phase,
+            elapsed_ms: t - since,
+            length_ms,
+            outage_until: outage_until.filter(|_| phase == Phase::TokenExpiry),
+            expect,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const T0: EpochMs = 1_775_296_800_000; // 2026-04-04T10:00:00Z
+    const M: EpochMs = MINUTE;
 
     #[test]
     fn phase_boundaries_default_script() {
         let s = Script::new(T0);
-        assert_eq!(s.cycle_ms(), 5 * HOUR);
-        let m = MINUTE;
+        assert_eq!(s.cycle_ms(), 330 * M);
         let cases: &[(EpochMs, Phase, EpochMs)] = &[
             (0, Phase::Healthy, 0),
-            (15 * m - 1, Phase::Healthy, 0),
-            (15 * m, Phase::PreflightAuth, 15 * m),
-            (60 * m - 1, Phase::PreflightAuth, 15 * m),
-            (60 * m, Phase::TokenExpiry, 60 * m),
-            (240 * m - 1, Phase::TokenExpiry, 60 * m),
-            (240 * m, Phase::DoubleAcao, 240 * m),
-            (285 * m, Phase::Recovery, 285 * m),
-            (300 * m - 1, Phase::Recovery, 285 * m),
-            (300 * m, Phase::Healthy, 300 * m),
-            (316 * m, Phase::PreflightAuth, 315 * m),
-            (-1, Phase::Recovery, -15 * m),
+            (60 * M - 1, Phase::Healthy, 0),
+            (60 * M, Phase::PreflightAuth, 60 * M),
+            (120 * M - 1, Phase::PreflightAuth, 60 * M),
+            (120 * M, Phase::TokenExpiry, 120 * M),
+            (210 * M - 1, Phase::TokenExpiry, 120 * M),
+            (210 * M, Phase::DoubleAcao, 210 * M),
+            (270 * M, Phase::Recovery, 270 * M),
+            (330 * M - 1, Phase::Recovery, 270 * M),
+            (330 * M, Phase::Healthy, 330 * M),
+            (391 * M, Phase::PreflightAuth, 390 * M),
+            (-1, Phase::Recovery, -60 * M),
         ];
         for &(off, phase, begin) in cases {
             assert_eq!(s.phase_at(T0 + off), (phase, T0 + begin), "offset {off}");
         }
-        assert_eq!(s.next_change(T0), Some(T0 + 15 * m));
-        assert_eq!(s.next_change(T0 + 100 * m), Some(T0 + 240 * m));
+        assert_eq!(s.next_change(T0), Some(T0 + 60 * M));
+        assert_eq!(s.next_change(T0 + 150 * M), Some(T0 + 210 * M));
+        // Comparable lengths: no phase more than half as long again as another.
+        let lengths = [
+            s.healthy_ms,
+            s.preflight_auth_ms,
+            s.token_expiry_ms,
+            s.double_acao_ms,
+            s.recovery_ms,
+        ];
+        let (min, max) = (lengths.iter().min().unwrap(), lengths.iter().max().unwrap());
+        assert!(max * 2 <= min * 3, "{lengths:?}");
+        for (p, off) in [
+            (Phase::Healthy, 0),
+            (Phase::PreflightAuth, 60 * M),
+            (Phase::TokenExpiry, 120 * M),
+            (Phase::DoubleAcao, 210 * M),
+            (Phase::Recovery, 270 * M),
+        ] {
+            assert_eq!(s.phase_offset(p), off, "{p:?}");
+        }
     }
 
     #[test]
@@ -373,24 +561,23 @@ mod tests {
     #[test]
     fn transitions_in_order() {
         let s = Script::new(T0);
-        let m = MINUTE;
         assert_eq!(
-            s.transitions_between(T0, T0 + 5 * HOUR),
+            s.transitions_between(T0, T0 + 330 * M),
             vec![
-                (T0 + 15 * m, Phase::PreflightAuth),
-                (T0 + 60 * m, Phase::TokenExpiry),
-                (T0 + 240 * m, Phase::DoubleAcao),
-                (T0 + 285 * m, Phase::Recovery),
-                (T0 + 300 * m, Phase::Healthy),
+                (T0 + 60 * M, Phase::PreflightAuth),
+                (T0 + 120 * M, Phase::TokenExpiry),
+                (T0 + 210 * M, Phase::DoubleAcao),
+                (T0 + 270 * M, Phase::Recovery),
+                (T0 + 330 * M, Phase::Healthy),
             ]
         );
-        assert!(s.transitions_between(T0 + m, T0 + 14 * m).is_empty());
+        assert!(s.transitions_between(T0 + M, T0 + 59 * M).is_empty());
         // A zero-length phase is skipped, not reported.
         let mut z = Script::new(T0);
         z.preflight_auth_ms = 0;
         assert_eq!(
-            z.transitions_between(T0, T0 + 20 * m),
-            vec![(T0 + 15 * m, Phase::TokenExpiry)]
+            z.transitions_between(T0, T0 + 70 * M),
+            vec![(T0 + 60 * M, Phase::TokenExpiry)]
         );
         for p in Phase::ALL {
             assert!(!p.change_note().is_empty());
@@ -414,33 +601,33 @@ mod tests {
     #[test]
     fn waves_inside_h3_only() {
         let s = Script::new(T0);
-        let h3 = T0 + HOUR;
+        let h3 = T0 + 120 * M;
+        // Two waves an hour apart inside the H3 phase, none outside it.
         assert_eq!(
-            s.waves_between(T0, T0 + 5 * HOUR),
-            vec![h3 + MINUTE, h3 + 61 * MINUTE, h3 + 121 * MINUTE]
+            s.waves_between(T0, T0 + 330 * M),
+            vec![h3 + M, h3 + 61 * M]
         );
         // Next cycle repeats.
         assert_eq!(
-            s.waves_between(T0 + 5 * HOUR, T0 + 6 * HOUR + 5 * MINUTE),
-            vec![h3 + 5 * HOUR + MINUTE]
+            s.waves_between(T0 + 330 * M, T0 + 330 * M + 125 * M),
+            vec![h3 + 330 * M + M]
         );
     }
 
     #[test]
     fn token_expiry_aligns_to_waves() {
         let s = Script::new(T0);
-        let m = MINUTE;
         let cases: &[(EpochMs, EpochMs)] = &[
             // Issued early in Healthy: full lifetime, no wave inside it.
-            (0, 60 * m),
-            // Issued in H2: cut to the first wave at 61 min.
-            (10 * m, 61 * m),
-            (50 * m, 61 * m),
+            (0, 60 * M),
+            // Issued in H2: cut to the first wave at 121 min.
+            (70 * M, 121 * M),
+            (110 * M, 121 * M),
             // Issued right at the wave: the next wave an hour later.
-            (61 * m, 121 * m),
-            (70 * m, 121 * m),
+            (121 * M, 181 * M),
+            (130 * M, 181 * M),
             // Last wave at 181 min; tokens issued after it live their full hour.
-            (190 * m, 250 * m),
+            (190 * M, 250 * M),
         ];
         for &(issued, exp) in cases {
             assert_eq!(s.token_expiry(T0 + issued), T0 + exp, "issued at +{issued}");
@@ -450,19 +637,101 @@ mod tests {
     #[test]
     fn refresh_outage_windows() {
         let s = Script::new(T0);
-        let m = MINUTE;
         let cases: &[(EpochMs, Option<EpochMs>)] = &[
-            (30 * m, None),
-            (61 * m - 1, None),
-            (61 * m, Some(61 * m)),
-            (67 * m, Some(61 * m)),
-            (68 * m, None),
-            (121 * m + 3 * m, Some(121 * m)),
-            (250 * m, None),
+            (100 * M, None),
+            (121 * M - 1, None),
+            (121 * M, Some(121 * M)),
+            (127 * M, Some(121 * M)),
+            (128 * M, None),
+            (184 * M, Some(181 * M)),
+            (250 * M, None),
         ];
         for &(t, want) in cases {
             assert_eq!(s.refresh_outage(T0 + t), want.map(|w| T0 + w), "at +{t}");
         }
+    }
+
+    #[test]
+    fn narration_says_phase_progress_and_what_the_board_shows() {
+        let s = Script::new(T0);
+        use Hypothesis::{H2, H3, H4};
+        let cases: &[(EpochMs, Phase, Expect)] = &[
+            (
+                M,
+                Phase::Healthy,
+                Expect::Settling {
+                    at: T0 + 3 * M,
+                    then: Settled::Calm,
+                },
+            ),
+            (30 * M, Phase::Healthy, Expect::Calm),
+            (61 * M, Phase::PreflightAuth, Expect::Settling {
+                at: T0 + 62 * M,
+                then: Settled::Top(H2),
+            }),
+            (62 * M, Phase::PreflightAuth, Expect::Top(H2)),
+            // H3: the first wave at +1 min; settled on H3 two minutes after it.
+            (122 * M, Phase::TokenExpiry, Expect::Settling {
+                at: T0 + 123 * M,
+                then: Settled::Top(H3),
+            }),
+            (123 * M, Phase::TokenExpiry, Expect::Top(H3)),
+            (128 * M, Phase::TokenExpiry, Expect::Top(H3)),
+            (
+                129 * M,
+                Phase::TokenExpiry,
+                Expect::BetweenWaves {
+                    next_wave: Some(T0 + 181 * M),
+                },
+            ),
+            (185 * M, Phase::TokenExpiry, Expect::Top(H3)),
+            (
+                200 * M,
+                Phase::TokenExpiry,
+                Expect::BetweenWaves { next_wave: None },
+            ),
+            (215 * M, Phase::DoubleAcao, Expect::Top(H4)),
+            (272 * M, Phase::Recovery, Expect::Settling {
+                at: T0 + 273 * M,
+                then: Settled::Calm,
+            }),
+            (273 * M, Phase::Recovery, Expect::Calm),
+        ];
+        for &(off, phase, expect) in cases {
+            let n = s.narrate(T0 + off);
+            assert_eq!((n.phase, n.expect), (phase, expect), "at +{} min", off / M);
+        }
+        let cases: &[(EpochMs, &str)] = &[
+            (
+                30 * M,
+                "demo phase 1/5 healthy (30 of 60 min) \u{b7} expect: none of H2, H3, H4 on top",
+            ),
+            (
+                125 * M + 30 * crate::model::time::SECOND,
+                "demo phase 3/5 H3 token expiry (5 of 90 min) \u{b7} expect: H3 on top (tokens \
+                 expired together; refresh fails for 3 more min)",
+            ),
+            (
+                150 * M,
+                "demo phase 3/5 H3 token expiry (30 of 90 min) \u{b7} expect: no H2 or H4 on top; \
+                 H3 fades between waves; next expiry wave in 31 min",
+            ),
+            (
+                61 * M,
+                "demo phase 2/5 H2 preflight auth (1 of 60 min) \u{b7} expect: in 1 min: H2 on top \
+                 (OPTIONS /api/orders* answered 401)",
+            ),
+        ];
+        for &(off, text) in cases {
+            assert_eq!(s.narrate(T0 + off).to_string(), text);
+        }
+        let mut held = Script::new(T0);
+        held.forced = Some(Phase::DoubleAcao);
+        assert!(
+            held.narrate(T0 + 500 * M)
+                .to_string()
+                .starts_with("demo phase 4/5 H4 double ACAO (held, 500 min in) \u{b7} expect: H4")
+        );
     }
 
     #[test]

@@ -103,8 +103,38 @@ pub fn settings_from(
     args: &CheckArgs,
     from_config: Option<ProbeSettings>,
 ) -> Result<ProbeSettings, UsageError> {
+    settings_with_notes(args, from_config).map(|(s, _)| s)
+}
+
+/// [`settings_from`], with a note for each value it corrected (an `--origin` written with a
+/// trailing slash is read as the origin it means).
+pub fn settings_with_notes(
+    args: &CheckArgs,
+    from_config: Option<ProbeSettings>,
+) -> Result<(ProbeSettings, Vec<String>), UsageError> {
     let mut s = from_config.unwrap_or_default();
-    s.apply_flags(&args.url, &args.origin);
+    let mut notes = Vec::new();
+    let mut origins = args.origin.clone();
+    for o in &mut origins {
+        if crate::sources::probe::settings::valid_origin(o) {
+            continue;
+        }
+        match crate::sources::probe::settings::origin_from_slashed(o) {
+            Some(meant) => {
+                notes.push(format!(
+                    "--origin: '{o}' read as '{meant}' (an origin has no trailing slash)"
+                ));
+                *o = meant.to_string();
+            }
+            None => {
+                return Err(UsageError(format!(
+                    "--origin: {}",
+                    crate::sources::probe::settings::origin_problem(o)
+                )));
+            }
+        }
+    }
+    s.apply_flags(&args.url, &origins);
     if args.allow_unsafe_actual {
         for e in &mut s.endpoint {
             e.allow_unsafe_actual = true;
@@ -209,8 +239,15 @@ pub fn settings_from(
             "no origin: give --origin (or probe.origins in the config)".into(),
         ));
     }
-    s.validate().map_err(|e| UsageError(e.to_string()))?;
-    Ok(s)
+    s.validate().map_err(|e| match e {
+        // Named by the flag when the flag set it, by the config key otherwise.
+        crate::sources::probe::SettingsError::OutOfRange {
+            field: "repeat",
+            what,
+        } if args.repeat.is_some() => UsageError(format!("--repeat must be {what}")),
+        e => UsageError(e.to_string()),
+    })?;
+    Ok((s, notes))
 }
 
 /// How one result counts for the exit code.
@@ -253,8 +290,13 @@ pub fn exit_code(results: &[ProbeResult], all_required: bool) -> i32 {
 
 /// Runs the checks and prints them. See the module docs for the exit codes.
 pub async fn run(args: &CheckArgs, from_config: Option<ProbeSettings>) -> anyhow::Result<i32> {
-    let settings = match settings_from(args, from_config) {
-        Ok(s) => s,
+    let settings = match settings_with_notes(args, from_config) {
+        Ok((s, notes)) => {
+            for note in notes {
+                eprintln!("corstop check: note: {note}");
+            }
+            s
+        }
         Err(e) => {
             eprintln!("corstop check: {e}");
             return Ok(2);

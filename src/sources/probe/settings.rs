@@ -221,6 +221,30 @@ pub fn valid_origin(o: &str) -> bool {
         && !rest.contains(char::is_whitespace)
 }
 
+/// The origin meant by a URL-style origin with a trailing slash (`https://app.example.com/`,
+/// as copied from an address bar); `None` when `o` is not of that shape.
+pub fn origin_from_slashed(o: &str) -> Option<&str> {
+    let trimmed = o.strip_suffix('/')?;
+    (trimmed != "null" && valid_origin(trimmed)).then_some(trimmed)
+}
+
+/// Why `o` is not an origin, saying what to write instead.
+pub fn origin_problem(o: &str) -> String {
+    let shown = crate::model::redact::text(o);
+    if let Some((scheme, rest)) = o.split_once("://")
+        && let Some(i) = rest.find(['/', '?', '#'])
+    {
+        let origin = format!("{scheme}://{}", &rest[..i]);
+        if valid_origin(&origin) {
+            return format!(
+                "'{shown}' has a path; an origin is scheme://host[:port] only, here '{}'",
+                crate::model::redact::text(&origin)
+            );
+        }
+    }
+    format!("'{shown}' is not an origin: write scheme://host[:port], e.g. https://app.example.com")
+}
+
 fn valid_url(u: &str) -> bool {
     match reqwest::Url::parse(u) {
         Ok(url) => matches!(url.scheme(), "http" | "https") && url.host().is_some(),
