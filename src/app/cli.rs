@@ -255,7 +255,11 @@ fn subcommand_name(command: &Command) -> &'static str {
 
 /// Notes, for each argument of `cmd` that has a value in `m`, how it was given: `--flag` or
 /// the environment variable. A value typed on the command line replaces an earlier note.
-fn record_given(given: &mut std::collections::BTreeMap<String, String>, cmd: &clap::Command, m: &ArgMatches) {
+fn record_given(
+    given: &mut std::collections::BTreeMap<String, String>,
+    cmd: &clap::Command,
+    m: &ArgMatches,
+) {
     for arg in cmd.get_arguments() {
         let id = arg.get_id().as_str();
         let Some(long) = arg.get_long() else { continue };

@@ -182,11 +182,7 @@ pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settin
         (None, None) => format!("{origin_of_file}: [store]"),
         (Some(_), None) => args.given_as("bucket"),
         (None, Some(_)) => args.given_as("retention"),
-        (Some(_), Some(_)) => format!(
-            "{}/{}",
-            args.given_as("bucket"),
-            args.given_as("retention")
-        ),
+        (Some(_), Some(_)) => format!("{}/{}", args.given_as("bucket"), args.given_as("retention")),
     };
     if store.bucket_ms < 1000 || store.retention_ms < store.bucket_ms {
         return Err(ConfigError::Invalid {
@@ -700,9 +696,11 @@ fn usable_by(cli: &Cli, settings: Settings) -> Result<Settings, String> {
     }
     if cli.command.is_none() {
         if std::env::var_os("CORSTOP_FORMAT").is_some() {
-            return Err("CORSTOP_FORMAT is no longer read: the log format of the --log sources \
+            return Err(
+                "CORSTOP_FORMAT is no longer read: the log format of the --log sources \
                         is CORSTOP_LOG_FORMAT (or --log-format)"
-                .into());
+                    .into(),
+            );
         }
         if std::io::stdout().is_terminal()
             && let Some(nothing) = nothing_to_watch(&settings)

@@ -4,8 +4,8 @@
 
 use crate::app::config::ConfigError;
 use crate::sources::formats::{self, FormatOptions};
-use crate::sources::probe::{ProbeSettings, SettingsError};
 use crate::sources::probe::settings::{origin_from_slashed, origin_problem, valid_origin};
+use crate::sources::probe::{ProbeSettings, SettingsError};
 
 fn invalid(origin: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
@@ -106,15 +106,26 @@ mod tests {
             "http://localhost:5173".to_string(),
         ];
         normalize_origins(&mut origins, "--origin", &mut notes).unwrap();
-        assert_eq!(origins, ["https://app.example.com", "http://localhost:5173"]);
+        assert_eq!(
+            origins,
+            ["https://app.example.com", "http://localhost:5173"]
+        );
         assert_eq!(
             notes,
-            ["--origin: 'https://app.example.com/' read as 'https://app.example.com' (an origin \
-              has no trailing slash)"]
+            [
+                "--origin: 'https://app.example.com/' read as 'https://app.example.com' (an origin \
+              has no trailing slash)"
+            ]
         );
         let cases: &[(&str, &str)] = &[
-            ("https://app.example.com/app", "here 'https://app.example.com'"),
-            ("https://app.example.com//", "here 'https://app.example.com'"),
+            (
+                "https://app.example.com/app",
+                "here 'https://app.example.com'",
+            ),
+            (
+                "https://app.example.com//",
+                "here 'https://app.example.com'",
+            ),
             ("app.example.com", "is not an origin"),
             ("https:///", "is not an origin"),
         ];

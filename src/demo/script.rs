@@ -397,14 +397,14 @@ impl std::fmt::Display for Narration {
             .iter()
             .position(|p| *p == self.phase)
             .map_or(0, |i| i + 1);
-        write!(f, "demo phase {number}/{} {}", Phase::ALL.len(), self.phase.short())?;
+        write!(
+            f,
+            "demo phase {number}/{} {}",
+            Phase::ALL.len(),
+            self.phase.short()
+        )?;
         match self.length_ms {
-            Some(len) => write!(
-                f,
-                " ({} of {} min)",
-                minutes(self.elapsed_ms),
-                minutes(len)
-            )?,
+            Some(len) => write!(f, " ({} of {} min)", minutes(self.elapsed_ms), minutes(len))?,
             None => write!(f, " (held, {} min in)", minutes(self.elapsed_ms))?,
         }
         let expect = match self.expect {
@@ -603,10 +603,7 @@ mod tests {
         let s = Script::new(T0);
         let h3 = T0 + 120 * M;
         // Two waves an hour apart inside the H3 phase, none outside it.
-        assert_eq!(
-            s.waves_between(T0, T0 + 330 * M),
-            vec![h3 + M, h3 + 61 * M]
-        );
+        assert_eq!(s.waves_between(T0, T0 + 330 * M), vec![h3 + M, h3 + 61 * M]);
         // Next cycle repeats.
         assert_eq!(
             s.waves_between(T0 + 330 * M, T0 + 330 * M + 125 * M),
@@ -665,16 +662,24 @@ mod tests {
                 },
             ),
             (30 * M, Phase::Healthy, Expect::Calm),
-            (61 * M, Phase::PreflightAuth, Expect::Settling {
-                at: T0 + 62 * M,
-                then: Settled::Top(H2),
-            }),
+            (
+                61 * M,
+                Phase::PreflightAuth,
+                Expect::Settling {
+                    at: T0 + 62 * M,
+                    then: Settled::Top(H2),
+                },
+            ),
             (62 * M, Phase::PreflightAuth, Expect::Top(H2)),
             // H3: the first wave at +1 min; settled on H3 two minutes after it.
-            (122 * M, Phase::TokenExpiry, Expect::Settling {
-                at: T0 + 123 * M,
-                then: Settled::Top(H3),
-            }),
+            (
+                122 * M,
+                Phase::TokenExpiry,
+                Expect::Settling {
+                    at: T0 + 123 * M,
+                    then: Settled::Top(H3),
+                },
+            ),
             (123 * M, Phase::TokenExpiry, Expect::Top(H3)),
             (128 * M, Phase::TokenExpiry, Expect::Top(H3)),
             (
@@ -691,10 +696,14 @@ mod tests {
                 Expect::BetweenWaves { next_wave: None },
             ),
             (215 * M, Phase::DoubleAcao, Expect::Top(H4)),
-            (272 * M, Phase::Recovery, Expect::Settling {
-                at: T0 + 273 * M,
-                then: Settled::Calm,
-            }),
+            (
+                272 * M,
+                Phase::Recovery,
+                Expect::Settling {
+                    at: T0 + 273 * M,
+                    then: Settled::Calm,
+                },
+            ),
             (273 * M, Phase::Recovery, Expect::Calm),
         ];
         for &(off, phase, expect) in cases {

@@ -185,7 +185,8 @@ pub async fn run(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     let mut state = UiState::new(opts.mode_label, opts.ascii).with_keys(opts.keys.clone());
-    state.header_note = (!opts.notes.is_empty()).then(|| format!("note: {}", opts.notes.join("; ")));
+    state.header_note =
+        (!opts.notes.is_empty()).then(|| format!("note: {}", opts.notes.join("; ")));
     let mut snapshots = Snapshotter::new(opts.analysis.clone());
     let mut model = match snapshots.poll(&store, false) {
         Some(m) => m,

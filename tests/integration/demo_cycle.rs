@@ -235,17 +235,26 @@ fn board_groups(samples: &[Sample], outage: EpochMs) -> [(&'static str, Group, u
         let settled = |after: EpochMs| s.into_phase >= after;
         match s.expect {
             Expect::Top(Hypothesis::H2) => {
-                assert!(s.phase == Phase::PreflightAuth && settled(2 * MINUTE), "{}", describe(s));
+                assert!(
+                    s.phase == Phase::PreflightAuth && settled(2 * MINUTE),
+                    "{}",
+                    describe(s)
+                );
                 h2.check(s.top == Some(Hypothesis::H2), s);
             }
             Expect::Top(Hypothesis::H4) => {
-                assert!(s.phase == Phase::DoubleAcao && settled(2 * MINUTE), "{}", describe(s));
+                assert!(
+                    s.phase == Phase::DoubleAcao && settled(2 * MINUTE),
+                    "{}",
+                    describe(s)
+                );
                 h4.check(s.top == Some(Hypothesis::H4), s);
             }
             Expect::Top(Hypothesis::H3) => {
                 assert!(
                     s.phase == Phase::TokenExpiry
-                        && s.since_wave.is_some_and(|w| (2 * MINUTE..=outage).contains(&w)),
+                        && s.since_wave
+                            .is_some_and(|w| (2 * MINUTE..=outage).contains(&w)),
                     "{}",
                     describe(s)
                 );

@@ -200,7 +200,10 @@ async fn h3_expired_tokens_and_refresh_outage() {
     .await
     .unwrap();
     assert_eq!(demo.phase(), (Phase::TokenExpiry, T0 + h3));
-    assert_eq!(demo.script.waves_between(T0, T0 + h3 + 2 * MINUTE), [T0 + h3 + MINUTE]);
+    assert_eq!(
+        demo.script.waves_between(T0, T0 + h3 + 2 * MINUTE),
+        [T0 + h3 + MINUTE]
+    );
 
     let resp = sign_in(&demo.url, "alice").await;
     assert_eq!(resp.status().as_u16(), 400);

@@ -213,20 +213,53 @@ mod tests {
     fn timestamp_first_lines_are_told_apart() {
         let cases: &[(&str, &str)] = &[
             // App Service auth logs: one space, or two and a level.
-            ("2026-04-04T10:31:02Z ValidateToken IDX10223: Lifetime validation failed.", "appservice-auth"),
-            ("2026-12-05T10:00:00  WARN IDX10223: Lifetime validation failed. The token is expired.", "appservice-auth"),
-            ("2026-12-05T10:00:00Z  ERROR Bearer was not authenticated: IDX10214", "appservice-auth"),
-            ("2026-12-05T10:00:00.123Z  INFO: token refreshed for client spa", "appservice-auth"),
+            (
+                "2026-04-04T10:31:02Z ValidateToken IDX10223: Lifetime validation failed.",
+                "appservice-auth",
+            ),
+            (
+                "2026-12-05T10:00:00  WARN IDX10223: Lifetime validation failed. The token is expired.",
+                "appservice-auth",
+            ),
+            (
+                "2026-12-05T10:00:00Z  ERROR Bearer was not authenticated: IDX10214",
+                "appservice-auth",
+            ),
+            (
+                "2026-12-05T10:00:00.123Z  INFO: token refreshed for client spa",
+                "appservice-auth",
+            ),
             // The Kudu log stream: banners, W3C lines, application output.
-            ("2026-04-04T10:31:00  Welcome, you are now connected to log-streaming service.", "kudu"),
-            ("2026-04-04T10:31:00  No new trace in the past 1 min(s).", "kudu"),
-            ("2026-04-04T10:31:02  2026-04-04 10:31:02 CONTOSO-API OPTIONS /api/orders - 443 - 203.0.113.7 Mozilla/5.0 - - contoso-api.azurewebsites.net 401 0 0 245 812 38", "kudu"),
-            ("2026-04-04T10:31:03.123  PID[4312] Information Request starting HTTP/1.1 GET /api/orders", "kudu"),
-            ("2026-04-04T10:31:04.500Z  info: Microsoft.Hosting.Lifetime[14]", "kudu"),
+            (
+                "2026-04-04T10:31:00  Welcome, you are now connected to log-streaming service.",
+                "kudu",
+            ),
+            (
+                "2026-04-04T10:31:00  No new trace in the past 1 min(s).",
+                "kudu",
+            ),
+            (
+                "2026-04-04T10:31:02  2026-04-04 10:31:02 CONTOSO-API OPTIONS /api/orders - 443 - 203.0.113.7 Mozilla/5.0 - - contoso-api.azurewebsites.net 401 0 0 245 812 38",
+                "kudu",
+            ),
+            (
+                "2026-04-04T10:31:03.123  PID[4312] Information Request starting HTTP/1.1 GET /api/orders",
+                "kudu",
+            ),
+            (
+                "2026-04-04T10:31:04.500Z  info: Microsoft.Hosting.Lifetime[14]",
+                "kudu",
+            ),
             ("2026-04-04T10:31:04.500Z  WARN", "kudu"),
-            ("2026-04-04T10:31:04.500Z  Warning from the app in its own words", "kudu"),
+            (
+                "2026-04-04T10:31:04.500Z  Warning from the app in its own words",
+                "kudu",
+            ),
             // Neighbours that must not move.
-            ("2026-04-04T10:31:02Z OPTIONS /api/orders 401 38", "appservice-http"),
+            (
+                "2026-04-04T10:31:02Z OPTIONS /api/orders 401 38",
+                "appservice-http",
+            ),
         ];
         for (line, want) in cases {
             assert_eq!(detect(&[line.as_bytes()]), Some(*want), "{line}");
@@ -235,7 +268,10 @@ mod tests {
         }
         // The fixtures as files.
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/logs/");
-        for (file, want) in [("kudu.log", "kudu"), ("appservice-auth.log", "appservice-auth")] {
+        for (file, want) in [
+            ("kudu.log", "kudu"),
+            ("appservice-auth.log", "appservice-auth"),
+        ] {
             let text = std::fs::read_to_string(format!("{dir}{file}")).unwrap();
             let lines: Vec<&[u8]> = text.lines().map(str::as_bytes).collect();
             assert_eq!(detect(&lines), Some(want), "{file}");
