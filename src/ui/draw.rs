@@ -109,12 +109,12 @@ fn draw_header(
         spans.push(title);
     }
     let second = status_line(area.width as usize, state, model, theme, g);
-    let [l1, l2, l3] = Layout::vertical([Constraint::Length(1); 3]).areas(area);
-    frame.render_widget(Line::from(spans), l1);
-    frame.render_widget(Line::from(second), l2);
+    let row = |i: u16| Rect::new(area.x, area.y + i, area.width, 1).intersection(area);
+    frame.render_widget(Line::from(spans), row(0));
+    frame.render_widget(Line::from(second), row(1));
     if let Some(note) = &state.header_note {
         let text = fit(note, area.width as usize, g);
-        frame.render_widget(Line::styled(text, theme.text), l3);
+        frame.render_widget(Line::styled(text, theme.text), row(2));
     }
 }
 
