@@ -125,16 +125,17 @@ pub struct Script {
 }
 
 impl Script {
-    /// The default incident starting at `start_ms`: five and a half hours, phases of an hour
-    /// each except H3, which lasts long enough for two expiry waves an hour apart.
+    /// The default incident starting at `start_ms`: phases of 75 minutes (75 s at the demo's
+    /// default speed), except H3, which runs three expiry waves an hour apart and the refresh
+    /// outage after the last: three bursts are what it takes to show their period.
     pub fn new(start_ms: EpochMs) -> Script {
         Script {
             start_ms,
-            healthy_ms: HOUR,
-            preflight_auth_ms: HOUR,
-            token_expiry_ms: 90 * MINUTE,
-            double_acao_ms: HOUR,
-            recovery_ms: HOUR,
+            healthy_ms: 75 * MINUTE,
+            preflight_auth_ms: 75 * MINUTE,
+            token_expiry_ms: 130 * MINUTE,
+            double_acao_ms: 75 * MINUTE,
+            recovery_ms: 75 * MINUTE,
             token_lifetime_ms: HOUR,
             // Early in the phase, so the fault shows within a couple of minutes of it starting.
             first_wave_ms: MINUTE,
@@ -486,27 +487,27 @@ mod tests {
     #[test]
     fn phase_boundaries_default_script() {
         let s = Script::new(T0);
-        assert_eq!(s.cycle_ms(), 330 * M);
+        assert_eq!(s.cycle_ms(), 430 * M);
         let cases: &[(EpochMs, Phase, EpochMs)] = &[
             (0, Phase::Healthy, 0),
-            (60 * M - 1, Phase::Healthy, 0),
-            (60 * M, Phase::PreflightAuth, 60 * M),
-            (120 * M - 1, Phase::PreflightAuth, 60 * M),
-            (120 * M, Phase::TokenExpiry, 120 * M),
-            (210 * M - 1, Phase::TokenExpiry, 120 * M),
-            (210 * M, Phase::DoubleAcao, 210 * M),
-            (270 * M, Phase::Recovery, 270 * M),
-            (330 * M - 1, Phase::Recovery, 270 * M),
-            (330 * M, Phase::Healthy, 330 * M),
-            (391 * M, Phase::PreflightAuth, 390 * M),
-            (-1, Phase::Recovery, -60 * M),
+            (75 * M - 1, Phase::Healthy, 0),
+            (75 * M, Phase::PreflightAuth, 75 * M),
+            (150 * M - 1, Phase::PreflightAuth, 75 * M),
+            (150 * M, Phase::TokenExpiry, 150 * M),
+            (280 * M - 1, Phase::TokenExpiry, 150 * M),
+            (280 * M, Phase::DoubleAcao, 280 * M),
+            (355 * M, Phase::Recovery, 355 * M),
+            (430 * M - 1, Phase::Recovery, 355 * M),
+            (430 * M, Phase::Healthy, 430 * M),
+            (506 * M, Phase::PreflightAuth, 505 * M),
+            (-1, Phase::Recovery, -75 * M),
         ];
         for &(off, phase, begin) in cases {
             assert_eq!(s.phase_at(T0 + off), (phase, T0 + begin), "offset {off}");
         }
-        assert_eq!(s.next_change(T0), Some(T0 + 60 * M));
-        assert_eq!(s.next_change(T0 + 150 * M), Some(T0 + 210 * M));
-        // Comparable lengths: no phase more than half as long again as another.
+        assert_eq!(s.next_change(T0), Some(T0 + 75 * M));
+        assert_eq!(s.next_change(T0 + 160 * M), Some(T0 + 280 * M));
+        // Comparable lengths: none twice as long as another.
         let lengths = [
             s.healthy_ms,
             s.preflight_auth_ms,
@@ -515,13 +516,13 @@ mod tests {
             s.recovery_ms,
         ];
         let (min, max) = (lengths.iter().min().unwrap(), lengths.iter().max().unwrap());
-        assert!(max * 2 <= min * 3, "{lengths:?}");
+        assert!(max < &(2 * min), "{lengths:?}");
         for (p, off) in [
             (Phase::Healthy, 0),
-            (Phase::PreflightAuth, 60 * M),
-            (Phase::TokenExpiry, 120 * M),
-            (Phase::DoubleAcao, 210 * M),
-            (Phase::Recovery, 270 * M),
+            (Phase::PreflightAuth, 75 * M),
+            (Phase::TokenExpiry, 150 * M),
+            (Phase::DoubleAcao, 280 * M),
+            (Phase::Recovery, 355 * M),
         ] {
             assert_eq!(s.phase_offset(p), off, "{p:?}");
         }
@@ -562,22 +563,22 @@ mod tests {
     fn transitions_in_order() {
         let s = Script::new(T0);
         assert_eq!(
-            s.transitions_between(T0, T0 + 330 * M),
+            s.transitions_between(T0, T0 + 430 * M),
             vec![
-                (T0 + 60 * M, Phase::PreflightAuth),
-                (T0 + 120 * M, Phase::TokenExpiry),
-                (T0 + 210 * M, Phase::DoubleAcao),
-                (T0 + 270 * M, Phase::Recovery),
-                (T0 + 330 * M, Phase::Healthy),
+                (T0 + 75 * M, Phase::PreflightAuth),
+                (T0 + 150 * M, Phase::TokenExpiry),
+                (T0 + 280 * M, Phase::DoubleAcao),
+                (T0 + 355 * M, Phase::Recovery),
+                (T0 + 430 * M, Phase::Healthy),
             ]
         );
-        assert!(s.transitions_between(T0 + M, T0 + 59 * M).is_empty());
+        assert!(s.transitions_between(T0 + M, T0 + 74 * M).is_empty());
         // A zero-length phase is skipped, not reported.
         let mut z = Script::new(T0);
         z.preflight_auth_ms = 0;
         assert_eq!(
-            z.transitions_between(T0, T0 + 70 * M),
-            vec![(T0 + 60 * M, Phase::TokenExpiry)]
+            z.transitions_between(T0, T0 + 80 * M),
+            vec![(T0 + 75 * M, Phase::TokenExpiry)]
         );
         for p in Phase::ALL {
             assert!(!p.change_note().is_empty());
@@ -601,13 +602,16 @@ mod tests {
     #[test]
     fn waves_inside_h3_only() {
         let s = Script::new(T0);
-        let h3 = T0 + 120 * M;
-        // Two waves an hour apart inside the H3 phase, none outside it.
-        assert_eq!(s.waves_between(T0, T0 + 330 * M), vec![h3 + M, h3 + 61 * M]);
+        let h3 = T0 + 150 * M;
+        // Three waves an hour apart inside the H3 phase, none outside it.
+        assert_eq!(
+            s.waves_between(T0, T0 + 430 * M),
+            vec![h3 + M, h3 + 61 * M, h3 + 121 * M]
+        );
         // Next cycle repeats.
         assert_eq!(
-            s.waves_between(T0 + 330 * M, T0 + 330 * M + 125 * M),
-            vec![h3 + 330 * M + M]
+            s.waves_between(T0 + 430 * M, T0 + 430 * M + 155 * M),
+            vec![h3 + 430 * M + M]
         );
     }
 
@@ -617,14 +621,14 @@ mod tests {
         let cases: &[(EpochMs, EpochMs)] = &[
             // Issued early in Healthy: full lifetime, no wave inside it.
             (0, 60 * M),
-            // Issued in H2: cut to the first wave at 121 min.
-            (70 * M, 121 * M),
-            (110 * M, 121 * M),
+            // Issued in H2: cut to the first wave at 151 min.
+            (100 * M, 151 * M),
+            (140 * M, 151 * M),
             // Issued right at the wave: the next wave an hour later.
-            (121 * M, 181 * M),
-            (130 * M, 181 * M),
-            // Last wave at 181 min; tokens issued after it live their full hour.
-            (190 * M, 250 * M),
+            (151 * M, 211 * M),
+            (160 * M, 211 * M),
+            // Last wave at 271 min; tokens issued after it live their full hour.
+            (272 * M, 332 * M),
         ];
         for &(issued, exp) in cases {
             assert_eq!(s.token_expiry(T0 + issued), T0 + exp, "issued at +{issued}");
@@ -636,12 +640,13 @@ mod tests {
         let s = Script::new(T0);
         let cases: &[(EpochMs, Option<EpochMs>)] = &[
             (100 * M, None),
-            (121 * M - 1, None),
-            (121 * M, Some(121 * M)),
-            (127 * M, Some(121 * M)),
-            (128 * M, None),
-            (184 * M, Some(181 * M)),
-            (250 * M, None),
+            (151 * M - 1, None),
+            (151 * M, Some(151 * M)),
+            (157 * M, Some(151 * M)),
+            (158 * M, None),
+            (214 * M, Some(211 * M)),
+            (277 * M, Some(271 * M)),
+            (290 * M, None),
         ];
         for &(t, want) in cases {
             assert_eq!(s.refresh_outage(T0 + t), want.map(|w| T0 + w), "at +{t}");
@@ -663,48 +668,49 @@ mod tests {
             ),
             (30 * M, Phase::Healthy, Expect::Calm),
             (
-                61 * M,
+                76 * M,
                 Phase::PreflightAuth,
                 Expect::Settling {
-                    at: T0 + 62 * M,
+                    at: T0 + 77 * M,
                     then: Settled::Top(H2),
                 },
             ),
-            (62 * M, Phase::PreflightAuth, Expect::Top(H2)),
+            (77 * M, Phase::PreflightAuth, Expect::Top(H2)),
             // H3: the first wave at +1 min; settled on H3 two minutes after it.
             (
-                122 * M,
+                152 * M,
                 Phase::TokenExpiry,
                 Expect::Settling {
-                    at: T0 + 123 * M,
+                    at: T0 + 153 * M,
                     then: Settled::Top(H3),
                 },
             ),
-            (123 * M, Phase::TokenExpiry, Expect::Top(H3)),
-            (128 * M, Phase::TokenExpiry, Expect::Top(H3)),
+            (153 * M, Phase::TokenExpiry, Expect::Top(H3)),
+            (158 * M, Phase::TokenExpiry, Expect::Top(H3)),
             (
-                129 * M,
+                159 * M,
                 Phase::TokenExpiry,
                 Expect::BetweenWaves {
-                    next_wave: Some(T0 + 181 * M),
+                    next_wave: Some(T0 + 211 * M),
                 },
             ),
-            (185 * M, Phase::TokenExpiry, Expect::Top(H3)),
+            (215 * M, Phase::TokenExpiry, Expect::Top(H3)),
+            (278 * M, Phase::TokenExpiry, Expect::Top(H3)),
             (
-                200 * M,
+                279 * M,
                 Phase::TokenExpiry,
                 Expect::BetweenWaves { next_wave: None },
             ),
-            (215 * M, Phase::DoubleAcao, Expect::Top(H4)),
+            (285 * M, Phase::DoubleAcao, Expect::Top(H4)),
             (
-                272 * M,
+                357 * M,
                 Phase::Recovery,
                 Expect::Settling {
-                    at: T0 + 273 * M,
+                    at: T0 + 358 * M,
                     then: Settled::Calm,
                 },
             ),
-            (273 * M, Phase::Recovery, Expect::Calm),
+            (358 * M, Phase::Recovery, Expect::Calm),
         ];
         for &(off, phase, expect) in cases {
             let n = s.narrate(T0 + off);
@@ -713,21 +719,21 @@ mod tests {
         let cases: &[(EpochMs, &str)] = &[
             (
                 30 * M,
-                "demo phase 1/5 healthy (30 of 60 min) \u{b7} expect: none of H2, H3, H4 on top",
+                "demo phase 1/5 healthy (30 of 75 min) \u{b7} expect: none of H2, H3, H4 on top",
             ),
             (
-                125 * M + 30 * crate::model::time::SECOND,
-                "demo phase 3/5 H3 token expiry (5 of 90 min) \u{b7} expect: H3 on top (tokens \
+                155 * M + 30 * crate::model::time::SECOND,
+                "demo phase 3/5 H3 token expiry (5 of 130 min) \u{b7} expect: H3 on top (tokens \
                  expired together; refresh fails for 3 more min)",
             ),
             (
-                150 * M,
-                "demo phase 3/5 H3 token expiry (30 of 90 min) \u{b7} expect: no H2 or H4 on top; \
+                180 * M,
+                "demo phase 3/5 H3 token expiry (30 of 130 min) \u{b7} expect: no H2 or H4 on top; \
                  H3 fades between waves; next expiry wave in 31 min",
             ),
             (
-                61 * M,
-                "demo phase 2/5 H2 preflight auth (1 of 60 min) \u{b7} expect: in 1 min: H2 on top \
+                76 * M,
+                "demo phase 2/5 H2 preflight auth (1 of 75 min) \u{b7} expect: in 1 min: H2 on top \
                  (OPTIONS /api/orders* answered 401)",
             ),
         ];
