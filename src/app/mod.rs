@@ -597,9 +597,13 @@ async fn run_demo(args: &DemoArgs, settings: Settings) -> anyhow::Result<()> {
         .context("starting the demo server")?;
     let pipeline = start_demo_pipeline(&demo, 5 * SECOND)?;
     let mut ui = ui_options(&settings, "DEMO")?;
-    // The board is drawn at the store's time, so the script is narrated at that time too.
+    // The board is drawn at the store's time, so the script is narrated at that time too;
+    // until the first lines arrive the store has no time, and the demo's start stands in.
     let script = demo.script.clone();
-    ui.narrator = Some(Arc::new(move |now| script.narrate(now).to_string()));
+    let started = (demo.clock)();
+    ui.narrator = Some(Arc::new(move |now| {
+        script.narrate(now.max(started)).to_string()
+    }));
     let result = crate::ui::run(pipeline.store.clone(), ui, pipeline.probe_now.clone()).await;
     pipeline.shutdown().await;
     demo.shutdown().await;
