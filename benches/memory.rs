@@ -101,12 +101,16 @@ fn check_args() {
         match arg.as_str() {
             "--bench" => {}
             "-h" | "--help" => {
-                print!("cargo bench --bench memory\n\nPeak resident memory of the live path and of report's path on inputs built to blow it\nup, then a 24-hour soak at full speed (Linux: /proc/self/status). Files go to\n$CORSTOP_BENCH_DIR (default /tmp). Takes no options.\n");
+                print!(
+                    "cargo bench --bench memory\n\nPeak resident memory of the live path and of report's path on inputs built to blow it\nup, then a 24-hour soak at full speed (Linux: /proc/self/status). Files go to\n$CORSTOP_BENCH_DIR (default /tmp). Takes no options.\n"
+                );
                 std::process::exit(0);
             }
             other => {
                 eprintln!("memory: unknown argument '{other}'");
-                eprint!("cargo bench --bench memory\n\nPeak resident memory of the live path and of report's path on inputs built to blow it\nup, then a 24-hour soak at full speed (Linux: /proc/self/status). Files go to\n$CORSTOP_BENCH_DIR (default /tmp). Takes no options.\n");
+                eprint!(
+                    "cargo bench --bench memory\n\nPeak resident memory of the live path and of report's path on inputs built to blow it\nup, then a 24-hour soak at full speed (Linux: /proc/self/status). Files go to\n$CORSTOP_BENCH_DIR (default /tmp). Takes no options.\n"
+                );
                 std::process::exit(2);
             }
         }

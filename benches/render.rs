@@ -49,12 +49,16 @@ fn check_args() {
         match arg.as_str() {
             "--bench" => {}
             "-h" | "--help" => {
-                print!("cargo bench --bench render\n\nReplays the demo incident and prints per-view frame times (mean, p99, max) and the\ncost of a view model; takes no options.\n");
+                print!(
+                    "cargo bench --bench render\n\nReplays the demo incident and prints per-view frame times (mean, p99, max) and the\ncost of a view model; takes no options.\n"
+                );
                 std::process::exit(0);
             }
             other => {
                 eprintln!("render: unknown argument '{other}'");
-                eprint!("cargo bench --bench render\n\nReplays the demo incident and prints per-view frame times (mean, p99, max) and the\ncost of a view model; takes no options.\n");
+                eprint!(
+                    "cargo bench --bench render\n\nReplays the demo incident and prints per-view frame times (mean, p99, max) and the\ncost of a view model; takes no options.\n"
+                );
                 std::process::exit(2);
             }
         }

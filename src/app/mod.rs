@@ -16,7 +16,7 @@ use anyhow::Context;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
-use crate::app::cli::{Cli, Command, DashboardArgs, DemoArgs, ReportArgs, ReportFormat};
+use crate::app::cli::{Command, DashboardArgs, DemoArgs, ReportArgs, ReportFormat};
 use crate::app::config::{ConfigError, FileConfig};
 use crate::model::time::{Clock, EpochMs, MINUTE, SECOND, now_ms, wall_clock};
 use crate::sources::event::Event;
@@ -86,23 +86,6 @@ fn load_file(args: &DashboardArgs) -> Result<(FileConfig, Option<PathBuf>), Conf
     Ok((FileConfig::default(), None))
 }
 
-fn flag_duration(
-    args: &DashboardArgs,
-    id: &str,
-    value: &Option<String>,
-) -> Result<Option<i64>, ConfigError> {
-    match value {
-        None => Ok(None),
-        Some(v) => v
-            .parse::<DurationSetting>()
-            .map(|d| Some(d.0))
-            .map_err(|message| ConfigError::Invalid {
-                origin: args.given_as(id),
-                message,
-            }),
-    }
-}
-
 /// Resolves settings: flags and environment (already merged by clap) over the file over
 /// defaults.
 pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
@@ -118,7 +101,7 @@ pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settin
         .map_or("configuration".to_string(), |p| p.display().to_string());
 
     let from_start = args.from_start || file.from_start.unwrap_or(false);
-    let grace_flag = flag_duration(args, "rotation_grace", &args.rotation_grace)?
+    let grace_flag = usage::flag_duration(args, "rotation_grace", &args.rotation_grace)?
         .map(|ms| std::time::Duration::from_millis(ms.max(0) as u64));
     let grace_of = |entry: Option<&DurationSetting>| {
         grace_flag
@@ -170,63 +153,20 @@ pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settin
         }
     }
 
-    let mut store = file.store.apply(StoreConfig::default());
-    if let Some(b) = flag_duration(args, "bucket", &args.store.bucket)? {
-        store.bucket_ms = b;
-    }
-    if let Some(r) = flag_duration(args, "retention", &args.store.retention)? {
-        store.retention_ms = r;
-    }
-    // Named after what set them: flags or variables, else the file's [store] table.
-    let store_origin = match (&args.store.bucket, &args.store.retention) {
-        (None, None) => format!("{origin_of_file}: [store]"),
-        (Some(_), None) => args.given_as("bucket"),
-        (None, Some(_)) => args.given_as("retention"),
-        (Some(_), Some(_)) => format!("{}/{}", args.given_as("bucket"), args.given_as("retention")),
-    };
-    if store.bucket_ms < 1000 || store.retention_ms < store.bucket_ms {
-        return Err(ConfigError::Invalid {
-            origin: store_origin,
-            message: "bucket must be at least 1s and retention at least one bucket".into(),
-        });
-    }
-    store
-        .check_budget()
-        .map_err(|message| ConfigError::Invalid {
-            origin: store_origin,
-            message,
-        })?;
+    let store = usage::resolve_store(
+        args,
+        file.store.apply(StoreConfig::default()),
+        &origin_of_file,
+    )?;
 
     let mut notes = Vec::new();
-    let mut probe = file.probe.clone();
-    if let Some(p) = &mut probe {
-        let key = format!("{origin_of_file}: probe.origins");
-        usage::normalize_origins(&mut p.origins, &key, &mut notes)?;
-        for e in &mut p.endpoint {
-            if let Some(origins) = &mut e.origins {
-                let key = format!("{origin_of_file}: endpoint '{}': origins", e.url);
-                usage::normalize_origins(origins, &key, &mut notes)?;
-            }
-        }
-    }
-    let mut flag_origins = args.origins.clone();
-    let origins_given_as = args.given_as("origins");
-    usage::normalize_origins(&mut flag_origins, &origins_given_as, &mut notes)?;
-    if !args.probes.is_empty() || !flag_origins.is_empty() {
-        let p = probe.get_or_insert_with(ProbeSettings::default);
-        apply_probe_flags(p, &args.probes, &flag_origins);
-    }
-    if let Some(p) = probe.as_ref().filter(|_| probe_complete) {
-        let urls_given_as = args.given_as("probes");
-        usage::check_probe(
-            p,
-            &usage::ProbeSources {
-                urls: (!args.probes.is_empty()).then_some(urls_given_as.as_str()),
-                origins: (!flag_origins.is_empty()).then_some(origins_given_as.as_str()),
-                file: &origin_of_file,
-            },
-        )?;
-    }
+    let probe = usage::resolve_probe(
+        args,
+        file.probe.clone(),
+        &origin_of_file,
+        probe_complete,
+        &mut notes,
+    )?;
 
     let fps = args.view.fps.or(file.fps).unwrap_or(10);
     if !(1..=60).contains(&fps) {
@@ -501,7 +441,7 @@ fn require_terminal() -> anyhow::Result<()> {
 /// The live dashboard on configured logs and probes.
 pub async fn run_dashboard(settings: Settings) -> anyhow::Result<()> {
     require_terminal()?;
-    if let Some(nothing) = nothing_to_watch(&settings) {
+    if let Some(nothing) = usage::nothing_to_watch(&settings) {
         anyhow::bail!(nothing);
     }
     let mode = if settings.from_start {
@@ -529,14 +469,6 @@ pub async fn run_dashboard(settings: Settings) -> anyhow::Result<()> {
     let result = crate::ui::run(pipeline.store.clone(), opts, pipeline.probe_now.clone()).await;
     pipeline.shutdown().await;
     result
-}
-
-/// The dashboard's usage error when it has neither logs nor probes.
-fn nothing_to_watch(settings: &Settings) -> Option<&'static str> {
-    (settings.logs.is_empty() && settings.probe.is_none()).then_some(
-        "nothing to watch: give --log PATH and/or --probe URL --origin ORIGIN, a [[log]] or \
-         [probe] section in corstop.toml (see --print-config), or try `corstop demo`",
-    )
 }
 
 /// The alert rules with the configured objective.
@@ -676,45 +608,6 @@ fn write_stdout(text: &str) -> anyhow::Result<()> {
 /// Exit code for usage and configuration errors (clap uses the same).
 pub const EXIT_USAGE: u8 = 2;
 
-/// The usage errors only the command about to run can tell: a theme the dashboard cannot
-/// load, a report's log format, a dashboard with nothing to watch.
-fn usable_by(cli: &Cli, settings: Settings) -> Result<Settings, String> {
-    match &cli.command {
-        None | Some(Command::Demo(_)) => {
-            crate::ui::theme::Theme::load(&settings.theme, false)
-                .map_err(|e| format!("{}: {e}", settings.theme_given_as))?;
-        }
-        Some(Command::Report(args)) => {
-            if let Some(name) = &args.log_format {
-                let opts = FormatOptions {
-                    nginx_format: args
-                        .nginx_format
-                        .clone()
-                        .or_else(|| settings.format_opts.nginx_format.clone()),
-                    json_fields: settings.format_opts.json_fields.clone(),
-                };
-                usage::check_log_format(name, "--log-format", &opts).map_err(|e| e.to_string())?;
-            }
-        }
-        _ => {}
-    }
-    if cli.command.is_none() {
-        if std::env::var_os("CORSTOP_FORMAT").is_some() {
-            return Err(
-                "CORSTOP_FORMAT is no longer read: the log format of the --log sources \
-                        is CORSTOP_LOG_FORMAT (or --log-format)"
-                    .into(),
-            );
-        }
-        if std::io::stdout().is_terminal()
-            && let Some(nothing) = nothing_to_watch(&settings)
-        {
-            return Err(nothing.into());
-        }
-    }
-    Ok(settings)
-}
-
 /// The binary's whole behaviour.
 pub fn main() -> ExitCode {
     let cli = cli::parse();
@@ -725,7 +618,7 @@ pub fn main() -> ExitCode {
     let probe_complete = !matches!(cli.command, Some(Command::Check(_)));
     let settings = match resolve_with(&cli.dashboard, probe_complete)
         .map_err(|e| e.to_string())
-        .and_then(|s| usable_by(&cli, s))
+        .and_then(|s| usage::usable_by(&cli, s))
     {
         Ok(s) => s,
         Err(e) => {

@@ -9,6 +9,7 @@
 
 pub mod browser;
 pub mod logs;
+pub mod narration;
 pub mod replay;
 pub mod screenshots;
 pub mod script;

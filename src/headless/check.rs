@@ -98,42 +98,17 @@ fn spa_default_spec() -> crate::sources::probe::ShapeSpec {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// Applies the flags over the config's `[probe]` table (flags win).
+/// Applies the flags over the config's `[probe]` table (flags win), with a note for each value
+/// corrected on the way (an `--origin` written with a trailing slash is read as the origin).
 pub fn settings_from(
-    args: &CheckArgs,
-    from_config: Option<ProbeSettings>,
-) -> Result<ProbeSettings, UsageError> {
-    settings_with_notes(args, from_config).map(|(s, _)| s)
-}
-
-/// [`settings_from`], with a note for each value it corrected (an `--origin` written with a
-/// trailing slash is read as the origin it means).
-pub fn settings_with_notes(
     args: &CheckArgs,
     from_config: Option<ProbeSettings>,
 ) -> Result<(ProbeSettings, Vec<String>), UsageError> {
     let mut s = from_config.unwrap_or_default();
     let mut notes = Vec::new();
     let mut origins = args.origin.clone();
-    for o in &mut origins {
-        if crate::sources::probe::settings::valid_origin(o) {
-            continue;
-        }
-        match crate::sources::probe::settings::origin_from_slashed(o) {
-            Some(meant) => {
-                notes.push(format!(
-                    "--origin: '{o}' read as '{meant}' (an origin has no trailing slash)"
-                ));
-                *o = meant.to_string();
-            }
-            None => {
-                return Err(UsageError(format!(
-                    "--origin: {}",
-                    crate::sources::probe::settings::origin_problem(o)
-                )));
-            }
-        }
-    }
+    crate::sources::probe::settings::normalize_origins(&mut origins, "--origin", &mut notes)
+        .map_err(|e| UsageError(format!("--origin: {e}")))?;
     s.apply_flags(&args.url, &origins);
     if args.allow_unsafe_actual {
         for e in &mut s.endpoint {
@@ -290,7 +265,7 @@ pub fn exit_code(results: &[ProbeResult], all_required: bool) -> i32 {
 
 /// Runs the checks and prints them. See the module docs for the exit codes.
 pub async fn run(args: &CheckArgs, from_config: Option<ProbeSettings>) -> anyhow::Result<i32> {
-    let settings = match settings_with_notes(args, from_config) {
+    let settings = match settings_from(args, from_config) {
         Ok((s, notes)) => {
             for note in notes {
                 eprintln!("corstop check: note: {note}");

@@ -98,14 +98,14 @@ fn flags_shape_the_settings() {
         origin: vec!["https://app.example".into()],
         ..CheckArgs::default()
     };
-    let s = settings_from(&base, None).unwrap();
+    let s = settings_from(&base, None).unwrap().0;
     assert_eq!(s.targets()[0].shape, RequestShape::spa_default());
 
     let get = CheckArgs {
         method: Some("delete".into()),
         ..base.clone()
     };
-    let t = settings_from(&get, None).unwrap().targets();
+    let t = settings_from(&get, None).unwrap().0.targets();
     assert_eq!(t[0].shape.method, "DELETE");
     assert!(t[0].shape.headers.is_empty());
 
@@ -114,7 +114,7 @@ fn flags_shape_the_settings() {
         credentials: Some(CredentialsArg::Omit),
         ..base.clone()
     };
-    let t = settings_from(&hdr, None).unwrap().targets();
+    let t = settings_from(&hdr, None).unwrap().0.targets();
     assert_eq!(t[0].shape.method, "GET");
     assert_eq!(t[0].shape.credentials, Credentials::Omit);
 

@@ -14,8 +14,8 @@
 use corstop::analysis::status::{self, Status, StatusSummary};
 use corstop::analysis::triage::State;
 use corstop::analysis::{self, AnalysisConfig};
+use corstop::demo::narration::{Expect, Settled};
 use corstop::demo::replay::{REPLAY_SEED, REPLAY_START, demo_replay_sampled};
-use corstop::demo::script::{Expect, Settled};
 use corstop::demo::{Phase, Script};
 use corstop::model::time::{EpochMs, MINUTE};
 use corstop::sources::event::Hypothesis;

@@ -228,6 +228,27 @@ pub fn origin_from_slashed(o: &str) -> Option<&str> {
     (trimmed != "null" && valid_origin(trimmed)).then_some(trimmed)
 }
 
+/// Replaces each origin written with a trailing slash by the origin it means, adding a note
+/// (`given_as` names where the list came from: a flag, a variable, a key); an error saying what
+/// to write instead for anything else that is not an origin.
+pub fn normalize_origins(
+    origins: &mut [String],
+    given_as: &str,
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
+    for o in origins.iter_mut() {
+        if valid_origin(o) {
+            continue;
+        }
+        let meant = origin_from_slashed(o).ok_or_else(|| origin_problem(o))?;
+        notes.push(format!(
+            "{given_as}: '{o}' read as '{meant}' (an origin has no trailing slash)"
+        ));
+        *o = meant.to_string();
+    }
+    Ok(())
+}
+
 /// Why `o` is not an origin, saying what to write instead.
 pub fn origin_problem(o: &str) -> String {
     let shown = crate::model::redact::text(o);
