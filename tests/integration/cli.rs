@@ -98,7 +98,8 @@ fn usage_errors_exit_2_and_name_where_the_value_came_from() {
     let dir = tempfile::tempdir().unwrap();
     let api = "https://api.example.com/api/orders";
     // (arguments, environment, what stderr says, what it must not say)
-    let cases: &[(&[&str], &[(&str, &str)], &str, &str)] = &[
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: &[Case] = &[
         (
             &["--theme", "nosuch", "--log", "a.log"],
             &[],
