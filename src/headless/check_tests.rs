@@ -119,8 +119,16 @@ fn flags_shape_the_settings() {
     assert_eq!(t[0].shape.credentials, Credentials::Omit);
 
     assert!(settings_from(&CheckArgs::default(), None).is_err());
-    let bad = CheckArgs {
+    // A trailing slash is read as the origin meant, with a note; a path is refused.
+    let slashed = CheckArgs {
         origin: vec!["https://app.example/".into()],
+        ..base.clone()
+    };
+    let (s, notes) = settings_from(&slashed, None).unwrap();
+    assert_eq!(s.origins, ["https://app.example"]);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let bad = CheckArgs {
+        origin: vec!["https://app.example/app".into()],
         ..base.clone()
     };
     assert!(settings_from(&bad, None).is_err());
