@@ -169,7 +169,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--dir" => a.dir = Some(PathBuf::from(value("--dir")?)),
             "--generate-only" => a.generate_only = true,
-            "-h" | "--help" => return Err(String::new()),
+            "-h" | "--help" => return Err(HELP.to_string()),
             other => return Err(format!("unknown argument '{other}'")),
         }
     }
@@ -1217,13 +1217,18 @@ struct Row {
     two: Run,
 }
 
+/// What `parse_args` returns for `--help`: the usage is asked for, not a mistake.
+const HELP: &str = "\u{0}help";
+
 fn main() {
     let args = match parse_args() {
         Ok(a) => a,
+        Err(e) if e == HELP => {
+            print!("{}", usage());
+            return;
+        }
         Err(e) => {
-            if !e.is_empty() {
-                eprintln!("ingest: {e}");
-            }
+            eprintln!("ingest: {e}");
             eprint!("{}", usage());
             std::process::exit(2);
         }

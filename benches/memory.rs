@@ -95,7 +95,30 @@ fn report_path(file: &Path) {
 /// The request path of line `i`.
 type PathOf = Box<dyn Fn(u64) -> String>;
 
+/// Options: none but `--help`; cargo passes `--bench` to every harness-less benchmark.
+fn check_args() {
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--bench" => {}
+            "-h" | "--help" => {
+                print!(
+                    "cargo bench --bench memory\n\nPeak resident memory of the live path and of report's path on inputs built to blow it\nup, then a 24-hour soak at full speed (Linux: /proc/self/status). Files go to\n$CORSTOP_BENCH_DIR (default /tmp). Takes no options.\n"
+                );
+                std::process::exit(0);
+            }
+            other => {
+                eprintln!("memory: unknown argument '{other}'");
+                eprint!(
+                    "cargo bench --bench memory\n\nPeak resident memory of the live path and of report's path on inputs built to blow it\nup, then a 24-hour soak at full speed (Linux: /proc/self/status). Files go to\n$CORSTOP_BENCH_DIR (default /tmp). Takes no options.\n"
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+}
+
 fn main() {
+    check_args();
     let dir =
         tempfile::tempdir_in(std::env::var("CORSTOP_BENCH_DIR").unwrap_or("/tmp".into())).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -43,7 +43,30 @@ fn print(label: &str, s: &Stats) {
     );
 }
 
+/// Options: none but `--help`; cargo passes `--bench` to every harness-less benchmark.
+fn check_args() {
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--bench" => {}
+            "-h" | "--help" => {
+                print!(
+                    "cargo bench --bench render\n\nReplays the demo incident and prints per-view frame times (mean, p99, max) and the\ncost of a view model; takes no options.\n"
+                );
+                std::process::exit(0);
+            }
+            other => {
+                eprintln!("render: unknown argument '{other}'");
+                eprint!(
+                    "cargo bench --bench render\n\nReplays the demo incident and prints per-view frame times (mean, p99, max) and the\ncost of a view model; takes no options.\n"
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+}
+
 fn main() -> anyhow::Result<()> {
+    check_args();
     let started = Instant::now();
     let store = demo_store(REPLAY_SPAN, REPLAY_SEED)?;
     println!(

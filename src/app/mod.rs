@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod usage;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -12,11 +13,10 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use clap::Parser;
 use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
-use crate::app::cli::{Cli, Command, DashboardArgs, DemoArgs, ReportArgs, ReportFormat};
+use crate::app::cli::{Command, DashboardArgs, DemoArgs, ReportArgs, ReportFormat};
 use crate::app::config::{ConfigError, FileConfig};
 use crate::model::time::{Clock, EpochMs, MINUTE, SECOND, now_ms, wall_clock};
 use crate::sources::event::Event;
@@ -54,6 +54,11 @@ pub struct Settings {
     pub keys: crate::ui::KeyBindings,
     /// The zone displayed times are in.
     pub zone: crate::model::zone::Zone,
+    /// Where the theme name came from (`--theme`, `CORSTOP_THEME`, the file), for errors.
+    pub theme_given_as: String,
+    /// Values corrected on the way in (an origin's trailing slash), said on stderr and on
+    /// the dashboard.
+    pub notes: Vec<String>,
 }
 
 fn default_log_file() -> PathBuf {
@@ -83,32 +88,22 @@ fn load_file(args: &DashboardArgs) -> Result<(FileConfig, Option<PathBuf>), Conf
     Ok((FileConfig::default(), None))
 }
 
-fn flag_duration(flag: &str, value: &Option<String>) -> Result<Option<i64>, ConfigError> {
-    match value {
-        None => Ok(None),
-        Some(v) => v
-            .parse::<DurationSetting>()
-            .map(|d| Some(d.0))
-            .map_err(|message| ConfigError::Invalid {
-                origin: format!(
-                    "--{flag} / CORSTOP_{}",
-                    flag.to_ascii_uppercase().replace('-', "_")
-                ),
-                message,
-            }),
-    }
-}
-
 /// Resolves settings: flags and environment (already merged by clap) over the file over
 /// defaults.
 pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
+    resolve_with(args, true)
+}
+
+/// [`resolve`]; `probe_complete` says whether the probe settings must be whole here, or are
+/// completed later by the command's own flags (`check --url/--origin`), which checks them.
+pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settings, ConfigError> {
     let (file, config_path) = load_file(args)?;
     let origin_of_file = config_path
         .as_ref()
         .map_or("configuration".to_string(), |p| p.display().to_string());
 
     let from_start = args.from_start || file.from_start.unwrap_or(false);
-    let grace_flag = flag_duration("rotation-grace", &args.rotation_grace)?
+    let grace_flag = usage::flag_duration(args, "rotation_grace", &args.rotation_grace)?
         .map(|ms| std::time::Duration::from_millis(ms.max(0) as u64));
     let grace_of = |entry: Option<&DurationSetting>| {
         grace_flag
@@ -135,7 +130,7 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
             .map(|p| LogSourceSpec {
                 path: p.clone(),
                 label: None,
-                format: args.format.clone(),
+                format: args.log_format.clone(),
                 from_start,
                 poll: args.poll,
                 rotation_grace: grace_of(None),
@@ -150,48 +145,39 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
             .or(file.formats.nginx_format.clone()),
         json_fields: file.formats.json_fields.clone(),
     };
-
-    let mut store = file.store.apply(StoreConfig::default());
-    if let Some(b) = flag_duration("bucket", &args.bucket)? {
-        store.bucket_ms = b;
+    if let Some(name) = &args.log_format {
+        usage::check_log_format(name, &args.given_as("log_format"), &format_opts)?;
     }
-    if let Some(r) = flag_duration("retention", &args.retention)? {
-        store.retention_ms = r;
-    }
-    if store.bucket_ms < 1000 || store.retention_ms < store.bucket_ms {
-        return Err(ConfigError::Invalid {
-            origin: "--bucket/--retention".into(),
-            message: "bucket must be at least 1s and retention at least one bucket".into(),
-        });
-    }
-    store
-        .check_budget()
-        .map_err(|message| ConfigError::Invalid {
-            origin: "--bucket/--retention".into(),
-            message,
-        })?;
-
-    let mut probe = file.probe.clone();
-    if !args.probes.is_empty() || !args.origins.is_empty() {
-        let p = probe.get_or_insert_with(ProbeSettings::default);
-        apply_probe_flags(p, &args.probes, &args.origins);
-    }
-    if let Some(p) = &probe {
-        let origin = if args.probes.is_empty() && args.origins.is_empty() {
-            format!("{origin_of_file}: [probe]")
-        } else {
-            "--probe/--origin".to_string()
-        };
-        p.validate().map_err(|e| ConfigError::Invalid {
-            origin,
-            message: e.to_string(),
-        })?;
+    for entry in file.log.iter().filter(|_| args.logs.is_empty()) {
+        if let Some(name) = &entry.format {
+            let key = format!("{origin_of_file}: [[log]] path = '{}': format", entry.path);
+            usage::check_log_format(name, &key, &format_opts)?;
+        }
     }
 
-    let fps = args.fps.or(file.fps).unwrap_or(10);
+    let store = usage::resolve_store(
+        args,
+        file.store.apply(StoreConfig::default()),
+        &origin_of_file,
+    )?;
+
+    let mut notes = Vec::new();
+    let probe = usage::resolve_probe(
+        args,
+        file.probe.clone(),
+        &origin_of_file,
+        probe_complete,
+        &mut notes,
+    )?;
+
+    let fps = args.view.fps.or(file.fps).unwrap_or(10);
     if !(1..=60).contains(&fps) {
         return Err(ConfigError::Invalid {
-            origin: "--fps / CORSTOP_FPS".into(),
+            origin: if args.view.fps.is_some() {
+                args.given_as("fps")
+            } else {
+                format!("{origin_of_file}: fps")
+            },
             message: format!("must be between 1 and 60, got {fps}"),
         });
     }
@@ -204,11 +190,7 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
 
     let zone = match (&args.tz, &file.tz) {
         (Some(tz), _) => crate::model::zone::Zone::parse(tz).map_err(|e| ConfigError::Invalid {
-            origin: if std::env::var("CORSTOP_TZ").ok().as_deref() == Some(tz.as_str()) {
-                "CORSTOP_TZ".into()
-            } else {
-                "--tz".into()
-            },
+            origin: args.given_as("tz"),
             message: e.to_string(),
         })?,
         // Already checked when the file was read.
@@ -226,11 +208,18 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
         from_start,
         fps,
         theme: args
+            .view
             .theme
             .clone()
             .or(file.theme.clone())
             .unwrap_or_else(|| "default".into()),
-        ascii: args.ascii || file.ascii.unwrap_or(false),
+        theme_given_as: if args.view.theme.is_some() {
+            args.given_as("theme")
+        } else {
+            format!("{origin_of_file}: theme")
+        },
+        notes,
+        ascii: args.view.ascii || file.ascii.unwrap_or(false),
         log_file: args
             .log_file
             .clone()
@@ -446,6 +435,8 @@ fn ui_options(
         },
         keys: settings.keys.clone(),
         bell: None,
+        notes: settings.notes.clone(),
+        narrator: None,
     })
 }
 
@@ -463,11 +454,8 @@ fn require_terminal() -> anyhow::Result<()> {
 /// The live dashboard on configured logs and probes.
 pub async fn run_dashboard(settings: Settings) -> anyhow::Result<()> {
     require_terminal()?;
-    if settings.logs.is_empty() && settings.probe.is_none() {
-        anyhow::bail!(
-            "nothing to watch: give --log PATH and/or --probe URL --origin ORIGIN, a [[log]] or \
-             [probe] section in corstop.toml (see --print-config), or try `corstop demo`"
-        );
+    if let Some(nothing) = usage::nothing_to_watch(&settings) {
+        anyhow::bail!(nothing);
     }
     let mode = if settings.from_start {
         TimeMode::EventTime
@@ -541,6 +529,8 @@ async fn run_demo(args: &DemoArgs, settings: Settings) -> anyhow::Result<()> {
     let opts = crate::demo::DemoOptions {
         speed: args.speed,
         dir: args.dir.clone(),
+        start_phase: args.phase.filter(|_| !args.hold),
+        force_phase: args.phase.filter(|_| args.hold),
         ..crate::demo::DemoOptions::default()
     };
     if args.serve_only {
@@ -551,7 +541,14 @@ async fn run_demo(args: &DemoArgs, settings: Settings) -> anyhow::Result<()> {
         .await
         .context("starting the demo server")?;
     let pipeline = start_demo_pipeline(&demo, 5 * SECOND)?;
-    let ui = ui_options(&settings, "DEMO")?;
+    let mut ui = ui_options(&settings, "DEMO")?;
+    // The board is drawn at the store's time, so the script is narrated at that time too;
+    // until the first lines arrive the store has no time, and the demo's start stands in.
+    let script = demo.script.clone();
+    let started = (demo.clock)();
+    ui.narrator = Some(Arc::new(move |now| {
+        script.narrate(now.max(started)).to_string()
+    }));
     let result = crate::ui::run(pipeline.store.clone(), ui, pipeline.probe_now.clone()).await;
     pipeline.shutdown().await;
     demo.shutdown().await;
@@ -626,12 +623,16 @@ pub const EXIT_USAGE: u8 = 2;
 
 /// The binary's whole behaviour.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::parse();
     if cli.dashboard.print_config {
         print!("{}", config::TEMPLATE);
         return ExitCode::SUCCESS;
     }
-    let settings = match resolve(&cli.dashboard) {
+    let probe_complete = !matches!(cli.command, Some(Command::Check(_)));
+    let settings = match resolve_with(&cli.dashboard, probe_complete)
+        .map_err(|e| e.to_string())
+        .and_then(|s| usage::usable_by(&cli, s))
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("corstop: {e}");
@@ -640,6 +641,13 @@ pub fn main() -> ExitCode {
     };
     init_tracing(&settings.log_file);
     crate::model::zone::set_display(settings.zone);
+    for note in &settings.notes {
+        tracing::warn!("{note}");
+        // The dashboard shows its notes in the header; on its terminal nothing else is said.
+        if matches!(cli.command, Some(Command::Report(_) | Command::Check(_))) {
+            eprintln!("corstop: note: {note}");
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -9,6 +9,7 @@
 
 pub mod browser;
 pub mod logs;
+pub mod narration;
 pub mod replay;
 pub mod screenshots;
 pub mod script;
@@ -49,15 +50,19 @@ pub const MAX_SPEED: f64 = 100_000.0;
 pub struct DemoOptions {
     /// Demo seconds per real second (60: one real second is one demo minute).
     pub speed: f64,
-    /// Demo time at which the script starts; default: the current minute.
+    /// Demo time at which the script starts; default: so that the demo clock reads the
+    /// current minute when the demo comes up.
     pub start_ms: Option<EpochMs>,
-    /// Demo time already elapsed when the demo comes up (start somewhere inside the script).
+    /// Demo time already elapsed when the demo comes up (start somewhere inside the script;
+    /// added to where `start_phase` begins).
     pub skip_ms: EpochMs,
     /// Directory for `http.log` and `auth.log`; default: a temporary directory removed when
     /// the demo stops. Existing files there are truncated.
     pub dir: Option<PathBuf>,
     /// Run the simulated browsers.
     pub traffic: bool,
+    /// Come up at the start of this phase, then go on through the cycle.
+    pub start_phase: Option<Phase>,
     /// Hold one phase forever instead of cycling.
     pub force_phase: Option<Phase>,
     /// Phase lengths in demo milliseconds (a zero-length phase is skipped).
@@ -77,6 +82,7 @@ impl Default for DemoOptions {
             skip_ms: 0,
             dir: None,
             traffic: true,
+            start_phase: None,
             force_phase: None,
             healthy_ms: s.healthy_ms,
             preflight_auth_ms: s.preflight_auth_ms,
@@ -231,11 +237,19 @@ pub async fn start(opts: DemoOptions) -> std::io::Result<DemoHandle> {
             "demo speed must be greater than 0 and at most 100000",
         ));
     }
-    let start_ms = opts
-        .start_ms
-        .unwrap_or_else(|| crate::model::time::now_ms().div_euclid(MINUTE) * MINUTE);
+    let skip = opts.skip_ms.max(0)
+        + opts
+            .start_phase
+            .map_or(0, |p| opts.script(0).phase_offset(p));
+    let (start_ms, clock_at) = match opts.start_ms {
+        Some(start) => (start, start.saturating_add(skip)),
+        None => {
+            let now = crate::model::time::now_ms().div_euclid(MINUTE) * MINUTE;
+            (now - skip, now)
+        }
+    };
     let script = opts.script(start_ms);
-    let clock = compressed_clock(start_ms.saturating_add(opts.skip_ms.max(0)), opts.speed);
+    let clock = compressed_clock(clock_at, opts.speed);
 
     let (temp, dir) = match &opts.dir {
         Some(d) => {

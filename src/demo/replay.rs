@@ -25,10 +25,10 @@ use crate::store::{Store, TimeMode};
 pub const REPLAY_START: EpochMs = 1_775_296_800_000;
 /// Default seed of the replay's random generator.
 pub const REPLAY_SEED: u64 = 0x00c0_4570;
-/// The default replay runs one whole incident cycle (H2, three H3 expiry waves, H4, recovery)
-/// and stops 25 minutes into the next cycle's preflight challenge (H2), so the six-hour views
-/// show every fault and the fifteen-minute ones an ongoing page.
-pub const REPLAY_SPAN: EpochMs = 340 * MINUTE;
+/// The default replay runs the incident from its start (healthy, H2, the three H3 expiry
+/// waves) and stops 25 minutes into the doubled header (H4), so the six-hour views show every
+/// fault and the fifteen-minute ones an ongoing page.
+pub const REPLAY_SPAN: EpochMs = 305 * MINUTE;
 
 /// Where the API lives in the replay; nothing listens there.
 const BASE: &str = "https://contoso-api.azurewebsites.net";

@@ -10,7 +10,8 @@ use ratatui::backend::TestBackend;
 
 use crate::analysis::{TimeRange, ViewModel, snapshot};
 
-use super::replay::{REPLAY_SEED, REPLAY_SPAN, demo_store};
+use super::Script;
+use super::replay::{REPLAY_SEED, REPLAY_SPAN, REPLAY_START, demo_store};
 use super::svg::render_svg;
 use crate::ui::draw::draw;
 use crate::ui::state::{UiState, View};
@@ -87,6 +88,8 @@ pub fn render_view(
 ) -> anyhow::Result<String> {
     let mut terminal = Terminal::new(TestBackend::new(width, height))?;
     let mut state = UiState::new("DEMO", false);
+    // The header says where the replayed script stands, as `corstop demo` does.
+    state.header_note = Some(Script::new(REPLAY_START).narrate(model.now).to_string());
     setup(&mut state);
     // A first draw records the table rows, so a selection can land on a real row.
     terminal.draw(|f| draw(f, &mut state, model, theme))?;

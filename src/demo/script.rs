@@ -42,6 +42,17 @@ impl Phase {
         }
     }
 
+    /// Short name for the demo's header (`H3 token expiry`).
+    pub fn short(self) -> &'static str {
+        match self {
+            Phase::Healthy => "healthy",
+            Phase::PreflightAuth => "H2 preflight auth",
+            Phase::TokenExpiry => "H3 token expiry",
+            Phase::DoubleAcao => "H4 double ACAO",
+            Phase::Recovery => "recovery",
+        }
+    }
+
     /// What the phase does, for status lines.
     pub fn title(self) -> &'static str {
         match self {
@@ -108,20 +119,22 @@ pub struct Script {
     /// How long the token endpoint refuses grants after each wave.
     pub refresh_outage_ms: EpochMs,
     /// When set, this phase holds forever (phase start = `start_ms`); used by tests and
-    /// `corstop demo --phase`.
+    /// `corstop demo --phase P --hold`.
     pub forced: Option<Phase>,
 }
 
 impl Script {
-    /// The default five-hour incident starting at `start_ms`.
+    /// The default incident starting at `start_ms`: phases of 75 minutes (75 s at the demo's
+    /// default speed), except H3, which runs three expiry waves an hour apart and the refresh
+    /// outage after the last: three bursts are what it takes to show their period.
     pub fn new(start_ms: EpochMs) -> Script {
         Script {
             start_ms,
-            healthy_ms: 15 * MINUTE,
-            preflight_auth_ms: 45 * MINUTE,
-            token_expiry_ms: 3 * HOUR,
-            double_acao_ms: 45 * MINUTE,
-            recovery_ms: 15 * MINUTE,
+            healthy_ms: 75 * MINUTE,
+            preflight_auth_ms: 75 * MINUTE,
+            token_expiry_ms: 130 * MINUTE,
+            double_acao_ms: 75 * MINUTE,
+            recovery_ms: 75 * MINUTE,
             token_lifetime_ms: HOUR,
             // Early in the phase, so the fault shows within a couple of minutes of it starting.
             first_wave_ms: MINUTE,
@@ -147,7 +160,7 @@ impl Script {
     }
 
     /// Offset of a phase from the start of its cycle.
-    fn offset_of(&self, phase: Phase) -> EpochMs {
+    pub fn phase_offset(&self, phase: Phase) -> EpochMs {
         let mut off = 0;
         for (p, d) in self.durations() {
             if p == phase {
@@ -233,7 +246,7 @@ impl Script {
                 if cycle <= 0 || self.token_expiry_ms <= 0 {
                     return;
                 }
-                let off = self.offset_of(Phase::TokenExpiry);
+                let off = self.phase_offset(Phase::TokenExpiry);
                 // The window of cycle k covers [start + k*cycle + off, ... + token_expiry_ms).
                 let first = (from - self.start_ms - off - self.token_expiry_ms).div_euclid(cycle);
                 let last = (to - self.start_ms - off).div_euclid(cycle);
@@ -312,31 +325,50 @@ mod tests {
     use super::*;
 
     const T0: EpochMs = 1_775_296_800_000; // 2026-04-04T10:00:00Z
+    const M: EpochMs = MINUTE;
 
     #[test]
     fn phase_boundaries_default_script() {
         let s = Script::new(T0);
-        assert_eq!(s.cycle_ms(), 5 * HOUR);
-        let m = MINUTE;
+        assert_eq!(s.cycle_ms(), 430 * M);
         let cases: &[(EpochMs, Phase, EpochMs)] = &[
             (0, Phase::Healthy, 0),
-            (15 * m - 1, Phase::Healthy, 0),
-            (15 * m, Phase::PreflightAuth, 15 * m),
-            (60 * m - 1, Phase::PreflightAuth, 15 * m),
-            (60 * m, Phase::TokenExpiry, 60 * m),
-            (240 * m - 1, Phase::TokenExpiry, 60 * m),
-            (240 * m, Phase::DoubleAcao, 240 * m),
-            (285 * m, Phase::Recovery, 285 * m),
-            (300 * m - 1, Phase::Recovery, 285 * m),
-            (300 * m, Phase::Healthy, 300 * m),
-            (316 * m, Phase::PreflightAuth, 315 * m),
-            (-1, Phase::Recovery, -15 * m),
+            (75 * M - 1, Phase::Healthy, 0),
+            (75 * M, Phase::PreflightAuth, 75 * M),
+            (150 * M - 1, Phase::PreflightAuth, 75 * M),
+            (150 * M, Phase::TokenExpiry, 150 * M),
+            (280 * M - 1, Phase::TokenExpiry, 150 * M),
+            (280 * M, Phase::DoubleAcao, 280 * M),
+            (355 * M, Phase::Recovery, 355 * M),
+            (430 * M - 1, Phase::Recovery, 355 * M),
+            (430 * M, Phase::Healthy, 430 * M),
+            (506 * M, Phase::PreflightAuth, 505 * M),
+            (-1, Phase::Recovery, -75 * M),
         ];
         for &(off, phase, begin) in cases {
             assert_eq!(s.phase_at(T0 + off), (phase, T0 + begin), "offset {off}");
         }
-        assert_eq!(s.next_change(T0), Some(T0 + 15 * m));
-        assert_eq!(s.next_change(T0 + 100 * m), Some(T0 + 240 * m));
+        assert_eq!(s.next_change(T0), Some(T0 + 75 * M));
+        assert_eq!(s.next_change(T0 + 160 * M), Some(T0 + 280 * M));
+        // Comparable lengths: none twice as long as another.
+        let lengths = [
+            s.healthy_ms,
+            s.preflight_auth_ms,
+            s.token_expiry_ms,
+            s.double_acao_ms,
+            s.recovery_ms,
+        ];
+        let (min, max) = (lengths.iter().min().unwrap(), lengths.iter().max().unwrap());
+        assert!(max < &(2 * min), "{lengths:?}");
+        for (p, off) in [
+            (Phase::Healthy, 0),
+            (Phase::PreflightAuth, 75 * M),
+            (Phase::TokenExpiry, 150 * M),
+            (Phase::DoubleAcao, 280 * M),
+            (Phase::Recovery, 355 * M),
+        ] {
+            assert_eq!(s.phase_offset(p), off, "{p:?}");
+        }
     }
 
     #[test]
@@ -373,24 +405,23 @@ mod tests {
     #[test]
     fn transitions_in_order() {
         let s = Script::new(T0);
-        let m = MINUTE;
         assert_eq!(
-            s.transitions_between(T0, T0 + 5 * HOUR),
+            s.transitions_between(T0, T0 + 430 * M),
             vec![
-                (T0 + 15 * m, Phase::PreflightAuth),
-                (T0 + 60 * m, Phase::TokenExpiry),
-                (T0 + 240 * m, Phase::DoubleAcao),
-                (T0 + 285 * m, Phase::Recovery),
-                (T0 + 300 * m, Phase::Healthy),
+                (T0 + 75 * M, Phase::PreflightAuth),
+                (T0 + 150 * M, Phase::TokenExpiry),
+                (T0 + 280 * M, Phase::DoubleAcao),
+                (T0 + 355 * M, Phase::Recovery),
+                (T0 + 430 * M, Phase::Healthy),
             ]
         );
-        assert!(s.transitions_between(T0 + m, T0 + 14 * m).is_empty());
+        assert!(s.transitions_between(T0 + M, T0 + 74 * M).is_empty());
         // A zero-length phase is skipped, not reported.
         let mut z = Script::new(T0);
         z.preflight_auth_ms = 0;
         assert_eq!(
-            z.transitions_between(T0, T0 + 20 * m),
-            vec![(T0 + 15 * m, Phase::TokenExpiry)]
+            z.transitions_between(T0, T0 + 80 * M),
+            vec![(T0 + 75 * M, Phase::TokenExpiry)]
         );
         for p in Phase::ALL {
             assert!(!p.change_note().is_empty());
@@ -414,33 +445,33 @@ mod tests {
     #[test]
     fn waves_inside_h3_only() {
         let s = Script::new(T0);
-        let h3 = T0 + HOUR;
+        let h3 = T0 + 150 * M;
+        // Three waves an hour apart inside the H3 phase, none outside it.
         assert_eq!(
-            s.waves_between(T0, T0 + 5 * HOUR),
-            vec![h3 + MINUTE, h3 + 61 * MINUTE, h3 + 121 * MINUTE]
+            s.waves_between(T0, T0 + 430 * M),
+            vec![h3 + M, h3 + 61 * M, h3 + 121 * M]
         );
         // Next cycle repeats.
         assert_eq!(
-            s.waves_between(T0 + 5 * HOUR, T0 + 6 * HOUR + 5 * MINUTE),
-            vec![h3 + 5 * HOUR + MINUTE]
+            s.waves_between(T0 + 430 * M, T0 + 430 * M + 155 * M),
+            vec![h3 + 430 * M + M]
         );
     }
 
     #[test]
     fn token_expiry_aligns_to_waves() {
         let s = Script::new(T0);
-        let m = MINUTE;
         let cases: &[(EpochMs, EpochMs)] = &[
             // Issued early in Healthy: full lifetime, no wave inside it.
-            (0, 60 * m),
-            // Issued in H2: cut to the first wave at 61 min.
-            (10 * m, 61 * m),
-            (50 * m, 61 * m),
+            (0, 60 * M),
+            // Issued in H2: cut to the first wave at 151 min.
+            (100 * M, 151 * M),
+            (140 * M, 151 * M),
             // Issued right at the wave: the next wave an hour later.
-            (61 * m, 121 * m),
-            (70 * m, 121 * m),
-            // Last wave at 181 min; tokens issued after it live their full hour.
-            (190 * m, 250 * m),
+            (151 * M, 211 * M),
+            (160 * M, 211 * M),
+            // Last wave at 271 min; tokens issued after it live their full hour.
+            (272 * M, 332 * M),
         ];
         for &(issued, exp) in cases {
             assert_eq!(s.token_expiry(T0 + issued), T0 + exp, "issued at +{issued}");
@@ -450,15 +481,15 @@ mod tests {
     #[test]
     fn refresh_outage_windows() {
         let s = Script::new(T0);
-        let m = MINUTE;
         let cases: &[(EpochMs, Option<EpochMs>)] = &[
-            (30 * m, None),
-            (61 * m - 1, None),
-            (61 * m, Some(61 * m)),
-            (67 * m, Some(61 * m)),
-            (68 * m, None),
-            (121 * m + 3 * m, Some(121 * m)),
-            (250 * m, None),
+            (100 * M, None),
+            (151 * M - 1, None),
+            (151 * M, Some(151 * M)),
+            (157 * M, Some(151 * M)),
+            (158 * M, None),
+            (214 * M, Some(211 * M)),
+            (277 * M, Some(271 * M)),
+            (290 * M, None),
         ];
         for &(t, want) in cases {
             assert_eq!(s.refresh_outage(T0 + t), want.map(|w| T0 + w), "at +{t}");

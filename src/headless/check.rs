@@ -98,13 +98,18 @@ fn spa_default_spec() -> crate::sources::probe::ShapeSpec {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// Applies the flags over the config's `[probe]` table (flags win).
+/// Applies the flags over the config's `[probe]` table (flags win), with a note for each value
+/// corrected on the way (an `--origin` written with a trailing slash is read as the origin).
 pub fn settings_from(
     args: &CheckArgs,
     from_config: Option<ProbeSettings>,
-) -> Result<ProbeSettings, UsageError> {
+) -> Result<(ProbeSettings, Vec<String>), UsageError> {
     let mut s = from_config.unwrap_or_default();
-    s.apply_flags(&args.url, &args.origin);
+    let mut notes = Vec::new();
+    let mut origins = args.origin.clone();
+    crate::sources::probe::settings::normalize_origins(&mut origins, "--origin", &mut notes)
+        .map_err(|e| UsageError(format!("--origin: {e}")))?;
+    s.apply_flags(&args.url, &origins);
     if args.allow_unsafe_actual {
         for e in &mut s.endpoint {
             e.allow_unsafe_actual = true;
@@ -209,8 +214,15 @@ pub fn settings_from(
             "no origin: give --origin (or probe.origins in the config)".into(),
         ));
     }
-    s.validate().map_err(|e| UsageError(e.to_string()))?;
-    Ok(s)
+    s.validate().map_err(|e| match e {
+        // Named by the flag when the flag set it, by the config key otherwise.
+        crate::sources::probe::SettingsError::OutOfRange {
+            field: "repeat",
+            what,
+        } if args.repeat.is_some() => UsageError(format!("--repeat must be {what}")),
+        e => UsageError(e.to_string()),
+    })?;
+    Ok((s, notes))
 }
 
 /// How one result counts for the exit code.
@@ -254,7 +266,12 @@ pub fn exit_code(results: &[ProbeResult], all_required: bool) -> i32 {
 /// Runs the checks and prints them. See the module docs for the exit codes.
 pub async fn run(args: &CheckArgs, from_config: Option<ProbeSettings>) -> anyhow::Result<i32> {
     let settings = match settings_from(args, from_config) {
-        Ok(s) => s,
+        Ok((s, notes)) => {
+            for note in notes {
+                eprintln!("corstop check: note: {note}");
+            }
+            s
+        }
         Err(e) => {
             eprintln!("corstop check: {e}");
             return Ok(2);

@@ -98,14 +98,14 @@ fn flags_shape_the_settings() {
         origin: vec!["https://app.example".into()],
         ..CheckArgs::default()
     };
-    let s = settings_from(&base, None).unwrap();
+    let s = settings_from(&base, None).unwrap().0;
     assert_eq!(s.targets()[0].shape, RequestShape::spa_default());
 
     let get = CheckArgs {
         method: Some("delete".into()),
         ..base.clone()
     };
-    let t = settings_from(&get, None).unwrap().targets();
+    let t = settings_from(&get, None).unwrap().0.targets();
     assert_eq!(t[0].shape.method, "DELETE");
     assert!(t[0].shape.headers.is_empty());
 
@@ -114,13 +114,21 @@ fn flags_shape_the_settings() {
         credentials: Some(CredentialsArg::Omit),
         ..base.clone()
     };
-    let t = settings_from(&hdr, None).unwrap().targets();
+    let t = settings_from(&hdr, None).unwrap().0.targets();
     assert_eq!(t[0].shape.method, "GET");
     assert_eq!(t[0].shape.credentials, Credentials::Omit);
 
     assert!(settings_from(&CheckArgs::default(), None).is_err());
-    let bad = CheckArgs {
+    // A trailing slash is read as the origin meant, with a note; a path is refused.
+    let slashed = CheckArgs {
         origin: vec!["https://app.example/".into()],
+        ..base.clone()
+    };
+    let (s, notes) = settings_from(&slashed, None).unwrap();
+    assert_eq!(s.origins, ["https://app.example"]);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    let bad = CheckArgs {
+        origin: vec!["https://app.example/app".into()],
         ..base.clone()
     };
     assert!(settings_from(&bad, None).is_err());

@@ -31,7 +31,7 @@ pub fn draw(frame: &mut Frame, state: &mut UiState, model: &ViewModel, theme: &T
     }
     let g = glyphs(state.ascii);
     let [header, body, footer] = Layout::vertical([
-        Constraint::Length(2),
+        Constraint::Length(2 + u16::from(state.header_note.is_some())),
         Constraint::Min(1),
         Constraint::Length(1),
     ])
@@ -109,9 +109,13 @@ fn draw_header(
         spans.push(title);
     }
     let second = status_line(area.width as usize, state, model, theme, g);
-    let [l1, l2] = Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
-    frame.render_widget(Line::from(spans), l1);
-    frame.render_widget(Line::from(second), l2);
+    let row = |i: u16| Rect::new(area.x, area.y + i, area.width, 1).intersection(area);
+    frame.render_widget(Line::from(spans), row(0));
+    frame.render_widget(Line::from(second), row(1));
+    if let Some(note) = &state.header_note {
+        let text = fit(note, area.width as usize, g);
+        frame.render_widget(Line::styled(text, theme.text), row(2));
+    }
 }
 
 /// The header's second line: status, mode, time, range and the leading hypothesis (or the

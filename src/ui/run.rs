@@ -44,7 +44,14 @@ pub struct UiOptions {
     /// (`[notify] bell = true`); true once per request. The notifier cannot ring it itself:
     /// the terminal belongs to this loop.
     pub bell: Option<BellRequest>,
+    /// Settings corrected on the way in, shown in the header's note line.
+    pub notes: Vec<String>,
+    /// What the header's note line says at a given store time instead (the demo's script).
+    pub narrator: Option<Narrator>,
 }
+
+/// Text for the header's note line at a store time.
+pub type Narrator = Arc<dyn Fn(EpochMs) -> String + Send + Sync>;
 
 /// Takes (and clears) a pending request to ring the terminal bell.
 pub type BellRequest = Arc<dyn Fn() -> bool + Send + Sync>;
@@ -59,6 +66,8 @@ impl Default for UiOptions {
             analysis: AnalysisConfig::default(),
             keys: KeyBindings::default(),
             bell: None,
+            notes: Vec::new(),
+            narrator: None,
         }
     }
 }
@@ -176,6 +185,8 @@ pub async fn run(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
 
     let mut state = UiState::new(opts.mode_label, opts.ascii).with_keys(opts.keys.clone());
+    state.header_note =
+        (!opts.notes.is_empty()).then(|| format!("note: {}", opts.notes.join("; ")));
     let mut snapshots = Snapshotter::new(opts.analysis.clone());
     let mut model = match snapshots.poll(&store, false) {
         Some(m) => m,
@@ -184,6 +195,9 @@ pub async fn run(
             now_ms(),
         ),
     };
+    if let Some(narrate) = &opts.narrator {
+        state.header_note = Some(narrate(model.now));
+    }
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     let mut was_frozen = false;
@@ -205,6 +219,9 @@ pub async fn run(
                 snapshots.set_range(state.range);
                 if let Some(m) = snapshots.poll(&store, state.frozen) {
                     model = m;
+                    if let Some(narrate) = &opts.narrator {
+                        state.header_note = Some(narrate(model.now));
+                    }
                     dirty = true;
                 }
             }

@@ -103,6 +103,9 @@ pub struct UiState {
     pub hit: HitAreas,
     /// The key bindings in effect (the help overlay lists these).
     pub keys: KeyBindings,
+    /// A line under the status line: the demo's phase and what the board should show, or
+    /// settings corrected at start. Set by whoever runs the UI; views only show it.
+    pub header_note: Option<String>,
 }
 
 impl UiState {
@@ -127,6 +130,7 @@ impl UiState {
             row_routes: Vec::new(),
             hit: HitAreas::default(),
             keys: KeyBindings::default(),
+            header_note: None,
         }
     }
 

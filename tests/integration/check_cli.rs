@@ -134,17 +134,51 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--url"));
 
+    // A URL with a path is not an origin; the error names the flag and the origin meant.
     let out = corstop()
         .args([
             "check",
             "--url",
             "http://127.0.0.1:9/x",
             "--origin",
-            "https://app.example/",
+            "https://app.example/app",
         ])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--origin: 'https://app.example/app' has a path")
+            && stderr.contains("here 'https://app.example'"),
+        "{stderr}"
+    );
+
+    // Out-of-range flags are named as flags, not as configuration keys.
+    let out = corstop()
+        .args(["check", "--url", "http://127.0.0.1:9/x", "--origin", ORIGIN])
+        .args(["--repeat", "50"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--repeat must be between 1 and 20"),
+        "{stderr}"
+    );
+    for (flag, value) in [
+        ("--timeout", "soon"),
+        ("--credentials", "maybe"),
+        ("--format", "xml"),
+    ] {
+        let out = corstop()
+            .args(["check", "--url", "http://127.0.0.1:9/x", "--origin", ORIGIN])
+            .args([flag, value])
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(stderr.contains(flag), "{flag}: {stderr}");
+    }
 }
 
 #[test]

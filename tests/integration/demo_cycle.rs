@@ -5,14 +5,16 @@
 //!
 //! - Status: never OK while the latest verdict of any probe is blocked, and never OK while a
 //!   hypothesis is supported and failing now (the status then names it).
-//! - Board: the top supported hypothesis names the phase's fault after a short settling
-//!   time: H2 in the H2 phase and H4 in the H4 phase from two minutes in; H3 from two minutes after each
-//!   token-expiry wave to the end of its refresh outage, and neither H2 nor H4 in between;
+//! - Board: what the demo's header says the board should show ([`Script::narrate`]) is what it
+//!   shows. The top supported hypothesis names the phase's fault after a short settling time:
+//!   H2 in the H2 phase and H4 in the H4 phase from two minutes in; H3 from two minutes after
+//!   each token-expiry wave to the end of its refresh outage, and neither H2 nor H4 in between;
 //!   none of H2, H3, H4 in Healthy and Recovery from three minutes in.
 
 use corstop::analysis::status::{self, Status, StatusSummary};
 use corstop::analysis::triage::State;
 use corstop::analysis::{self, AnalysisConfig};
+use corstop::demo::narration::{Expect, Settled};
 use corstop::demo::replay::{REPLAY_SEED, REPLAY_START, demo_replay_sampled};
 use corstop::demo::{Phase, Script};
 use corstop::model::time::{EpochMs, MINUTE};
@@ -27,6 +29,8 @@ struct Sample {
     phase: Phase,
     into_phase: EpochMs,
     since_wave: Option<EpochMs>,
+    /// What the demo's header says the board should show now.
+    expect: Expect,
     blocked_probes: usize,
     status: StatusSummary,
     /// The top of the "now" board when it is supported (what the header's `top:` shows).
@@ -44,6 +48,7 @@ fn sample(store: &Store, script: &Script) -> Sample {
         phase,
         into_phase: now - since,
         since_wave: script.waves_between(since, now).last().map(|&w| now - w),
+        expect: script.narrate(now).expect,
         blocked_probes: status::probe_inputs(store)
             .iter()
             .filter(|p| !p.allowed)
@@ -101,13 +106,14 @@ fn one_cycle() -> Vec<Sample> {
 
 fn describe(s: &Sample) -> String {
     format!(
-        "{:?}+{:.1}min{} status {} {:?} top {:?} board {}",
+        "{:?}+{:.1}min{} expect {:?} status {} {:?} top {:?} board {}",
         s.phase,
         s.into_phase as f64 / MINUTE as f64,
         s.since_wave.map_or_else(String::new, |w| format!(
             " (wave+{:.1}min)",
             w as f64 / MINUTE as f64
         )),
+        s.expect,
         s.status.level.label(),
         s.status.reasons.iter().map(|r| &r.text).collect::<Vec<_>>(),
         s.top,
@@ -216,7 +222,7 @@ impl Group {
     }
 }
 
-/// Groups the samples by what the board must say; see the module doc.
+/// Groups the samples by what the header says the board must show; see the module doc.
 fn board_groups(samples: &[Sample], outage: EpochMs) -> [(&'static str, Group, usize); 5] {
     let faults = [Hypothesis::H2, Hypothesis::H3, Hypothesis::H4];
     let mut h2 = Group::default();
@@ -225,24 +231,58 @@ fn board_groups(samples: &[Sample], outage: EpochMs) -> [(&'static str, Group, u
     let mut h4 = Group::default();
     let mut calm = Group::default();
     for s in samples {
-        match s.phase {
-            Phase::PreflightAuth if s.into_phase >= 2 * MINUTE => {
+        // The header's expectation is the script's truth as the module doc states it.
+        let settled = |after: EpochMs| s.into_phase >= after;
+        match s.expect {
+            Expect::Top(Hypothesis::H2) => {
+                assert!(
+                    s.phase == Phase::PreflightAuth && settled(2 * MINUTE),
+                    "{}",
+                    describe(s)
+                );
                 h2.check(s.top == Some(Hypothesis::H2), s);
             }
-            Phase::DoubleAcao if s.into_phase >= 2 * MINUTE => {
+            Expect::Top(Hypothesis::H4) => {
+                assert!(
+                    s.phase == Phase::DoubleAcao && settled(2 * MINUTE),
+                    "{}",
+                    describe(s)
+                );
                 h4.check(s.top == Some(Hypothesis::H4), s);
             }
-            Phase::TokenExpiry if s.into_phase >= 2 * MINUTE => match s.since_wave {
-                Some(w) if (2 * MINUTE..=outage).contains(&w) => {
-                    h3_waves.check(s.top == Some(Hypothesis::H3), s);
-                }
-                Some(w) if w < 2 * MINUTE => {}
-                _ => h3_between.check(!matches!(s.top, Some(Hypothesis::H2 | Hypothesis::H4)), s),
-            },
-            Phase::Healthy | Phase::Recovery if s.into_phase >= 3 * MINUTE => {
+            Expect::Top(Hypothesis::H3) => {
+                assert!(
+                    s.phase == Phase::TokenExpiry
+                        && s.since_wave
+                            .is_some_and(|w| (2 * MINUTE..=outage).contains(&w)),
+                    "{}",
+                    describe(s)
+                );
+                h3_waves.check(s.top == Some(Hypothesis::H3), s);
+            }
+            Expect::BetweenWaves { .. } => {
+                assert!(
+                    s.phase == Phase::TokenExpiry
+                        && settled(2 * MINUTE)
+                        && s.since_wave.is_none_or(|w| w > outage),
+                    "{}",
+                    describe(s)
+                );
+                h3_between.check(!matches!(s.top, Some(Hypothesis::H2 | Hypothesis::H4)), s);
+            }
+            Expect::Calm => {
+                assert!(
+                    matches!(s.phase, Phase::Healthy | Phase::Recovery) && settled(3 * MINUTE),
+                    "{}",
+                    describe(s)
+                );
                 calm.check(!s.top.is_some_and(|h| faults.contains(&h)), s);
             }
-            _ => {}
+            Expect::Settling { then, .. } => {
+                let fault = matches!(then, Settled::Top(_)) || then == Settled::BetweenWaves;
+                assert!(!settled(3 * MINUTE) || fault, "{}", describe(s));
+            }
+            Expect::Top(other) => panic!("the demo never expects {other:?}: {}", describe(s)),
         }
     }
     [

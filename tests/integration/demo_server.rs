@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use corstop::cors::{RawResponse, RequestShape, judge};
-use corstop::demo::{self, DemoOptions, Phase};
+use corstop::demo::{self, DemoOptions, Phase, Script};
 use corstop::model::time::{EpochMs, MINUTE, parse_rfc3339};
 
 const T0: EpochMs = 1_775_296_800_000; // 2026-04-04T10:00:00Z
@@ -188,22 +188,28 @@ async fn h4_doubles_acao_on_orders() {
 
 #[tokio::test]
 async fn h3_expired_tokens_and_refresh_outage() {
-    // One minute after the first expiry wave (H3 starts at +60 min, first wave at +61 min).
+    // One minute after the first expiry wave (one minute into H3).
+    let h3 = Script::new(T0).phase_offset(Phase::TokenExpiry);
     let dir = tempfile::tempdir().unwrap();
     let demo = demo::start(DemoOptions {
-        skip_ms: 62 * MINUTE,
+        start_phase: Some(Phase::TokenExpiry),
+        skip_ms: 2 * MINUTE,
         dir: Some(dir.path().to_path_buf()),
         ..opts()
     })
     .await
     .unwrap();
-    assert_eq!(demo.phase(), (Phase::TokenExpiry, T0 + 60 * MINUTE));
+    assert_eq!(demo.phase(), (Phase::TokenExpiry, T0 + h3));
+    assert_eq!(
+        demo.script.waves_between(T0, T0 + h3 + 2 * MINUTE),
+        [T0 + h3 + MINUTE]
+    );
 
     let resp = sign_in(&demo.url, "alice").await;
     assert_eq!(resp.status().as_u16(), 400);
     assert!(resp.text().await.unwrap().contains("invalid_grant"));
 
-    let expired = format!("Bearer demo.alice.{}", T0 + 61 * MINUTE);
+    let expired = format!("Bearer demo.alice.{}", T0 + h3 + MINUTE);
     let resp = client()
         .get(format!("{}/api/profile", demo.url))
         .header("Origin", APP)
@@ -223,9 +229,10 @@ async fn h3_expired_tokens_and_refresh_outage() {
     assert!(auth.contains("IDX10223"), "{auth}");
     assert!(auth.contains("invalid_grant"), "{auth}");
 
-    // Past the outage, sign-in works and the token runs out at the next wave (+121 min).
+    // Past the outage, sign-in works and the token runs out at the next wave (an hour after
+    // the first).
     let demo = demo::start(DemoOptions {
-        skip_ms: 80 * MINUTE,
+        skip_ms: h3 + 20 * MINUTE,
         ..opts()
     })
     .await
@@ -247,6 +254,7 @@ async fn traffic_writes_well_formed_logs() {
     let demo = demo::start(DemoOptions {
         dir: Some(dir.path().to_path_buf()),
         speed: 60.0,
+        start_phase: Some(Phase::PreflightAuth),
         skip_ms: 30 * MINUTE,
         traffic: true,
         ..opts()
@@ -275,7 +283,8 @@ async fn traffic_writes_well_formed_logs() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         assert_eq!(v["category"], "AppServiceHTTPLogs");
         let t = parse_rfc3339(v["time"].as_str().unwrap().as_bytes()).unwrap();
-        assert!(t >= T0 + 30 * MINUTE, "{line}");
+        let h2 = Script::new(T0).phase_offset(Phase::PreflightAuth);
+        assert!(t >= T0 + h2 + 30 * MINUTE, "{line}");
         let p = &v["properties"];
         for field in [
             "CsMethod",
@@ -352,16 +361,22 @@ async fn dropping_the_handle_stops_the_server() {
 
 #[tokio::test]
 async fn recent_changes_follow_the_script() {
+    let script = Script::new(T0);
+    let (h2, h3) = (
+        script.phase_offset(Phase::PreflightAuth),
+        script.phase_offset(Phase::TokenExpiry),
+    );
     let demo = demo::start(DemoOptions {
-        skip_ms: 70 * MINUTE,
+        start_phase: Some(Phase::TokenExpiry),
+        skip_ms: 10 * MINUTE,
         ..opts()
     })
     .await
     .unwrap();
-    let changes = demo.recent_changes(60 * MINUTE);
+    let changes = demo.recent_changes(h3 + 10 * MINUTE - h2 + MINUTE);
     let phases: Vec<Phase> = changes.iter().map(|(_, p, _)| *p).collect();
     assert_eq!(phases, [Phase::PreflightAuth, Phase::TokenExpiry]);
-    assert_eq!(changes[0].0, T0 + 15 * MINUTE);
+    assert_eq!(changes[0].0, T0 + h2);
     assert!(changes.iter().all(|(_, _, note)| !note.is_empty()));
     demo.shutdown().await;
 }

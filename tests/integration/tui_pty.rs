@@ -44,6 +44,72 @@ fn sigterm_restores_the_terminal() {
     s.assert_restored();
 }
 
+/// `corstop demo --phase h3` comes up in H3, and its header says so and what the board should
+/// show; a dashboard whose origin was written with a trailing slash says it corrected it.
+#[test]
+fn the_header_narrates_the_demo_and_notes_corrections() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let args = [
+        "demo".into(),
+        "--phase".into(),
+        "h3".into(),
+        "--dir".into(),
+        logs.into(),
+    ];
+    let mut s = Session::start_in(dir, &args, None);
+    s.first_frame();
+    // From the first frame on: the demo starts in H3, not at the start of the cycle.
+    let first = screen_text(&s.output());
+    assert!(
+        first.contains("demo phase 3/5 H3 token expiry (0 of 130 min) \u{b7} expect: in 2 min:"),
+        "{first}"
+    );
+    // Then the first expiry wave: the header says H3 should be on top. Frames only rewrite
+    // the cells that changed, so a resize (which redraws everything) is what gets read.
+    let start = Instant::now();
+    let mut width = 120;
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let before = s.output_len();
+        width = if width == 120 { 121 } else { 120 };
+        s.resize(width, 36);
+        std::thread::sleep(Duration::from_millis(300));
+        let frame = screen_text(&s.output()[before..]);
+        if frame.contains("expect: H3 on top (tokens expired together; refresh fails for") {
+            break;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "no H3 expectation; last frame:\n{frame}"
+        );
+    }
+    s.master.write_all(b"q").unwrap();
+    assert!(s.wait_exit().success());
+    s.assert_restored();
+
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--probe".into(),
+        "http://127.0.0.1:9/api/orders".into(),
+        "--origin".into(),
+        "https://app.example.com/".into(),
+    ];
+    let mut s = Session::start_in(dir, &args, None);
+    s.first_frame();
+    let first = screen_text(&s.output());
+    assert!(
+        first.contains(
+            "note: --origin: 'https://app.example.com/' read as 'https://app.example.com' (an \
+             origin has no trailing slash)"
+        ),
+        "{first}"
+    );
+    s.master.write_all(b"q").unwrap();
+    assert!(s.wait_exit().success());
+    s.assert_restored();
+}
+
 /// `cat old.log | corstop --log -`: every line is older than the window, so the dashboard
 /// must say so (and not be OK) instead of showing an empty, healthy screen.
 #[test]
@@ -232,4 +298,31 @@ fn the_dashboard_sends_its_alerts_to_the_configured_webhook() {
     assert!(posted.to_lowercase().contains("probe"), "{posted}");
     s.master.write_all(b"q").unwrap();
     assert!(s.wait_exit().success());
+}
+
+/// The text written to the terminal with escape sequences dropped and each cursor move read as
+/// a space (a frame skips the cells that did not change), spaces collapsed.
+fn screen_text(out: &[u8]) -> String {
+    let mut text = Vec::with_capacity(out.len());
+    let mut i = 0;
+    while i < out.len() {
+        if out[i] == 0x1b && out.get(i + 1) == Some(&b'[') {
+            let end = out[i + 2..]
+                .iter()
+                .position(|b| (0x40..=0x7e).contains(b))
+                .map_or(out.len(), |p| i + 2 + p);
+            if out.get(end) == Some(&b'H') {
+                text.push(b' ');
+            }
+            i = end + 1;
+        } else {
+            text.push(out[i]);
+            i += 1;
+        }
+    }
+    let text = String::from_utf8_lossy(&text);
+    text.split(' ')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }

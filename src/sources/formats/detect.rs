@@ -89,8 +89,8 @@ fn classify_line(line: &[u8]) -> Option<(&'static str, bool)> {
     // Timestamp-first lines: Kudu (two spaces), App Service HTTP and auth text, W3C data.
     if let Some(sp) = memchr::memchr(b' ', t) {
         if parse_rfc3339(&t[..sp]).is_some() {
-            if t[sp..].starts_with(b"  ") {
-                return Some(("kudu", false));
+            if let Some(text) = t[sp..].strip_prefix(b"  ") {
+                return Some(two_space_shape(text.trim_ascii_start()));
             }
             if parse_http_line(t).is_ok() {
                 return Some(("appservice-http", false));
@@ -110,6 +110,41 @@ fn classify_line(line: &[u8]) -> Option<(&'static str, bool)> {
         }
     }
     clf_shape(t)
+}
+
+/// Severity words an auth log writes after its timestamp (`2026-12-05T10:00:00  WARN ...`).
+const LEVELS: &[&[u8]] = &[
+    b"TRACE",
+    b"DEBUG",
+    b"INFO",
+    b"INFORMATION",
+    b"WARN",
+    b"WARNING",
+    b"ERROR",
+    b"FATAL",
+    b"CRITICAL",
+];
+
+/// The text after `<timestamp>` and two spaces. The Kudu log stream writes its banners, the
+/// web server's W3C lines, App Service HTTP lines and application output (`PID[4312]
+/// Information ...`, `info: Microsoft...`) there; an auth log aligned with two spaces writes a
+/// level in capitals and then its message.
+fn two_space_shape(text: &[u8]) -> (&'static str, bool) {
+    const BANNERS: &[&[u8]] = &[
+        b"Welcome, you are now connected to log-streaming service",
+        b"Starting Log Tail",
+        b"No new trace in the past",
+        b"Stopping Log Tail",
+    ];
+    if BANNERS.iter().any(|b| text.starts_with(b)) {
+        return ("kudu", true);
+    }
+    let word = text.split(|b| *b == b' ').next().unwrap_or_default();
+    let level = word.strip_suffix(b":").unwrap_or(word);
+    if LEVELS.contains(&level) && text.len() > word.len() + 1 {
+        return ("appservice-auth", false);
+    }
+    ("kudu", false)
 }
 
 fn json_shape(t: &[u8]) -> Option<(&'static str, bool)> {
@@ -167,4 +202,79 @@ fn clf_shape(t: &[u8]) -> Option<(&'static str, bool)> {
         }
     }
     Some(("combined", false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines as each format writes them, each alone and as a file's first lines.
+    #[test]
+    fn timestamp_first_lines_are_told_apart() {
+        let cases: &[(&str, &str)] = &[
+            // App Service auth logs: one space, or two and a level.
+            (
+                "2026-04-04T10:31:02Z ValidateToken IDX10223: Lifetime validation failed.",
+                "appservice-auth",
+            ),
+            (
+                "2026-12-05T10:00:00  WARN IDX10223: Lifetime validation failed. The token is expired.",
+                "appservice-auth",
+            ),
+            (
+                "2026-12-05T10:00:00Z  ERROR Bearer was not authenticated: IDX10214",
+                "appservice-auth",
+            ),
+            (
+                "2026-12-05T10:00:00.123Z  INFO: token refreshed for client spa",
+                "appservice-auth",
+            ),
+            // The Kudu log stream: banners, W3C lines, application output.
+            (
+                "2026-04-04T10:31:00  Welcome, you are now connected to log-streaming service.",
+                "kudu",
+            ),
+            (
+                "2026-04-04T10:31:00  No new trace in the past 1 min(s).",
+                "kudu",
+            ),
+            (
+                "2026-04-04T10:31:02  2026-04-04 10:31:02 CONTOSO-API OPTIONS /api/orders - 443 - 203.0.113.7 Mozilla/5.0 - - contoso-api.azurewebsites.net 401 0 0 245 812 38",
+                "kudu",
+            ),
+            (
+                "2026-04-04T10:31:03.123  PID[4312] Information Request starting HTTP/1.1 GET /api/orders",
+                "kudu",
+            ),
+            (
+                "2026-04-04T10:31:04.500Z  info: Microsoft.Hosting.Lifetime[14]",
+                "kudu",
+            ),
+            ("2026-04-04T10:31:04.500Z  WARN", "kudu"),
+            (
+                "2026-04-04T10:31:04.500Z  Warning from the app in its own words",
+                "kudu",
+            ),
+            // Neighbours that must not move.
+            (
+                "2026-04-04T10:31:02Z OPTIONS /api/orders 401 38",
+                "appservice-http",
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(detect(&[line.as_bytes()]), Some(*want), "{line}");
+            let three: Vec<&[u8]> = std::iter::repeat_n(line.as_bytes(), 3).collect();
+            assert_eq!(detect(&three), Some(*want), "{line} x3");
+        }
+        // The fixtures as files.
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/logs/");
+        for (file, want) in [
+            ("kudu.log", "kudu"),
+            ("appservice-auth.log", "appservice-auth"),
+        ] {
+            let text = std::fs::read_to_string(format!("{dir}{file}")).unwrap();
+            let lines: Vec<&[u8]> = text.lines().map(str::as_bytes).collect();
+            assert_eq!(detect(&lines), Some(want), "{file}");
+        }
+    }
 }

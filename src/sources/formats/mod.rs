@@ -115,7 +115,7 @@ pub struct JsonFieldMap {
     pub client: Option<String>,
 }
 
-/// Every format name `--format` accepts.
+/// Every format name `--log-format` accepts.
 pub const FORMAT_NAMES: &[&str] = &[
     "appservice-http",
     "appservice-auth",

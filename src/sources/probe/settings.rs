@@ -221,6 +221,51 @@ pub fn valid_origin(o: &str) -> bool {
         && !rest.contains(char::is_whitespace)
 }
 
+/// The origin meant by a URL-style origin with a trailing slash (`https://app.example.com/`,
+/// as copied from an address bar); `None` when `o` is not of that shape.
+pub fn origin_from_slashed(o: &str) -> Option<&str> {
+    let trimmed = o.strip_suffix('/')?;
+    (trimmed != "null" && valid_origin(trimmed)).then_some(trimmed)
+}
+
+/// Replaces each origin written with a trailing slash by the origin it means, adding a note
+/// (`given_as` names where the list came from: a flag, a variable, a key); an error saying what
+/// to write instead for anything else that is not an origin.
+pub fn normalize_origins(
+    origins: &mut [String],
+    given_as: &str,
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
+    for o in origins.iter_mut() {
+        if valid_origin(o) {
+            continue;
+        }
+        let meant = origin_from_slashed(o).ok_or_else(|| origin_problem(o))?;
+        notes.push(format!(
+            "{given_as}: '{o}' read as '{meant}' (an origin has no trailing slash)"
+        ));
+        *o = meant.to_string();
+    }
+    Ok(())
+}
+
+/// Why `o` is not an origin, saying what to write instead.
+pub fn origin_problem(o: &str) -> String {
+    let shown = crate::model::redact::text(o);
+    if let Some((scheme, rest)) = o.split_once("://")
+        && let Some(i) = rest.find(['/', '?', '#'])
+    {
+        let origin = format!("{scheme}://{}", &rest[..i]);
+        if valid_origin(&origin) {
+            return format!(
+                "'{shown}' has a path; an origin is scheme://host[:port] only, here '{}'",
+                crate::model::redact::text(&origin)
+            );
+        }
+    }
+    format!("'{shown}' is not an origin: write scheme://host[:port], e.g. https://app.example.com")
+}
+
 fn valid_url(u: &str) -> bool {
     match reqwest::Url::parse(u) {
         Ok(url) => matches!(url.scheme(), "http" | "https") && url.host().is_some(),
