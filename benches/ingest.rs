@@ -1076,6 +1076,7 @@ fn tail_latency(dir: &Path, rate: u64, secs: u64) -> Result<TailFigures, String>
             label: None,
             format: Some("appservice-http".into()),
             from_start: true,
+            history: false,
             poll: false,
             rotation_grace: corstop::sources::live::ROTATION_GRACE,
         };

@@ -21,7 +21,7 @@ use crate::app::config::{ConfigError, FileConfig};
 use crate::model::time::{Clock, EpochMs, MINUTE, SECOND, now_ms, wall_clock};
 use crate::sources::event::Event;
 use crate::sources::formats::FormatOptions;
-use crate::sources::live::{LogSourceSpec, spawn_log_source};
+use crate::sources::live::LogSourceSpec;
 use crate::sources::probe::{DurationSetting, EndpointSpec, ProbeSettings};
 use crate::store::{Store, StoreConfig, TimeMode};
 
@@ -106,6 +106,7 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
         .map_or("configuration".to_string(), |p| p.display().to_string());
 
     let from_start = args.from_start || file.from_start.unwrap_or(false);
+    let history = !args.no_history && file.history.unwrap_or(true);
     let grace_flag = flag_duration("rotation-grace", &args.rotation_grace)?
         .map(|ms| std::time::Duration::from_millis(ms.max(0) as u64));
     let grace_of = |entry: Option<&DurationSetting>| {
@@ -121,6 +122,7 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
             label: e.label.clone(),
             format: e.format.clone(),
             from_start,
+            history,
             poll: e.poll || args.poll,
             rotation_grace: grace_of(e.rotation_grace.as_ref()),
         })
@@ -135,6 +137,7 @@ pub fn resolve(args: &DashboardArgs) -> Result<Settings, ConfigError> {
                 label: None,
                 format: args.format.clone(),
                 from_start,
+                history,
                 poll: args.poll,
                 rotation_grace: grace_of(None),
             })
@@ -286,7 +289,13 @@ impl Pipeline {
     pub fn add_log(&mut self, spec: LogSourceSpec, opts: &FormatOptions) {
         let label = spec.display_label();
         let id = lock(&self.store).register_source(&label);
-        let task = spawn_log_source(spec, id, opts.clone(), self.sender());
+        let task = crate::store::history::spawn_log_source(
+            spec,
+            id,
+            opts.clone(),
+            self.sender(),
+            self.store.clone(),
+        );
         self.tasks.push(task);
     }
 
@@ -502,6 +511,7 @@ pub fn start_demo_pipeline(
                 label: Some(label.to_string()),
                 format: None,
                 from_start: true,
+                history: false,
                 poll: false,
                 rotation_grace: crate::sources::live::ROTATION_GRACE,
             },
@@ -564,6 +574,7 @@ fn run_report(
             label: None,
             format: args.log_format.clone(),
             from_start: true,
+            history: false,
             poll: false,
             rotation_grace: crate::sources::live::ROTATION_GRACE,
         })
