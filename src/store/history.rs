@@ -149,6 +149,10 @@ pub fn read_history(
                     h.lines += c.lines;
                     h.bytes += c.bytes;
                     h.store.set_source_format(source, name);
+                    if c.lines > 0 {
+                        // Read just now: the sources panel's "last line" says so.
+                        h.store.source_mut(source).last_line_wall = Some(now);
+                    }
                 }
                 Err(e) => {
                     // The follower reads the file from its start instead.

@@ -172,7 +172,10 @@ fn a_rotation_between_history_and_following_is_one_rotation() {
     // The writer keeps appending to the old file until it reopens, as nginx does.
     append(&path, &lines(now - MINUTE, now, 300, 5_000));
     fs::rename(&path, dir.path().join("http.log.1")).unwrap();
-    append(&dir.path().join("http.log.1"), &lines(now - MINUTE, now, 200, 5_300));
+    append(
+        &dir.path().join("http.log.1"),
+        &lines(now - MINUTE, now, 200, 5_300),
+    );
     fs::write(&path, lines(now - MINUTE, now, 400, 5_500)).unwrap();
 
     let (tx, rx) = tokio::sync::mpsc::channel(corstop::app::CHANNEL_CAPACITY);
