@@ -80,7 +80,7 @@ fn parse_size(s: &str) -> Option<u64> {
         _ => (s, 1),
     };
     let v: f64 = num.parse().ok()?;
-    (v > 0.0).then(|| (v * mul as f64) as u64)
+    (v > 0.0).then_some((v * mul as f64) as u64)
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -447,8 +447,8 @@ fn main() {
             started.elapsed().as_secs_f64()
         );
         println!(
-            "  {:<9} {:>7} {:>7} {:>7}  {}",
-            "tool", "wall s", "cpu s", "RSS MB", "what it measured"
+            "  {:<9} {:>7} {:>7} {:>7}  what it measured",
+            "tool", "wall s", "cpu s", "RSS MB"
         );
         let mut best: Option<CorstopRun> = None;
         for _ in 0..args.repeat {

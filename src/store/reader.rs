@@ -352,7 +352,7 @@ fn read_file_inner(
     let span = Span {
         start: 0,
         // Pipes and devices have no size: read to their end.
-        end: meta.is_file().then(|| meta.len()),
+        end: meta.is_file().then_some(meta.len()),
         progress: None,
     };
     read_span(&file, path, span, source, make, store, par)

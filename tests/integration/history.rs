@@ -256,3 +256,52 @@ fn without_history_the_file_is_followed_from_its_end() {
     assert_eq!(events, 10);
     rt.block_on(pipeline.shutdown());
 }
+
+/// While history loads the screen says so; the moment it is in, the next poll shows it,
+/// without waiting for the period that spaces out view models of a busy store.
+#[test]
+fn the_history_is_shown_at_the_first_poll_after_it_is_in() {
+    use corstop::ui::Snapshotter;
+    let now = now_ms();
+    let cfg = StoreConfig::default();
+    let store = Mutex::new(Store::new(cfg.clone(), TimeMode::Live).with_now(now));
+    let src = store.lock().unwrap().register_source("http.log");
+    store
+        .lock()
+        .unwrap()
+        .set_source_state(src, &corstop::store::history::reading_state(40));
+    let mut snaps = Snapshotter::default();
+    let m = snaps.poll_at(&store, false, now).expect("first poll");
+    assert_eq!(m.status.level, corstop::analysis::Status::Ok);
+    assert_eq!(
+        m.status.loading.as_deref(),
+        Some("loading history: http.log 40 %")
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("http.log");
+    fs::write(&path, lines(now - 20 * MINUTE, now - MINUTE, 600, 0)).unwrap();
+    let mut spec = spec(&path);
+    spec.label = Some("http.log".into());
+    let h = read_history(
+        &spec,
+        &FormatOptions::default(),
+        &cfg,
+        now,
+        Parallelism::Single,
+        &Progress::default(),
+    );
+    {
+        let mut s = store.lock().unwrap();
+        s.merge(h.store);
+        s.set_source_state(src, "following");
+    }
+    let m = snaps
+        .poll_at(&store, false, now + 20)
+        .expect("the history, at once");
+    assert_eq!(m.status.loading, None);
+    assert!(m.overview.requests_15m > 400, "{}", m.overview.requests_15m);
+    // Once loaded, a busy store is shown at most once a period again.
+    store.lock().unwrap().set_source_state(src, "following ");
+    assert!(snaps.poll_at(&store, false, now + 40).is_none());
+}

@@ -3,7 +3,8 @@
 //! never an empty, healthy board.
 //!
 //! What the terminal shows is rebuilt from the bytes corstop writes by a small screen model
-//! (cursor moves and text; colours ignored), since a frame only writes the cells that changed.
+//! (cursor moves and text; colours ignored), frame by frame, since a frame only writes the
+//! cells that changed.
 //! Nothing here measures time: every wait polls for an observable change with a deadline.
 
 #![cfg(unix)]
@@ -22,6 +23,8 @@ use std::time::{Duration, Instant};
 use nix::pty::{Winsize, openpty};
 
 const DEADLINE: Duration = Duration::from_secs(20);
+/// What ends every frame: the cursor hidden again.
+const FRAME_END: &[u8] = b"\x1b[?25l";
 const COLS: u16 = 120;
 const ROWS: u16 = 36;
 
@@ -232,9 +235,17 @@ impl Session {
         let start = Instant::now();
         let mut seen = 0;
         loop {
-            let new: Vec<u8> = self.output.lock().unwrap()[seen..].to_vec();
+            // Only whole frames: each ends by hiding the cursor, and one read may end inside
+            // a frame, whose top half would look like a screen of its own.
+            let new: Vec<u8> = {
+                let out = self.output.lock().unwrap();
+                let upto = out[seen..]
+                    .windows(FRAME_END.len())
+                    .rposition(|w| w == FRAME_END)
+                    .map_or(seen, |i| seen + i + FRAME_END.len());
+                out[seen..upto].to_vec()
+            };
             seen += new.len();
-            // A frame is written in one piece; feeding it in pieces would show half frames.
             screen.feed(&new);
             let text = screen.text();
             if !new.is_empty()
