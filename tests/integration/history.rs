@@ -305,3 +305,34 @@ fn the_history_is_shown_at_the_first_poll_after_it_is_in() {
     store.lock().unwrap().set_source_state(src, "following ");
     assert!(snaps.poll_at(&store, false, now + 40).is_none());
 }
+
+/// History is on unless the flag or the file turns it off; `--from-start` keeps meaning the
+/// whole file.
+#[test]
+fn history_is_the_default_and_can_be_turned_off() {
+    use clap::Parser;
+    let dir = tempfile::tempdir().unwrap();
+    let off = dir.path().join("off.toml");
+    fs::write(&off, "history = false\n[[log]]\npath = \"a.log\"\n").unwrap();
+    let empty = dir.path().join("empty.toml");
+    fs::write(&empty, "").unwrap();
+    let settings = |args: &[&str]| {
+        let cli = corstop::app::cli::Cli::try_parse_from(
+            std::iter::once("corstop").chain(args.iter().copied()),
+        )
+        .unwrap();
+        corstop::app::resolve(&cli.dashboard).unwrap()
+    };
+    let c = |p: &Path| p.display().to_string();
+    let s = settings(&["--config", &c(&empty), "--log", "a.log"]);
+    assert!(s.logs[0].history && !s.logs[0].from_start);
+    let s = settings(&["--config", &c(&empty), "--log", "a.log", "--no-history"]);
+    assert!(!s.logs[0].history);
+    let s = settings(&["--config", &c(&off)]);
+    assert!(!s.logs[0].history);
+    let s = settings(&["--config", &c(&empty), "--log", "a.log", "--from-start"]);
+    assert!(s.logs[0].from_start);
+    assert!(!corstop::store::history::wants_history(&s.logs[0]));
+    // The template documents the key, and parses.
+    assert!(corstop::app::config::TEMPLATE.contains("# history = true"));
+}
