@@ -20,8 +20,9 @@
 //!    "loading history" instead of OK.
 //!
 //! Memory: the history store and the reader's per-thread stores have the shared store's
-//! configuration, so their bound is the store's bound times the threads; none of it depends on
-//! the file size.
+//! configuration, so their bound is the store's bound times the threads, as for `report`; the
+//! history store then takes the shared store's place rather than being copied into it. None
+//! of it depends on the file size.
 
 use std::fs::File;
 use std::path::PathBuf;
@@ -113,9 +114,23 @@ pub fn read_history(
     par: Parallelism,
     progress: &Progress,
 ) -> History {
-    let mut store = Store::new(cfg.clone(), TimeMode::Live).with_now(now);
+    let store = Store::new(cfg.clone(), TimeMode::Live).with_now(now);
+    read_history_into(spec, opts, store, par, progress)
+}
+
+/// [`read_history`] into a store given by the caller (configured like the shared one, its
+/// clock pinned at the time the window is taken from).
+pub fn read_history_into(
+    spec: &LogSourceSpec,
+    opts: &FormatOptions,
+    mut store: Store,
+    par: Parallelism,
+    progress: &Progress,
+) -> History {
+    let now = store.now();
+    let cfg = store.config().clone();
     let source = store.register_source(&spec.display_label());
-    let from = window_from(cfg, now);
+    let from = window_from(&cfg, now);
     let mut planned: Vec<Planned> = history_files(spec)
         .into_iter()
         .filter_map(|path| plan(path, spec, opts, from))
@@ -317,22 +332,26 @@ pub async fn load(
     par: Parallelism,
 ) -> Vec<Resume> {
     let mut shown = None;
-    let (cfg, now) = {
+    let base = {
         let mut s = lock(store);
         // Said at once, so that no frame shows the empty store as the source's whole story.
         if has_content(spec) {
             shown = Some(0);
             s.set_source_state(source, &reading_state(0));
         }
-        (
-            s.config().clone(),
-            s.now().max(crate::model::time::now_ms()),
-        )
+        let now = s.now().max(crate::model::time::now_ms());
+        let mut base = Store::new(s.config().clone(), TimeMode::Live).with_now(now);
+        // The same sources in the same order, so that the history store can stand in for the
+        // shared one with every source id unchanged (see the merge below).
+        for src in s.sources() {
+            base.register_source(&src.label);
+        }
+        base
     };
     let progress = Arc::new(Progress::default());
     let mut job = {
         let (spec, opts, progress) = (spec.clone(), opts.clone(), progress.clone());
-        tokio::task::spawn_blocking(move || read_history(&spec, &opts, &cfg, now, par, &progress))
+        tokio::task::spawn_blocking(move || read_history_into(&spec, &opts, base, par, &progress))
     };
     let mut every = tokio::time::interval(PROGRESS_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -364,7 +383,12 @@ pub async fn load(
         "history read"
     );
     let mut s = lock(store);
-    s.merge(h.store);
+    // The history store is the full one and the shared store still nearly empty (probe
+    // results, other sources' first lines): the small one is merged into the big one, which
+    // then takes its place, so that two full stores never coexist. Sources keep their ids
+    // (registered in the same order); route and origin ids are the store's own business.
+    let shared = std::mem::replace(&mut *s, h.store);
+    s.merge(shared);
     if shown.is_some() {
         // The follower says the same on its first read; until then the state must not stay
         // at "reading history".

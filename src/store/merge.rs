@@ -161,6 +161,9 @@ impl Store {
             if os.last_error.is_some() {
                 s.last_error = os.last_error;
             }
+            if os.problem.is_some() {
+                s.problem = os.problem;
+            }
             if s.format.is_none() {
                 s.format = os.format;
             }

@@ -336,3 +336,71 @@ fn history_is_the_default_and_can_be_turned_off() {
     // The template documents the key, and parses.
     assert!(corstop::app::config::TEMPLATE.contains("# history = true"));
 }
+
+/// The history store takes the shared store's place: what the shared store held already
+/// (another source's counts, state and problem, its raw lines) stays, under the same source
+/// ids.
+#[test]
+fn loading_history_keeps_what_the_shared_store_held() {
+    use corstop::sources::event::{HttpRecord, Method};
+    let rt = crate::common::runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("http.log");
+    let now = now_ms();
+    fs::write(&path, lines(now - 20 * MINUTE, now - MINUTE, 700, 0)).unwrap();
+    let store = Arc::new(Mutex::new(Store::new(
+        StoreConfig::default(),
+        TimeMode::Live,
+    )));
+    let (other, source) = {
+        let mut s = lock(&store);
+        let other = s.register_source("auth.log");
+        let source = s.register_source(&spec(&path).display_label());
+        for i in 0..30 {
+            s.ingest_http(
+                other,
+                &HttpRecord {
+                    time: now - i * 1000,
+                    method: Method::Get,
+                    path: "/api/other".into(),
+                    status: 200,
+                    ..Default::default()
+                },
+            );
+        }
+        s.set_source_state(other, "following");
+        s.set_source_problem(other, Some("something odd".into()));
+        s.note_raw_line(other, now, "a raw line of auth.log");
+        (other, source)
+    };
+    let resume = rt.block_on(corstop::store::history::load(
+        &spec(&path),
+        source,
+        &FormatOptions::default(),
+        &store,
+        Parallelism::Auto,
+    ));
+    assert_eq!(resume.len(), 1);
+    let s = lock(&store);
+    assert_eq!(s.sources()[other as usize].label, "auth.log");
+    assert_eq!(s.sources()[other as usize].http_events, 30);
+    assert_eq!(s.sources()[other as usize].state, "following");
+    assert_eq!(
+        s.sources()[other as usize].problem.as_deref(),
+        Some("something odd")
+    );
+    assert_eq!(s.sources()[source as usize].http_events, 700);
+    assert_eq!(s.sources()[source as usize].state, "following");
+    assert_eq!(
+        s.sum_window(s.config().retention_ms, |k| k.source == other),
+        30
+    );
+    assert_eq!(
+        s.sum_window(s.config().retention_ms, |k| k.source == source),
+        700
+    );
+    assert!(
+        s.raw_lines()
+            .any(|l| l.source == other && l.text == "a raw line of auth.log")
+    );
+}
