@@ -25,6 +25,7 @@ use serde::Serialize;
 use crate::analysis::alerts::{AlertKind, AlertState};
 use crate::analysis::triage::{Board, State};
 use crate::model::time::EpochMs;
+use crate::store::history::READING_HISTORY;
 use crate::store::{SourceStats, Store};
 
 /// The three levels, ordered: `Page` is worse than `Degraded`, which is worse than `Ok`.
@@ -66,6 +67,11 @@ pub struct StatusReason {
 pub struct StatusSummary {
     pub level: Status,
     pub reasons: Vec<StatusReason>,
+    /// Sources whose history is still being read (`loading history: access.log 43 %`): until
+    /// it is in, an OK level speaks for a store that does not hold the logs yet, so it is
+    /// shown as loading instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loading: Option<String>,
 }
 
 impl StatusSummary {
@@ -232,9 +238,18 @@ pub fn decide(inputs: &StatusInputs<'_>) -> StatusSummary {
     }
     // Stable: within a level the order above holds (alerts, probes, sources, hypothesis).
     reasons.sort_by_key(|r| std::cmp::Reverse(r.level));
+    let loading: Vec<String> = inputs
+        .sources
+        .iter()
+        .filter_map(|s| {
+            let left = s.state.strip_prefix(READING_HISTORY)?;
+            Some(format!("{}{left}", s.label))
+        })
+        .collect();
     StatusSummary {
         level: reasons.first().map_or(Status::Ok, |r| r.level),
         reasons,
+        loading: (!loading.is_empty()).then(|| format!("loading history: {}", loading.join(", "))),
     }
 }
 
@@ -501,6 +516,50 @@ mod tests {
         ] {
             assert_eq!(source_error(state).as_deref(), want, "{state}");
         }
+    }
+
+    #[test]
+    fn history_still_loading_is_not_a_plain_ok() {
+        let quiet = |states: &[(&str, &str)]| {
+            decide(&StatusInputs {
+                sources: states
+                    .iter()
+                    .map(|(label, state)| SourceInput {
+                        label: (*label).into(),
+                        problem: None,
+                        state: (*state).into(),
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+        };
+        let s = quiet(&[
+            ("access.log", "reading history 43 %"),
+            ("auth.log", "following"),
+        ]);
+        assert_eq!(s.level, Status::Ok);
+        assert!(s.reasons.is_empty());
+        assert_eq!(
+            s.loading.as_deref(),
+            Some("loading history: access.log 43 %")
+        );
+        let s = quiet(&[
+            ("a.log", "reading history 0 %"),
+            ("b.log", "reading history 99 %"),
+        ]);
+        assert_eq!(
+            s.loading.as_deref(),
+            Some("loading history: a.log 0 %, b.log 99 %")
+        );
+        assert_eq!(quiet(&[("access.log", "following")]).loading, None);
+        // A real problem is shown as such while history loads.
+        let s = decide(&StatusInputs {
+            probes: vec![probe(false, true)],
+            sources: vec![source(None, "reading history 10 %")],
+            ..Default::default()
+        });
+        assert_eq!(s.level, Status::Degraded);
+        assert!(s.loading.is_some());
     }
 
     #[test]

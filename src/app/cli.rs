@@ -107,6 +107,10 @@ pub struct DashboardArgs {
     #[arg(long, env = "CORSTOP_FROM_START")]
     pub from_start: bool,
 
+    /// Follow files from their end, without reading the last hours (the retention) first.
+    #[arg(long, env = "CORSTOP_NO_HISTORY")]
+    pub no_history: bool,
+
     /// Poll files instead of relying on filesystem events (NFS, some container mounts).
     #[arg(long, env = "CORSTOP_POLL")]
     pub poll: bool,

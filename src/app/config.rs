@@ -44,6 +44,8 @@ use crate::model::time::DurationSetting;
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct FileConfig {
     pub from_start: Option<bool>,
+    /// Read the retention window of each file before following it (default true).
+    pub history: Option<bool>,
     pub fps: Option<u32>,
     pub theme: Option<String>,
     pub ascii: Option<bool>,

@@ -21,8 +21,8 @@ use crate::app::config::{ConfigError, FileConfig};
 use crate::model::time::{Clock, EpochMs, MINUTE, SECOND, now_ms, wall_clock};
 use crate::sources::event::Event;
 use crate::sources::formats::FormatOptions;
-use crate::sources::live::{LogSourceSpec, spawn_log_source};
-use crate::sources::probe::{DurationSetting, EndpointSpec, ProbeSettings};
+use crate::sources::live::LogSourceSpec;
+use crate::sources::probe::{DurationSetting, ProbeSettings};
 use crate::store::{Store, StoreConfig, TimeMode};
 
 /// The store as every task shares it. Locks are held only to apply a batch or to build a
@@ -103,6 +103,7 @@ pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settin
         .map_or("configuration".to_string(), |p| p.display().to_string());
 
     let from_start = args.from_start || file.from_start.unwrap_or(false);
+    let history = !args.no_history && file.history.unwrap_or(true);
     let grace_flag = usage::flag_duration(args, "rotation_grace", &args.rotation_grace)?
         .map(|ms| std::time::Duration::from_millis(ms.max(0) as u64));
     let grace_of = |entry: Option<&DurationSetting>| {
@@ -118,6 +119,7 @@ pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settin
             label: e.label.clone(),
             format: e.format.clone(),
             from_start,
+            history,
             poll: e.poll || args.poll,
             rotation_grace: grace_of(e.rotation_grace.as_ref()),
         })
@@ -132,6 +134,7 @@ pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settin
                 label: None,
                 format: args.log_format.clone(),
                 from_start,
+                history,
                 poll: args.poll,
                 rotation_grace: grace_of(None),
             })
@@ -188,15 +191,7 @@ pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settin
         message: e.to_string(),
     })?;
 
-    let zone = match (&args.tz, &file.tz) {
-        (Some(tz), _) => crate::model::zone::Zone::parse(tz).map_err(|e| ConfigError::Invalid {
-            origin: args.given_as("tz"),
-            message: e.to_string(),
-        })?,
-        // Already checked when the file was read.
-        (None, Some(tz)) => crate::model::zone::Zone::parse(tz).unwrap_or_default(),
-        (None, None) => crate::model::zone::Zone::local().zone,
-    };
+    let zone = usage::zone(args, file.tz.as_deref())?;
 
     Ok(Settings {
         zone,
@@ -237,26 +232,6 @@ pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settin
     })
 }
 
-/// Flags replace the file's endpoints and origins (flags > file), keeping the rest of the
-/// file's probe settings.
-pub fn apply_probe_flags(p: &mut ProbeSettings, urls: &[String], origins: &[String]) {
-    if !urls.is_empty() {
-        p.endpoint = urls
-            .iter()
-            .map(|u| EndpointSpec {
-                url: u.clone(),
-                critical: false,
-                origins: None,
-                shapes: None,
-                allow_unsafe_actual: false,
-            })
-            .collect();
-    }
-    if !origins.is_empty() {
-        p.origins = origins.to_vec();
-    }
-}
-
 /// A running pipeline: producers → channel → ingest task → store.
 pub struct Pipeline {
     pub store: SharedStore,
@@ -292,7 +267,13 @@ impl Pipeline {
     pub fn add_log(&mut self, spec: LogSourceSpec, opts: &FormatOptions) {
         let label = spec.display_label();
         let id = lock(&self.store).register_source(&label);
-        let task = spawn_log_source(spec, id, opts.clone(), self.sender());
+        let task = crate::store::history::spawn_log_source(
+            spec,
+            id,
+            opts.clone(),
+            self.sender(),
+            self.store.clone(),
+        );
         self.tasks.push(task);
     }
 
@@ -507,6 +488,7 @@ pub fn start_demo_pipeline(
                 label: Some(label.to_string()),
                 format: None,
                 from_start: true,
+                history: false,
                 poll: false,
                 rotation_grace: crate::sources::live::ROTATION_GRACE,
             },
@@ -515,7 +497,7 @@ pub fn start_demo_pipeline(
     }
     let mut probe = ProbeSettings::default();
     let endpoints: Vec<String> = demo.probe_endpoints().into_iter().map(|(u, _)| u).collect();
-    apply_probe_flags(&mut probe, &endpoints, &demo.origins());
+    usage::apply_probe_flags(&mut probe, &endpoints, &demo.origins());
     for (ep, (_, critical)) in probe.endpoint.iter_mut().zip(demo.probe_endpoints()) {
         ep.critical = critical;
     }
@@ -578,6 +560,7 @@ fn run_report(
             label: None,
             format: args.log_format.clone(),
             from_start: true,
+            history: false,
             poll: false,
             rotation_grace: crate::sources::live::ROTATION_GRACE,
         })

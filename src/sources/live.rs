@@ -12,6 +12,7 @@
 
 use std::collections::VecDeque;
 use std::io::Read;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,10 @@ pub struct LogSourceSpec {
     pub format: Option<String>,
     /// Read existing content from the start instead of following from the end.
     pub from_start: bool,
+    /// When not `from_start`: read the store's retention window of each file back before
+    /// following it (the dashboard's start-up history; see `store::history`). Without it, files
+    /// are followed from their end.
+    pub history: bool,
     /// Poll instead of watching the directory (NFS, some container mounts).
     pub poll: bool,
     /// How long a renamed-away file keeps being read after it last grew: writers that hold
@@ -57,6 +62,7 @@ impl LogSourceSpec {
             label: None,
             format: None,
             from_start: false,
+            history: true,
             poll: false,
             rotation_grace: ROTATION_GRACE,
         }
@@ -74,6 +80,16 @@ impl LogSourceSpec {
     pub fn is_stdin(&self) -> bool {
         self.path == "-"
     }
+}
+
+/// Where the reading of one file takes over from a read of its history: the file as it was
+/// opened for that read, the end of the last complete line read, and the format used.
+#[derive(Debug)]
+pub struct Resume {
+    pub path: std::path::PathBuf,
+    pub file: std::fs::File,
+    pub offset: u64,
+    pub format: Option<&'static str>,
 }
 
 /// Builds a fresh parser; used instead of format detection when the caller supplies the parser
@@ -173,16 +189,41 @@ fn spawn_with(
     formats: Formats,
     tx: Sender<Event>,
 ) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let Some(consumer) = Consumer::new(source, formats, &tx).await else {
-            return;
-        };
-        if spec.is_stdin() {
-            run_stream(std::io::stdin(), consumer, tx).await;
-        } else {
-            run_files(spec, consumer, tx).await;
-        }
-    })
+    tokio::spawn(run_with(spec, source, formats, tx, Vec::new()))
+}
+
+/// Runs a live source (in the caller's task) whose files were read up to the given points
+/// already: each file in `resume` is followed from its offset, in its format, instead of from
+/// its end. Files of the source without a resume point are followed as usual.
+pub async fn run_log_source_from(
+    spec: LogSourceSpec,
+    source: SourceId,
+    opts: FormatOptions,
+    tx: Sender<Event>,
+    resume: Vec<Resume>,
+) {
+    let formats = match spec.format.clone() {
+        None => Formats::Detect(opts),
+        Some(name) => Formats::Named(name, opts),
+    };
+    run_with(spec, source, formats, tx, resume).await;
+}
+
+async fn run_with(
+    spec: LogSourceSpec,
+    source: SourceId,
+    formats: Formats,
+    tx: Sender<Event>,
+    resume: Vec<Resume>,
+) {
+    let Some(consumer) = Consumer::new(source, formats, &tx).await else {
+        return;
+    };
+    if spec.is_stdin() {
+        run_stream(std::io::stdin(), consumer, tx).await;
+    } else {
+        run_files(spec, consumer, tx, resume).await;
+    }
 }
 
 /// Where parsers come from.
@@ -422,6 +463,17 @@ impl Consumer {
                 self.finish_lane(lane);
             }
         }
+    }
+
+    /// A lane whose format was found already (by the history read of its file).
+    fn add_lane_in(&mut self, name: Option<String>, format: Option<&'static str>) -> usize {
+        let lane = self.add_lane(name);
+        if let Some(f) = format
+            && self.lanes[lane].format.is_none()
+        {
+            self.set_format(lane, f);
+        }
+        lane
     }
 
     fn add_lane(&mut self, name: Option<String>) -> usize {
@@ -690,7 +742,7 @@ struct FileWorker {
 }
 
 impl FileWorker {
-    fn new(spec: &LogSourceSpec, consumer: Consumer) -> FileWorker {
+    fn new(spec: &LogSourceSpec, consumer: Consumer, resume: Vec<Resume>) -> FileWorker {
         let mut w = FileWorker {
             pattern: glob::is_pattern(&spec.path).then(|| spec.path.clone()),
             rotation_grace: spec.rotation_grace,
@@ -704,8 +756,9 @@ impl FileWorker {
             drain_grace: spec.rotation_grace,
             ..Default::default()
         };
+        let mut resume = resume;
         if w.pattern.is_some() {
-            w.expand(opts);
+            w.expand_resuming(opts, &mut resume);
             if w.lanes.is_empty() {
                 // Most often a typo: a source that reads nothing is a problem until a file
                 // matches (the pattern is expanded again, and the state replaced, when one does).
@@ -715,14 +768,20 @@ impl FileWorker {
                     .push("error: no file matches the pattern yet".into());
             }
         } else {
-            w.lanes.push(FileFollower::new(&spec.path, opts));
-            w.consumer.add_lane(None);
+            let (follower, format) = follower_for(Path::new(&spec.path), opts, &mut resume);
+            w.lanes.push(follower);
+            w.consumer.add_lane_in(None, format);
         }
         w
     }
 
     /// Picks up files that started matching the pattern and lets go of idle ones that stopped.
     fn expand(&mut self, opts: FollowOptions) {
+        self.expand_resuming(opts, &mut Vec::new());
+    }
+
+    /// [`FileWorker::expand`], taking over the files in `resume` at their offsets.
+    fn expand_resuming(&mut self, opts: FollowOptions, resume: &mut Vec<Resume>) {
         let Some(pattern) = &self.pattern else {
             return;
         };
@@ -739,10 +798,10 @@ impl FileWorker {
                 continue;
             }
             tracing::debug!(path = %path.display(), "following new file");
-            let follower = FileFollower::new(path, opts.clone()).with_book(Arc::clone(&self.book));
-            self.lanes.push(follower);
+            let (follower, format) = follower_for(path, opts.clone(), resume);
+            self.lanes.push(follower.with_book(Arc::clone(&self.book)));
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-            self.consumer.add_lane(name);
+            self.consumer.add_lane_in(name, format);
         }
         let mut i = 0;
         while i < self.lanes.len() {
@@ -825,14 +884,39 @@ impl FileWorker {
     }
 }
 
-async fn run_files(spec: LogSourceSpec, consumer: Consumer, tx: Sender<Event>) {
+/// A follower for `path`: taken over at its resume point when `resume` has one (which is
+/// removed from it), new otherwise.
+fn follower_for(
+    path: &Path,
+    opts: FollowOptions,
+    resume: &mut Vec<Resume>,
+) -> (FileFollower, Option<&'static str>) {
+    if let Some(i) = resume.iter().position(|r| r.path == path) {
+        let r = resume.swap_remove(i);
+        match FileFollower::resume(path, opts.clone(), r.file, r.offset) {
+            Ok(f) => return (f, r.format),
+            Err(e) => {
+                // Followed as if there had been no history read: from the end of the file.
+                tracing::warn!(path = %path.display(), error = %e, "cannot take over after history");
+            }
+        }
+    }
+    (FileFollower::new(path, opts), None)
+}
+
+async fn run_files(
+    spec: LogSourceSpec,
+    consumer: Consumer,
+    tx: Sender<Event>,
+    resume: Vec<Resume>,
+) {
     let (dir, _) = glob::split(&spec.path);
     let mut wake = Wakeup::new(&dir, spec.poll);
     if !spec.poll && !wake.is_watching() {
         tracing::info!(path = %spec.path, "directory watch unavailable; polling");
     }
     let source = consumer.batch.source;
-    let mut worker = FileWorker::new(&spec, consumer);
+    let mut worker = FileWorker::new(&spec, consumer, resume);
     loop {
         let joined = tokio::task::spawn_blocking(move || {
             let more = worker.step();

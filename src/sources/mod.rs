@@ -4,6 +4,7 @@
 //!   [`lines`]: the line splitter with its length cap; [`stdin`]: standard input.
 //! - [`live`]: one task per configured source, sending batches to the store's ingest task.
 //! - [`event`]: the typed events every producer sends; [`probe`]: the synthetic prober.
+//! - [`window`]: where a time window starts in a log file (the start-up history read).
 
 pub mod event;
 pub mod formats;
@@ -13,3 +14,4 @@ pub mod live;
 pub mod probe;
 pub mod stdin;
 pub mod tail;
+pub mod window;

@@ -222,7 +222,10 @@ struct OpenFile {
 
 impl OpenFile {
     fn open(path: &Path, max_line: usize) -> io::Result<OpenFile> {
-        let file = File::open(path)?;
+        OpenFile::from_file(File::open(path)?, max_line)
+    }
+
+    fn from_file(file: File, max_line: usize) -> io::Result<OpenFile> {
         let meta = file.metadata()?;
         if meta.is_dir() {
             // EISDIR (21 on Linux and the BSDs), so the message reads like every other OS error.
@@ -330,6 +333,9 @@ pub struct FileFollower {
     /// The current file, closed to spare a descriptor while it is quiet (see
     /// [`FileFollower::park`]).
     parked: Option<Parked>,
+    /// Taken over at an offset ([`FileFollower::resume`]); its state is reported on the
+    /// first read.
+    resumed: bool,
 }
 
 /// Where reading stood in a file whose descriptor was given back.
@@ -357,7 +363,29 @@ impl FileFollower {
             last_activity: Instant::now(),
             book: None,
             parked: None,
+            resumed: false,
         }
+    }
+
+    /// A follower that takes over a file already open, at `offset`: the lines before it were
+    /// read another way (the history read at start-up), up to the end of a complete line.
+    /// The handle is the one that history was read from, so a rotation between that read and
+    /// now is seen as one: the old file is drained from `offset`, the new one read whole.
+    pub fn resume(
+        path: impl Into<PathBuf>,
+        opts: FollowOptions,
+        file: File,
+        offset: u64,
+    ) -> io::Result<FileFollower> {
+        let mut f = OpenFile::from_file(file, opts.max_line)?;
+        f.start_changed()?;
+        f.seek_to(offset)?;
+        let mut follower = FileFollower::new(path, opts);
+        follower.current = Some(f);
+        follower.first_open = false;
+        follower.ever_opened = true;
+        follower.resumed = true;
+        Ok(follower)
     }
 
     /// Shares read offsets with the other followers of the same pattern.
@@ -480,6 +508,9 @@ impl FileFollower {
         on: &mut dyn FnMut(FollowEvent<'_>),
     ) -> Progress {
         let mut p = Progress::default();
+        if std::mem::take(&mut self.resumed) {
+            self.report(FollowState::Following, on);
+        }
         self.check_path(&mut p, on);
 
         let mut i = 0;

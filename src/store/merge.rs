@@ -161,6 +161,9 @@ impl Store {
             if os.last_error.is_some() {
                 s.last_error = os.last_error;
             }
+            if os.problem.is_some() {
+                s.problem = os.problem;
+            }
             if s.format.is_none() {
                 s.format = os.format;
             }
@@ -168,6 +171,9 @@ impl Store {
                 s.state = os.state;
             }
             s.last_event_time = max_opt(s.last_event_time, os.last_event_time);
+            s.skipped_historical += os.skipped_historical;
+            s.skipped_historical_newest =
+                max_opt(s.skipped_historical_newest, os.skipped_historical_newest);
             s.last_line_wall = max_opt(s.last_line_wall, os.last_line_wall);
             for (a, b) in s.auth_by_class.iter_mut().zip(os.auth_by_class) {
                 *a += b;

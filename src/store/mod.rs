@@ -13,6 +13,7 @@
 //! caches are in their own files).
 
 pub mod clients;
+pub mod history;
 pub mod reader;
 pub mod route;
 

@@ -300,15 +300,24 @@ pub fn read_file_with_parser(
     read_file_inner(path, source, &wrapped, store, par)
 }
 
-type MakeParser<'a> = dyn Fn() -> Result<Box<dyn LogParser>, String> + Sync + 'a;
+/// Makes a parser for each thread that reads part of a file.
+pub type MakeParser<'a> = dyn Fn() -> Result<Box<dyn LogParser>, String> + Sync + 'a;
 
 /// Detects a file's format from its first lines (up to 200, looked at 20 first).
-fn detect_file(path: &Path) -> Result<Option<&'static str>, ReadError> {
+pub fn detect_file(path: &Path) -> Result<Option<&'static str>, ReadError> {
     let file = File::open(path).map_err(|e| io_err(path, e))?;
+    detect_open_file(&file).map_err(|e| io_err(path, e))
+}
+
+/// [`detect_file`] on a file already open, whatever its read offset.
+pub fn detect_open_file(file: &File) -> io::Result<Option<&'static str>> {
     let mut head = Vec::with_capacity(64 << 10);
-    file.take(DETECT_HEAD as u64)
-        .read_to_end(&mut head)
-        .map_err(|e| io_err(path, e))?;
+    RangeReader {
+        file,
+        pos: 0,
+        end: Some(DETECT_HEAD as u64),
+    }
+    .read_to_end(&mut head)?;
     let mut lines: Vec<&[u8]> = head
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
@@ -340,27 +349,68 @@ fn read_file_inner(
     if meta.is_dir() {
         return Err(io_err(path, io::Error::other("is a directory")));
     }
-    let size = meta.len();
+    let span = Span {
+        start: 0,
+        // Pipes and devices have no size: read to their end.
+        end: meta.is_file().then_some(meta.len()),
+        progress: None,
+    };
+    read_span(&file, path, span, source, make, store, par)
+}
+
+/// What part of a file [`read_span`] reads, and where it counts the bytes it has read.
+pub struct Span<'p> {
+    /// A line start.
+    pub start: u64,
+    /// A line boundary; `None` reads to the end of the file on one thread.
+    pub end: Option<u64>,
+    /// Bytes read so far are added here as reading goes (for a progress indication).
+    pub progress: Option<&'p std::sync::atomic::AtomicU64>,
+}
+
+/// Reads the lines of `span` of an open file into `store`, on several threads when `par` and
+/// the span's size allow (the parser must then be splittable, [`is_splittable`]). A span
+/// starting mid-file gives its parser the header in force there first
+/// ([`LogParser::header_prefix`]).
+pub fn read_span(
+    file: &File,
+    path: &Path,
+    span: Span<'_>,
+    source: SourceId,
+    make: &MakeParser<'_>,
+    store: &mut Store,
+    par: Parallelism,
+) -> Result<FileCounts, ReadError> {
+    let Span {
+        start,
+        end,
+        progress,
+    } = span;
     let threads = par.threads();
     let min = match par {
         Parallelism::Split(_) => 0,
         _ => PARALLEL_MIN_BYTES,
     };
-    if threads < 2 || size < min || size == 0 || !meta.is_file() {
-        let parser = make().map_err(|message| ReadError::Format {
+    let len = end.map_or(0, |e| e.saturating_sub(start));
+    let Some(end) = end.filter(|_| threads >= 2 && len >= min && len > 0) else {
+        let mut parser = make().map_err(|message| ReadError::Format {
             label: path.display().to_string(),
             message,
         })?;
+        if start > 0 {
+            seed_header(file, start, &mut *parser).map_err(|e| io_err(path, e))?;
+        }
         let mut lines = LineParser::new(store, source, Some(parser));
-        let bytes = read_range(&file, 0, None, &mut lines).map_err(|e| io_err(path, e))?;
+        let bytes =
+            read_range(file, start, end, &mut lines, progress).map_err(|e| io_err(path, e))?;
         let mut c = lines.finish();
         c.bytes = bytes;
         c.threads = 1;
         commit(store, source, &c);
         return Ok(c);
-    }
+    };
 
-    let bounds = split_points(&file, size, threads).map_err(|e| io_err(path, e))?;
+    let bounds = split_points(file, start, end, threads).map_err(|e| io_err(path, e))?;
     let ranges: Vec<(u64, u64)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
     let cfg = store.config().clone();
     let mode = store.mode();
@@ -375,7 +425,6 @@ fn read_file_inner(
     let results = std::thread::scope(|scope| {
         let mut handles = Vec::new();
         for &(start, end) in ranges.iter().skip(1) {
-            let file = &file;
             let cfg = cfg.clone();
             let labels = &labels;
             let label = &label;
@@ -391,8 +440,8 @@ fn read_file_inner(
                 let mut parser = make()?;
                 seed_header(file, start, &mut *parser).map_err(|e| e.to_string())?;
                 let mut lines = LineParser::new(&mut part, src, Some(parser));
-                let bytes =
-                    read_range(file, start, Some(end), &mut lines).map_err(|e| e.to_string())?;
+                let bytes = read_range(file, start, Some(end), &mut lines, progress)
+                    .map_err(|e| e.to_string())?;
                 let mut c = lines.finish();
                 c.bytes = bytes;
                 commit(&mut part, src, &c);
@@ -400,9 +449,12 @@ fn read_file_inner(
             }));
         }
         let first = (|| -> Result<FileCounts, String> {
-            let parser = make()?;
+            let mut parser = make()?;
+            if ranges[0].0 > 0 {
+                seed_header(file, ranges[0].0, &mut *parser).map_err(|e| e.to_string())?;
+            }
             let mut lines = LineParser::new(store, source, Some(parser));
-            let bytes = read_range(&file, ranges[0].0, Some(ranges[0].1), &mut lines)
+            let bytes = read_range(file, ranges[0].0, Some(ranges[0].1), &mut lines, progress)
                 .map_err(|e| e.to_string())?;
             let mut c = lines.finish();
             c.bytes = bytes;
@@ -434,13 +486,14 @@ fn read_file_inner(
     Ok(total)
 }
 
-/// Range starts for `threads` pieces, each after a newline, plus the file size at the end.
-fn split_points(file: &File, size: u64, threads: usize) -> io::Result<Vec<u64>> {
-    let mut points = vec![0u64];
+/// Range starts for `threads` pieces of `[from, size)`, each after a newline, plus `size` at
+/// the end.
+fn split_points(file: &File, from: u64, size: u64, threads: usize) -> io::Result<Vec<u64>> {
+    let mut points = vec![from];
     let mut buf = vec![0u8; 64 << 10];
     for i in 1..threads as u64 {
-        let nominal = size * i / threads as u64;
-        let prev = *points.last().unwrap_or(&0);
+        let nominal = from + (size - from) * i / threads as u64;
+        let prev = *points.last().unwrap_or(&from);
         let mut pos = nominal.max(prev).saturating_sub(1);
         let start = loop {
             if pos >= size {
@@ -475,7 +528,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// files repeat their header after every restart. A candidate counts only if the reader from
 /// the top would have fed it to the parser as a header: a whole line no longer than the line
 /// cap, which the parser takes without an error.
-fn seed_header(file: &File, start: u64, parser: &mut dyn LogParser) -> io::Result<()> {
+pub fn seed_header(file: &File, start: u64, parser: &mut dyn LogParser) -> io::Result<()> {
     let Some(prefix) = parser.header_prefix() else {
         return Ok(());
     };
@@ -579,6 +632,7 @@ fn read_range(
     start: u64,
     end: Option<u64>,
     lines: &mut LineParser<'_>,
+    progress: Option<&std::sync::atomic::AtomicU64>,
 ) -> io::Result<u64> {
     // Positional reads: the threads share one open file, and a cloned handle would share
     // its offset too.
@@ -599,6 +653,9 @@ fn read_range(
         };
         bytes += n as u64;
         splitter.push(&buf[..n], &mut |p| lines.piece(p));
+        if let Some(p) = progress {
+            p.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        }
     }
     splitter.finish(&mut |p| lines.piece(p));
     Ok(bytes)
@@ -633,7 +690,7 @@ fn read_undetected_file(
 ) -> Result<(FileCounts, Option<&'static str>), ReadError> {
     let file = File::open(path).map_err(|e| io_err(path, e))?;
     let mut lines = LineParser::new(store, source, None).undetected(opts.clone());
-    let bytes = read_range(&file, 0, None, &mut lines).map_err(|e| io_err(path, e))?;
+    let bytes = read_range(&file, 0, None, &mut lines, None).map_err(|e| io_err(path, e))?;
     let format = lines.format();
     let mut c = lines.finish();
     c.bytes = bytes;

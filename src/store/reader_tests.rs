@@ -105,10 +105,10 @@ fn split_points_fall_after_newlines() {
     let path = dir.path().join("f");
     std::fs::write(&path, b"aaaa\nbb\ncccccccc\nd\n").unwrap();
     let f = File::open(&path).unwrap();
-    let pts = split_points(&f, 20, 3).unwrap();
+    let pts = split_points(&f, 0, 20, 3).unwrap();
     assert_eq!(pts, vec![0, 8, 17, 20]);
     // No newline at all: one range.
     std::fs::write(&path, b"xxxxxxxxxx").unwrap();
     let f = File::open(&path).unwrap();
-    assert_eq!(split_points(&f, 10, 4).unwrap(), vec![0, 10]);
+    assert_eq!(split_points(&f, 0, 10, 4).unwrap(), vec![0, 10]);
 }

@@ -167,7 +167,12 @@ fn status_line(
     ));
     let used: usize = out.iter().map(ratatui::prelude::Span::width).sum();
     let room = width.saturating_sub(used + 2);
-    if let Some(top) = model.top_entry() {
+    if let Some(loading) = &model.status.loading {
+        out.push(Span::styled(
+            format!("  {}", fit(loading, room, g)),
+            theme.muted,
+        ));
+    } else if let Some(top) = model.top_entry() {
         out.push(Span::raw("  "));
         out.push(Span::styled(
             fit(

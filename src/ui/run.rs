@@ -93,6 +93,10 @@ pub struct Snapshotter {
     last_at: Option<EpochMs>,
     /// The range the board is scored over (the `t` key).
     range: TimeRange,
+    /// The last view model said history was still loading: the store changes once, all at
+    /// once, when it is in, and that change is shown at the next poll rather than a period
+    /// later.
+    loading: bool,
 }
 
 impl Snapshotter {
@@ -143,9 +147,10 @@ impl Snapshotter {
             s.tick(wall);
         }
         let generation = s.generation();
-        let too_soon = self
-            .last_at
-            .is_some_and(|at| (wall - at).abs() < RESCORE_EVERY_MS);
+        let too_soon = !self.loading
+            && self
+                .last_at
+                .is_some_and(|at| (wall - at).abs() < RESCORE_EVERY_MS);
         // A change held back by the period is taken by the first poll after it.
         if self.last_generation == Some(generation) || too_soon {
             return None;
@@ -153,7 +158,9 @@ impl Snapshotter {
         self.last_generation = Some(generation);
         self.last_at = Some(wall);
         let v = verdicts_for(&s, &self.config, self.range);
-        Some(snapshot_parts(&s, wall, v))
+        let model = snapshot_parts(&s, wall, v);
+        self.loading = model.status.loading.is_some();
+        Some(model)
     }
 }
 

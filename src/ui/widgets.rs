@@ -24,9 +24,13 @@ pub fn status_span(status: Status, theme: &Theme, g: &Glyphs) -> Span<'static> {
 }
 
 /// The status badge, decided by the status rule alone: PAGE reversed and bold with how long
-/// it has held, so it reads without colour; DEGRADED and OK as the status badges.
+/// it has held, so it reads without colour; DEGRADED and OK as the status badges, except that
+/// an OK while history is still being read says LOADING: the store does not hold the logs yet.
 pub fn status_badge(status: &StatusSummary, theme: &Theme, g: &Glyphs) -> Span<'static> {
     match status.level {
+        Status::Ok if status.loading.is_some() => {
+            Span::styled(" LOADING HISTORY ".to_string(), theme.status_degraded)
+        }
         Status::Page => Span::styled(
             format!(
                 " {} PAGE {} ",

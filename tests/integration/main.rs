@@ -18,6 +18,8 @@ mod demo_pipeline;
 mod demo_server;
 mod formats;
 mod glob_descriptors;
+mod history;
+mod history_pty;
 mod hostile_text;
 mod keys_config;
 mod layers;

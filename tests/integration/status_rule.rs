@@ -209,6 +209,7 @@ async fn model_for_source(path: &Path) -> ViewModel {
             label: Some("http.log".into()),
             format: None,
             from_start: false,
+            history: true,
             poll: true,
             rotation_grace: corstop::sources::live::ROTATION_GRACE,
         },

@@ -513,6 +513,7 @@ fn live_rename(poll: bool) {
         label: None,
         format: None,
         from_start: true,
+        history: false,
         poll,
         rotation_grace: corstop::sources::live::ROTATION_GRACE,
     };
@@ -550,6 +551,7 @@ fn glob_picks_up_new_files_and_never_rereads_rotated_ones() {
         label: Some("app".into()),
         format: None,
         from_start: true,
+        history: false,
         poll: false,
         rotation_grace: corstop::sources::live::ROTATION_GRACE,
     };

@@ -83,18 +83,20 @@ pub fn overview(
 
     // Status: the badge and why, from the status rule like the header's badge, over the same
     // window as the route table below.
+    // While history is read the counts are not the logs' yet: say so instead of "0 requests".
+    let summary = match &model.status.loading {
+        Some(loading) => format!("  {loading}"),
+        None => format!(
+            "  {} requests over {window} across {} routes",
+            count(o.requests_15m),
+            o.routes.len(),
+        ),
+    };
     let mut lines = vec![Line::from(vec![
         crate::ui::widgets::status_badge(&model.status, theme, g),
-        Span::styled(
-            format!(
-                "  {} requests over {window} across {} routes",
-                count(o.requests_15m),
-                o.routes.len(),
-            ),
-            theme.muted,
-        ),
+        Span::styled(summary, theme.muted),
     ])];
-    if model.status.reasons.is_empty() {
+    if model.status.reasons.is_empty() && model.status.loading.is_none() {
         lines.push(Line::styled(
             format!(
                 "every source reading, every probe passing, every route within objective over {window}"
