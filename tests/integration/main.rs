@@ -21,6 +21,7 @@ mod glob_descriptors;
 mod hostile_text;
 mod keys_config;
 mod layers;
+mod log_view;
 mod notify_webhooks;
 mod probe_axum;
 mod probe_credentials;
