@@ -242,9 +242,8 @@ fn hints(state: &UiState) -> Vec<(String, &'static str)> {
         }
         View::Log => wanted.extend([
             (k.first(A::Filter), "filter"),
-            (k.first(A::Select), "raw line"),
+            (k.first(A::Select), "raw"),
             (k.first(A::ScrollRight), "scroll"),
-            (k.first(A::Pause), "pause"),
             (k.first(A::Last), "follow"),
         ]),
         View::Triage if state.detail => {
@@ -303,7 +302,7 @@ const HELP_ROWS: &[(&[KeyAction], &str)] = &[
     (&[KeyAction::First, KeyAction::Last], "jump to first / last"),
     (
         &[KeyAction::Select],
-        "drill down: route trend, probe or hypothesis detail, raw log line",
+        "drill down: route trend, probe, hypothesis, raw log line",
     ),
     (
         &[KeyAction::Back],

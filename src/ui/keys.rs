@@ -283,8 +283,8 @@ bindings! {
     sort, "sort", Sort, ["s"];
     filter, "filter", Filter, ["/"];
     pause, "pause", Pause, ["p"];
-    scroll_left, "scroll-left", ScrollLeft, ["left", "h"];
-    scroll_right, "scroll-right", ScrollRight, ["right", "l"];
+    scroll_left, "scroll-left", ScrollLeft, ["left"];
+    scroll_right, "scroll-right", ScrollRight, ["right"];
 }
 
 /// The built-in defaults are literals checked by the tests; a typo there falls back to a key
