@@ -314,7 +314,7 @@ const HELP_ROWS: &[(&[KeyAction], &str)] = &[
     (&[KeyAction::Sort], "origins: change sort order"),
     (
         &[KeyAction::Filter],
-        "log: filter lines (Enter keeps, Esc clears)",
+        "log: filter, e.g. status:4xx origin:contoso (Esc clears)",
     ),
     (&[KeyAction::Pause], "log: pause / resume"),
     (
