@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod expiry;
 pub mod followup;
 pub mod incident;
+pub mod log;
 pub mod overview;
 pub mod series;
 pub mod status;
@@ -23,6 +24,7 @@ use self::alerts::{AlertConfig, AlertState};
 use self::triage::{Board, Entry};
 use crate::model::time::{EpochMs, HOUR, MINUTE};
 
+pub use log::{LogLine, MAX_LOG_LINES, Outcome, filter_log};
 pub use overview::{
     AuthSummary, Folding, Overview, PAGE_FAILURE_RATE, PREFLIGHT_OBJECTIVE, ProbeCounts,
     RouteHealth, STATUS_WINDOW_MS, SourceHealth,
@@ -73,19 +75,8 @@ impl TimeRange {
     }
 }
 
-/// Most raw lines copied into one view model; the log view shows the newest of them.
-pub const MAX_LOG_LINES: usize = 1000;
 /// Most auth samples copied into one view model.
 pub const MAX_AUTH_SAMPLES: usize = 32;
-
-/// A raw line with its source label resolved.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LogLine {
-    pub seq: u64,
-    pub source: String,
-    pub wall: EpochMs,
-    pub text: String,
-}
 
 /// One row of the probe table.
 #[derive(Clone, Debug, PartialEq)]
@@ -304,24 +295,8 @@ pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> V
     name_hosts_when_several(&mut probes);
     let probe_results = store.probe_latest().to_vec();
     let probe_history = probe_histories(store);
-    let labels: Vec<&str> = store.sources().iter().map(|s| s.label.as_str()).collect();
     let log_ring_len = store.raw_lines().count();
-    let mut log: Vec<LogLine> = store
-        .raw_lines()
-        .rev()
-        .take(MAX_LOG_LINES)
-        .map(|l| LogLine {
-            seq: l.seq,
-            source: labels
-                .get(l.source as usize)
-                .copied()
-                .unwrap_or("?")
-                .to_string(),
-            wall: l.wall,
-            text: l.text.clone(),
-        })
-        .collect();
-    log.reverse();
+    let log = log::lines(store);
     let lifetimes = &verdicts.token_lifetimes_ms;
     let now = store.now();
     let client_episodes = store.client_failures().episodes(EpochMs::MIN, EpochMs::MAX);
@@ -380,22 +355,6 @@ fn newest_auth_samples(store: &Store) -> Vec<AuthSample> {
     v.sort_by_key(|s| std::cmp::Reverse(s.time));
     v.truncate(MAX_AUTH_SAMPLES);
     v
-}
-
-/// Indices of the log lines containing `filter` (case-insensitive); all lines when empty.
-pub fn filter_log(lines: &[LogLine], filter: &str) -> Vec<usize> {
-    if filter.is_empty() {
-        return (0..lines.len()).collect();
-    }
-    let needle = filter.to_lowercase();
-    lines
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| {
-            l.text.to_lowercase().contains(&needle) || l.source.to_lowercase().contains(&needle)
-        })
-        .map(|(i, _)| i)
-        .collect()
 }
 
 /// The path of a URL, for matching probes to logged routes (`https://h/api/x?q` → `/api/x`).

@@ -15,8 +15,8 @@ use crate::demo::logs::{self, HttpLogEntry};
 use crate::demo::server::{self, Counters, Incoming, Route};
 use crate::demo::{ALLOWED_ORIGINS, Script, UNLISTED_ORIGIN};
 use crate::model::time::{EpochMs, MINUTE, SECOND};
-use crate::sources::event::{ProbeResult, SourceBatch, SourceId, VecSink};
-use crate::sources::formats::{self, FormatOptions, LogParser};
+use crate::sources::event::{ProbeResult, RecordRef, SourceBatch, SourceId, VecSink};
+use crate::sources::formats::{self, Fed, FormatOptions, LogParser};
 use crate::sources::probe::client::{USER_AGENT, preflight_headers};
 use crate::sources::probe::instance_fingerprint;
 use crate::store::{Store, TimeMode};
@@ -62,6 +62,8 @@ struct Feed {
     source: SourceId,
     parser: Option<Box<dyn LogParser>>,
     pending: Vec<String>,
+    /// Lines flushed so far, which number the raw lines of each batch.
+    raw_count: u64,
 }
 
 impl Feed {
@@ -92,18 +94,50 @@ impl Feed {
         let mut parse_errors = 0;
         let mut last_error = None;
         let mut bytes = 0;
-        for line in &self.pending {
+        // Each record beside the line that began its entry, as the live sources do.
+        let mut links: Vec<(usize, RecordRef)> = Vec::new();
+        let mut open: Option<usize> = None;
+        let mut link = |sink: &VecSink, before: (usize, usize), line: Option<usize>, held| {
+            let first = if sink.http.len() > before.0 {
+                Some(RecordRef::Http(before.0 as u32))
+            } else if sink.auth.len() > before.1 {
+                Some(RecordRef::Auth(before.1 as u32))
+            } else {
+                None
+            };
+            if let Some(rec) = first
+                && let Some(at) = open.take().or(line)
+            {
+                links.push((at, rec));
+            }
+            open = if held { open.or(line) } else { None };
+        };
+        for (i, line) in self.pending.iter().enumerate() {
             bytes += line.len() as u64 + 1;
-            if let Err(e) = parser.feed(line.as_bytes(), &mut sink) {
+            let before = (sink.http.len(), sink.auth.len());
+            let fed = parser.feed(line.as_bytes(), &mut sink);
+            let held = matches!(fed, Ok(Fed::Buffered)) || parser.entry_open();
+            link(&sink, before, Some(i), held);
+            if let Err(e) = fed {
                 parse_errors += 1;
                 last_error = Some((line.clone(), e.to_string()));
             }
         }
         // Continuation lines belong to the entry before them; the next batch would tell, but
         // the demo's entries never straddle a batch, so close them here.
+        let before = (sink.http.len(), sink.auth.len());
         let _ = parser.finish(&mut sink);
+        link(&sink, before, None, false);
         let ring = store.config().raw_lines_per_source.max(1);
         let skip = self.pending.len().saturating_sub(ring);
+        // The demo's entries never straddle a batch: every link is to a line of this one.
+        let raw_first = self.raw_count + skip as u64;
+        let raw_links = links
+            .into_iter()
+            .filter(|(at, _)| *at >= skip)
+            .map(|(at, rec)| (self.raw_count + at as u64, rec))
+            .collect();
+        self.raw_count += self.pending.len() as u64;
         let lines = self.pending.len() as u64;
         let events = (sink.http.len() + sink.auth.len()) as u64;
         let batch = SourceBatch {
@@ -111,6 +145,8 @@ impl Feed {
             http: sink.http,
             auth: sink.auth,
             raw_tail: self.pending.drain(..).skip(skip).collect(),
+            raw_first,
+            raw_links,
             lines,
             bytes,
             skipped: lines.saturating_sub(events + parse_errors),
@@ -310,12 +346,14 @@ pub fn demo_replay_sampled(
             source: http_source,
             parser: None,
             pending: Vec::new(),
+            raw_count: 0,
         },
         auth: Feed {
             label: "auth.log",
             source: auth_source,
             parser: None,
             pending: Vec::new(),
+            raw_count: 0,
         },
     };
     let mut browsers: Vec<Browser> = population().into_iter().map(Browser::new).collect();

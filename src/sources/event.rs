@@ -359,6 +359,13 @@ pub enum Event {
     },
 }
 
+/// A record of a [`SourceBatch`], by its index in `http` or `auth`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordRef {
+    Http(u32),
+    Auth(u32),
+}
+
 /// What a log source read in one go. Counters are deltas since the previous batch.
 #[derive(Clone, Debug, Default)]
 pub struct SourceBatch {
@@ -367,6 +374,12 @@ pub struct SourceBatch {
     pub auth: Vec<AuthRecord<'static>>,
     /// The most recent raw lines (already capped to the store's ring size).
     pub raw_tail: Vec<String>,
+    /// The source's number for the first line of `raw_tail` (the others follow in order).
+    pub raw_first: u64,
+    /// Lines that produced a record, by number, with the first record each produced, so the
+    /// live log shows the parsed fields beside the text. A number before `raw_first` is a line
+    /// of an earlier batch whose entry (spanning lines) was completed in this one.
+    pub raw_links: Vec<(u64, RecordRef)>,
     pub lines: u64,
     pub bytes: u64,
     /// Lines that were valid but carry no event (headers, comments, heartbeats).

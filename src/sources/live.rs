@@ -24,7 +24,7 @@ use super::glob;
 use super::lines::{LineSplitter, Piece};
 use super::stdin;
 use super::tail::{FileFollower, FollowEvent, FollowOptions, OffsetBook, SharedBook, Wakeup};
-use crate::sources::event::{Event, SourceBatch, SourceId, VecSink};
+use crate::sources::event::{Event, RecordRef, SourceBatch, SourceId, VecSink};
 use crate::sources::lines::MAX_RAW_LINE;
 
 /// One configured log source.
@@ -238,6 +238,13 @@ struct BatchBuilder {
     source: SourceId,
     sink: VecSink,
     raw: VecDeque<Vec<u8>>,
+    /// The record each line of `raw` produced, same order.
+    raw_links: VecDeque<Option<RecordRef>>,
+    /// Raw lines kept so far: numbers them, so a line can be found again when a record
+    /// spanning lines is complete.
+    raw_kept: u64,
+    /// Links to lines already sent with an earlier batch.
+    late_links: Vec<(u64, RecordRef)>,
     lines: u64,
     bytes: u64,
     skipped: u64,
@@ -254,6 +261,9 @@ impl BatchBuilder {
             source,
             sink: VecSink::default(),
             raw: VecDeque::with_capacity(RAW_PER_BATCH),
+            raw_links: VecDeque::with_capacity(RAW_PER_BATCH),
+            raw_kept: 0,
+            late_links: Vec::new(),
             lines: 0,
             bytes: 0,
             skipped: 0,
@@ -269,11 +279,16 @@ impl BatchBuilder {
         self.opened.get_or_insert_with(Instant::now);
     }
 
-    fn note_line(&mut self, line: &[u8]) {
+    fn note_line(&mut self) {
         self.touch();
         self.lines += 1;
+    }
+
+    /// Keeps a line for the live log; returns its number in this batch.
+    fn keep_raw(&mut self, line: &[u8]) -> u64 {
         // Ring of reused buffers: no allocation per line once warm.
         let mut buf = if self.raw.len() >= RAW_PER_BATCH {
+            self.raw_links.pop_front();
             self.raw.pop_front().unwrap_or_default()
         } else {
             Vec::new()
@@ -281,6 +296,44 @@ impl BatchBuilder {
         buf.clear();
         buf.extend_from_slice(&line[..line.len().min(MAX_RAW_LINE)]);
         self.raw.push_back(buf);
+        self.raw_links.push_back(None);
+        self.raw_kept += 1;
+        self.raw_kept - 1
+    }
+
+    /// Ties the records that went to the sink since `(http, auth)` were its lengths to the
+    /// lines they came from: the first to the line that began a held entry, if any, else to
+    /// `line`. `entry` is the lane's held entry, `open` whether the parser holds one after
+    /// this line.
+    fn link(
+        &mut self,
+        entry: &mut Option<u64>,
+        line: Option<u64>,
+        before: (usize, usize),
+        open: bool,
+    ) {
+        let (h0, a0) = before;
+        let first = if self.sink.http.len() > h0 {
+            Some(RecordRef::Http(h0 as u32))
+        } else if self.sink.auth.len() > a0 {
+            Some(RecordRef::Auth(a0 as u32))
+        } else {
+            None
+        };
+        if let Some(rec) = first
+            && let Some(at) = entry.take().or(line)
+        {
+            let first = self.raw_kept - self.raw.len() as u64;
+            match at
+                .checked_sub(first)
+                .and_then(|i| self.raw_links.get_mut(i as usize))
+            {
+                Some(slot) => *slot = Some(rec),
+                // Sent already, or dropped by the ring (then the store finds nothing).
+                None => self.late_links.push((at, rec)),
+            }
+        }
+        *entry = if open { entry.or(line) } else { None };
     }
 
     fn note_error(&mut self, line: &[u8], reason: &str) {
@@ -316,16 +369,26 @@ impl BatchBuilder {
 
     fn take(&mut self) -> SourceBatch {
         let sink = std::mem::take(&mut self.sink);
+        let raw_first = self.raw_kept - self.raw.len() as u64;
         let raw_tail = self
             .raw
             .drain(..)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .collect();
+        let mut raw_links = std::mem::take(&mut self.late_links);
+        raw_links.extend(
+            self.raw_links
+                .drain(..)
+                .enumerate()
+                .filter_map(|(i, r)| r.map(|r| (raw_first + i as u64, r))),
+        );
         let batch = SourceBatch {
             source: self.source,
             http: sink.http,
             auth: sink.auth,
             raw_tail,
+            raw_first,
+            raw_links,
             lines: self.lines,
             bytes: self.bytes,
             skipped: self.skipped,
@@ -398,6 +461,8 @@ struct Lane {
     /// A parser could not be created: lines count as errors with this reason.
     parser_error: Option<String>,
     parser: Option<Box<dyn LogParser>>,
+    /// Number of the kept raw line that began the entry the parser holds.
+    open_entry: Option<u64>,
     detector: Detector,
 }
 
@@ -482,6 +547,7 @@ impl Consumer {
             format: self.fixed_format,
             parser_error: None,
             parser: None,
+            open_entry: None,
             detector: Detector::new(),
         });
         self.lanes.len() - 1
@@ -490,11 +556,12 @@ impl Consumer {
     fn on_event(&mut self, lane: usize, ev: FollowEvent<'_>, state_prefix: Option<&str>) {
         match ev {
             FollowEvent::Line(line) => {
-                self.batch.note_line(line);
+                self.batch.note_line();
                 self.on_line(lane, line);
             }
             FollowEvent::TooLong { head, len } => {
-                self.batch.note_line(head);
+                self.batch.note_line();
+                self.batch.keep_raw(head);
                 self.batch
                     .note_error(head, &format!("line too long ({len} bytes)"));
             }
@@ -520,12 +587,15 @@ impl Consumer {
             self.parse(lane, line);
             return;
         }
+        // Lines waiting for detection are kept for the log when they are replayed.
         if let Some(reason) = &self.lanes[lane].parser_error {
             let reason = reason.clone();
+            self.batch.keep_raw(line);
             self.batch.note_error(line, &reason);
             return;
         }
         if self.lanes[lane].detector.gave_up {
+            self.batch.keep_raw(line);
             self.batch.note_error(line, NOT_RECOGNISED);
             let d = &mut self.lanes[lane].detector;
             let mut buf = if d.recent.len() >= DETECT_LINES {
@@ -557,6 +627,7 @@ impl Consumer {
             match self.make_parser(self.lanes[lane].format) {
                 Ok(p) => self.lanes[lane].parser = Some(p),
                 Err(reason) => {
+                    self.batch.keep_raw(line);
                     self.batch.note_error(line, &reason);
                     return;
                 }
@@ -565,7 +636,13 @@ impl Consumer {
         let Some(parser) = self.lanes[lane].parser.as_mut() else {
             return;
         };
-        match parser.feed(line, &mut self.batch.sink) {
+        let at = self.batch.keep_raw(line);
+        let before = (self.batch.sink.http.len(), self.batch.sink.auth.len());
+        let fed = parser.feed(line, &mut self.batch.sink);
+        let open = matches!(fed, Ok(Fed::Buffered)) || parser.entry_open();
+        let entry = &mut self.lanes[lane].open_entry;
+        self.batch.link(entry, Some(at), before, open);
+        match fed {
             Ok(Fed::Skipped) => self.batch.skipped += 1,
             Ok(Fed::Records(_)) => {}
             Ok(Fed::Buffered) => self.holding_since = Some(Instant::now()),
@@ -680,7 +757,11 @@ impl Consumer {
         let Some(Some(parser)) = self.lanes.get_mut(lane).map(|l| l.parser.as_mut()) else {
             return;
         };
-        if let Err(e) = parser.finish(&mut self.batch.sink) {
+        let before = (self.batch.sink.http.len(), self.batch.sink.auth.len());
+        let finished = parser.finish(&mut self.batch.sink);
+        let entry = &mut self.lanes[lane].open_entry;
+        self.batch.link(entry, None, before, false);
+        if let Err(e) = finished {
             self.batch.note_error(b"", &e.reason);
         }
         self.batch.touch();
@@ -998,7 +1079,7 @@ mod tests {
     #[test]
     fn a_batch_goes_out_at_its_byte_budget_whatever_its_line_count() {
         let mut b = BatchBuilder::new(0);
-        b.note_line(b"x");
+        b.note_line();
         b.bytes = BATCH_BYTES - 1;
         assert!(!b.due(), "under budget, few lines, young: not due");
         b.bytes = BATCH_BYTES;

@@ -33,10 +33,11 @@ use std::time::Duration;
 use tokio::sync::mpsc::Sender;
 use tokio::task::JoinHandle;
 
+use super::LineFields;
 use super::reader::{self, Parallelism, Span, is_splittable};
 use super::{Store, StoreConfig, TimeMode};
 use crate::model::time::EpochMs;
-use crate::sources::event::{Event, SourceId};
+use crate::sources::event::{AuthRecord, Event, HttpRecord, Sink, SourceId};
 use crate::sources::formats::{self, FormatOptions, LogParser};
 use crate::sources::glob;
 use crate::sources::live::{self, LogSourceSpec, Resume};
@@ -177,7 +178,8 @@ pub fn read_history_into(
             }
         }
         if Some(i) == newest {
-            keep_raw_tail(&p.file, p.start, p.end, source, now, &mut h.store);
+            let parser = p.format.and_then(|name| formats::parser(name, opts).ok());
+            keep_raw_tail(&p.file, p.start, p.end, source, now, parser, &mut h.store);
         }
         h.resume.push(Resume {
             path: p.path,
@@ -256,13 +258,15 @@ fn search_start(file: &File, end: u64, format: &str, opts: &FormatOptions, from:
     window::window_start(file, end, from, &mut |line| window::line_time(parser, line)).unwrap_or(0)
 }
 
-/// Keeps the last lines of the history for the live-log view, as if they had just been read.
+/// Keeps the last lines of the history for the live-log view, as if they had just been read,
+/// each with the fields `parser` finds in it so that history rows show columns like live ones.
 fn keep_raw_tail(
     file: &File,
     start: u64,
     end: u64,
     source: SourceId,
     now: EpochMs,
+    mut parser: Option<Box<dyn LogParser>>,
     store: &mut Store,
 ) {
     use std::os::unix::fs::FileExt;
@@ -278,11 +282,40 @@ fn keep_raw_tail(
         lines.remove(0);
     }
     let keep = store.config().raw_lines_per_source;
-    for line in &lines[lines.len().saturating_sub(keep)..] {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let line = &line[..line.len().min(crate::sources::lines::MAX_RAW_LINE)];
-        store.note_raw_line(source, now, &String::from_utf8_lossy(line));
+    let tail = &lines[lines.len().saturating_sub(keep)..];
+    if let Some(parser) = parser.as_mut() {
+        // Each kept line ends in a newline, so the first begins this far before the end.
+        let first = end - tail.iter().map(|l| l.len() as u64 + 1).sum::<u64>();
+        let _ = reader::seed_header(file, first, &mut **parser);
     }
+    for line in tail {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let fields = parser.as_mut().and_then(|p| first_fields(&mut **p, line));
+        let line = &line[..line.len().min(crate::sources::lines::MAX_RAW_LINE)];
+        store.note_raw_record(
+            source,
+            u64::MAX,
+            now,
+            &String::from_utf8_lossy(line),
+            fields,
+        );
+    }
+}
+
+/// The fields of the first record `line` gives, if any.
+fn first_fields(parser: &mut dyn LogParser, line: &[u8]) -> Option<LineFields> {
+    struct First(Option<LineFields>);
+    impl Sink for First {
+        fn http(&mut self, r: &HttpRecord<'_>) {
+            self.0.get_or_insert_with(|| LineFields::of_http(r));
+        }
+        fn auth(&mut self, r: &AuthRecord<'_>) {
+            self.0.get_or_insert_with(|| LineFields::of_auth(r));
+        }
+    }
+    let mut first = First(None);
+    parser.feed(line, &mut first).ok()?;
+    first.0
 }
 
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {

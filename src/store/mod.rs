@@ -4,7 +4,8 @@
 //! Memory bound (defaults): 2,160 buckets (6 h of 10 s) × a hash table of at most 512 keys
 //! (1,024 slots of about 17 bytes) ≈ 38 MB in the worst adversarial case; 8,192 total keys;
 //! 256 route and 64 origin names of at most 200 bytes, with 80 KB of lookup caches in front;
-//! 512 probe results; 200 raw lines of at most 2 KB per source; 401/403 episodes of at most
+//! 512 probe results; 200 raw lines per source of at most 2 KB each, plus the route, origin and
+//! `Access-Control-Allow-Origin` their record carried (200 B each); 401/403 episodes of at most
 //! 4,096 clients (about 1.3 MB, `store_clients`).
 //! Nothing in here grows with the number of lines read.
 //!
@@ -14,6 +15,7 @@
 
 pub mod clients;
 pub mod history;
+pub mod logline;
 pub mod reader;
 pub mod route;
 
@@ -26,10 +28,11 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::model::redact;
 use crate::model::time::{EpochMs, MINUTE, SECOND, now_ms};
 use crate::sources::event::{
-    AcaoSeen, AuthClass, AuthRecord, Event, HttpRecord, Method, ProbeResult, Sink, SourceBatch,
-    SourceId,
+    AcaoSeen, AuthClass, AuthRecord, Event, HttpRecord, Method, ProbeResult, RecordRef, Sink,
+    SourceBatch, SourceId,
 };
 use cache::IdCache;
+pub use logline::LineFields;
 
 /// Route cache: 1,024 slots of 64 bytes.
 const ROUTE_CACHE_BITS: u32 = 10;
@@ -409,9 +412,14 @@ impl RateMeter {
 pub struct RawLine {
     pub seq: u64,
     pub source: SourceId,
+    /// The source's number for the line, which a later batch's record may refer to.
+    pub number: u64,
     pub wall: EpochMs,
     /// Redacted and truncated.
     pub text: String,
+    /// What the line parsed into; `None` for lines without a record (headers, errors, lines
+    /// of other kinds).
+    pub fields: Option<LineFields>,
 }
 
 /// A recent auth failure kept as evidence.
@@ -1050,6 +1058,18 @@ impl Store {
 
     /// Keeps a raw line in the bounded ring for the live-log view.
     pub fn note_raw_line(&mut self, source: SourceId, wall: EpochMs, line: &str) {
+        self.note_raw_record(source, u64::MAX, wall, line, None);
+    }
+
+    /// Keeps a raw line, numbered by its source, with the fields its record carried.
+    pub fn note_raw_record(
+        &mut self,
+        source: SourceId,
+        number: u64,
+        wall: EpochMs,
+        line: &str,
+        fields: Option<LineFields>,
+    ) {
         let cap = self.cfg.raw_lines_per_source * self.sources.len().max(1);
         while self.raw.len() >= cap {
             self.raw.pop_front();
@@ -1058,11 +1078,13 @@ impl Store {
         self.raw.push_back(RawLine {
             seq: self.raw_seq,
             source,
+            number,
             wall,
             text: truncate(
                 &crate::model::text::inert(&redact::text(line)),
                 MAX_RAW_LINE,
             ),
+            fields,
         });
         self.generation += 1;
     }
@@ -1084,9 +1106,7 @@ impl Store {
         for rec in &batch.auth {
             self.ingest_auth(src, rec);
         }
-        for line in &batch.raw_tail {
-            self.note_raw_line(src, wall, line);
-        }
+        self.keep_raw_tail(&batch, wall);
         let stats = self.source_mut(src);
         stats.lines += batch.lines;
         stats.bytes += batch.bytes;
@@ -1103,6 +1123,45 @@ impl Store {
             stats.last_error = Some((sample_text(sample.as_bytes()), reason));
         }
         self.generation += 1;
+    }
+
+    /// Keeps a batch's raw lines with the fields of the records they produced; a record whose
+    /// entry began in an earlier batch fills in that line, if the ring still holds it.
+    fn keep_raw_tail(&mut self, batch: &SourceBatch, wall: EpochMs) {
+        let src = batch.source;
+        let fields_of = |rec: RecordRef| match rec {
+            RecordRef::Http(r) => batch.http.get(r as usize).map(LineFields::of_http),
+            RecordRef::Auth(r) => batch.auth.get(r as usize).map(LineFields::of_auth),
+        };
+        let mut links = batch.raw_links.iter().peekable();
+        while let Some(&&(at, rec)) = links.peek() {
+            if at >= batch.raw_first {
+                break;
+            }
+            links.next();
+            if let Some(line) = self
+                .raw
+                .iter_mut()
+                .rev()
+                .find(|l| l.source == src && l.number == at)
+            {
+                line.fields = fields_of(rec);
+            }
+        }
+        for (i, line) in batch.raw_tail.iter().enumerate() {
+            let number = batch.raw_first + i as u64;
+            let mut fields = None;
+            while let Some(&&(at, rec)) = links.peek() {
+                if at > number {
+                    break;
+                }
+                links.next();
+                if at == number {
+                    fields = fields_of(rec);
+                }
+            }
+            self.note_raw_record(src, number, wall, line, fields);
+        }
     }
 
     /// Counts lines read by a source without events (used by the headless reader, which feeds

@@ -246,9 +246,13 @@ fn hints(state: &UiState) -> Vec<(String, &'static str)> {
             (k.first(A::Select), "detail"),
             (k.first(A::ProbeNow), "probe now"),
         ]),
+        View::Log if state.detail => {
+            wanted.extend([(updown.clone(), "scroll"), (k.first(A::Back), "close")]);
+        }
         View::Log => wanted.extend([
             (k.first(A::Filter), "filter"),
-            (k.first(A::Pause), "pause"),
+            (k.first(A::Select), "raw"),
+            (k.first(A::ScrollRight), "scroll"),
             (k.first(A::Last), "follow"),
         ]),
         View::Triage if state.detail => {
@@ -307,7 +311,7 @@ const HELP_ROWS: &[(&[KeyAction], &str)] = &[
     (&[KeyAction::First, KeyAction::Last], "jump to first / last"),
     (
         &[KeyAction::Select],
-        "drill down: route trend, probe or hypothesis detail",
+        "drill down: route trend, probe, hypothesis, raw log line",
     ),
     (
         &[KeyAction::Back],
@@ -319,9 +323,13 @@ const HELP_ROWS: &[(&[KeyAction], &str)] = &[
     (&[KeyAction::Sort], "origins: change sort order"),
     (
         &[KeyAction::Filter],
-        "log: filter lines (Enter keeps, Esc clears)",
+        "log: filter, e.g. status:4xx origin:contoso (Esc clears)",
     ),
     (&[KeyAction::Pause], "log: pause / resume"),
+    (
+        &[KeyAction::ScrollLeft, KeyAction::ScrollRight],
+        "log: scroll columns left / right (Home: back to the start)",
+    ),
 ];
 
 /// The help overlay's key column for a row: each action's keys, actions separated by ` / `

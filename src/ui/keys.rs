@@ -224,6 +224,8 @@ pub enum KeyAction {
     Sort,
     Filter,
     Pause,
+    ScrollLeft,
+    ScrollRight,
 }
 
 macro_rules! bindings {
@@ -281,6 +283,8 @@ bindings! {
     sort, "sort", Sort, ["s"];
     filter, "filter", Filter, ["/"];
     pause, "pause", Pause, ["p"];
+    scroll_left, "scroll-left", ScrollLeft, ["left"];
+    scroll_right, "scroll-right", ScrollRight, ["right"];
 }
 
 /// The built-in defaults are literals checked by the tests; a typo there falls back to a key

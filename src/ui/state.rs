@@ -85,7 +85,7 @@ pub struct UiState {
     pub range: TimeRange,
     pub frozen: bool,
     pub help: bool,
-    /// Probe detail pane open.
+    /// Detail pane open: a probe's, a hypothesis's, or the selected log line's raw text.
     pub detail: bool,
     pub detail_scroll: u16,
     pub log_paused: bool,
@@ -93,6 +93,10 @@ pub struct UiState {
     pub log_anchor: Option<u64>,
     pub log_filter: String,
     pub filter_editing: bool,
+    /// Columns the log's scrolling part is moved left by.
+    pub log_hscroll: u16,
+    /// The selected log line (set while drawing), which Enter opens.
+    pub log_selected: Option<u64>,
     pub origin_sort: OriginSort,
     pub mode_label: &'static str,
     pub ascii: bool,
@@ -123,6 +127,8 @@ impl UiState {
             log_anchor: None,
             log_filter: String::new(),
             filter_editing: false,
+            log_hscroll: 0,
+            log_selected: None,
             origin_sort: OriginSort::Failures,
             mode_label,
             ascii,
@@ -160,7 +166,7 @@ impl UiState {
     }
 
     fn move_selection(&mut self, by: isize) {
-        if self.detail && matches!(self.view, View::Probes | View::Triage) {
+        if self.detail && matches!(self.view, View::Probes | View::Triage | View::Log) {
             self.detail_scroll =
                 (self.detail_scroll as isize + by).clamp(0, u16::MAX as isize) as u16;
             return;
@@ -188,6 +194,12 @@ impl UiState {
                     self.switch_to(View::Trend);
                 }
             }
+            View::Log if self.log_selected.is_some() => {
+                // The line stays where it is while its raw text is read.
+                self.log_paused = true;
+                self.detail = true;
+                self.detail_scroll = 0;
+            }
             _ => {}
         }
     }
@@ -207,6 +219,9 @@ impl UiState {
         Action::Redraw
     }
 }
+
+/// Columns one Left or Right moves the log by.
+pub const HSCROLL_STEP: u16 = 8;
 
 /// Applies one key press, through the bindings in `state.keys`.
 pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
@@ -273,7 +288,12 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
         KeyAction::PageDown => state.move_selection(10),
         KeyAction::PageUp => state.move_selection(-10),
         KeyAction::First => {
-            if state.view == View::Log {
+            if state.view == View::Log && state.detail {
+                state.detail_scroll = 0;
+            } else if state.view == View::Log && state.log_hscroll > 0 {
+                // Back to the first column first, as Home does in a line of text.
+                state.log_hscroll = 0;
+            } else if state.view == View::Log {
                 state.move_selection(-(isize::MAX / 2));
             } else {
                 state.selected[state.view.index()] = 0;
@@ -303,7 +323,18 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
                 state.selected[View::Log.index()] = 0;
             }
         }
-        KeyAction::Sort | KeyAction::Filter | KeyAction::Pause => return Action::None,
+        KeyAction::ScrollLeft if state.view == View::Log => {
+            state.log_hscroll = state.log_hscroll.saturating_sub(HSCROLL_STEP);
+        }
+        KeyAction::ScrollRight if state.view == View::Log => {
+            // The view clamps it to the widest row.
+            state.log_hscroll = state.log_hscroll.saturating_add(HSCROLL_STEP);
+        }
+        KeyAction::Sort
+        | KeyAction::Filter
+        | KeyAction::Pause
+        | KeyAction::ScrollLeft
+        | KeyAction::ScrollRight => return Action::None,
     }
     Action::Redraw
 }

@@ -23,6 +23,8 @@ mod history_pty;
 mod hostile_text;
 mod keys_config;
 mod layers;
+mod log_view;
+mod log_view_pty;
 mod notify_webhooks;
 mod probe_axum;
 mod probe_credentials;

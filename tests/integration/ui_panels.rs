@@ -8,7 +8,7 @@ use corstop::cors::{Credentials, RawRequest, RawResponse, RequestShape, Stage, V
 use corstop::demo::svg::render_svg;
 use corstop::model::time::{MINUTE, SECOND};
 use corstop::sources::event::{
-    AuthClass, AuthRecord, HttpRecord, Hypothesis, Method, ProbeResult, SourceBatch,
+    AuthClass, AuthRecord, HttpRecord, Hypothesis, Method, ProbeResult, RecordRef, SourceBatch,
 };
 use corstop::store::{Store, StoreConfig, TimeMode};
 use corstop::ui::{Action, Theme, UiState, View, draw, handle_key, handle_mouse};
@@ -144,6 +144,9 @@ fn incident_store() -> Store {
             21 + i / 3,
             (i * 20) % 60
         ));
+        batch
+            .raw_links
+            .push((i as u64, RecordRef::Http(batch.http.len() as u32 - 1)));
     }
     for i in 0..5 {
         batch.http.push(http(
@@ -186,6 +189,9 @@ fn incident_store() -> Store {
     batch
         .raw_tail
         .push("2026-04-04 10:31:00 GET /health - 443 - 10.0.0.9 200 Cookie: session=abc123".into());
+    // The first /health record (at T0) is the one this line logged.
+    let health = batch.http.iter().position(|r| r.path == "/health").unwrap();
+    batch.raw_links.push((30, RecordRef::Http(health as u32)));
     s.apply_batch(batch, T0);
 
     let mut ab = SourceBatch {
@@ -461,7 +467,7 @@ fn log_panels_and_filter() {
         let (buf, _) = render(View::Log, w, h);
         let t = text(&buf);
         assert!(t.contains("web.log"), "{t}");
-        assert!(t.contains("GET /health"), "{t}");
+        assert!(t.contains("10:31:02 ✓  web.log │ GET     200"), "{t}");
         assert!(!t.contains("abc123"), "cookie must be redacted: {t}");
         insta::assert_snapshot!(format!("log_{w}x{h}"), t);
     }

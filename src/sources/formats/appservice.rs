@@ -166,6 +166,10 @@ impl LogParser for AuthText {
             n => Fed::Records(n),
         })
     }
+
+    fn entry_open(&self) -> bool {
+        self.pending.is_some()
+    }
 }
 
 /// Appends lossily (stack frames may carry odd bytes) without exceeding the message cap.

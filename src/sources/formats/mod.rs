@@ -87,6 +87,12 @@ pub trait LogParser: Send {
     fn header_prefix(&self) -> Option<&'static [u8]> {
         None
     }
+    /// Whether an entry begun on an earlier line is still held, even though the last line
+    /// returned records (a format that emits an entry when the next one starts). The live log
+    /// uses it to show each record beside the line that began it.
+    fn entry_open(&self) -> bool {
+        false
+    }
 }
 
 /// Options that shape parsers (user-supplied nginx `log_format`, generic JSON field mapping).
