@@ -227,6 +227,40 @@ pub fn usable_by(cli: &Cli, settings: Settings) -> Result<Settings, String> {
     Ok(settings)
 }
 
+/// The display zone: `--tz` or `CORSTOP_TZ`, else the file's `tz` (checked when the file was
+/// read), else the local zone.
+pub fn zone(
+    args: &DashboardArgs,
+    file_tz: Option<&str>,
+) -> Result<crate::model::zone::Zone, ConfigError> {
+    use crate::model::zone::Zone;
+    match (&args.tz, file_tz) {
+        (Some(tz), _) => Zone::parse(tz).map_err(|e| invalid(args.given_as("tz"), e.to_string())),
+        (None, Some(tz)) => Ok(Zone::parse(tz).unwrap_or_default()),
+        (None, None) => Ok(Zone::local().zone),
+    }
+}
+
+/// Flags replace the file's endpoints and origins (flags > file), keeping the rest of the
+/// file's probe settings.
+pub fn apply_probe_flags(p: &mut ProbeSettings, urls: &[String], origins: &[String]) {
+    if !urls.is_empty() {
+        p.endpoint = urls
+            .iter()
+            .map(|u| crate::sources::probe::EndpointSpec {
+                url: u.clone(),
+                critical: false,
+                origins: None,
+                shapes: None,
+                allow_unsafe_actual: false,
+            })
+            .collect();
+    }
+    if !origins.is_empty() {
+        p.origins = origins.to_vec();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,39 +303,5 @@ mod tests {
             assert!(err.starts_with("CORSTOP_ORIGIN: "), "{err}");
             assert!(err.contains(says), "{given}: {err}");
         }
-    }
-}
-
-/// The display zone: `--tz` or `CORSTOP_TZ`, else the file's `tz` (checked when the file was
-/// read), else the local zone.
-pub fn zone(
-    args: &DashboardArgs,
-    file_tz: Option<&str>,
-) -> Result<crate::model::zone::Zone, ConfigError> {
-    use crate::model::zone::Zone;
-    match (&args.tz, file_tz) {
-        (Some(tz), _) => Zone::parse(tz).map_err(|e| invalid(args.given_as("tz"), e.to_string())),
-        (None, Some(tz)) => Ok(Zone::parse(tz).unwrap_or_default()),
-        (None, None) => Ok(Zone::local().zone),
-    }
-}
-
-/// Flags replace the file's endpoints and origins (flags > file), keeping the rest of the
-/// file's probe settings.
-pub fn apply_probe_flags(p: &mut ProbeSettings, urls: &[String], origins: &[String]) {
-    if !urls.is_empty() {
-        p.endpoint = urls
-            .iter()
-            .map(|u| crate::sources::probe::EndpointSpec {
-                url: u.clone(),
-                critical: false,
-                origins: None,
-                shapes: None,
-                allow_unsafe_actual: false,
-            })
-            .collect();
-    }
-    if !origins.is_empty() {
-        p.origins = origins.to_vec();
     }
 }
