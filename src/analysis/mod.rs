@@ -167,7 +167,7 @@ pub struct ViewModel {
     pub auth_bursts: [waves::AuthBursts; 3],
     /// The clients' own recurrences over each range (see [`bursts::client_periods`]).
     pub auth_clients: [bursts::ClientPeriods; 3],
-    /// Newest first.
+    /// Newest first, whatever their time: [`Self::auth_samples_in`] keeps to a range.
     pub auth_samples: Vec<AuthSample>,
     pub probes: Vec<ProbeRow>,
     /// Full results behind `probes`, same order, for the detail pane.
@@ -210,6 +210,21 @@ impl ViewModel {
     }
     pub fn auth_clients(&self, r: TimeRange) -> &bursts::ClientPeriods {
         &self.auth_clients[r.index()]
+    }
+    /// The newest auth failures inside `r` (from the start of its first bucket, as the auth
+    /// chart above them), newest first.
+    pub fn auth_samples_in(&self, r: TimeRange) -> &[AuthSample] {
+        let start = self.auth_timeline(r).axis.start;
+        let n = self
+            .auth_samples
+            .iter()
+            .take_while(|s| s.time >= start)
+            .count();
+        &self.auth_samples[..n]
+    }
+    /// Route health and auth failures over `r`.
+    pub fn health(&self, r: TimeRange) -> &overview::RangeHealth {
+        &self.overview.by_range[r.index()]
     }
     /// The board entry of [`ViewModel::top`] (from [`ViewModel::triage_now`]).
     pub fn top_entry(&self) -> Option<&Entry> {
@@ -299,9 +314,10 @@ pub fn snapshot_range(
 /// every store change.
 pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> ViewModel {
     let critical = overview::critical_routes(store);
-    let (trends, origins, auth) = series::compute(store, &critical);
+    let (trends, mut origins, auth) = series::compute(store, &critical);
     let mut probes: Vec<ProbeRow> = store.probe_latest().iter().map(probe_row).collect();
     name_hosts_when_several(&mut probes);
+    series::note_probes(&mut origins, &probes);
     let probe_results = store.probe_latest().to_vec();
     let probe_history = probe_histories(store);
     let labels: Vec<&str> = store.sources().iter().map(|s| s.label.as_str()).collect();

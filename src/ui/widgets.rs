@@ -11,14 +11,19 @@ use crate::model::text;
 use crate::model::time::format_duration;
 
 use super::glyphs::Glyphs;
+use super::legend;
 use super::state::UiState;
 use super::theme::Theme;
 
 pub fn status_span(status: Status, theme: &Theme, g: &Glyphs) -> Span<'static> {
-    let (sym, style) = match status {
-        Status::Ok => (g.ok, theme.status_ok),
-        Status::Degraded => (g.degraded, theme.status_degraded),
-        Status::Page => (g.page, theme.status_page),
+    let (sym, entry) = match status {
+        Status::Ok => (g.ok, &legend::STATUS_OK),
+        Status::Degraded => (g.degraded, &legend::STATUS_DEGRADED),
+        Status::Page => (g.page, &legend::STATUS_PAGE),
+    };
+    let style = match status {
+        Status::Page => theme.status_page,
+        _ => entry.style_of(theme),
     };
     Span::styled(format!(" {sym} {} ", status.label()), style)
 }
@@ -27,13 +32,13 @@ pub fn status_span(status: Status, theme: &Theme, g: &Glyphs) -> Span<'static> {
 /// it has held, so it reads without colour; DEGRADED and OK as the status badges.
 pub fn status_badge(status: &StatusSummary, theme: &Theme, g: &Glyphs) -> Span<'static> {
     match status.level {
-        Status::Page => Span::styled(
+        Status::Page => legend::STATUS_PAGE.styled(
             format!(
                 " {} PAGE {} ",
                 g.page,
                 format_duration(status.page_for_ms().unwrap_or(0))
             ),
-            theme.alert_page,
+            theme,
         ),
         level => status_span(level, theme, g),
     }
@@ -86,6 +91,7 @@ pub fn selectable_table(
     theme: &Theme,
     g: &Glyphs,
 ) {
+    legend::note_headers(&header);
     let n = rows.len();
     let selected = state.clamp_selection(n);
     let empty = n == 0;
@@ -93,7 +99,7 @@ pub fn selectable_table(
         .header(Row::new(header).style(theme.table_header))
         .block(panel(title, theme, g))
         .row_highlight_style(theme.row_selected)
-        .highlight_symbol(Line::from(format!("{} ", g.selected)))
+        .highlight_symbol(Line::from(format!("{} ", legend::SELECTED.mark(g))))
         .highlight_spacing(HighlightSpacing::Always);
     let mut ts = TableState::default();
     if !empty {
