@@ -91,7 +91,11 @@ pub struct LogLine {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProbeRow {
     pub time: EpochMs,
+    /// The route template of the URL's path.
     pub endpoint: String,
+    /// The host (with port, and scheme when two are probed) when the probes reach several,
+    /// `None` when they all reach one.
+    pub host: Option<String>,
     pub url: String,
     pub origin: String,
     pub shape: String,
@@ -318,6 +322,8 @@ pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> V
     let mut probes: Vec<ProbeRow> = store.probe_latest().iter().map(probe_row).collect();
     name_hosts_when_several(&mut probes);
     series::note_probes(&mut origins, &probes);
+    let mut overview = overview::compute(store, &critical, &probes, wall_now);
+    overview::add_refusals(&mut overview, &origins);
     let probe_results = store.probe_latest().to_vec();
     let probe_history = probe_histories(store);
     let labels: Vec<&str> = store.sources().iter().map(|s| s.label.as_str()).collect();
@@ -351,7 +357,7 @@ pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> V
         generation: store.generation(),
         time_mode: store.mode(),
         bucket_ms: store.bucket_ms(),
-        overview: overview::compute(store, &critical, &probes, wall_now),
+        overview,
         trends,
         origins,
         auth,
@@ -422,18 +428,28 @@ pub fn url_path(url: &str) -> &str {
 }
 
 /// Endpoints on different hosts would look identical by path alone: when the probes reach more
-/// than one host, every endpoint is named `host/path`.
+/// than one host (port included), every row names its host; when the same host is probed
+/// under two schemes, the scheme too.
 fn name_hosts_when_several(rows: &mut [ProbeRow]) {
-    let host = |url: &str| -> String {
-        let rest = url.split_once("://").map_or(url, |(_, r)| r);
-        rest.split(['/', '?', '#']).next().unwrap_or("").to_string()
+    let split = |url: &str| -> (String, String) {
+        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        (scheme.to_ascii_lowercase(), host.to_ascii_lowercase())
     };
-    let first = rows.first().map(|r| host(&r.url));
-    if rows.iter().all(|r| Some(host(&r.url)) == first) {
+    let mut seen: Vec<(String, String)> = rows.iter().map(|r| split(&r.url)).collect();
+    seen.sort();
+    seen.dedup();
+    if seen.len() < 2 {
         return;
     }
+    let hosts_differ = seen.iter().any(|(_, h)| *h != seen[0].1);
+    let schemes_differ = seen.iter().any(|(s, _)| *s != seen[0].0);
     for r in rows {
-        r.endpoint = format!("{}{}", host(&r.url), r.endpoint);
+        let (scheme, host) = split(&r.url);
+        r.host = Some(match (hosts_differ, schemes_differ) {
+            (_, true) => format!("{scheme}://{host}"),
+            _ => host,
+        });
     }
 }
 
@@ -459,6 +475,7 @@ fn probe_row(p: &ProbeResult) -> ProbeRow {
     ProbeRow {
         time: p.time,
         endpoint: crate::store::route::template(url_path(&p.url)).into_owned(),
+        host: None,
         url: p.url.clone(),
         origin: p.origin.clone(),
         shape: p.shape.name.clone(),
@@ -488,6 +505,49 @@ mod tests {
         ] {
             assert_eq!(url_path(url), path, "{url}");
         }
+    }
+
+    #[test]
+    fn several_hosts_are_named_with_what_tells_them_apart() {
+        let row = |url: &str| ProbeRow {
+            time: 0,
+            endpoint: crate::store::route::template(url_path(url)).into_owned(),
+            host: None,
+            url: url.into(),
+            origin: "https://app.contoso.com".into(),
+            shape: "PUT auth+json".into(),
+            credentials: crate::cors::Credentials::default(),
+            critical: false,
+            allowed: true,
+            code: "ok".into(),
+            transport: None,
+            hidden_status: None,
+            latency_ms: None,
+            instance: None,
+            doubled_acao: false,
+        };
+        let names = |urls: &[&str]| {
+            let mut rows: Vec<ProbeRow> = urls.iter().map(|u| row(u)).collect();
+            name_hosts_when_several(&mut rows);
+            rows.into_iter().map(|r| r.host).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&["https://a.com/x", "https://a.com/y"]),
+            vec![None, None]
+        );
+        assert_eq!(
+            names(&["https://eu.api.com/x", "https://us.api.com/x"]),
+            vec![Some("eu.api.com".into()), Some("us.api.com".into())]
+        );
+        // Ports tell hosts apart too, and a scheme when the host is the same.
+        assert_eq!(
+            names(&["https://a.com:8443/x", "https://a.com/x"]),
+            vec![Some("a.com:8443".into()), Some("a.com".into())]
+        );
+        assert_eq!(
+            names(&["http://a.com/x", "https://a.com/x"]),
+            vec![Some("http://a.com".into()), Some("https://a.com".into())]
+        );
     }
 
     #[test]

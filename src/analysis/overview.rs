@@ -4,7 +4,8 @@
 //! status rule in [`super::status`].
 //!
 //! A request is cross-origin when its log line carries an origin (direct or from the Referer);
-//! it failed when its status is 400 or above, or when it is an OPTIONS answered outside 2xx.
+//! it failed when its status is 400 or above, when it is an OPTIONS answered outside 2xx, or
+//! when the browser refused an answer the server logged as fine ([`add_refusals`]).
 
 use rustc_hash::FxHashSet;
 
@@ -32,7 +33,11 @@ pub struct RouteHealth {
     pub options_total: u64,
     pub options_ok: u64,
     pub cross_origin_total: u64,
+    /// Cross-origin requests that failed for the page, the refused ones included.
     pub cross_origin_failed: u64,
+    /// Of `cross_origin_failed`, answers the server logged as fine that the browser refused
+    /// (see [`super::series::Refused`]).
+    pub cross_origin_refused: u64,
     pub status_401: u64,
     pub status_403: u64,
 }
@@ -213,24 +218,54 @@ impl HealthAcc {
             .collect();
         auth.failures = self.class_counts.iter().sum();
         let mut routes: Vec<RouteHealth> = self.routes.into_iter().map(|(_, r)| r).collect();
-        routes.sort_by(|a, b| {
-            let bad = |r: &RouteHealth| {
-                r.below_objective()
-                    || r.cross_origin_failure_rate()
-                        .is_some_and(|x| x > PAGE_FAILURE_RATE)
-            };
-            bad(b)
-                .cmp(&bad(a))
-                .then(b.critical.cmp(&a.critical))
-                .then(b.cross_origin_failed.cmp(&a.cross_origin_failed))
-                .then(b.options_total.cmp(&a.options_total))
-                .then(a.route.cmp(&b.route))
-        });
+        sort_routes(&mut routes);
         RangeHealth {
             routes,
             auth,
             requests: self.requests,
         }
+    }
+}
+
+/// Problems first, then critical routes, then the most failures and preflights.
+fn sort_routes(routes: &mut [RouteHealth]) {
+    routes.sort_by(|a, b| {
+        let bad = |r: &RouteHealth| {
+            r.below_objective()
+                || r.cross_origin_failure_rate()
+                    .is_some_and(|x| x > PAGE_FAILURE_RATE)
+        };
+        bad(b)
+            .cmp(&bad(a))
+            .then(b.critical.cmp(&a.critical))
+            .then(b.cross_origin_failed.cmp(&a.cross_origin_failed))
+            .then(b.options_total.cmp(&a.options_total))
+            .then(a.route.cmp(&b.route))
+    });
+}
+
+/// Counts what the browser refused among each route's cross-origin failures, from the origin
+/// tables of the same ranges (they pair preflights with their requests), so the route table
+/// and the origins view agree. The tables keep the most failing pairs, so nothing refused is
+/// left out of the count.
+pub fn add_refusals(o: &mut Overview, tables: &[super::OriginTable; 3]) {
+    let apply = |routes: &mut [RouteHealth], t: &super::OriginTable| {
+        for r in routes.iter_mut() {
+            let refused: u64 = t
+                .cells
+                .iter()
+                .filter(|c| c.route == r.route)
+                .map(|c| c.refused.total())
+                .sum();
+            r.cross_origin_refused = refused;
+            r.cross_origin_failed += refused;
+        }
+        sort_routes(routes);
+    };
+    // The status window is the 15-minute range.
+    apply(&mut o.routes, &tables[super::TimeRange::M15.index()]);
+    for (h, t) in o.by_range.iter_mut().zip(tables) {
+        apply(&mut h.routes, t);
     }
 }
 

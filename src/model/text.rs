@@ -239,6 +239,70 @@ pub fn shorten_endpoint(endpoint: &str, max: usize, ellipsis: &str) -> String {
     format!("{host}{path}")
 }
 
+/// Fits a column of host names (with their port, or a scheme) into `max` columns so that
+/// different hosts still read differently: first the domain they all share goes
+/// (`contoso-api-eu.…`), then the start they all share (`…eu.…`), and only then each loses its
+/// middle.
+pub fn fit_hosts(hosts: &[&str], max: usize, ellipsis: &str) -> Vec<String> {
+    if hosts.iter().all(|h| width(h) <= max) {
+        return hosts.iter().map(|h| h.to_string()).collect();
+    }
+    let mut distinct: Vec<&str> = hosts.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 2 {
+        return hosts
+            .iter()
+            .map(|h| shorten_middle(h, max, ellipsis))
+            .collect();
+    }
+    // Labels shared at the end by every host, leaving each at least one of its own.
+    let labels: Vec<Vec<&str>> = distinct.iter().map(|h| h.split('.').collect()).collect();
+    let fewest = labels.iter().map(Vec::len).min().unwrap_or(0);
+    let mut shared = 0;
+    while shared + 1 < fewest {
+        let label = labels[0][labels[0].len() - 1 - shared];
+        if labels
+            .iter()
+            .all(|l| l[l.len() - 1 - shared] == label)
+        {
+            shared += 1;
+        } else {
+            break;
+        }
+    }
+    let strip_domain = |h: &str| -> String {
+        if shared == 0 {
+            return h.to_string();
+        }
+        let l: Vec<&str> = h.split('.').collect();
+        format!("{}.{ellipsis}", l[..l.len() - shared].join("."))
+    };
+    let short: Vec<String> = hosts.iter().map(|h| strip_domain(h)).collect();
+    if short.iter().all(|h| width(h) <= max) {
+        return short;
+    }
+    // The start they all share, in whole characters, leaving each something of its own.
+    let first: Vec<char> = short[0].chars().collect();
+    let mut prefix = first.len();
+    for h in &short[1..] {
+        prefix = prefix.min(h.chars().zip(&first).take_while(|(a, b)| a == *b).count());
+    }
+    let shortest = short.iter().map(|h| h.chars().count()).min().unwrap_or(0);
+    prefix = prefix.min(shortest.saturating_sub(1));
+    short
+        .iter()
+        .map(|h| {
+            let h = if prefix > width(ellipsis) {
+                format!("{ellipsis}{}", h.chars().skip(prefix).collect::<String>())
+            } else {
+                h.clone()
+            };
+            shorten_middle(&h, max, ellipsis)
+        })
+        .collect()
+}
+
 /// Cuts to `max` columns, marking the cut with `…`.
 pub fn fit(s: &str, max: usize) -> String {
     cut(s, max, "…")
@@ -458,6 +522,37 @@ mod shorten_tests {
             let got = shorten_endpoint(e, max, "…");
             assert_eq!(got, want, "{e} {max}");
             assert!(width(&got) <= max, "{got}");
+        }
+    }
+
+    #[test]
+    fn hosts_stay_distinct() {
+        let hosts = [
+            "contoso-api-eu.azurewebsites.net",
+            "contoso-api-us.azurewebsites.net",
+            "contoso-api-eu.azurewebsites.net",
+        ];
+        assert_eq!(
+            fit_hosts(&hosts, 40, "…"),
+            hosts.map(String::from).to_vec()
+        );
+        assert_eq!(
+            fit_hosts(&hosts, 16, "…"),
+            ["contoso-api-eu.…", "contoso-api-us.…", "contoso-api-eu.…"]
+        );
+        assert_eq!(fit_hosts(&hosts, 8, "…"), ["…eu.…", "…us.…", "…eu.…"]);
+        assert_eq!(fit_hosts(&hosts, 8, "~"), ["~eu.~", "~us.~", "~eu.~"]);
+        // Nothing shared: each loses its middle.
+        assert_eq!(
+            fit_hosts(&["api.contoso.com", "orders.fabrikam.net"], 10, "…"),
+            ["api.c….com", "order….net"]
+        );
+        // One host only: its middle.
+        assert_eq!(fit_hosts(&["api.contoso.com"], 9, "…"), ["api.….com"]);
+        for max in 1..20 {
+            for h in fit_hosts(&hosts, max, "…") {
+                assert!(width(&h) <= max, "{h} {max}");
+            }
         }
     }
 }

@@ -342,7 +342,7 @@ pub fn help_lines(keys: &KeyBindings) -> Vec<(String, &'static str)> {
 /// Widest key column in the help overlay; longer key lists are cut with an ellipsis.
 const HELP_KEY_WIDTH: usize = 24;
 /// Narrowest column of the help overlay when it is laid out in several.
-const HELP_COLUMN_MIN: u16 = 72;
+const HELP_COLUMN_MIN: u16 = 64;
 
 /// The help overlay's keys, as lines.
 fn help_key_lines(state: &UiState, theme: &Theme, g: &Glyphs) -> Vec<Line<'static>> {

@@ -424,13 +424,6 @@ entry!(
     "2xx preflights never followed by their request (the browser refused the answer)"
 );
 entry!(
-    COL_DOMINANT,
-    "Dominant",
-    "Dominant",
-    table_header,
-    "the most frequent failing status and method"
-);
-entry!(
     COL_WHY,
     "Why",
     "Why",
@@ -716,8 +709,7 @@ pub static SECTIONS: &[Section] = &[
             &COL_FAILED,
             &COL_RATE,
             &COL_UNFOL,
-            &COL_DOMINANT,
-            &COL_WHY,
+                        &COL_WHY,
             &COL_HID,
             &COL_SHAPE,
             &COL_CODE,
@@ -793,7 +785,7 @@ pub fn explains_header(header: &str) -> bool {
         || SECTIONS.iter().filter(|s| s.title == "Columns").any(|s| {
             s.entries
                 .iter()
-                .any(|e| e.glyph.split_whitespace().any(|w| w == header))
+                .any(|e| e.glyph == header || e.glyph.split_whitespace().any(|w| w == header))
         })
 }
 

@@ -56,7 +56,52 @@ pub fn panel<'a>(title: impl Into<String>, theme: &Theme, g: &Glyphs) -> Block<'
 
 /// Cuts `s` to `width` display columns, marking the cut with the glyph set's ellipsis.
 pub fn fit(s: &str, width: usize, g: &Glyphs) -> String {
-    text::cut(s, width, g.ellipsis)
+    if text::width(s) <= width {
+        return s.to_string();
+    }
+    text::cut(s, width, legend::SHORTENED.mark(g))
+}
+
+/// A route or path in `width` columns, shortened by whole segments ([`text::shorten_path`]).
+pub fn short_path(s: &str, width: usize, g: &Glyphs) -> String {
+    if text::width(s) <= width {
+        return s.to_string();
+    }
+    text::shorten_path(s, width, legend::SHORTENED.mark(g))
+}
+
+/// A column of origins in `width` columns ([`text::fit_origins`]).
+pub fn short_origins<'a>(
+    origins: impl IntoIterator<Item = &'a str>,
+    width: usize,
+    g: &Glyphs,
+) -> Vec<String> {
+    let origins: Vec<&str> = origins.into_iter().collect();
+    if origins.iter().all(|o| text::width(o) <= width) {
+        return origins.into_iter().map(String::from).collect();
+    }
+    text::fit_origins(origins, width, legend::SHORTENED.mark(g))
+}
+
+/// An endpoint (`host/path` or a URL) in `width` columns ([`text::shorten_endpoint`]).
+pub fn short_endpoint(s: &str, width: usize, g: &Glyphs) -> String {
+    if text::width(s) <= width {
+        return s.to_string();
+    }
+    text::shorten_endpoint(s, width, legend::SHORTENED.mark(g))
+}
+
+/// Any other name (a source label, an instance) in `width` columns, losing its middle.
+pub fn short_middle(s: &str, width: usize, g: &Glyphs) -> String {
+    if text::width(s) <= width {
+        return s.to_string();
+    }
+    text::shorten_middle(s, width, legend::SHORTENED.mark(g))
+}
+
+/// A panel title naming the window it covers: ` Routes · last 15m `.
+pub fn window_title(name: &str, range: crate::analysis::TimeRange) -> String {
+    format!(" {name} · last {} ", range.label())
 }
 
 /// `12`, `9999`, `12.3k`, `4.5M`.
@@ -144,6 +189,14 @@ pub fn longest<'a>(header: &str, values: impl Iterator<Item = &'a str>) -> usize
 /// their minimum) so the last text column, usually the most telling, stays whole. Spare width
 /// stays at the right instead of pushing numbers away from names.
 pub fn fit_widths(area_width: u16, cols: &[Col]) -> Vec<Constraint> {
+    column_widths(area_width, cols)
+        .into_iter()
+        .map(Constraint::Length)
+        .collect()
+}
+
+/// [`fit_widths`] as numbers, so cells can be shortened to their column.
+pub fn column_widths(area_width: u16, cols: &[Col]) -> Vec<u16> {
     let spacing = cols.len().saturating_sub(1) as u16;
     let fixed: u16 = cols
         .iter()
@@ -174,10 +227,7 @@ pub fn fit_widths(area_width: u16, cols: &[Col]) -> Vec<Constraint> {
             excess -= give;
         }
     }
-    widths
-        .into_iter()
-        .map(|w| Constraint::Length(w as u16))
-        .collect()
+    widths.into_iter().map(|w| w as u16).collect()
 }
 
 /// A count cell: muted when zero, in the `bad` style when `warn`.

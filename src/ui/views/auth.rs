@@ -16,7 +16,8 @@ use super::trend::{axis_line, spark_line};
 use crate::ui::glyphs::Glyphs;
 use crate::ui::state::UiState;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{count, fit, panel, selectable_table};
+use crate::ui::legend;
+use crate::ui::widgets::{count, fit, panel, selectable_table, short_middle, window_title};
 
 pub fn auth(
     frame: &mut Frame,
@@ -42,7 +43,18 @@ pub fn auth(
         Layout::horizontal([Constraint::Min(40), Constraint::Length(26)]).areas(top);
 
     let inner_w = chart.width.saturating_sub(2) as usize;
-    let bars_w = inner_w.saturating_sub(9 + 7).max(1);
+    // Class names whole when the chart is wide; shortened in their middle otherwise.
+    let label_w = if inner_w >= 100 {
+        classes
+            .iter()
+            .map(|c| c.as_str().len())
+            .max()
+            .unwrap_or(8)
+            .max(8)
+    } else {
+        8
+    };
+    let bars_w = inner_w.saturating_sub(label_w + 1 + 7).max(1);
     let status_cols: Vec<[u32; 2]> = a
         .columns
         .iter()
@@ -62,6 +74,7 @@ pub fn auth(
     let mut lines = vec![
         spark_line(
             "401",
+            label_w,
             bars_w,
             &pick(&sc, 0),
             max,
@@ -72,6 +85,7 @@ pub fn auth(
         ),
         spark_line(
             "403",
+            label_w,
             bars_w,
             &pick(&sc, 1),
             max,
@@ -83,9 +97,10 @@ pub fn auth(
     ];
     for c in classes.iter().take(6) {
         let series: Vec<u64> = cc.iter().map(|col| col[*c as usize]).collect();
-        let label: String = c.as_str().chars().take(8).collect();
+        let label = short_middle(c.as_str(), label_w, g);
         lines.push(spark_line(
             &label,
+            label_w,
             bars_w,
             &series,
             max,
@@ -95,13 +110,18 @@ pub fn auth(
             g,
         ));
     }
-    lines.push(burst_marks(waves, a.columns.len(), bars_w, theme, g));
-    lines.push(axis_line(a.axis.start, a.axis.end, bars_w, theme));
+    lines.push(burst_marks(waves, a.columns.len(), label_w, bars_w, theme, g));
+    let mut axis = axis_line(a.axis.start, a.axis.end, bars_w, theme);
+    axis.spans.insert(0, Span::raw(" ".repeat(label_w - 8)));
+    lines.push(axis);
     lines.push(burst_summary(waves, inner_w, theme, g));
     lines.push(client_summary(clients, inner_w, theme, g));
     frame.render_widget(
         Paragraph::new(lines).block(panel(
-            format!(" 401/403 beside auth failures ({}) ", state.range.label()),
+            format!(
+                " 401/403 beside auth failures · last {} ",
+                state.range.label()
+            ),
             theme,
             g,
         )),
@@ -127,22 +147,27 @@ pub fn auth(
     }
     frame.render_widget(
         Paragraph::new(mlines).block(panel(
-            format!(" By method ({}) ", state.range.label()),
+            window_title("By method", state.range),
             theme,
             g,
         )),
         methods,
     );
 
+    // Border, highlight mark, the three first columns and the spaces between.
+    let message_w = (bottom.width as usize).saturating_sub(2 + 2 + 8 + 20 + 16 + 3);
     let rows: Vec<Row> = model
-        .auth_samples
+        .auth_samples_in(state.range)
         .iter()
         .map(|s| {
             Row::new(vec![
                 Cell::from(Span::styled(format_hms(s.time), theme.axis)),
-                Cell::from(Span::styled(s.class.as_str(), theme.series_auth)),
-                Cell::from(s.operation.clone()),
-                Cell::from(s.message.clone()),
+                Cell::from(Span::styled(
+                    s.class.as_str(),
+                    legend::SERIES_AUTH.style_of(theme),
+                )),
+                Cell::from(fit(&s.operation, 16, g)),
+                Cell::from(fit(&s.message, message_w, g)),
             ])
         })
         .collect();
@@ -151,7 +176,10 @@ pub fn auth(
         frame,
         bottom,
         state,
-        " Latest auth failures (redacted) ".into(),
+        format!(
+            " Latest auth failures · last {} (redacted) ",
+            state.range.label()
+        ),
         vec!["Time", "Class", "Operation", "Message"],
         rows,
         vec![
@@ -170,6 +198,7 @@ pub fn auth(
 fn burst_marks(
     waves: &AuthBursts,
     columns: usize,
+    label_w: usize,
     width: usize,
     theme: &Theme,
     g: &Glyphs,
@@ -187,7 +216,11 @@ fn burst_marks(
     let mut marks = String::with_capacity(spread);
     for (i, &h) in folded.iter().enumerate() {
         let cells = (i + 1) * spread / n - i * spread / n;
-        let ch = if h { g.burst } else { ' ' };
+        let ch = if h {
+            legend::BURST.mark(g).chars().next().unwrap_or(g.burst)
+        } else {
+            ' '
+        };
         marks.extend(std::iter::repeat_n(ch, cells));
     }
     let label_style = if waves.bursts.is_empty() {
@@ -196,7 +229,7 @@ fn burst_marks(
         theme.warning.add_modifier(Modifier::BOLD)
     };
     Line::from(vec![
-        Span::styled(format!("{:>8} ", "bursts"), label_style),
+        Span::styled(format!("{:>label_w$} ", "bursts"), label_style),
         Span::styled(marks, theme.warning),
         Span::styled(format!(" {:>6}", waves.bursts.len()), theme.text),
     ])

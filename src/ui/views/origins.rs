@@ -1,4 +1,5 @@
-//! Failures by origin: which origins fail, on which routes, with what.
+//! Failures by origin: which origins fail, on which routes, with what — including the answers
+//! the server logged as fine that the browser refused.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -9,15 +10,13 @@ use crate::analysis::series::sort_cells;
 use crate::analysis::{PAGE_FAILURE_RATE, ViewModel};
 
 use crate::ui::glyphs::Glyphs;
+use crate::ui::legend;
 use crate::ui::state::UiState;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{Col, count, fit_widths, longest, num, percent, selectable_table};
-
-/// "401 OPTIONS ×104", or "-".
-fn dominant_text(c: &crate::analysis::OriginCell) -> String {
-    c.dominant
-        .map_or("-".into(), |(s, m, n)| format!("{s} {m} ×{}", count(n)))
-}
+use crate::ui::widgets::{
+    Col, column_widths, count, fit, longest, num, percent, selectable_table, short_origins,
+    short_path,
+};
 
 pub fn origins(
     frame: &mut Frame,
@@ -30,35 +29,76 @@ pub fn origins(
     let table = model.origin_table(state.range);
     let mut cells = table.cells.clone();
     sort_cells(&mut cells, state.origin_sort);
-    let [main, legend] = Layout::vertical([Constraint::Min(5), Constraint::Length(1)]).areas(area);
+    let [main, note] = Layout::vertical([Constraint::Min(5), Constraint::Length(1)]).areas(area);
     state.row_routes = cells.iter().map(|c| c.route.clone()).collect();
-    // The follow-up share needs room; at 80 columns the origin matters more (the triage board
-    // still weighs the share).
+    // The follow-up share needs room; at 80 columns the origin matters more (the failures
+    // already count what was refused).
     let show_unfollowed = main.width >= 100;
-    let mut header = vec![
-        "Route", "Origin", "Req", "Failed", "Rate", "Unfol", "Dominant",
+    let whys: Vec<String> = cells.iter().map(|c| c.why()).collect();
+    let mut header = vec!["Route", "Origin", "Req", "Failed", "Rate", "Unfol", "Why"];
+    let mut cols = vec![
+        Col::Text {
+            longest: longest("Route", cells.iter().map(|c| c.route.as_str())),
+            // `/api/orders/{id}` whole where it can be.
+            min: longest("Route", cells.iter().map(|c| c.route.as_str())).min(16) as u16,
+        },
+        Col::Text {
+            longest: longest("Origin", cells.iter().map(|c| c.origin.as_str())) + 1,
+            min: 18,
+        },
+        Col::Fixed(5),
+        Col::Fixed(6),
+        Col::Fixed(6),
+        Col::Fixed(6),
+        Col::Text {
+            longest: longest("Why", whys.iter().map(String::as_str)),
+            min: 15,
+        },
     ];
     if !show_unfollowed {
         header.remove(5);
+        cols.remove(5);
     }
+    let widths = column_widths(main.width, &cols);
+    let (route_w, origin_w) = (widths[0] as usize, widths[1] as usize);
+    let why_w = *widths.last().unwrap_or(&15) as usize;
+    let origins = short_origins(cells.iter().map(|c| c.origin.as_str()), origin_w - 1, g);
     let rows: Vec<Row> = cells
         .iter()
-        .map(|c| {
+        .zip(&origins)
+        .zip(&whys)
+        .map(|((c, origin), why)| {
             let origin = if c.derived {
-                Span::styled(format!("~{}", c.origin), theme.derived)
+                Line::from(vec![
+                    legend::DERIVED.span(g, theme),
+                    Span::styled(origin.clone(), theme.derived),
+                ])
             } else {
-                Span::styled(c.origin.clone(), theme.text)
+                Line::styled(origin.clone(), theme.text)
             };
             let rate = c.failure_rate();
             let rate_style = if c.failed == 0 {
                 theme.muted
             } else if rate > PAGE_FAILURE_RATE {
-                theme.bad
+                legend::COLOUR_BAD.style_of(theme)
             } else {
-                theme.warning
+                legend::COLOUR_WARNING.style_of(theme)
             };
+            let why_style = if c.refused.total() > 0 {
+                theme.bad
+            } else if c.failed > 0 {
+                theme.text
+            } else {
+                theme.muted
+            };
+            if c.failed > 0 {
+                legend::TIMES.style_of(theme);
+            }
+            if let Some(code) = &c.probe_code {
+                legend::note_code(code);
+            }
             let mut row_cells = vec![
-                Cell::from(c.route.clone()),
+                Cell::from(short_path(&c.route, route_w, g)),
                 Cell::from(origin),
                 num(c.requests, theme, false),
                 num(c.failed, theme, true),
@@ -70,14 +110,7 @@ pub fn origins(
                     ),
                     None => Span::styled("-", theme.muted),
                 }),
-                Cell::from(Span::styled(
-                    dominant_text(c),
-                    if c.dominant.is_some() {
-                        theme.text
-                    } else {
-                        theme.muted
-                    },
-                )),
+                Cell::from(Span::styled(fit(why, why_w, g), why_style)),
             ];
             if !show_unfollowed {
                 row_cells.remove(5);
@@ -90,75 +123,29 @@ pub fn origins(
         main,
         state,
         format!(
-            " Failing endpoints by origin ({}, sorted by {}) ",
+            " Failing endpoints by origin · last {}, sorted by {} ",
             state.range.label(),
             state.origin_sort.label()
         ),
         header,
         rows,
-        fit_widths(
-            main.width,
-            [
-                Col::Text {
-                    longest: longest("Route", cells.iter().map(|c| c.route.as_str())),
-                    min: 12,
-                },
-                Col::Text {
-                    longest: longest("Origin", cells.iter().map(|c| c.origin.as_str())) + 1,
-                    min: 20,
-                },
-                Col::Fixed(5),
-                Col::Fixed(6),
-                Col::Fixed(6),
-                Col::Fixed(6),
-                // Text, so the count is never cut: "401 OPTIONS ×104" read as "×10" otherwise.
-                Col::Text {
-                    longest: longest(
-                        "Dominant",
-                        cells
-                            .iter()
-                            .map(dominant_text)
-                            .collect::<Vec<_>>()
-                            .iter()
-                            .map(String::as_str),
-                    ),
-                    min: 15,
-                },
-            ]
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| show_unfollowed || *i != 5)
-            .map(|(_, c)| c)
-            .collect::<Vec<_>>()
-            .as_slice(),
-        ),
+        widths.into_iter().map(Constraint::Length).collect(),
         theme,
         g,
     );
-    let mut legend_spans = vec![
-        Span::styled("~", theme.derived),
-        Span::styled(" origin from Referer · ", theme.muted),
-        Span::styled(
-            format!(
-                "failed: >= 400 or OPTIONS not 2xx · {} req. without origin",
-                count(table.without_origin)
-            ),
-            theme.muted,
+    let mut note_spans = vec![Span::styled(
+        format!(
+            "{} requests without an origin, not listed · {} explains every column",
+            count(table.without_origin),
+            state.keys.first(crate::ui::KeyAction::Help).unwrap_or_default()
         ),
-    ];
-    if show_unfollowed {
-        legend_spans.push(Span::styled(
-            " · unfol: 2xx preflights never followed by their request",
-            theme.muted,
-        ));
-    }
+        theme.muted,
+    )];
     if table.cells_left_out > 0 {
-        legend_spans.push(Span::styled(
+        note_spans.push(Span::styled(
             format!("   {} more pairs not shown", table.cells_left_out),
             theme.warning,
         ));
     }
-    frame.render_widget(Line::from(legend_spans), legend);
+    frame.render_widget(Line::from(note_spans), note);
 }
-
-// ---------------------------------------------------------------- auth

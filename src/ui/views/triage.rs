@@ -17,6 +17,7 @@ use crate::analysis::triage::{Entry, State};
 use crate::model::time::{EpochMs, format_duration, format_hm, format_hms};
 
 use crate::ui::glyphs::Glyphs;
+use crate::ui::legend;
 use crate::ui::state::UiState;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{Col, fit, fit_widths, panel, selectable_table};
@@ -40,9 +41,10 @@ pub fn state_label(s: State) -> &'static str {
 
 pub fn state_style(s: State, theme: &Theme) -> Style {
     match s {
-        State::Supported => theme.triage_supported,
-        State::Ended | State::Weakened => theme.triage_weakened,
-        State::NoEvidence => theme.triage_none,
+        State::Supported => legend::SUPPORTED.style_of(theme),
+        State::Ended => legend::ENDED.style_of(theme),
+        State::Weakened => legend::WEAKENED.style_of(theme),
+        State::NoEvidence => legend::NO_EVIDENCE.style_of(theme),
     }
 }
 
@@ -88,13 +90,14 @@ fn board_row(rank: usize, e: &Entry, bar_w: usize, ascii: bool, theme: &Theme) -
             state_style(e.state, theme),
         )),
         Cell::from(Line::from(vec![
-            Span::styled(full, muted_if_none(theme.score_bar)),
+            Span::styled(full, muted_if_none(legend::SCORE_BAR.style_of(theme))),
             Span::styled(empty, theme.muted),
             Span::styled(format!(" {:>3}", e.score), muted_if_none(theme.text)),
         ])),
         Cell::from(Span::styled(
             if e.began_before_window {
                 // First seen at the window's start: it may have begun before.
+                legend::BEFORE_WINDOW.style_of(theme);
                 format!("<{}", clock(e.first_seen))
             } else {
                 clock(e.first_seen)
@@ -137,7 +140,11 @@ pub fn entry_detail_lines(
     if !e.disagreements.is_empty() {
         section(&mut out, "Logs and probes disagree");
         for line in &e.disagreements {
-            out.push(Line::styled(format!("  ! {line}"), theme.disagreement));
+            out.push(Line::from(vec![
+                Span::raw("  "),
+                legend::DISAGREE.span(g, theme),
+                Span::styled(format!(" {line}"), theme.disagreement),
+            ]));
         }
     }
     section(&mut out, "Evidence");
@@ -253,7 +260,16 @@ pub fn triage(
 
     if state.detail && !side_by_side {
         if let Some(e) = entry {
-            draw_detail(frame, area, state, e, board.now, true, theme, g);
+            draw_detail(
+                frame,
+                area,
+                state,
+                e,
+                (board.now, board.span_ms),
+                true,
+                theme,
+                g,
+            );
             return;
         }
         state.detail = false;
@@ -310,7 +326,7 @@ pub fn triage(
         table_area,
         state,
         format!(
-            " Triage, last {} (Enter: detail) ",
+            " Triage · last {} (Enter: detail) ",
             format_duration(board.span_ms)
         ),
         vec!["#", "Id", "Hypothesis", "State", "Score", "First"],
@@ -321,7 +337,7 @@ pub fn triage(
     );
     if let (Some(d), Some(e)) = (detail_area, entry) {
         let open = state.detail;
-        draw_detail(frame, d, state, e, board.now, open, theme, g);
+        draw_detail(frame, d, state, e, (board.now, board.span_ms), open, theme, g);
     }
 }
 
@@ -333,7 +349,7 @@ fn draw_detail(
     area: Rect,
     state: &mut UiState,
     e: &Entry,
-    now: EpochMs,
+    (now, span_ms): (EpochMs, EpochMs),
     open: bool,
     theme: &Theme,
     g: &Glyphs,
@@ -345,13 +361,17 @@ fn draw_detail(
     } else {
         0
     };
-    let suffix = if open { "— Esc closes " } else { "" };
+    let suffix = format!(
+        "· last {} {}",
+        format_duration(span_ms),
+        if open { "— Esc closes " } else { "" }
+    );
     let title = entry_title(
         " ",
         e,
-        (area.width as usize).saturating_sub(4 + crate::model::text::width(suffix)),
+        (area.width as usize).saturating_sub(4 + crate::model::text::width(&suffix)),
         g,
-    ) + suffix;
+    ) + &suffix;
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
