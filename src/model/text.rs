@@ -262,10 +262,7 @@ pub fn fit_hosts(hosts: &[&str], max: usize, ellipsis: &str) -> Vec<String> {
     let mut shared = 0;
     while shared + 1 < fewest {
         let label = labels[0][labels[0].len() - 1 - shared];
-        if labels
-            .iter()
-            .all(|l| l[l.len() - 1 - shared] == label)
-        {
+        if labels.iter().all(|l| l[l.len() - 1 - shared] == label) {
             shared += 1;
         } else {
             break;
@@ -532,10 +529,7 @@ mod shorten_tests {
             "contoso-api-us.azurewebsites.net",
             "contoso-api-eu.azurewebsites.net",
         ];
-        assert_eq!(
-            fit_hosts(&hosts, 40, "…"),
-            hosts.map(String::from).to_vec()
-        );
+        assert_eq!(fit_hosts(&hosts, 40, "…"), hosts.map(String::from).to_vec());
         assert_eq!(
             fit_hosts(&hosts, 16, "…"),
             ["contoso-api-eu.…", "contoso-api-us.…", "contoso-api-eu.…"]

@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use ratatui::style::Style;
 use ratatui::text::Span;
 
-use super::glyphs::{ASCII, Glyphs, UNICODE};
+use super::glyphs::Glyphs;
 use super::theme::Theme;
 
 /// One mark, abbreviation or colour.
@@ -58,577 +58,200 @@ pub struct Section {
     pub entries: &'static [&'static Entry],
 }
 
-macro_rules! entry {
-    ($name:ident, $glyph:expr, $ascii:expr, $style:ident, $meaning:expr) => {
-        pub static $name: Entry = Entry {
-            glyph: $glyph,
-            ascii: $ascii,
-            meaning: $meaning,
-            style: |t| t.$style,
+// One table, kept as a table: an entry a line or two.
+#[rustfmt::skip]
+mod entries {
+    use super::Entry;
+    use crate::ui::glyphs::{ASCII, UNICODE};
+
+    macro_rules! entry {
+        ($name:ident, $glyph:expr, $ascii:expr, $style:ident, $meaning:expr) => {
+            pub static $name: Entry = Entry {
+                glyph: $glyph,
+                ascii: $ascii,
+                meaning: $meaning,
+                style: |t| t.$style,
+            };
         };
-    };
+    }
+
+    // ------------------------------------------------------------------------ status
+    entry!(STATUS_OK, "✔ OK", "[ok] OK", status_ok,
+        "every source reading, every probe passing, every route within its objective");
+    entry!(STATUS_DEGRADED, "▲ DEGRADED", "[!] DEGRADED", status_degraded,
+        "a route's preflight 2xx under 99.9 % (15m), or a probe blocked");
+    entry!(STATUS_PAGE, "✖ PAGE 4m", "[X] PAGE 4m", alert_page,
+        "over 5 % of cross-origin requests failing on a critical route (10m); held for 4m");
+    entry!(PAGE_PENDING, "page pending 2m", "page pending 2m", warning,
+        "the PAGE condition holds, for 2m so far, not yet long enough to page");
+    entry!(REASON, "▲", "[!]", warning,
+        "one reason for the status (overview)");
+    entry!(MODE, "LIVE REPLAY DEMO", "LIVE REPLAY DEMO", mode,
+        "following logs as written; replaying a file's history; the built-in demo");
+    entry!(FROZEN, "FROZEN", "FROZEN", frozen,
+        "the screen is held (f); data keeps arriving underneath");
+    entry!(TOP, "top: H4 …", "top: H4 ~", triage_supported,
+        "the leading hypothesis, when the evidence supports it, with its score");
+
+    // ------------------------------------------------------------------------------ marks
+    entry!(CRITICAL, UNICODE.critical, ASCII.critical, critical,
+        "before a route or endpoint: critical (a probe marks it so)");
+    entry!(BELOW_OBJECTIVE, "0.0%!", "0.0%!", bad,
+        "after a preflight success rate: under the 99.9 % objective");
+    entry!(DERIVED, "~", "~", derived,
+        "before an origin: taken from the Referer (the log has no Origin)");
+    entry!(SHORTENED, UNICODE.ellipsis, ASCII.ellipsis, muted,
+        "inside or at the end of a name: shortened to fit (never before an origin)");
+    entry!(SELECTED, UNICODE.selected, ASCII.selected, text,
+        "the selected row");
+    entry!(TIMES, "×30", "×30", text,
+        "how many times: the cell's most frequent failure");
+    entry!(INCLUDE, "*", "*", text,
+        "after a probe's shape: sent with credentials (cookies) among probes without");
+    entry!(BEFORE_WINDOW, "<10:31:02Z", "<10:31:02Z", muted,
+        "first seen at the window's start: it may have begun before");
+    entry!(BURST, "▲▲▲", "^^^", warning,
+        "under the auth chart: columns inside a 401/403 burst");
+    entry!(RAMP, "▁▃▅█", ".:=@", text,
+        "bar height per column, relative to the peak named in the panel title");
+    entry!(SCORE_BAR, "███░░", "###..", score_bar,
+        "a hypothesis score out of 100");
+    entry!(REPEATED, "▲ repeated header", "[!] repeated header", warning,
+        "probe evidence: a CORS header sent more than once (browsers refuse it)");
+    entry!(DISAGREE, "!", "!", disagreement,
+        "triage detail: the logs and the probes disagree");
+    entry!(OTHER, "(other)", "(other)", warning,
+        "routes or origins folded together once their distinct-name cap is reached");
+
+    // ------------------------------------------------------------------------------ verdicts
+    entry!(ALLOWED, "ALLOWED", "ALLOWED", verdict_allowed,
+        "the browser would let the page read it");
+    entry!(BLOCKED, "BLOCKED", "BLOCKED", verdict_blocked,
+        "the browser would refuse it (the code says why)");
+    entry!(UNKNOWN, "UNKNOWN", "UNKNOWN", warning,
+        "corstop's own limit stopped the probe: neither verdict holds");
+    entry!(SUPPORTED, "SUPPORTED", "SUPPORTED", triage_supported,
+        "the evidence in the window supports the hypothesis");
+    entry!(ENDED, "ended 10:31", "ended 10:31", triage_weakened,
+        "was supported, no longer seen since that time");
+    entry!(WEAKENED, "weakened", "weakened", triage_weakened,
+        "evidence against outweighs it");
+    entry!(NO_EVIDENCE, "no evidence", "no evidence", triage_none,
+        "nothing in the window points to it");
+
+    // ------------------------------------------------------------------------------ colours
+    entry!(COLOUR_BAD, "85.7%", "85.7%", bad,
+        "past its threshold: under the preflight objective, over 5 % failing, a refusal");
+    entry!(COLOUR_WARNING, "0.4%", "0.4%", warning,
+        "failing, below the page threshold");
+    entry!(COLOUR_GOOD, "100.0%", "100.0%", good,
+        "meets its objective");
+    entry!(COLOUR_NONE, "0  -", "0  -", muted,
+        "nothing counted, or nothing to divide");
+    entry!(SERIES_2XX, "2xx", "2xx", series_2xx,
+        "trend series: OPTIONS answered 2xx");
+    entry!(SERIES_3XX, "3xx", "3xx", series_3xx,
+        "trend series: redirected preflights");
+    entry!(SERIES_401, "401", "401", series_401,
+        "series and counts: 401 Unauthorized");
+    entry!(SERIES_403, "403", "403", series_403,
+        "series and counts: 403 Forbidden");
+    entry!(SERIES_404, "404/5", "404/5", series_404,
+        "trend series: 404 or 405 (OPTIONS not routed)");
+    entry!(SERIES_5XX, "5xx", "5xx", series_5xx,
+        "trend series: server errors");
+    entry!(SERIES_OTHER, "other", "other", series_other,
+        "trend series: 1xx, 400, 429 and other 4xx");
+    entry!(SERIES_AUTH, "expired", "expired", series_auth,
+        "auth log failure classes (expired, audience, malformed-or-missing...)");
+
+    // ------------------------------------------------------------------------------ columns
+    entry!(COL_NON_2XX, "Non-2xx", "Non-2xx", table_header,
+        "failing preflights per column over the range, one scale for every route");
+    entry!(COL_OPT, "OPT", "OPT", table_header,
+        "OPTIONS requests (preflights)");
+    entry!(COL_2XX_PCT, "2xx%", "2xx%", table_header,
+        "share of preflights answered 2xx");
+    entry!(COL_XO_PCT, "xo%", "xo%", table_header,
+        "share of cross-origin requests (with an Origin) that failed");
+    entry!(COL_401, "401 403", "401 403", table_header,
+        "responses with that status");
+    entry!(COL_OPTIONS, "OPTIONS", "OPTIONS", table_header,
+        "preflights in the range");
+    entry!(COL_STATUS_CLASSES, "2xx 3xx 404/5 5xx other", "2xx 3xx 404/5 5xx other", table_header,
+        "preflights by status class (404/5: 404 or 405)");
+    entry!(COL_REQ, "Req", "Req", table_header,
+        "requests of the route from the origin");
+    entry!(COL_FAILED, "Failed", "Failed", table_header,
+        "failed for the page: status >= 400, OPTIONS not 2xx, or refused by the browser");
+    entry!(COL_RATE, "Rate", "Rate", table_header,
+        "Failed / Req");
+    entry!(COL_UNFOL, "Unfol", "Unfol", table_header,
+        "2xx preflights never followed by their request (the browser refused the answer)");
+    entry!(COL_WHY, "Why", "Why", table_header,
+        "why requests failed: statuses, or what the browser refused (doubled ACAO...)");
+    entry!(COL_HID, "Hid", "Hid", table_header,
+        "the status the browser hides from the page (DevTools shows only 'CORS error')");
+    entry!(COL_SHAPE, "Shape", "Shape", table_header,
+        "the request probed: method, headers, credentials (+cred: cookies)");
+    entry!(COL_CODE, "Code", "Code", table_header,
+        "the verdict code (see Verdict codes)");
+    entry!(COL_LATENCY, "Latency", "Latency", table_header,
+        "preflight and actual request, together");
+    entry!(COL_INSTANCE, "Instance", "Instance", table_header,
+        "which server instance answered");
+    entry!(COL_CLASS, "Class", "Class", table_header,
+        "the auth failure's class, from its code or phrase");
+    entry!(COL_STATE, "State", "State", table_header,
+        "a hypothesis's state, or a source's (tailing, waiting...)");
+    entry!(COL_SCORE, "Score", "Score", table_header,
+        "how strongly the evidence supports it, 0-100");
+    entry!(COL_FIRST, "First", "First", table_header,
+        "when its signals were first seen");
+    entry!(COL_LINES_PER_SEC, "lines/s", "lines/s", table_header,
+        "lines read per second");
+    entry!(COL_ERRORS, "Errors", "Errors", table_header,
+        "lines that did not parse (the latest is shown)");
+    entry!(EVENTS_NAMES, "ev / names", "ev / names", text,
+        "folded events, and how many distinct names they had");
+    entry!(OLD_FUTURE, "old future folded", "old future folded", text,
+        "events older than retention or ahead of now, dropped; bucket keys folded");
+
+    // ------------------------------------------------------------------------------ codes
+    entry!(CODE_OK, "ok", "ok", text,
+        "nothing failed");
+    entry!(CODE_NOT_JUDGED, "not-judged", "not-judged", muted,
+        "no response to judge");
+    entry!(CODE_NETWORK, "network-error", "network-error", bad,
+        "no HTTP answer: DNS, refused, TLS, timeout");
+    entry!(CODE_REDIRECT, "preflight-redirect", "preflight-redirect", bad,
+        "the preflight was redirected (never allowed)");
+    entry!(CODE_ACAO_MISSING, "acao-missing", "acao-missing", bad,
+        "no Access-Control-Allow-Origin on the preflight");
+    entry!(CODE_ACTUAL_ACAO_MISSING, "actual-acao-missing", "actual-acao-missing", bad,
+        "no Access-Control-Allow-Origin on the response (often errors only)");
+    entry!(CODE_ACAO_MULTIPLE, "acao-multiple", "acao-multiple", bad,
+        "Access-Control-Allow-Origin sent more than once, or with several values");
+    entry!(CODE_ACAO_INVALID, "acao-invalid", "acao-invalid", bad,
+        "Access-Control-Allow-Origin is not an origin");
+    entry!(CODE_ACAO_WILDCARD, "acao-wildcard-credentials", "acao-wildcard-credentials", bad,
+        "'*' for a request with credentials");
+    entry!(CODE_ACAO_MISMATCH, "acao-mismatch", "acao-mismatch", bad,
+        "another origin than the page's");
+    entry!(CODE_ACAC, "acac-not-true", "acac-not-true", bad,
+        "credentials sent, Access-Control-Allow-Credentials not 'true'");
+    entry!(CODE_PREFLIGHT_NOT_OK, "preflight-not-ok", "preflight-not-ok", bad,
+        "the preflight's status is not 2xx (Hid shows it)");
+    entry!(CODE_METHODS_UNPARSABLE, "allow-methods-unparsable", "allow-methods-unparsable", bad,
+        "Access-Control-Allow-Methods does not parse");
+    entry!(CODE_HEADERS_UNPARSABLE, "allow-headers-unparsable", "allow-headers-unparsable", bad,
+        "Access-Control-Allow-Headers does not parse");
+    entry!(CODE_METHOD, "method-not-allowed", "method-not-allowed", bad,
+        "the method is not in Access-Control-Allow-Methods");
+    entry!(CODE_HEADER, "header-not-allowed", "header-not-allowed", bad,
+        "a request header is not in Access-Control-Allow-Headers");
 }
-
-// ------------------------------------------------------------------------------ status
-entry!(
-    STATUS_OK,
-    "✔ OK",
-    "[ok] OK",
-    status_ok,
-    "every source reading, every probe passing, every route within its objective"
-);
-entry!(
-    STATUS_DEGRADED,
-    "▲ DEGRADED",
-    "[!] DEGRADED",
-    status_degraded,
-    "a route's preflight 2xx under 99.9 % (15m), or a probe blocked"
-);
-entry!(
-    STATUS_PAGE,
-    "✖ PAGE 4m",
-    "[X] PAGE 4m",
-    alert_page,
-    "over 5 % of cross-origin requests failing on a critical route (10m); held for 4m"
-);
-entry!(
-    PAGE_PENDING,
-    "page pending 2m",
-    "page pending 2m",
-    warning,
-    "the PAGE condition holds, for 2m so far, not yet long enough to page"
-);
-entry!(
-    REASON,
-    "▲",
-    "[!]",
-    warning,
-    "one reason for the status (overview)"
-);
-entry!(
-    MODE,
-    "LIVE REPLAY DEMO",
-    "LIVE REPLAY DEMO",
-    mode,
-    "following logs as written; replaying a file's history; the built-in demo"
-);
-entry!(
-    FROZEN,
-    "FROZEN",
-    "FROZEN",
-    frozen,
-    "the screen is held (f); data keeps arriving underneath"
-);
-entry!(
-    TOP,
-    "top: H4 …",
-    "top: H4 ~",
-    triage_supported,
-    "the leading hypothesis, when the evidence supports it, with its score"
-);
-
-// ------------------------------------------------------------------------------ marks
-entry!(
-    CRITICAL,
-    UNICODE.critical,
-    ASCII.critical,
-    critical,
-    "before a route or endpoint: critical (a probe marks it so)"
-);
-entry!(
-    BELOW_OBJECTIVE,
-    "0.0%!",
-    "0.0%!",
-    bad,
-    "after a preflight success rate: under the 99.9 % objective"
-);
-entry!(
-    DERIVED,
-    "~",
-    "~",
-    derived,
-    "before an origin: taken from the Referer (the log has no Origin)"
-);
-entry!(
-    SHORTENED,
-    UNICODE.ellipsis,
-    ASCII.ellipsis,
-    muted,
-    "inside or at the end of a name: shortened to fit (never before an origin)"
-);
-entry!(
-    SELECTED,
-    UNICODE.selected,
-    ASCII.selected,
-    text,
-    "the selected row"
-);
-entry!(
-    TIMES,
-    "×30",
-    "×30",
-    text,
-    "how many times: the cell's most frequent failure"
-);
-entry!(
-    INCLUDE,
-    "*",
-    "*",
-    text,
-    "after a probe's shape: sent with credentials (cookies) among probes without"
-);
-entry!(
-    BEFORE_WINDOW,
-    "<10:31:02Z",
-    "<10:31:02Z",
-    muted,
-    "first seen at the window's start: it may have begun before"
-);
-entry!(
-    BURST,
-    "▲▲▲",
-    "^^^",
-    warning,
-    "under the auth chart: columns inside a 401/403 burst"
-);
-entry!(
-    RAMP,
-    "▁▃▅█",
-    ".:=@",
-    text,
-    "bar height per column, relative to the peak named in the panel title"
-);
-entry!(
-    SCORE_BAR,
-    "███░░",
-    "###..",
-    score_bar,
-    "a hypothesis score out of 100"
-);
-entry!(
-    REPEATED,
-    "▲ repeated header",
-    "[!] repeated header",
-    warning,
-    "probe evidence: a CORS header sent more than once (browsers refuse it)"
-);
-entry!(
-    DISAGREE,
-    "!",
-    "!",
-    disagreement,
-    "triage detail: the logs and the probes disagree"
-);
-entry!(
-    OTHER,
-    "(other)",
-    "(other)",
-    warning,
-    "routes or origins folded together once their distinct-name cap is reached"
-);
-
-// ------------------------------------------------------------------------------ verdicts
-entry!(
-    ALLOWED,
-    "ALLOWED",
-    "ALLOWED",
-    verdict_allowed,
-    "the browser would let the page read it"
-);
-entry!(
-    BLOCKED,
-    "BLOCKED",
-    "BLOCKED",
-    verdict_blocked,
-    "the browser would refuse it (the code says why)"
-);
-entry!(
-    UNKNOWN,
-    "UNKNOWN",
-    "UNKNOWN",
-    warning,
-    "corstop's own limit stopped the probe: neither verdict holds"
-);
-entry!(
-    SUPPORTED,
-    "SUPPORTED",
-    "SUPPORTED",
-    triage_supported,
-    "the evidence in the window supports the hypothesis"
-);
-entry!(
-    ENDED,
-    "ended 10:31",
-    "ended 10:31",
-    triage_weakened,
-    "was supported, no longer seen since that time"
-);
-entry!(
-    WEAKENED,
-    "weakened",
-    "weakened",
-    triage_weakened,
-    "evidence against outweighs it"
-);
-entry!(
-    NO_EVIDENCE,
-    "no evidence",
-    "no evidence",
-    triage_none,
-    "nothing in the window points to it"
-);
-
-// ------------------------------------------------------------------------------ colours
-entry!(
-    COLOUR_BAD,
-    "85.7%",
-    "85.7%",
-    bad,
-    "past its threshold: under the preflight objective, over 5 % failing, a refusal"
-);
-entry!(
-    COLOUR_WARNING,
-    "0.4%",
-    "0.4%",
-    warning,
-    "failing, below the page threshold"
-);
-entry!(COLOUR_GOOD, "100.0%", "100.0%", good, "meets its objective");
-entry!(
-    COLOUR_NONE,
-    "0  -",
-    "0  -",
-    muted,
-    "nothing counted, or nothing to divide"
-);
-entry!(
-    SERIES_2XX,
-    "2xx",
-    "2xx",
-    series_2xx,
-    "trend series: OPTIONS answered 2xx"
-);
-entry!(
-    SERIES_3XX,
-    "3xx",
-    "3xx",
-    series_3xx,
-    "trend series: redirected preflights"
-);
-entry!(
-    SERIES_401,
-    "401",
-    "401",
-    series_401,
-    "series and counts: 401 Unauthorized"
-);
-entry!(
-    SERIES_403,
-    "403",
-    "403",
-    series_403,
-    "series and counts: 403 Forbidden"
-);
-entry!(
-    SERIES_404,
-    "404/5",
-    "404/5",
-    series_404,
-    "trend series: 404 or 405 (OPTIONS not routed)"
-);
-entry!(
-    SERIES_5XX,
-    "5xx",
-    "5xx",
-    series_5xx,
-    "trend series: server errors"
-);
-entry!(
-    SERIES_OTHER,
-    "other",
-    "other",
-    series_other,
-    "trend series: 1xx, 400, 429 and other 4xx"
-);
-entry!(
-    SERIES_AUTH,
-    "expired",
-    "expired",
-    series_auth,
-    "auth log failure classes (expired, audience, malformed-or-missing...)"
-);
-
-// ------------------------------------------------------------------------------ columns
-entry!(
-    COL_OPT,
-    "OPT",
-    "OPT",
-    table_header,
-    "OPTIONS requests (preflights)"
-);
-entry!(
-    COL_2XX_PCT,
-    "2xx%",
-    "2xx%",
-    table_header,
-    "share of preflights answered 2xx"
-);
-entry!(
-    COL_XO_PCT,
-    "xo%",
-    "xo%",
-    table_header,
-    "share of cross-origin requests (with an Origin) that failed"
-);
-entry!(
-    COL_401,
-    "401 403",
-    "401 403",
-    table_header,
-    "responses with that status"
-);
-entry!(
-    COL_OPTIONS,
-    "OPTIONS",
-    "OPTIONS",
-    table_header,
-    "preflights in the range"
-);
-entry!(
-    COL_STATUS_CLASSES,
-    "2xx 3xx 404/5 5xx other",
-    "2xx 3xx 404/5 5xx other",
-    table_header,
-    "preflights by status class (404/5: 404 or 405)"
-);
-entry!(
-    COL_REQ,
-    "Req",
-    "Req",
-    table_header,
-    "requests of the route from the origin"
-);
-entry!(
-    COL_FAILED,
-    "Failed",
-    "Failed",
-    table_header,
-    "failed for the page: status >= 400, OPTIONS not 2xx, or refused by the browser"
-);
-entry!(COL_RATE, "Rate", "Rate", table_header, "Failed / Req");
-entry!(
-    COL_UNFOL,
-    "Unfol",
-    "Unfol",
-    table_header,
-    "2xx preflights never followed by their request (the browser refused the answer)"
-);
-entry!(
-    COL_WHY,
-    "Why",
-    "Why",
-    table_header,
-    "why requests failed: statuses, or what the browser refused (doubled ACAO...)"
-);
-entry!(
-    COL_HID,
-    "Hid",
-    "Hid",
-    table_header,
-    "the status the browser hides from the page (DevTools shows only 'CORS error')"
-);
-entry!(
-    COL_SHAPE,
-    "Shape",
-    "Shape",
-    table_header,
-    "the request probed: method, headers, credentials (+cred: cookies)"
-);
-entry!(
-    COL_CODE,
-    "Code",
-    "Code",
-    table_header,
-    "the verdict code (see Verdict codes)"
-);
-entry!(
-    COL_LATENCY,
-    "Latency",
-    "Latency",
-    table_header,
-    "preflight and actual request, together"
-);
-entry!(
-    COL_INSTANCE,
-    "Instance",
-    "Instance",
-    table_header,
-    "which server instance answered"
-);
-entry!(
-    COL_CLASS,
-    "Class",
-    "Class",
-    table_header,
-    "the auth failure's class, from its code or phrase"
-);
-entry!(
-    COL_STATE,
-    "State",
-    "State",
-    table_header,
-    "a hypothesis's state, or a source's (tailing, waiting...)"
-);
-entry!(
-    COL_SCORE,
-    "Score",
-    "Score",
-    table_header,
-    "how strongly the evidence supports it, 0-100"
-);
-entry!(
-    COL_FIRST,
-    "First",
-    "First",
-    table_header,
-    "when its signals were first seen"
-);
-entry!(
-    COL_LINES_PER_SEC,
-    "lines/s",
-    "lines/s",
-    table_header,
-    "lines read per second"
-);
-entry!(
-    COL_ERRORS,
-    "Errors",
-    "Errors",
-    table_header,
-    "lines that did not parse (the latest is shown)"
-);
-entry!(
-    EVENTS_NAMES,
-    "ev / names",
-    "ev / names",
-    text,
-    "folded events, and how many distinct names they had"
-);
-entry!(
-    OLD_FUTURE,
-    "old future folded",
-    "old future folded",
-    text,
-    "events older than retention or ahead of now, dropped; bucket keys folded"
-);
-
-// ------------------------------------------------------------------------------ codes
-entry!(CODE_OK, "ok", "ok", text, "nothing failed");
-entry!(
-    CODE_NOT_JUDGED,
-    "not-judged",
-    "not-judged",
-    muted,
-    "no response to judge"
-);
-entry!(
-    CODE_NETWORK,
-    "network-error",
-    "network-error",
-    bad,
-    "no HTTP answer: DNS, refused, TLS, timeout"
-);
-entry!(
-    CODE_REDIRECT,
-    "preflight-redirect",
-    "preflight-redirect",
-    bad,
-    "the preflight was redirected (never allowed)"
-);
-entry!(
-    CODE_ACAO_MISSING,
-    "acao-missing",
-    "acao-missing",
-    bad,
-    "no Access-Control-Allow-Origin on the preflight"
-);
-entry!(
-    CODE_ACTUAL_ACAO_MISSING,
-    "actual-acao-missing",
-    "actual-acao-missing",
-    bad,
-    "no Access-Control-Allow-Origin on the response (often errors only)"
-);
-entry!(
-    CODE_ACAO_MULTIPLE,
-    "acao-multiple",
-    "acao-multiple",
-    bad,
-    "Access-Control-Allow-Origin sent more than once, or with several values"
-);
-entry!(
-    CODE_ACAO_INVALID,
-    "acao-invalid",
-    "acao-invalid",
-    bad,
-    "Access-Control-Allow-Origin is not an origin"
-);
-entry!(
-    CODE_ACAO_WILDCARD,
-    "acao-wildcard-credentials",
-    "acao-wildcard-credentials",
-    bad,
-    "'*' for a request with credentials"
-);
-entry!(
-    CODE_ACAO_MISMATCH,
-    "acao-mismatch",
-    "acao-mismatch",
-    bad,
-    "another origin than the page's"
-);
-entry!(
-    CODE_ACAC,
-    "acac-not-true",
-    "acac-not-true",
-    bad,
-    "credentials sent, Access-Control-Allow-Credentials not 'true'"
-);
-entry!(
-    CODE_PREFLIGHT_NOT_OK,
-    "preflight-not-ok",
-    "preflight-not-ok",
-    bad,
-    "the preflight's status is not 2xx (Hid shows it)"
-);
-entry!(
-    CODE_METHODS_UNPARSABLE,
-    "allow-methods-unparsable",
-    "allow-methods-unparsable",
-    bad,
-    "Access-Control-Allow-Methods does not parse"
-);
-entry!(
-    CODE_HEADERS_UNPARSABLE,
-    "allow-headers-unparsable",
-    "allow-headers-unparsable",
-    bad,
-    "Access-Control-Allow-Headers does not parse"
-);
-entry!(
-    CODE_METHOD,
-    "method-not-allowed",
-    "method-not-allowed",
-    bad,
-    "the method is not in Access-Control-Allow-Methods"
-);
-entry!(
-    CODE_HEADER,
-    "header-not-allowed",
-    "header-not-allowed",
-    bad,
-    "a request header is not in Access-Control-Allow-Headers"
-);
+pub use entries::*;
 
 /// The live log's own marks, listed under their heading as soon as the log view gives them.
 pub static LOG_MARKS: &[&Entry] = &[];
@@ -700,6 +323,7 @@ pub static SECTIONS: &[Section] = &[
         title: "Columns",
         entries: &[
             &COL_OPT,
+            &COL_NON_2XX,
             &COL_2XX_PCT,
             &COL_XO_PCT,
             &COL_401,
@@ -709,7 +333,7 @@ pub static SECTIONS: &[Section] = &[
             &COL_FAILED,
             &COL_RATE,
             &COL_UNFOL,
-                        &COL_WHY,
+            &COL_WHY,
             &COL_HID,
             &COL_SHAPE,
             &COL_CODE,

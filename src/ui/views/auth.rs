@@ -14,9 +14,9 @@ use crate::sources::event::AuthClass;
 
 use super::trend::{axis_line, spark_line};
 use crate::ui::glyphs::Glyphs;
+use crate::ui::legend;
 use crate::ui::state::UiState;
 use crate::ui::theme::Theme;
-use crate::ui::legend;
 use crate::ui::widgets::{count, fit, panel, selectable_table, short_middle, window_title};
 
 pub fn auth(
@@ -28,20 +28,105 @@ pub fn auth(
     g: &Glyphs,
 ) {
     let a = model.auth_timeline(state.range);
-    let classes: Vec<AuthClass> = AuthClass::ALL
-        .iter()
-        .copied()
-        .filter(|c| a.class_totals[*c as usize] > 0 || *c == AuthClass::Expired)
-        .collect();
-    let waves = model.auth_bursts(state.range);
-    let clients = model.auth_clients(state.range);
-    // Series, the burst marks, the axis, the burst summary, the clients line, and the border.
-    let chart_h = (2 + classes.len().min(6) + 1 + 1 + 1 + 1 + 2) as u16;
+    let chart_h = chart_height(model, state.range);
     let [top, bottom] =
         Layout::vertical([Constraint::Length(chart_h), Constraint::Min(5)]).areas(area);
     let [chart, methods] =
         Layout::horizontal([Constraint::Min(40), Constraint::Length(26)]).areas(top);
 
+    auth_chart(frame, chart, state, model, theme, g);
+
+    let mut mlines = vec![Line::styled(
+        format!("{:<8}{:>7}{:>7}", "method", "401", "403"),
+        theme.table_header,
+    )];
+    for (m, n401, n403) in &a.by_method {
+        lines_push_method(&mut mlines, m.as_str(), *n401, *n403, theme);
+    }
+    if a.by_method.is_empty() {
+        mlines.push(Line::styled("no 401/403", theme.muted));
+    } else if a
+        .by_method
+        .first()
+        .is_some_and(|(m, _, _)| *m == crate::sources::event::Method::Options)
+    {
+        mlines.push(Line::styled("OPTIONS leads: suspect", theme.warning));
+        mlines.push(Line::styled("preflight auth (H2)", theme.warning));
+    }
+    frame.render_widget(
+        Paragraph::new(mlines).block(panel(window_title("By method", state.range), theme, g)),
+        methods,
+    );
+
+    // Border, highlight mark, the three first columns and the spaces between.
+    let message_w = (bottom.width as usize).saturating_sub(2 + 2 + 8 + 20 + 16 + 3);
+    let rows: Vec<Row> = model
+        .auth_samples_in(state.range)
+        .iter()
+        .map(|s| {
+            Row::new(vec![
+                Cell::from(Span::styled(format_hms(s.time), theme.axis)),
+                Cell::from(Span::styled(
+                    s.class.as_str(),
+                    legend::SERIES_AUTH.style_of(theme),
+                )),
+                Cell::from(fit(&s.operation, 16, g)),
+                Cell::from(fit(&s.message, message_w, g)),
+            ])
+        })
+        .collect();
+    state.row_routes.clear();
+    selectable_table(
+        frame,
+        bottom,
+        state,
+        format!(
+            " Latest auth failures · last {} (redacted) ",
+            state.range.label()
+        ),
+        vec!["Time", "Class", "Operation", "Message"],
+        rows,
+        vec![
+            Constraint::Length(8),
+            Constraint::Length(20),
+            Constraint::Length(16),
+            Constraint::Min(20),
+        ],
+        theme,
+        g,
+    );
+}
+
+/// The auth classes charted over `range`: those seen, and `expired` always.
+fn charted_classes(model: &ViewModel, range: crate::analysis::TimeRange) -> Vec<AuthClass> {
+    let a = model.auth_timeline(range);
+    AuthClass::ALL
+        .iter()
+        .copied()
+        .filter(|c| a.class_totals[*c as usize] > 0 || *c == AuthClass::Expired)
+        .collect()
+}
+
+/// Rows the auth chart takes over `range`: 401, 403, up to six classes, the burst marks, the
+/// axis, the burst summary, the clients line and the border.
+pub(super) fn chart_height(model: &ViewModel, range: crate::analysis::TimeRange) -> u16 {
+    (2 + charted_classes(model, range).len().min(6) + 1 + 1 + 1 + 1 + 2) as u16
+}
+
+/// 401/403 beside the auth log's failure classes over the selected range, with the bursts
+/// marked under them and what their periods say.
+pub(super) fn auth_chart(
+    frame: &mut Frame,
+    chart: Rect,
+    state: &UiState,
+    model: &ViewModel,
+    theme: &Theme,
+    g: &Glyphs,
+) {
+    let a = model.auth_timeline(state.range);
+    let classes = charted_classes(model, state.range);
+    let waves = model.auth_bursts(state.range);
+    let clients = model.auth_clients(state.range);
     let inner_w = chart.width.saturating_sub(2) as usize;
     // Class names whole when the chart is wide; shortened in their middle otherwise.
     let label_w = if inner_w >= 100 {
@@ -110,7 +195,14 @@ pub fn auth(
             g,
         ));
     }
-    lines.push(burst_marks(waves, a.columns.len(), label_w, bars_w, theme, g));
+    lines.push(burst_marks(
+        waves,
+        a.columns.len(),
+        label_w,
+        bars_w,
+        theme,
+        g,
+    ));
     let mut axis = axis_line(a.axis.start, a.axis.end, bars_w, theme);
     axis.spans.insert(0, Span::raw(" ".repeat(label_w - 8)));
     lines.push(axis);
@@ -126,70 +218,6 @@ pub fn auth(
             g,
         )),
         chart,
-    );
-
-    let mut mlines = vec![Line::styled(
-        format!("{:<8}{:>7}{:>7}", "method", "401", "403"),
-        theme.table_header,
-    )];
-    for (m, n401, n403) in &a.by_method {
-        lines_push_method(&mut mlines, m.as_str(), *n401, *n403, theme);
-    }
-    if a.by_method.is_empty() {
-        mlines.push(Line::styled("no 401/403", theme.muted));
-    } else if a
-        .by_method
-        .first()
-        .is_some_and(|(m, _, _)| *m == crate::sources::event::Method::Options)
-    {
-        mlines.push(Line::styled("OPTIONS leads: suspect", theme.warning));
-        mlines.push(Line::styled("preflight auth (H2)", theme.warning));
-    }
-    frame.render_widget(
-        Paragraph::new(mlines).block(panel(
-            window_title("By method", state.range),
-            theme,
-            g,
-        )),
-        methods,
-    );
-
-    // Border, highlight mark, the three first columns and the spaces between.
-    let message_w = (bottom.width as usize).saturating_sub(2 + 2 + 8 + 20 + 16 + 3);
-    let rows: Vec<Row> = model
-        .auth_samples_in(state.range)
-        .iter()
-        .map(|s| {
-            Row::new(vec![
-                Cell::from(Span::styled(format_hms(s.time), theme.axis)),
-                Cell::from(Span::styled(
-                    s.class.as_str(),
-                    legend::SERIES_AUTH.style_of(theme),
-                )),
-                Cell::from(fit(&s.operation, 16, g)),
-                Cell::from(fit(&s.message, message_w, g)),
-            ])
-        })
-        .collect();
-    state.row_routes.clear();
-    selectable_table(
-        frame,
-        bottom,
-        state,
-        format!(
-            " Latest auth failures · last {} (redacted) ",
-            state.range.label()
-        ),
-        vec!["Time", "Class", "Operation", "Message"],
-        rows,
-        vec![
-            Constraint::Length(8),
-            Constraint::Length(20),
-            Constraint::Length(16),
-            Constraint::Min(20),
-        ],
-        theme,
-        g,
     );
 }
 

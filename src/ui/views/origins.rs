@@ -14,9 +14,12 @@ use crate::ui::legend;
 use crate::ui::state::UiState;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{
-    Col, column_widths, count, fit, longest, num, percent, selectable_table, short_origins,
+    Col, column_widths, count, fit, longest, num, panel, percent, selectable_table, short_origins,
     short_path,
 };
+
+/// Rows under the table worth giving to the pair detail and the grid.
+const BELOW_MIN_HEIGHT: u16 = 10;
 
 pub fn origins(
     frame: &mut Frame,
@@ -30,6 +33,15 @@ pub fn origins(
     let mut cells = table.cells.clone();
     sort_cells(&mut cells, state.origin_sort);
     let [main, note] = Layout::vertical([Constraint::Min(5), Constraint::Length(1)]).areas(area);
+    // A tall screen shows the selected pair in full and the origin grid under the table.
+    let table_h = cells.len() as u16 + 3;
+    let (main, below) = if main.height >= table_h + BELOW_MIN_HEIGHT {
+        let [t, b] =
+            Layout::vertical([Constraint::Length(table_h), Constraint::Min(0)]).areas(main);
+        (t, Some(b))
+    } else {
+        (main, None)
+    };
     state.row_routes = cells.iter().map(|c| c.route.clone()).collect();
     // The follow-up share needs room; at 80 columns the origin matters more (the failures
     // already count what was refused).
@@ -133,11 +145,22 @@ pub fn origins(
         theme,
         g,
     );
+    if let Some(below) = below {
+        let [pair, grid] =
+            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                .areas(below);
+        let selected = state.selection();
+        pair_detail(frame, pair, cells.get(selected), state, theme, g);
+        super::overview::origin_grid(frame, grid, state, model, theme, g);
+    }
     let mut note_spans = vec![Span::styled(
         format!(
             "{} requests without an origin, not listed · {} explains every column",
             count(table.without_origin),
-            state.keys.first(crate::ui::KeyAction::Help).unwrap_or_default()
+            state
+                .keys
+                .first(crate::ui::KeyAction::Help)
+                .unwrap_or_default()
         ),
         theme.muted,
     )];
@@ -148,4 +171,105 @@ pub fn origins(
         ));
     }
     frame.render_widget(Line::from(note_spans), note);
+}
+
+/// One route × origin pair in full: what was sent, what failed and why, what the browser
+/// refused and how that is known.
+fn pair_detail(
+    frame: &mut Frame,
+    area: Rect,
+    cell: Option<&crate::analysis::OriginCell>,
+    state: &UiState,
+    theme: &Theme,
+    g: &Glyphs,
+) {
+    let title = format!(" Selected pair · last {} ", state.range.label());
+    let block = panel(title, theme, g);
+    let Some(c) = cell else {
+        frame.render_widget(
+            Line::styled("no pair selected", theme.muted).style(theme.muted),
+            block.inner(area),
+        );
+        frame.render_widget(block, area);
+        return;
+    };
+    let width = area.width.saturating_sub(2) as usize;
+    let figure = |label: &str, n: u64, style| {
+        Line::from(vec![
+            Span::styled(format!("{label:<34}"), theme.text),
+            Span::styled(count(n), if n == 0 { theme.muted } else { style }),
+        ])
+    };
+    let mut origin = vec![];
+    if c.derived {
+        origin.push(legend::DERIVED.span(g, theme));
+    }
+    origin.push(Span::styled(
+        short_origins([c.origin.as_str()], width.saturating_sub(1), g).remove(0),
+        theme.text,
+    ));
+    let mut lines = vec![
+        Line::styled(short_path(&c.route, width, g), theme.title),
+        Line::from(origin),
+        figure("requests", c.requests, theme.text),
+        figure("  preflights answered 2xx", c.preflight_2xx, theme.text),
+        figure("  other requests", c.actual, theme.text),
+        figure(
+            "failed for the page",
+            c.failed,
+            legend::COLOUR_BAD.style_of(theme),
+        ),
+        figure(
+            "  answered 400 and up, or OPTIONS not 2xx",
+            c.failed - c.refused.total(),
+            theme.bad,
+        ),
+        figure(
+            "  refused: ACAO doubled (logged)",
+            c.refused.acao_doubled,
+            theme.bad,
+        ),
+        figure(
+            "  refused: ACAO missing (logged)",
+            c.refused.acao_missing,
+            theme.bad,
+        ),
+        figure(
+            "  refused: preflight not followed",
+            c.refused.unfollowed,
+            theme.bad,
+        ),
+    ];
+    let paired = c.paired_followed + c.paired_unfollowed;
+    lines.push(Line::styled(
+        fit(
+            &if paired > 0 {
+                format!(
+                    "preflights paired per client: {} followed, {} not",
+                    c.paired_followed, c.paired_unfollowed
+                )
+            } else {
+                "no client named: followed share from counts".to_string()
+            },
+            width,
+            g,
+        ),
+        theme.muted,
+    ));
+    if let Some(code) = &c.probe_code {
+        legend::note_code(code);
+        lines.push(Line::from(vec![
+            Span::styled("probe of this pair: ", theme.text),
+            legend::BLOCKED.span(g, theme),
+            Span::styled(format!(" {code}"), theme.bad),
+        ]));
+    }
+    if let Some((s, m, n)) = c.dominant {
+        legend::TIMES.style_of(theme);
+        lines.push(Line::styled(
+            format!("most frequent failure: {s} {m} ×{}", count(n)),
+            theme.text,
+        ));
+    }
+    frame.render_widget(ratatui::widgets::Paragraph::new(lines).block(block), area);
 }

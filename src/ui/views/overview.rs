@@ -157,13 +157,29 @@ pub fn overview(
             .len() as u16;
         let grid_h = (origins.max(1) + 4).min(extra.height);
         if extra.height >= grid_h + CHART_HEIGHT {
-            let [grid, chart] = Layout::vertical([
-                Constraint::Length(extra.height - CHART_HEIGHT),
-                Constraint::Length(CHART_HEIGHT),
+            // Whole route charts (two abreast when wide) for the routes with preflights; then,
+            // with rows to spare, the auth chart; whatever is left stays with the grid.
+            let across = if extra.width >= 160 { 2 } else { 1 };
+            let charted = model.trend(state.range).routes.len().max(1) as u16;
+            let room = (extra.height - grid_h) / CHART_HEIGHT;
+            let charts_h = room.min(charted.div_ceil(across)) * CHART_HEIGHT;
+            let auth_h = super::auth::chart_height(model, state.range);
+            let auth_h = if extra.height >= grid_h + charts_h + auth_h {
+                auth_h
+            } else {
+                0
+            };
+            let [grid, charts, auth] = Layout::vertical([
+                Constraint::Length(extra.height - charts_h - auth_h),
+                Constraint::Length(charts_h),
+                Constraint::Length(auth_h),
             ])
             .areas(extra);
             origin_grid(frame, grid, state, model, theme, g);
-            route_status_chart(frame, chart, state, model, theme, g);
+            route_status_charts(frame, charts, state, model, theme, g);
+            if auth_h > 0 {
+                super::auth::auth_chart(frame, auth, state, model, theme, g);
+            }
         } else {
             origin_grid(frame, extra, state, model, theme, g);
         }
@@ -179,7 +195,12 @@ pub fn overview(
     if spare > 0 && !blocked.is_empty() {
         side_lines.push(Line::raw(""));
         side_lines.push(Line::styled("blocked probes, latest:", theme.table_header));
-        let code_w = blocked.iter().map(|p| p.code.len()).max().unwrap_or(0).min(14);
+        let code_w = blocked
+            .iter()
+            .map(|p| p.code.len())
+            .max()
+            .unwrap_or(0)
+            .min(14);
         for p in blocked.iter().take(spare) {
             legend::note_code(&p.code);
             let rest = inner_w.saturating_sub(code_w + 1);
@@ -204,11 +225,7 @@ pub fn overview(
         }
     }
     frame.render_widget(
-        Paragraph::new(side_lines).block(panel(
-            window_title("Auth", state.range),
-            theme,
-            g,
-        )),
+        Paragraph::new(side_lines).block(panel(window_title("Auth", state.range), theme, g)),
         side,
     );
 
@@ -222,7 +239,14 @@ pub fn overview(
         Constraint::Length(error_line),
     ])
     .areas(inner);
-    let headers = vec!["Source", "Format", "State", "lines/s", "Errors", "Last line"];
+    let headers = vec![
+        "Source",
+        "Format",
+        "State",
+        "lines/s",
+        "Errors",
+        "Last line",
+    ];
     legend::note_headers(&headers);
     let header = Row::new(headers).style(theme.table_header);
     let label_w = (longest("Source", o.sources.iter().map(|s| s.label.as_str())) as u16)
@@ -544,7 +568,7 @@ fn route_health_row(
 
 /// Origins × routes over the range: each pair's failure rate, so one origin failing
 /// everywhere and one route failing for everyone read apart.
-fn origin_grid(
+pub(super) fn origin_grid(
     frame: &mut Frame,
     area: Rect,
     state: &UiState,
@@ -597,11 +621,7 @@ fn origin_grid(
         ));
     }
     let mut lines = vec![Line::from(header)];
-    let origins = short_origins(
-        m.origins.iter().map(|(o, _)| o.as_str()),
-        origin_w - 1,
-        g,
-    );
+    let origins = short_origins(m.origins.iter().map(|(o, _)| o.as_str()), origin_w - 1, g);
     for ((name, (_, derived)), row) in origins.iter().zip(&m.origins).zip(&m.cells) {
         let mut spans = vec![];
         let mut w = 0;
@@ -642,7 +662,9 @@ fn origin_grid(
 }
 
 /// The selected route's preflights by status class over the range, as in the trend view.
-fn route_status_chart(
+/// As many routes' status charts as fit in `area` (two abreast on a wide screen): the
+/// selected route first, then the others in the route table's order.
+fn route_status_charts(
     frame: &mut Frame,
     area: Rect,
     state: &UiState,
@@ -650,15 +672,52 @@ fn route_status_chart(
     theme: &Theme,
     g: &Glyphs,
 ) {
-    let t = model.trend(state.range);
+    let across: u16 = if area.width >= 160 { 2 } else { 1 };
+    let down = (area.height / CHART_HEIGHT).max(1);
     let selected = state.row_routes.get(state.selection());
-    let Some(rt) = selected.and_then(|name| t.routes.iter().find(|r| &r.route == name)) else {
+    let t = model.trend(state.range);
+    let mut names: Vec<&String> = selected.into_iter().collect();
+    names.extend(
+        state
+            .row_routes
+            .iter()
+            .filter(|r| Some(*r) != selected && t.routes.iter().any(|t| &t.route == *r)),
+    );
+    let rows = Layout::vertical(vec![Constraint::Length(CHART_HEIGHT); down as usize]).split(area);
+    let mut names = names.into_iter();
+    for row in rows.iter() {
+        let cells = Layout::horizontal(vec![Constraint::Ratio(1, across as u32); across as usize])
+            .split(*row);
+        for cell in cells.iter() {
+            match names.next() {
+                Some(name) => route_status_chart(frame, *cell, name, state, model, theme, g),
+                None => return,
+            }
+        }
+    }
+}
+
+fn route_status_chart(
+    frame: &mut Frame,
+    area: Rect,
+    route: &str,
+    state: &UiState,
+    model: &ViewModel,
+    theme: &Theme,
+    g: &Glyphs,
+) {
+    let t = model.trend(state.range);
+    let Some(rt) = t.routes.iter().find(|r| r.route == route) else {
         frame.render_widget(
             Paragraph::new(Line::styled(
                 "no preflights on the selected route in this range",
                 theme.muted,
             ))
-            .block(panel(window_title("OPTIONS by status", state.range), theme, g)),
+            .block(panel(
+                window_title("OPTIONS by status", state.range),
+                theme,
+                g,
+            )),
             area,
         );
         return;
@@ -667,7 +726,12 @@ fn route_status_chart(
     let bars_w = inner_w.saturating_sub(9 + 7).max(1);
     let cols = fit_columns(&rt.columns, bars_w);
     let per = rt.columns.len().div_ceil(bars_w).max(1) as i64;
-    let max = cols.iter().flat_map(|c| c.iter()).copied().max().unwrap_or(0);
+    let max = cols
+        .iter()
+        .flat_map(|c| c.iter())
+        .copied()
+        .max()
+        .unwrap_or(0);
     let mut lines: Vec<Line> = StatusClass::ALL
         .iter()
         .map(|c| {

@@ -9,9 +9,9 @@ use crate::analysis::{ProbeRow, ViewModel};
 use crate::sources::event::ProbeResult;
 
 use crate::ui::glyphs::Glyphs;
+use crate::ui::legend;
 use crate::ui::state::UiState;
 use crate::ui::theme::Theme;
-use crate::ui::legend;
 use crate::ui::widgets::{
     Col, column_widths, fit, longest, panel, selectable_table, short_middle, short_origins,
     short_path,

@@ -11,9 +11,9 @@ use crate::analysis::{StatusClass, ViewModel};
 use crate::model::time::{format_duration, format_hms};
 
 use crate::ui::glyphs::{Glyphs, bar};
+use crate::ui::legend;
 use crate::ui::state::{UiState, View};
 use crate::ui::theme::Theme;
-use crate::ui::legend;
 use crate::ui::widgets::{
     Col, column_widths, count, longest, num, panel, percent, selectable_table, short_path,
     window_title,

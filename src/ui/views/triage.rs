@@ -337,7 +337,16 @@ pub fn triage(
     );
     if let (Some(d), Some(e)) = (detail_area, entry) {
         let open = state.detail;
-        draw_detail(frame, d, state, e, (board.now, board.span_ms), open, theme, g);
+        draw_detail(
+            frame,
+            d,
+            state,
+            e,
+            (board.now, board.span_ms),
+            open,
+            theme,
+            g,
+        );
     }
 }
 
