@@ -12,7 +12,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use crate::cors::{Credentials, RawRequest, RawResponse, RequestShape, Stage};
-use crate::model::text::{fit, wrap};
+use crate::model::text::{self, fit, wrap};
 use crate::model::time::parse_duration;
 use crate::sources::event::ProbeResult;
 use crate::sources::probe::security::{self, Severity};
@@ -511,6 +511,29 @@ fn statuses(r: &ProbeResult) -> String {
     parts.join(", ")
 }
 
+/// A check's first line in [`WIDTH`] columns: `FAIL  PUT auth+json <url> <- <origin>`. When it
+/// is too long the origin stays whole as far as it can (it says which allow-list entry is
+/// wrong) and loses its `https://` or its middle only after the URL has lost its scheme, its
+/// host's middle and then path segments.
+fn head_line(word: &str, shape: &str, url: &str, origin: &str) -> String {
+    let head = format!("{word:<5} {shape} {url} <- {origin}");
+    if text::width(&head) <= WIDTH {
+        return head;
+    }
+    let fixed = text::width(&format!("{word:<5} {shape}  <- "));
+    let room = WIDTH.saturating_sub(fixed);
+    // The origin whole where the URL keeps at least 24 columns.
+    let origin_w = text::width(origin)
+        .min(
+            room.saturating_sub(text::width(url))
+                .max(room.saturating_sub(24)),
+        )
+        .max(room / 3);
+    let origin = text::fit_origin(origin, origin_w, "…");
+    let url = text::shorten_endpoint(url, room.saturating_sub(text::width(&origin)), "…");
+    fit(&format!("{word:<5} {shape} {url} <- {origin}"), WIDTH)
+}
+
 /// Human table, at most 80 columns wide.
 pub fn render_table(results: &[ProbeResult], all_required: bool) -> String {
     let mut out = String::new();
@@ -523,8 +546,7 @@ pub fn render_table(results: &[ProbeResult], all_required: bool) -> String {
         let word = status_word(o);
         if is_security(r) {
             let sev = o.severity.unwrap_or(Severity::Info);
-            let head = format!("{word:<5} {} {} <- {}", r.shape.name, r.url, r.origin);
-            out.push_str(&fit(&head, WIDTH));
+            out.push_str(&head_line(word, &r.shape.name, &r.url, &r.origin));
             out.push('\n');
             let findings: Vec<&str> = r
                 .verdict
@@ -545,8 +567,7 @@ pub fn render_table(results: &[ProbeResult], all_required: bool) -> String {
             }
             continue;
         }
-        let head = format!("{word:<5} {} {} <- {}", r.shape.name, r.url, r.origin);
-        out.push_str(&fit(&head, WIDTH));
+        out.push_str(&head_line(word, &r.shape.name, &r.url, &r.origin));
         out.push('\n');
         let v = &r.verdict;
         let mut detail = format!(

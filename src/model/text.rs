@@ -232,9 +232,18 @@ pub fn shorten_endpoint(endpoint: &str, max: usize, ellipsis: &str) -> String {
     if host.is_empty() {
         return shorten_path(path, max, ellipsis);
     }
-    // The host keeps at least a few columns, or it says nothing.
-    let host_min = width(host).min(width(ellipsis) + 6);
-    let path = shorten_path(path, max.saturating_sub(host_min).max(1), ellipsis);
+    // The host keeps a dozen columns, or fewer where that lets the path keep its
+    // placeholders; below a few it would say nothing.
+    let placeholders = |p: &str| p.split('/').filter(|s| is_placeholder(s)).count();
+    let mut shortened = String::new();
+    for keep in [11, 6] {
+        let host_min = width(host).min(width(ellipsis) + keep);
+        shortened = shorten_path(path, max.saturating_sub(host_min).max(1), ellipsis);
+        if placeholders(&shortened) == placeholders(path) {
+            break;
+        }
+    }
+    let path = shortened;
     let host = shorten_middle(host, max.saturating_sub(width(&path)), ellipsis);
     format!("{host}{path}")
 }
@@ -512,7 +521,7 @@ mod shorten_tests {
             (
                 "https://api.contoso.com/api/orders/{id}",
                 20,
-                "api.….com/api/…/{id}",
+                "api.co…so.com/…/{id}",
             ),
             ("/api/orders/{id}", 11, "/api/…/{id}"),
         ] {

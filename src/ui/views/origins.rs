@@ -220,7 +220,7 @@ fn pair_detail(
             legend::COLOUR_BAD.style_of(theme),
         ),
         figure(
-            "  answered 400 and up, or OPTIONS not 2xx",
+            "  status 400+, or OPTIONS not 2xx",
             c.failed - c.refused.total(),
             theme.bad,
         ),

@@ -649,12 +649,17 @@ pub(super) fn origin_grid(
         }
         lines.push(Line::from(spans));
     }
-    if m.origins_left_out + m.routes_left_out > 0 {
+    let left_out: Vec<String> = [
+        (m.origins_left_out, "origins"),
+        (m.routes_left_out, "routes"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} more {what}"))
+    .collect();
+    if !left_out.is_empty() {
         lines.push(Line::styled(
-            format!(
-                "{} more origins, {} more routes: the Origins view lists every pair",
-                m.origins_left_out, m.routes_left_out
-            ),
+            format!("{}: the Origins view lists every pair", left_out.join(", ")),
             theme.muted,
         ));
     }

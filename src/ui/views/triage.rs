@@ -20,7 +20,7 @@ use crate::ui::glyphs::Glyphs;
 use crate::ui::legend;
 use crate::ui::state::UiState;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{Col, fit, fit_widths, panel, selectable_table};
+use crate::ui::widgets::{Col, column_widths, fit, panel, selectable_table};
 
 /// Width at which the detail pane goes beside the table instead of under it.
 const SIDE_BY_SIDE_MIN_WIDTH: u16 = 140;
@@ -68,7 +68,14 @@ fn clock(t: Option<EpochMs>) -> String {
     t.map_or_else(|| "-".into(), |t| format!("{}Z", format_hms(t)))
 }
 
-fn board_row(rank: usize, e: &Entry, bar_w: usize, ascii: bool, theme: &Theme) -> Row<'static> {
+fn board_row(
+    rank: usize,
+    e: &Entry,
+    (bar_w, title_w): (usize, usize),
+    g: &Glyphs,
+    theme: &Theme,
+) -> Row<'static> {
+    let ascii = g.ascii;
     let (full, empty) = score_bar(e.score, bar_w, ascii);
     let muted_if_none = |style: Style| {
         if e.state == State::NoEvidence {
@@ -80,7 +87,10 @@ fn board_row(rank: usize, e: &Entry, bar_w: usize, ascii: bool, theme: &Theme) -
     Row::new(vec![
         Cell::from(Span::styled(rank.to_string(), theme.muted)),
         Cell::from(Span::styled(e.id, muted_if_none(theme.text))),
-        Cell::from(Span::styled(e.title, muted_if_none(theme.text))),
+        Cell::from(Span::styled(
+            fit(e.title, title_w, g),
+            muted_if_none(theme.text),
+        )),
         Cell::from(Span::styled(
             match e.ended_at {
                 // The time it ended says more than the word, and fits the column.
@@ -294,12 +304,6 @@ pub fn triage(
     };
 
     let bar_w = if table_area.width >= 90 { 10 } else { 6 };
-    let rows: Vec<Row> = board
-        .entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| board_row(i + 1, e, bar_w, state.ascii, theme))
-        .collect();
     let title_longest = board
         .entries
         .iter()
@@ -307,7 +311,7 @@ pub fn triage(
         .max()
         .unwrap_or(0)
         .max("Hypothesis".len());
-    let widths = fit_widths(
+    let widths = column_widths(
         table_area.width,
         &[
             Col::Fixed(2),
@@ -321,6 +325,14 @@ pub fn triage(
             Col::Fixed(10),
         ],
     );
+    let title_w = widths[2] as usize;
+    let rows: Vec<Row> = board
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| board_row(i + 1, e, (bar_w, title_w), g, theme))
+        .collect();
+    let widths: Vec<Constraint> = widths.into_iter().map(Constraint::Length).collect();
     selectable_table(
         frame,
         table_area,
