@@ -137,6 +137,8 @@ pub fn selectable_table(
     g: &Glyphs,
 ) {
     legend::note_headers(&header);
+    // A title longer than the border is shortened with a mark, not cut.
+    let title = fit(&title, area.width.saturating_sub(2) as usize, g);
     let n = rows.len();
     let selected = state.clamp_selection(n);
     let empty = n == 0;
@@ -217,14 +219,19 @@ pub fn column_widths(area_width: u16, cols: &[Col]) -> Vec<u16> {
         .map(|(_, w)| *w)
         .sum::<usize>()
         .saturating_sub(avail);
-    for (c, w) in cols.iter().zip(widths.iter_mut()) {
-        if excess == 0 {
-            break;
-        }
-        if let Col::Text { min, .. } = c {
-            let give = excess.min(w.saturating_sub(*min as usize));
-            *w -= give;
-            excess -= give;
+    // Down to their minimums from the left; then, on a terminal too narrow even for those,
+    // below them (to a few columns), so the widths returned are the ones drawn and cells can
+    // be shortened to them.
+    for floor in [None, Some(4usize)] {
+        for (c, w) in cols.iter().zip(widths.iter_mut()) {
+            if excess == 0 {
+                break;
+            }
+            if let Col::Text { min, .. } = c {
+                let give = excess.min(w.saturating_sub(floor.unwrap_or(*min as usize)));
+                *w -= give;
+                excess -= give;
+            }
         }
     }
     widths.into_iter().map(|w| w as u16).collect()

@@ -146,12 +146,16 @@ pub fn origins(
         g,
     );
     if let Some(below) = below {
-        let [pair, grid] =
-            Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
-                .areas(below);
         let selected = state.selection();
-        pair_detail(frame, pair, cells.get(selected), state, theme, g);
-        super::overview::origin_grid(frame, grid, state, model, theme, g);
+        if below.width >= 140 {
+            let [pair, grid] =
+                Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
+                    .areas(below);
+            pair_detail(frame, pair, cells.get(selected), state, theme, g);
+            super::overview::origin_grid(frame, grid, state, model, theme, g);
+        } else {
+            pair_detail(frame, below, cells.get(selected), state, theme, g);
+        }
     }
     let mut note_spans = vec![Span::styled(
         format!(
@@ -194,10 +198,14 @@ fn pair_detail(
         return;
     };
     let width = area.width.saturating_sub(2) as usize;
+    // The figure first, so a narrow panel cuts the words rather than the numbers.
     let figure = |label: &str, n: u64, style| {
         Line::from(vec![
-            Span::styled(format!("{label:<34}"), theme.text),
-            Span::styled(count(n), if n == 0 { theme.muted } else { style }),
+            Span::styled(
+                format!("{:>7}", count(n)),
+                if n == 0 { theme.muted } else { style },
+            ),
+            Span::styled(fit(&format!("  {label}"), width.saturating_sub(7), g), theme.text),
         ])
     };
     let mut origin = vec![];

@@ -428,14 +428,14 @@ fn routes_table(
             min: 14,
         },
         Col::Fixed(5),
-        Col::Fixed(7),
         Col::Fixed(6),
-        Col::Fixed(5),
-        Col::Fixed(5),
+        Col::Fixed(6),
+        Col::Fixed(4),
+        Col::Fixed(4),
     ];
     let mut header = vec!["Route", "OPT", "2xx%", "xo%", "401", "403"];
     // Spare width shows each route's failing preflights over the range.
-    let fixed: u16 = 5 + 7 + 6 + 5 + 5 + 6 + 4;
+    let fixed: u16 = 5 + 6 + 6 + 4 + 4 + 6 + 4;
     let name_w = longest("Route", routes.iter().map(|r| r.route.as_str())) as u16 + 2;
     let spark_w = area.width.saturating_sub(fixed + name_w + 1).min(90);
     let with_spark = spark_w >= 16;

@@ -104,10 +104,10 @@ pub fn probes(
     let endpoint_w = longest("Endpoint", endpoints.iter().map(String::as_str)) + 2;
     let mut cols = vec![
         Col::Fixed(7),
-        // The endpoint keeps up to 24 columns; long origins give way first.
+        // The endpoint keeps up to 20 columns; long origins give way first.
         Col::Text {
             longest: endpoint_w,
-            min: endpoint_w.min(24) as u16,
+            min: endpoint_w.min(20) as u16,
         },
         Col::Text {
             longest: longest("Origin", model.probes.iter().map(|p| p.origin.as_str())),
@@ -212,7 +212,7 @@ pub fn probes(
             if wide {
                 ""
             } else {
-                " · wider terminal: latency, instance"
+                " · wider: latency, instance"
             }
         ),
         header,
