@@ -159,7 +159,7 @@ impl Refused {
             (self.acao_missing, "ACAO missing"),
             (self.unfollowed, "not followed"),
         ];
-        v.sort_by(|a, b| b.0.cmp(&a.0));
+        v.sort_by_key(|e| std::cmp::Reverse(e.0));
         v.iter().filter(|(n, _)| *n > 0).map(|(_, w)| *w).collect()
     }
 }
@@ -191,7 +191,7 @@ impl OriginCell {
         } else if let Some(code) = &self.probe_code {
             parts.push((0, format!("probe {code}")));
         }
-        parts.sort_by(|a, b| b.0.cmp(&a.0));
+        parts.sort_by_key(|p| std::cmp::Reverse(p.0));
         if parts.is_empty() {
             return "-".into();
         }
@@ -268,7 +268,7 @@ impl OriginTable {
     /// The table as a grid of at most `max_origins` × `max_routes`, the most failing first.
     pub fn matrix(&self, max_origins: usize, max_routes: usize) -> OriginMatrix {
         // (name, failed, requests, derived everywhere)
-        fn rank(v: &mut Vec<(String, u64, u64, bool)>) {
+        fn rank(v: &mut [(String, u64, u64, bool)]) {
             v.sort_by(|a, b| {
                 b.1.cmp(&a.1)
                     .then(b.2.cmp(&a.2))

@@ -254,7 +254,7 @@ pub fn shorten_endpoint(endpoint: &str, max: usize, ellipsis: &str) -> String {
 /// middle.
 pub fn fit_hosts(hosts: &[&str], max: usize, ellipsis: &str) -> Vec<String> {
     if hosts.iter().all(|h| width(h) <= max) {
-        return hosts.iter().map(|h| h.to_string()).collect();
+        return hosts.iter().map(ToString::to_string).collect();
     }
     let mut distinct: Vec<&str> = hosts.to_vec();
     distinct.sort_unstable();

@@ -46,7 +46,7 @@ pub fn origins(
     // The follow-up share needs room; at 80 columns the origin matters more (the failures
     // already count what was refused).
     let show_unfollowed = main.width >= 100;
-    let whys: Vec<String> = cells.iter().map(|c| c.why()).collect();
+    let whys: Vec<String> = cells.iter().map(crate::analysis::OriginCell::why).collect();
     let mut header = vec!["Route", "Origin", "Req", "Failed", "Rate", "Unfol", "Why"];
     let mut cols = vec![
         Col::Text {
@@ -205,7 +205,10 @@ fn pair_detail(
                 format!("{:>7}", count(n)),
                 if n == 0 { theme.muted } else { style },
             ),
-            Span::styled(fit(&format!("  {label}"), width.saturating_sub(7), g), theme.text),
+            Span::styled(
+                fit(&format!("  {label}"), width.saturating_sub(7), g),
+                theme.text,
+            ),
         ])
     };
     let mut origin = vec![];

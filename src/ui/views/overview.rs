@@ -339,7 +339,7 @@ fn side_lines(
         ),
     ];
     let mut classes = a.by_class.clone();
-    classes.sort_by(|x, y| y.1.cmp(&x.1));
+    classes.sort_by_key(|c| std::cmp::Reverse(c.1));
     // Without room for the class lines, the largest class rides along when it fits whole.
     let total = format!("auth failures {}", count(a.failures));
     let with_top = classes
