@@ -104,7 +104,7 @@ mod entries {
         "inside or at the end of a name: shortened to fit (never before an origin)");
     entry!(SELECTED, UNICODE.selected, ASCII.selected, text,
         "the selected row");
-    entry!(TIMES, "×30", "×30", text,
+    entry!(TIMES, "×30", "x30", text,
         "how many times: the cell's most frequent failure");
     entry!(INCLUDE, "*", "*", text,
         "after a probe's shape: sent with credentials (cookies) among probes without");

@@ -46,7 +46,9 @@ pub fn origins(
     // The follow-up share needs room; at 80 columns the origin matters more (the failures
     // already count what was refused).
     let show_unfollowed = main.width >= 100;
-    let whys: Vec<String> = cells.iter().map(crate::analysis::OriginCell::why).collect();
+    // `×` is the one mark inside the analysis's wording; the ASCII set spells it `x`.
+    let times = |s: String| if g.ascii { s.replace('×', "x") } else { s };
+    let whys: Vec<String> = cells.iter().map(|c| times(c.why())).collect();
     let mut header = vec!["Route", "Origin", "Req", "Failed", "Rate", "Unfol", "Why"];
     let mut cols = vec![
         Col::Text {
@@ -278,7 +280,11 @@ fn pair_detail(
     if let Some((s, m, n)) = c.dominant {
         legend::TIMES.style_of(theme);
         lines.push(Line::styled(
-            format!("most frequent failure: {s} {m} ×{}", count(n)),
+            format!(
+                "most frequent failure: {s} {m} {}{}",
+                if g.ascii { "x" } else { "×" },
+                count(n)
+            ),
             theme.text,
         ));
     }
