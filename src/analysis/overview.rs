@@ -5,7 +5,8 @@
 //!
 //! A request is cross-origin when its log line carries an origin (direct or from the Referer);
 //! it failed when its status is 400 or above, when it is an OPTIONS answered outside 2xx, or
-//! when the browser refused an answer the server logged as fine ([`add_refusals`]).
+//! when the browser refused an answer the server logged as fine
+//! ([`super::pairs::add_refusals`]).
 
 use rustc_hash::FxHashSet;
 
@@ -228,7 +229,7 @@ impl HealthAcc {
 }
 
 /// Problems first, then critical routes, then the most failures and preflights.
-fn sort_routes(routes: &mut [RouteHealth]) {
+pub(super) fn sort_routes(routes: &mut [RouteHealth]) {
     routes.sort_by(|a, b| {
         let bad = |r: &RouteHealth| {
             r.below_objective()
@@ -242,31 +243,6 @@ fn sort_routes(routes: &mut [RouteHealth]) {
             .then(b.options_total.cmp(&a.options_total))
             .then(a.route.cmp(&b.route))
     });
-}
-
-/// Counts what the browser refused among each route's cross-origin failures, from the origin
-/// tables of the same ranges (they pair preflights with their requests), so the route table
-/// and the origins view agree. The tables keep the most failing pairs, so nothing refused is
-/// left out of the count.
-pub fn add_refusals(o: &mut Overview, tables: &[super::OriginTable; 3]) {
-    let apply = |routes: &mut [RouteHealth], t: &super::OriginTable| {
-        for r in routes.iter_mut() {
-            let refused: u64 = t
-                .cells
-                .iter()
-                .filter(|c| c.route == r.route)
-                .map(|c| c.refused.total())
-                .sum();
-            r.cross_origin_refused = refused;
-            r.cross_origin_failed += refused;
-        }
-        sort_routes(routes);
-    };
-    // The status window is the 15-minute range.
-    apply(&mut o.routes, &tables[super::TimeRange::M15.index()]);
-    for (h, t) in o.by_range.iter_mut().zip(tables) {
-        apply(&mut h.routes, t);
-    }
 }
 
 pub fn compute(

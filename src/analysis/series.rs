@@ -249,76 +249,6 @@ pub struct OriginTable {
     pub cells_left_out: usize,
 }
 
-/// Origins against routes: every pair's failures on one grid, to see at a glance whether one
-/// origin fails everywhere (its CORS entry) or every origin fails on one route (the route).
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct OriginMatrix {
-    /// Most failures first; `true` when the origin came from the Referer only.
-    pub origins: Vec<(String, bool)>,
-    /// Most failures first.
-    pub routes: Vec<String>,
-    /// `cells[origin][route]`: (failed, requests), `None` where that origin never called it.
-    pub cells: Vec<Vec<Option<(u64, u64)>>>,
-    /// Origins and routes beyond the grid.
-    pub origins_left_out: usize,
-    pub routes_left_out: usize,
-}
-
-impl OriginTable {
-    /// The table as a grid of at most `max_origins` × `max_routes`, the most failing first.
-    pub fn matrix(&self, max_origins: usize, max_routes: usize) -> OriginMatrix {
-        // (name, failed, requests, derived everywhere)
-        fn rank(v: &mut [(String, u64, u64, bool)]) {
-            v.sort_by(|a, b| {
-                b.1.cmp(&a.1)
-                    .then(b.2.cmp(&a.2))
-                    .then_with(|| a.0.cmp(&b.0))
-            });
-        }
-        let mut origins: Vec<(String, u64, u64, bool)> = Vec::new();
-        let mut routes: Vec<(String, u64, u64, bool)> = Vec::new();
-        for c in &self.cells {
-            for (list, name) in [(&mut origins, &c.origin), (&mut routes, &c.route)] {
-                match list.iter_mut().find(|e| &e.0 == name) {
-                    Some(e) => {
-                        e.1 += c.failed;
-                        e.2 += c.requests;
-                        e.3 &= c.derived;
-                    }
-                    None => list.push((name.clone(), c.failed, c.requests, c.derived)),
-                }
-            }
-        }
-        rank(&mut origins);
-        rank(&mut routes);
-        let origins_left_out = origins.len().saturating_sub(max_origins);
-        let routes_left_out = routes.len().saturating_sub(max_routes);
-        origins.truncate(max_origins);
-        routes.truncate(max_routes);
-        let cells = origins
-            .iter()
-            .map(|o| {
-                routes
-                    .iter()
-                    .map(|r| {
-                        self.cells
-                            .iter()
-                            .find(|c| c.origin == o.0 && c.route == r.0)
-                            .map(|c| (c.failed, c.requests))
-                    })
-                    .collect()
-            })
-            .collect();
-        OriginMatrix {
-            origins: origins.into_iter().map(|o| (o.0, o.3)).collect(),
-            routes: routes.into_iter().map(|r| r.0).collect(),
-            cells,
-            origins_left_out,
-            routes_left_out,
-        }
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
 pub struct AuthColumn {
     pub status_401: u32,
@@ -623,22 +553,6 @@ pub fn sort_cells(cells: &mut [OriginCell], by: OriginSort) {
             OriginSort::Route => names,
         }
     });
-}
-
-/// Marks every cell with the code of a blocked probe of the same route from the same origin
-/// (the probe names why browsers refuse what the log shows as fine).
-pub fn note_probes(tables: &mut [OriginTable], probes: &[super::ProbeRow]) {
-    for cell in tables.iter_mut().flat_map(|t| t.cells.iter_mut()) {
-        cell.probe_code = probes
-            .iter()
-            .find(|p| {
-                !p.allowed
-                    && p.transport.is_none()
-                    && p.origin == cell.origin
-                    && crate::store::route::template(super::url_path(&p.url)) == cell.route
-            })
-            .map(|p| p.code.clone());
-    }
 }
 
 /// Merges adjacent columns so a series fits `width` cells; each output cell sums its inputs.

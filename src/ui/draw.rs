@@ -380,7 +380,7 @@ fn legend_lines(
         .map(|e| text(form(e)))
         .max()
         .unwrap_or(0)
-        .min(width / 3);
+        .min(width * 2 / 5);
     let mut out = vec![Line::styled(
         format!(" {}", section.title),
         theme.table_header,

@@ -154,7 +154,7 @@ pub fn origins(
                 Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)])
                     .areas(below);
             pair_detail(frame, pair, cells.get(selected), state, theme, g);
-            super::overview::origin_grid(frame, grid, state, model, theme, g);
+            super::panels::origin_grid(frame, grid, state, model, theme, g);
         } else {
             pair_detail(frame, below, cells.get(selected), state, theme, g);
         }
