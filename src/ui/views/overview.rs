@@ -361,8 +361,14 @@ fn side_lines(
         ));
     }
     let p = &o.probes;
+    // The panel's title names the auth window; these figures are the probes' latest verdicts
+    // and the store's folding since it started, which the lines say where there is room.
+    let roomy = width >= 40;
     lines.push(Line::from(vec![
-        Span::styled("probes ", theme.text),
+        Span::styled(
+            if roomy { "probes, latest: " } else { "probes " },
+            theme.text,
+        ),
         Span::styled(
             format!("ALLOWED {}", p.allowed),
             dim_if(p.allowed == 0, legend::ALLOWED.style_of(theme)),
@@ -383,6 +389,9 @@ fn side_lines(
     let folded = legend::OTHER.style_of(theme);
     legend::EVENTS_NAMES.style_of(theme);
     legend::OLD_FUTURE.style_of(theme);
+    if roomy {
+        lines.push(Line::styled("folded and dropped, since start:", theme.text));
+    }
     lines.push(Line::styled(
         format!(
             "(other) routes {} ev/{} names",

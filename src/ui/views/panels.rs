@@ -41,18 +41,23 @@ pub fn origin_grid(
         .max()
         .unwrap_or(7)
         .clamp(9, 18);
-    let names = |m: &crate::analysis::pairs::OriginMatrix| {
-        m.origins
-            .iter()
-            .map(|(o, _)| crate::model::text::width(o) + 1)
-            .max()
-            .unwrap_or(6)
-    };
     // As many routes as fit beside the origin names (at most 26 columns for those).
-    let probe = table.matrix(inner_h.max(1), 32);
-    let origin_w = names(&probe).clamp(12, 27);
+    let mut m = table.matrix(inner_h.max(1), 32);
+    let origin_w = m
+        .origins
+        .iter()
+        .map(|(o, _)| crate::model::text::width(o) + 1)
+        .max()
+        .unwrap_or(6)
+        .clamp(12, 27);
     let max_routes = (inner_w.saturating_sub(origin_w + 1) / (cell_w + 1)).max(1);
-    let m = table.matrix(inner_h.max(1), max_routes);
+    if m.routes.len() > max_routes {
+        m.routes_left_out += m.routes.len() - max_routes;
+        m.routes.truncate(max_routes);
+        for row in &mut m.cells {
+            row.truncate(max_routes);
+        }
+    }
     let title = format!(
         " Failures by origin × route · last {} (failed / requests) ",
         state.range.label()
