@@ -12,6 +12,7 @@ pub mod followup;
 pub mod incident;
 pub mod log;
 pub mod overview;
+pub mod pairs;
 pub mod series;
 pub mod status;
 pub mod triage;
@@ -82,7 +83,11 @@ pub const MAX_AUTH_SAMPLES: usize = 32;
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProbeRow {
     pub time: EpochMs,
+    /// The route template of the URL's path.
     pub endpoint: String,
+    /// The host (with port, and scheme when two are probed) when the probes reach several,
+    /// `None` when they all reach one.
+    pub host: Option<String>,
     pub url: String,
     pub origin: String,
     pub shape: String,
@@ -158,7 +163,7 @@ pub struct ViewModel {
     pub auth_bursts: [waves::AuthBursts; 3],
     /// The clients' own recurrences over each range (see [`bursts::client_periods`]).
     pub auth_clients: [bursts::ClientPeriods; 3],
-    /// Newest first.
+    /// Newest first, whatever their time: [`Self::auth_samples_in`] keeps to a range.
     pub auth_samples: Vec<AuthSample>,
     pub probes: Vec<ProbeRow>,
     /// Full results behind `probes`, same order, for the detail pane.
@@ -201,6 +206,21 @@ impl ViewModel {
     }
     pub fn auth_clients(&self, r: TimeRange) -> &bursts::ClientPeriods {
         &self.auth_clients[r.index()]
+    }
+    /// The newest auth failures inside `r` (from the start of its first bucket, as the auth
+    /// chart above them), newest first.
+    pub fn auth_samples_in(&self, r: TimeRange) -> &[AuthSample] {
+        let start = self.auth_timeline(r).axis.start;
+        let n = self
+            .auth_samples
+            .iter()
+            .take_while(|s| s.time >= start)
+            .count();
+        &self.auth_samples[..n]
+    }
+    /// Route health and auth failures over `r`.
+    pub fn health(&self, r: TimeRange) -> &overview::RangeHealth {
+        &self.overview.by_range[r.index()]
     }
     /// The board entry of [`ViewModel::top`] (from [`ViewModel::triage_now`]).
     pub fn top_entry(&self) -> Option<&Entry> {
@@ -290,9 +310,12 @@ pub fn snapshot_range(
 /// every store change.
 pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> ViewModel {
     let critical = overview::critical_routes(store);
-    let (trends, origins, auth) = series::compute(store, &critical);
+    let (trends, mut origins, auth) = series::compute(store, &critical);
     let mut probes: Vec<ProbeRow> = store.probe_latest().iter().map(probe_row).collect();
     name_hosts_when_several(&mut probes);
+    pairs::note_probes(&mut origins, &probes);
+    let mut overview = overview::compute(store, &critical, &probes, wall_now);
+    pairs::add_refusals(&mut overview, &origins);
     let probe_results = store.probe_latest().to_vec();
     let probe_history = probe_histories(store);
     let log_ring_len = store.raw_lines().count();
@@ -310,7 +333,7 @@ pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> V
         generation: store.generation(),
         time_mode: store.mode(),
         bucket_ms: store.bucket_ms(),
-        overview: overview::compute(store, &critical, &probes, wall_now),
+        overview,
         trends,
         origins,
         auth,
@@ -365,18 +388,28 @@ pub fn url_path(url: &str) -> &str {
 }
 
 /// Endpoints on different hosts would look identical by path alone: when the probes reach more
-/// than one host, every endpoint is named `host/path`.
+/// than one host (port included), every row names its host; when the same host is probed
+/// under two schemes, the scheme too.
 fn name_hosts_when_several(rows: &mut [ProbeRow]) {
-    let host = |url: &str| -> String {
-        let rest = url.split_once("://").map_or(url, |(_, r)| r);
-        rest.split(['/', '?', '#']).next().unwrap_or("").to_string()
+    let split = |url: &str| -> (String, String) {
+        let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        (scheme.to_ascii_lowercase(), host.to_ascii_lowercase())
     };
-    let first = rows.first().map(|r| host(&r.url));
-    if rows.iter().all(|r| Some(host(&r.url)) == first) {
+    let mut seen: Vec<(String, String)> = rows.iter().map(|r| split(&r.url)).collect();
+    seen.sort();
+    seen.dedup();
+    if seen.len() < 2 {
         return;
     }
+    let hosts_differ = seen.iter().any(|(_, h)| *h != seen[0].1);
+    let schemes_differ = seen.iter().any(|(s, _)| *s != seen[0].0);
     for r in rows {
-        r.endpoint = format!("{}{}", host(&r.url), r.endpoint);
+        let (scheme, host) = split(&r.url);
+        r.host = Some(match (hosts_differ, schemes_differ) {
+            (_, true) => format!("{scheme}://{host}"),
+            _ => host,
+        });
     }
 }
 
@@ -402,6 +435,7 @@ fn probe_row(p: &ProbeResult) -> ProbeRow {
     ProbeRow {
         time: p.time,
         endpoint: crate::store::route::template(url_path(&p.url)).into_owned(),
+        host: None,
         url: p.url.clone(),
         origin: p.origin.clone(),
         shape: p.shape.name.clone(),
@@ -431,6 +465,49 @@ mod tests {
         ] {
             assert_eq!(url_path(url), path, "{url}");
         }
+    }
+
+    #[test]
+    fn several_hosts_are_named_with_what_tells_them_apart() {
+        let row = |url: &str| ProbeRow {
+            time: 0,
+            endpoint: crate::store::route::template(url_path(url)).into_owned(),
+            host: None,
+            url: url.into(),
+            origin: "https://app.contoso.com".into(),
+            shape: "PUT auth+json".into(),
+            credentials: crate::cors::Credentials::default(),
+            critical: false,
+            allowed: true,
+            code: "ok".into(),
+            transport: None,
+            hidden_status: None,
+            latency_ms: None,
+            instance: None,
+            doubled_acao: false,
+        };
+        let names = |urls: &[&str]| {
+            let mut rows: Vec<ProbeRow> = urls.iter().map(|u| row(u)).collect();
+            name_hosts_when_several(&mut rows);
+            rows.into_iter().map(|r| r.host).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&["https://a.com/x", "https://a.com/y"]),
+            vec![None, None]
+        );
+        assert_eq!(
+            names(&["https://eu.api.com/x", "https://us.api.com/x"]),
+            vec![Some("eu.api.com".into()), Some("us.api.com".into())]
+        );
+        // Ports tell hosts apart too, and a scheme when the host is the same.
+        assert_eq!(
+            names(&["https://a.com:8443/x", "https://a.com/x"]),
+            vec![Some("a.com:8443".into()), Some("a.com".into())]
+        );
+        assert_eq!(
+            names(&["http://a.com/x", "https://a.com/x"]),
+            vec![Some("http://a.com".into()), Some("https://a.com".into())]
+        );
     }
 
     #[test]

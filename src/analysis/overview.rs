@@ -4,7 +4,9 @@
 //! status rule in [`super::status`].
 //!
 //! A request is cross-origin when its log line carries an origin (direct or from the Referer);
-//! it failed when its status is 400 or above, or when it is an OPTIONS answered outside 2xx.
+//! it failed when its status is 400 or above, when it is an OPTIONS answered outside 2xx, or
+//! when the browser refused an answer the server logged as fine
+//! ([`super::pairs::add_refusals`]).
 
 use rustc_hash::FxHashSet;
 
@@ -32,7 +34,11 @@ pub struct RouteHealth {
     pub options_total: u64,
     pub options_ok: u64,
     pub cross_origin_total: u64,
+    /// Cross-origin requests that failed for the page, the refused ones included.
     pub cross_origin_failed: u64,
+    /// Of `cross_origin_failed`, answers the server logged as fine that the browser refused
+    /// (see [`super::series::Refused`]).
+    pub cross_origin_refused: u64,
     pub status_401: u64,
     pub status_403: u64,
 }
@@ -103,11 +109,23 @@ pub struct Folding {
     pub dropped_future: u64,
 }
 
+/// Route health and auth failures over one range.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct RangeHealth {
+    /// Routes seen in the range, problems first.
+    pub routes: Vec<RouteHealth>,
+    pub auth: AuthSummary,
+    pub requests: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Overview {
     /// Routes seen in the last [`STATUS_WINDOW_MS`], problems first.
     pub routes: Vec<RouteHealth>,
     pub auth: AuthSummary,
+    /// The same over each [`super::TimeRange`] (indexed by [`super::TimeRange::index`]), for
+    /// the panels that follow the range on screen.
+    pub by_range: [RangeHealth; 3],
     pub sources: Vec<SourceHealth>,
     pub probes: ProbeCounts,
     pub folding: Folding,
@@ -129,31 +147,28 @@ pub fn critical_routes(store: &Store) -> FxHashSet<u16> {
         .collect()
 }
 
-pub fn compute(
-    store: &Store,
-    critical: &FxHashSet<u16>,
-    probes: &[ProbeRow],
-    wall_now: EpochMs,
-) -> Overview {
-    let mut routes: Vec<(u16, RouteHealth)> = Vec::new();
-    let mut auth = AuthSummary::default();
-    let mut class_counts = [0u64; AuthClass::COUNT];
-    let mut folding = Folding::default();
-    let mut requests = 0u64;
-    for (_, bucket) in store.window(STATUS_WINDOW_MS) {
-        let Some(b) = bucket else { continue };
-        folding.bucket_folded += b.folded as u64;
-        for (c, n) in class_counts.iter_mut().zip(b.auth) {
+/// Route health and auth failures being summed over one range.
+#[derive(Default)]
+struct HealthAcc {
+    routes: Vec<(u16, RouteHealth)>,
+    auth: AuthSummary,
+    class_counts: [u64; AuthClass::COUNT],
+    requests: u64,
+}
+
+impl HealthAcc {
+    fn add(&mut self, store: &Store, critical: &FxHashSet<u16>, b: &crate::store::Bucket) {
+        for (c, n) in self.class_counts.iter_mut().zip(b.auth) {
             *c += n as u64;
         }
-        auth.successes += b.auth_ok as u64;
+        self.auth.successes += b.auth_ok as u64;
         for (k, &n) in &b.http {
             let n = n as u64;
-            requests += n;
-            let i = match routes.iter().position(|(id, _)| *id == k.route) {
+            self.requests += n;
+            let i = match self.routes.iter().position(|(id, _)| *id == k.route) {
                 Some(i) => i,
                 None => {
-                    routes.push((
+                    self.routes.push((
                         k.route,
                         RouteHealth {
                             route: store.route_name(k.route).to_string(),
@@ -161,11 +176,11 @@ pub fn compute(
                             ..Default::default()
                         },
                     ));
-                    routes.len() - 1
+                    self.routes.len() - 1
                 }
             };
-            let r = &mut routes[i].1;
-            let failed = is_failure(k);
+            let r = &mut self.routes[i].1;
+            let auth = &mut self.auth;
             if k.method == Method::Options {
                 r.options_total += n;
                 if (200..300).contains(&k.status) {
@@ -188,27 +203,33 @@ pub fn compute(
             }
             if k.origin != NO_ORIGIN {
                 r.cross_origin_total += n;
-                if failed {
+                if is_failure(k) {
                     r.cross_origin_failed += n;
                 }
             }
         }
     }
-    auth.by_class = AuthClass::ALL
-        .iter()
-        .map(|&c| (c, class_counts[c as usize]))
-        .filter(|(_, n)| *n > 0)
-        .collect();
-    auth.failures = class_counts.iter().sum();
 
-    let probe_counts = ProbeCounts {
-        total: probes.len(),
-        allowed: probes.iter().filter(|p| p.allowed).count(),
-        blocked: probes.iter().filter(|p| !p.allowed).count(),
-        transport: probes.iter().filter(|p| p.transport.is_some()).count(),
-        critical_blocked: probes.iter().filter(|p| !p.allowed && p.critical).count(),
-    };
-    let mut routes: Vec<RouteHealth> = routes.into_iter().map(|(_, r)| r).collect();
+    fn finish(self) -> RangeHealth {
+        let mut auth = self.auth;
+        auth.by_class = AuthClass::ALL
+            .iter()
+            .map(|&c| (c, self.class_counts[c as usize]))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        auth.failures = self.class_counts.iter().sum();
+        let mut routes: Vec<RouteHealth> = self.routes.into_iter().map(|(_, r)| r).collect();
+        sort_routes(&mut routes);
+        RangeHealth {
+            routes,
+            auth,
+            requests: self.requests,
+        }
+    }
+}
+
+/// Problems first, then critical routes, then the most failures and preflights.
+pub(super) fn sort_routes(routes: &mut [RouteHealth]) {
     routes.sort_by(|a, b| {
         let bad = |r: &RouteHealth| {
             r.below_objective()
@@ -222,7 +243,54 @@ pub fn compute(
             .then(b.options_total.cmp(&a.options_total))
             .then(a.route.cmp(&b.route))
     });
+}
 
+pub fn compute(
+    store: &Store,
+    critical: &FxHashSet<u16>,
+    probes: &[ProbeRow],
+    wall_now: EpochMs,
+) -> Overview {
+    let mut folding = Folding::default();
+    for (_, bucket) in store.window(STATUS_WINDOW_MS) {
+        if let Some(b) = bucket {
+            folding.bucket_folded += b.folded as u64;
+        }
+    }
+    // One pass over the longest range; each bucket counts in every range it falls in. The
+    // status window is its own range so the status figures match the status rule's.
+    let spans = [
+        STATUS_WINDOW_MS,
+        super::TimeRange::M15.span_ms(),
+        super::TimeRange::H1.span_ms(),
+        super::TimeRange::H6.span_ms(),
+    ];
+    let starts = spans.map(|span| store.window(span).next().map_or(EpochMs::MAX, |(t, _)| t));
+    let mut accs: [HealthAcc; 4] = Default::default();
+    let longest = spans.iter().copied().max().unwrap_or(STATUS_WINDOW_MS);
+    for (start, bucket) in store.window(longest) {
+        let Some(b) = bucket else { continue };
+        for (acc, from) in accs.iter_mut().zip(starts) {
+            if start >= from {
+                acc.add(store, critical, b);
+            }
+        }
+    }
+    let [status_window, m15, h1, h6] = accs.map(HealthAcc::finish);
+    let by_range = [m15, h1, h6];
+    let RangeHealth {
+        routes,
+        auth,
+        requests,
+    } = status_window;
+
+    let probe_counts = ProbeCounts {
+        total: probes.len(),
+        allowed: probes.iter().filter(|p| p.allowed).count(),
+        blocked: probes.iter().filter(|p| !p.allowed).count(),
+        transport: probes.iter().filter(|p| p.transport.is_some()).count(),
+        critical_blocked: probes.iter().filter(|p| !p.allowed && p.critical).count(),
+    };
     let sources = store
         .sources()
         .iter()
@@ -249,6 +317,7 @@ pub fn compute(
     Overview {
         routes,
         auth,
+        by_range,
         sources,
         probes: probe_counts,
         folding,

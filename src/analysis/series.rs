@@ -6,9 +6,9 @@
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::analysis::triage::FOLLOWUP_MIN_PREFLIGHTS;
+use crate::analysis::triage::{FOLLOWUP_LOW_SHARE, FOLLOWUP_MIN_PREFLIGHTS};
 use crate::model::time::EpochMs;
-use crate::sources::event::{AuthClass, Method};
+use crate::sources::event::{AcaoSeen, AuthClass, Method};
 use crate::store::{NO_ORIGIN, Store};
 
 use super::TimeRange;
@@ -115,7 +115,13 @@ pub struct OriginCell {
     /// Every request of this cell had its origin derived from the Referer.
     pub derived: bool,
     pub requests: u64,
+    /// Failed for the page: answered 400 or above, OPTIONS outside 2xx, or refused by the
+    /// browser ([`Self::refused`]).
     pub failed: u64,
+    /// Of `failed`, the answers the server logged as fine that the browser refused.
+    pub refused: Refused,
+    /// The code of a blocked probe of this route from this origin: why browsers refuse it.
+    pub probe_code: Option<String>,
     /// OPTIONS answered 2xx: preflights the server accepted.
     pub preflight_2xx: u64,
     /// Requests other than OPTIONS: what followed the preflights.
@@ -128,7 +134,74 @@ pub struct OriginCell {
     pub dominant: Option<(u16, Method, u64)>,
 }
 
+/// Answers the server logged as successful that the browser refused, by why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Refused {
+    /// Logged with several `Access-Control-Allow-Origin` values.
+    pub acao_doubled: u64,
+    /// Logged without `Access-Control-Allow-Origin` although the request named its origin.
+    pub acao_missing: u64,
+    /// Accepted preflights never followed by their request, where most were not (so the
+    /// browser refused them, whatever the log can say about the header).
+    pub unfollowed: u64,
+}
+
+impl Refused {
+    pub fn total(&self) -> u64 {
+        self.acao_doubled + self.acao_missing + self.unfollowed
+    }
+
+    /// What the browser refused, the largest cause first: `ACAO doubled`, `ACAO missing`,
+    /// `not followed`.
+    pub fn causes(&self) -> Vec<&'static str> {
+        let mut v = [
+            (self.acao_doubled, "ACAO doubled"),
+            (self.acao_missing, "ACAO missing"),
+            (self.unfollowed, "not followed"),
+        ];
+        v.sort_by_key(|e| std::cmp::Reverse(e.0));
+        v.iter().filter(|(n, _)| *n > 0).map(|(_, w)| *w).collect()
+    }
+}
+
 impl OriginCell {
+    /// Why this cell's requests failed, the largest share first: the dominant failing status
+    /// (`401 OPTIONS ×30`) and what the browser refused (`refused ×40: ACAO doubled, probe
+    /// acao-multiple`); `-` when nothing failed.
+    pub fn why(&self) -> String {
+        let refused = self.refused.total();
+        let mut parts: Vec<(u64, String)> = Vec::new();
+        if let Some((s, m, n)) = self.dominant {
+            parts.push((n, format!("{s} {m} ×{n}")));
+        }
+        if refused > 0 {
+            let mut causes: Vec<String> = self
+                .refused
+                .causes()
+                .into_iter()
+                .map(String::from)
+                .collect();
+            if let Some(code) = &self.probe_code {
+                causes.push(format!("probe {code}"));
+            }
+            parts.push((
+                refused,
+                format!("refused ×{refused}: {}", causes.join(", ")),
+            ));
+        } else if let Some(code) = &self.probe_code {
+            parts.push((0, format!("probe {code}")));
+        }
+        parts.sort_by_key(|p| std::cmp::Reverse(p.0));
+        if parts.is_empty() {
+            return "-".into();
+        }
+        parts
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     pub fn failure_rate(&self) -> f64 {
         self.failed as f64 / self.requests.max(1) as f64
     }
@@ -147,6 +220,22 @@ impl OriginCell {
         (self.preflight_2xx >= FOLLOWUP_MIN_PREFLIGHTS).then(|| {
             1.0 - crate::analysis::followup::followed_share(self.preflight_2xx, self.actual)
         })
+    }
+
+    /// Accepted preflights never followed by their request, counted when most were not (as
+    /// the triage board judges a refusal); a few stray ones are pages closed in between.
+    pub fn unfollowed(&self) -> u64 {
+        if self
+            .unfollowed_share()
+            .is_none_or(|s| s < FOLLOWUP_LOW_SHARE)
+        {
+            return 0;
+        }
+        if self.paired_followed + self.paired_unfollowed >= FOLLOWUP_MIN_PREFLIGHTS {
+            self.paired_unfollowed
+        } else {
+            self.preflight_2xx.saturating_sub(self.actual)
+        }
     }
 }
 
@@ -190,6 +279,25 @@ struct CellAcc {
     paired: (u64, u64),
     direct: u64,
     statuses: Vec<(u16, Method, u64)>,
+    /// 2xx/3xx answers with a directly logged origin, by what their logged ACAO said:
+    /// (doubled, missing), preflights and requests apart.
+    options_acao: (u64, u64),
+    actual_acao: (u64, u64),
+}
+
+impl CellAcc {
+    /// The refusals, counted once each: a preflight logged with a bad header is also one that
+    /// was not followed, so the two are not added.
+    fn refused(&self, unfollowed: u64) -> Refused {
+        let (od, om) = self.options_acao;
+        let (ad, am) = self.actual_acao;
+        let logged_preflights = od + om;
+        Refused {
+            acao_doubled: od + ad,
+            acao_missing: om + am,
+            unfollowed: unfollowed.saturating_sub(logged_preflights),
+        }
+    }
 }
 
 struct RangeAcc {
@@ -291,6 +399,20 @@ pub fn compute(
                 }
                 if !k.origin_derived {
                     cell.direct += n;
+                    // Only a request that named its origin is a CORS request for sure; a
+                    // Referer also comes with navigations and images.
+                    if k.status < 400 && !(k.method == Method::Options && k.status >= 300) {
+                        let acao = if k.method == Method::Options {
+                            &mut cell.options_acao
+                        } else {
+                            &mut cell.actual_acao
+                        };
+                        match k.acao {
+                            AcaoSeen::Multiple => acao.0 += n,
+                            AcaoSeen::Missing => acao.1 += n,
+                            AcaoSeen::NotLogged | AcaoSeen::Single => {}
+                        }
+                    }
                 }
                 if is_failure(k) {
                     cell.failed += n;
@@ -333,21 +455,28 @@ pub fn compute(
         let mut cells: Vec<OriginCell> = acc
             .cells
             .into_iter()
-            .map(|((route, origin), c)| OriginCell {
-                route: store.route_name(route).to_string(),
-                origin: store.origin_name(origin).to_string(),
-                derived: c.direct == 0,
-                requests: c.requests,
-                failed: c.failed,
-                preflight_2xx: c.preflight_2xx,
-                actual: c.actual,
-                paired_followed: c.paired.0,
-                paired_unfollowed: c.paired.1,
-                dominant: c
-                    .statuses
-                    .iter()
-                    .copied()
-                    .max_by(|a, b| a.2.cmp(&b.2).then(b.0.cmp(&a.0))),
+            .map(|((route, origin), c)| {
+                let mut cell = OriginCell {
+                    route: store.route_name(route).to_string(),
+                    origin: store.origin_name(origin).to_string(),
+                    derived: c.direct == 0,
+                    requests: c.requests,
+                    failed: c.failed,
+                    refused: Refused::default(),
+                    probe_code: None,
+                    preflight_2xx: c.preflight_2xx,
+                    actual: c.actual,
+                    paired_followed: c.paired.0,
+                    paired_unfollowed: c.paired.1,
+                    dominant: c
+                        .statuses
+                        .iter()
+                        .copied()
+                        .max_by(|a, b| a.2.cmp(&b.2).then(b.0.cmp(&a.0))),
+                };
+                cell.refused = c.refused(cell.unfollowed());
+                cell.failed += cell.refused.total();
+                cell
             })
             .collect();
         sort_cells(&mut cells, OriginSort::Failures);
@@ -488,6 +617,8 @@ mod follow_up_tests {
             derived: false,
             requests: preflight_2xx + actual,
             failed: 0,
+            refused: Refused::default(),
+            probe_code: None,
             preflight_2xx,
             actual,
             paired_followed: 0,

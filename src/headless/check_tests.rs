@@ -1,5 +1,5 @@
 use super::*;
-use crate::cors::{Verdict, Warning};
+use crate::cors::{RawResponse, Verdict, Warning};
 
 fn result(allowed: bool, code: &'static str, critical: bool) -> ProbeResult {
     let shape = RequestShape::spa_default();
@@ -63,6 +63,31 @@ fn table_fits_80_columns() {
     }
     assert!(t.contains("FAIL"));
     assert!(t.ends_with("2 checks, 1 failed\n"));
+}
+
+#[test]
+fn long_urls_give_way_before_the_origin() {
+    for (url, origin, want) in [
+        (
+            "https://api.example/a",
+            "https://app.example",
+            "FAIL  PUT auth+json https://api.example/a <- https://app.example",
+        ),
+        (
+            "https://contoso-api-westeurope-prod.azurewebsites.net/api/v2/orders/{id}/items",
+            "https://contoso-portal.azurewebsites.net",
+            "FAIL  PUT auth+json con…net/api/…/{id}/items <- contoso-portal.azurewebsites.net",
+        ),
+        (
+            "https://contoso-api-westeurope-prod.azurewebsites.net/api/orders/{id}",
+            "https://contoso-customer-portal-westeurope-prod.azurewebsites.net",
+            "FAIL  PUT auth+json contos…es.net/api/…/{id} <- contoso-customer…urewebsites.net",
+        ),
+    ] {
+        let line = head_line("FAIL", "PUT auth+json", url, origin);
+        assert!(text::width(&line) <= WIDTH, "{line}");
+        assert_eq!(line, want);
+    }
 }
 
 #[test]

@@ -2,5 +2,6 @@
 //! store holds ([`markdown`]: its postmortem form); [`check`] runs one probe round and exits with its verdict.
 
 pub mod check;
+mod check_json;
 pub mod markdown;
 pub mod report;

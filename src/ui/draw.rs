@@ -12,6 +12,7 @@ use crate::model::time::{format_clock, format_duration};
 
 use super::glyphs::{Glyphs, glyphs};
 use super::keys::{KeyAction, KeyBindings};
+use super::legend;
 use super::state::{UiState, View};
 use super::theme::Theme;
 use super::views;
@@ -137,16 +138,16 @@ fn status_line(
             .iter()
             .find(|a| a.kind == AlertKind::PagePending)
     {
-        out.push(Span::styled(
+        out.push(legend::PAGE_PENDING.styled(
             format!(" page pending {}", format_duration(p.for_ms)),
-            theme.warning,
+            theme,
         ));
     }
     out.push(Span::raw(" "));
-    out.push(Span::styled(format!(" {} ", state.mode_label), theme.mode));
+    out.push(legend::MODE.styled(format!(" {} ", state.mode_label), theme));
     out.push(Span::raw(" "));
     if state.frozen {
-        out.push(Span::styled(" FROZEN ", theme.frozen));
+        out.push(legend::FROZEN.styled(" FROZEN ".into(), theme));
         out.push(Span::raw(" "));
     }
     out.push(Span::styled(
@@ -174,13 +175,13 @@ fn status_line(
         ));
     } else if let Some(top) = model.top_entry() {
         out.push(Span::raw("  "));
-        out.push(Span::styled(
+        out.push(legend::TOP.styled(
             fit(
                 &format!("top: {} {} ({})", top.id, top.title, top.score),
                 room,
                 g,
             ),
-            theme.triage_supported,
+            theme,
         ));
     } else if let Some(reason) = model.status.reasons.first() {
         out.push(Span::styled(
@@ -357,8 +358,11 @@ pub fn help_lines(keys: &KeyBindings) -> Vec<(String, &'static str)> {
 
 /// Widest key column in the help overlay; longer key lists are cut with an ellipsis.
 const HELP_KEY_WIDTH: usize = 24;
+/// Narrowest column of the help overlay when it is laid out in several.
+const HELP_COLUMN_MIN: u16 = 64;
 
-fn draw_help(frame: &mut Frame, body: Rect, state: &UiState, theme: &Theme, g: &Glyphs) {
+/// The help overlay's keys, as lines.
+fn help_key_lines(state: &UiState, theme: &Theme, g: &Glyphs) -> Vec<Line<'static>> {
     let rows = help_lines(&state.keys);
     let key_w = rows
         .iter()
@@ -366,8 +370,7 @@ fn draw_help(frame: &mut Frame, body: Rect, state: &UiState, theme: &Theme, g: &
         .max()
         .unwrap_or(0)
         .min(HELP_KEY_WIDTH);
-    let mut lines: Vec<Line> = rows
-        .into_iter()
+    rows.into_iter()
         .map(|(k, d)| {
             let k = fit(&k, key_w, g);
             Line::from(vec![
@@ -375,30 +378,123 @@ fn draw_help(frame: &mut Frame, body: Rect, state: &UiState, theme: &Theme, g: &
                 Span::styled(d, theme.help_text),
             ])
         })
-        .collect();
-    lines.push(Line::styled(
-        " PAGE: > 5 % cross-origin failures on a critical route (10m)",
-        theme.muted,
-    ));
-    lines.push(Line::styled(
-        " DEGRADED: a route's preflight 2xx < 99.9 % (15m), or a probe blocked",
-        theme.muted,
-    ));
-    // As wide as the longest line plus the border and a space, within the body.
-    let widest = lines.iter().map(Line::width).max().unwrap_or(0);
-    let width = (widest as u16).saturating_add(3).min(body.width);
-    let height = (lines.len() as u16 + 2).min(body.height);
+        .collect()
+}
+
+/// One section of the legend `width` columns wide: its title, then each mark in its own style
+/// beside what it means (wrapped under itself when long).
+fn legend_lines(
+    section: &legend::Section,
+    width: usize,
+    theme: &Theme,
+    g: &Glyphs,
+) -> Vec<Line<'static>> {
+    let text = crate::model::text::width;
+    let form = |e: &legend::Entry| if g.ascii { e.ascii } else { e.glyph };
+    let mark_w = section
+        .entries
+        .iter()
+        .map(|e| text(form(e)))
+        .max()
+        .unwrap_or(0)
+        .min(width * 2 / 5);
+    let mut out = vec![Line::styled(
+        format!(" {}", section.title),
+        theme.table_header,
+    )];
+    let meaning_w = width.saturating_sub(mark_w + 3).max(10);
+    for e in section.entries {
+        let mark = fit(form(e), mark_w, g);
+        let pad = " ".repeat(mark_w - text(&mark));
+        for (i, part) in crate::model::text::wrap(e.meaning, meaning_w)
+            .into_iter()
+            .enumerate()
+        {
+            out.push(if i == 0 {
+                Line::from(vec![
+                    Span::raw(format!(" {pad}")),
+                    Span::styled(mark.clone(), (e.style)(theme)),
+                    Span::raw("  "),
+                    Span::styled(part, theme.help_text),
+                ])
+            } else {
+                Line::styled(format!(" {}  {part}", " ".repeat(mark_w)), theme.help_text)
+            });
+        }
+    }
+    out
+}
+
+/// The help overlay: the keys in effect, then the legend of every mark, abbreviation and colour
+/// the views draw. Wide terminals get it in columns; whatever does not fit scrolls.
+fn draw_help(frame: &mut Frame, body: Rect, state: &mut UiState, theme: &Theme, g: &Glyphs) {
+    let columns = (body.width / HELP_COLUMN_MIN).clamp(1, 3);
+    let col_w = (body.width.saturating_sub(2) / columns) as usize;
+    let mut blocks: Vec<Vec<Line<'static>>> = vec![help_key_lines(state, theme, g)];
+    blocks.extend(
+        legend::SECTIONS
+            .iter()
+            .filter(|s| !s.entries.is_empty())
+            .map(|s| legend_lines(s, col_w.saturating_sub(1), theme, g)),
+    );
+    // Blocks fill the columns in order, each column up to an even share of the lines.
+    let total: usize = blocks.iter().map(|b| b.len() + 1).sum();
+    let share = total.div_ceil(columns as usize);
+    let mut cols: Vec<Vec<Line<'static>>> = vec![Vec::new()];
+    for b in blocks {
+        let last = cols.last_mut().expect("one column at least");
+        if !last.is_empty() && last.len() + b.len() > share && cols.len() < columns as usize {
+            cols.push(Vec::new());
+        }
+        let last = cols.last_mut().expect("one column at least");
+        if !last.is_empty() {
+            last.push(Line::raw(""));
+        }
+        last.extend(b);
+    }
+    let tallest = cols.iter().map(Vec::len).max().unwrap_or(0);
+    let widest = cols
+        .iter()
+        .flat_map(|c| c.iter().map(Line::width))
+        .max()
+        .unwrap_or(0);
+    let width = if cols.len() > 1 {
+        body.width
+    } else {
+        (widest as u16).saturating_add(3).min(body.width)
+    };
+    let height = (tallest as u16 + 2).min(body.height);
+    let inner_h = height.saturating_sub(2);
+    let max_scroll = (tallest as u16).saturating_sub(inner_h);
+    state.help_scroll = state.help_scroll.min(max_scroll);
     let rect = Rect::new(
         body.x + (body.width - width) / 2,
         body.y + (body.height - height) / 2,
         width,
         height,
     );
+    let more = if max_scroll > 0 {
+        let k = &state.keys;
+        let keys = match (k.first(KeyAction::Down), k.first(KeyAction::Up)) {
+            (Some(d), Some(u)) => format!("{d}/{u}"),
+            (d, u) => d.or(u).unwrap_or_default(),
+        };
+        format!(
+            "— {keys} scroll, line {} of {tallest} ",
+            state.help_scroll + 1
+        )
+    } else {
+        String::new()
+    };
     frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines).block(panel(" Help — keys ", theme, g)),
-        rect,
-    );
+    let block = panel(format!(" Help — keys and legend {more}"), theme, g);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let areas =
+        Layout::horizontal(vec![Constraint::Ratio(1, cols.len() as u32); cols.len()]).split(inner);
+    for (lines, area) in cols.into_iter().zip(areas.iter()) {
+        frame.render_widget(Paragraph::new(lines).scroll((state.help_scroll, 0)), *area);
+    }
 }
 
 /// The wide header's clock: the date and time with the zone's offset, and for a named zone its

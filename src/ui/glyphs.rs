@@ -5,6 +5,8 @@ use ratatui::symbols::border;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Glyphs {
+    /// The ASCII set: marks drawn from the legend take their ASCII form.
+    pub ascii: bool,
     pub border: border::Set<'static>,
     /// Bar heights from empty to full, for one-line sparklines.
     pub ramp: &'static [char],
@@ -31,6 +33,7 @@ const ASCII_BORDER: border::Set<'static> = border::Set {
 };
 
 pub const UNICODE: Glyphs = Glyphs {
+    ascii: false,
     border: border::PLAIN,
     ramp: &[' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'],
     selected: "▶",
@@ -44,6 +47,7 @@ pub const UNICODE: Glyphs = Glyphs {
 };
 
 pub const ASCII: Glyphs = Glyphs {
+    ascii: true,
     border: ASCII_BORDER,
     ramp: &[' ', '.', ':', '-', '=', '+', '*', '#', '%', '@'],
     selected: ">",

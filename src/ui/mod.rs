@@ -5,12 +5,14 @@
 //! - [`draw`] and [`views`] (one file per view): rendering, usable with any ratatui backend (tests use
 //!   `TestBackend`);
 //! - [`widgets`]: panels, tables and formats shared by the views;
+//! - [`legend`]: every mark, abbreviation and colour, drawn by the views and listed by the help;
 //! - [`theme`]: styles per element from TOML, five built in;
 //! - [`run`] and [`terminal`]: the event loop and terminal ownership.
 
 pub mod draw;
 pub mod glyphs;
 pub mod keys;
+pub mod legend;
 pub mod run;
 pub mod state;
 pub mod terminal;

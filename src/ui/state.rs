@@ -85,6 +85,8 @@ pub struct UiState {
     pub range: TimeRange,
     pub frozen: bool,
     pub help: bool,
+    /// Lines the help overlay is scrolled by.
+    pub help_scroll: u16,
     /// Detail pane open: a probe's, a hypothesis's, or the selected log line's raw text.
     pub detail: bool,
     pub detail_scroll: u16,
@@ -121,6 +123,7 @@ impl UiState {
             range: TimeRange::M15,
             frozen: false,
             help: false,
+            help_scroll: 0,
             detail: false,
             detail_scroll: 0,
             log_paused: false,
@@ -262,18 +265,29 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
         return Action::None;
     };
     if state.help {
-        return match action {
-            KeyAction::Quit => Action::Quit,
+        let scroll = |by: i32| (state.help_scroll as i32 + by).clamp(0, u16::MAX as i32) as u16;
+        state.help_scroll = match action {
+            KeyAction::Quit => return Action::Quit,
             KeyAction::Help | KeyAction::Back | KeyAction::Select => {
                 state.help = false;
-                Action::Redraw
+                return Action::Redraw;
             }
-            _ => Action::None,
+            // The legend is longer than a small terminal: the overlay scrolls.
+            KeyAction::Down => scroll(1),
+            KeyAction::Up => scroll(-1),
+            KeyAction::PageDown => scroll(10),
+            KeyAction::PageUp => scroll(-10),
+            KeyAction::First => 0,
+            _ => return Action::None,
         };
+        return Action::Redraw;
     }
     match action {
         KeyAction::Quit => return Action::Quit,
-        KeyAction::Help => state.help = true,
+        KeyAction::Help => {
+            state.help = true;
+            state.help_scroll = 0;
+        }
         KeyAction::NextView => state.switch_to(state.view.offset(1)),
         KeyAction::PreviousView => state.switch_to(state.view.offset(-1)),
         KeyAction::Overview => state.switch_to(View::Overview),
@@ -366,6 +380,14 @@ pub fn handle_mouse(state: &mut UiState, ev: MouseEvent) -> Action {
                 return Action::Redraw;
             }
             Action::None
+        }
+        MouseEventKind::ScrollDown if state.help => {
+            state.help_scroll = state.help_scroll.saturating_add(1);
+            Action::Redraw
+        }
+        MouseEventKind::ScrollUp if state.help => {
+            state.help_scroll = state.help_scroll.saturating_sub(1);
+            Action::Redraw
         }
         MouseEventKind::ScrollDown => {
             state.move_selection(1);

@@ -11,14 +11,19 @@ use crate::model::text;
 use crate::model::time::format_duration;
 
 use super::glyphs::Glyphs;
+use super::legend;
 use super::state::UiState;
 use super::theme::Theme;
 
 pub fn status_span(status: Status, theme: &Theme, g: &Glyphs) -> Span<'static> {
-    let (sym, style) = match status {
-        Status::Ok => (g.ok, theme.status_ok),
-        Status::Degraded => (g.degraded, theme.status_degraded),
-        Status::Page => (g.page, theme.status_page),
+    let (sym, entry) = match status {
+        Status::Ok => (g.ok, &legend::STATUS_OK),
+        Status::Degraded => (g.degraded, &legend::STATUS_DEGRADED),
+        Status::Page => (g.page, &legend::STATUS_PAGE),
+    };
+    let style = match status {
+        Status::Page => theme.status_page,
+        _ => entry.style_of(theme),
     };
     Span::styled(format!(" {sym} {} ", status.label()), style)
 }
@@ -31,13 +36,13 @@ pub fn status_badge(status: &StatusSummary, theme: &Theme, g: &Glyphs) -> Span<'
         Status::Ok if status.loading.is_some() => {
             Span::styled(" LOADING HISTORY ".to_string(), theme.status_degraded)
         }
-        Status::Page => Span::styled(
+        Status::Page => legend::STATUS_PAGE.styled(
             format!(
                 " {} PAGE {} ",
                 g.page,
                 format_duration(status.page_for_ms().unwrap_or(0))
             ),
-            theme.alert_page,
+            theme,
         ),
         level => status_span(level, theme, g),
     }
@@ -55,7 +60,52 @@ pub fn panel<'a>(title: impl Into<String>, theme: &Theme, g: &Glyphs) -> Block<'
 
 /// Cuts `s` to `width` display columns, marking the cut with the glyph set's ellipsis.
 pub fn fit(s: &str, width: usize, g: &Glyphs) -> String {
-    text::cut(s, width, g.ellipsis)
+    if text::width(s) <= width {
+        return s.to_string();
+    }
+    text::cut(s, width, legend::SHORTENED.mark(g))
+}
+
+/// A route or path in `width` columns, shortened by whole segments ([`text::shorten_path`]).
+pub fn short_path(s: &str, width: usize, g: &Glyphs) -> String {
+    if text::width(s) <= width {
+        return s.to_string();
+    }
+    text::shorten_path(s, width, legend::SHORTENED.mark(g))
+}
+
+/// A column of origins in `width` columns ([`text::fit_origins`]).
+pub fn short_origins<'a>(
+    origins: impl IntoIterator<Item = &'a str>,
+    width: usize,
+    g: &Glyphs,
+) -> Vec<String> {
+    let origins: Vec<&str> = origins.into_iter().collect();
+    if origins.iter().all(|o| text::width(o) <= width) {
+        return origins.into_iter().map(String::from).collect();
+    }
+    text::fit_origins(origins, width, legend::SHORTENED.mark(g))
+}
+
+/// An endpoint (`host/path` or a URL) in `width` columns ([`text::shorten_endpoint`]).
+pub fn short_endpoint(s: &str, width: usize, g: &Glyphs) -> String {
+    if text::width(s) <= width {
+        return s.to_string();
+    }
+    text::shorten_endpoint(s, width, legend::SHORTENED.mark(g))
+}
+
+/// Any other name (a source label, an instance) in `width` columns, losing its middle.
+pub fn short_middle(s: &str, width: usize, g: &Glyphs) -> String {
+    if text::width(s) <= width {
+        return s.to_string();
+    }
+    text::shorten_middle(s, width, legend::SHORTENED.mark(g))
+}
+
+/// A panel title naming the window it covers: ` Routes · last 15m `.
+pub fn window_title(name: &str, range: crate::analysis::TimeRange) -> String {
+    format!(" {name} · last {} ", range.label())
 }
 
 /// `12`, `9999`, `12.3k`, `4.5M`.
@@ -90,6 +140,9 @@ pub fn selectable_table(
     theme: &Theme,
     g: &Glyphs,
 ) {
+    legend::note_headers(&header);
+    // A title longer than the border is shortened with a mark, not cut.
+    let title = fit(&title, area.width.saturating_sub(2) as usize, g);
     let n = rows.len();
     let selected = state.clamp_selection(n);
     let empty = n == 0;
@@ -97,7 +150,7 @@ pub fn selectable_table(
         .header(Row::new(header).style(theme.table_header))
         .block(panel(title, theme, g))
         .row_highlight_style(theme.row_selected)
-        .highlight_symbol(Line::from(format!("{} ", g.selected)))
+        .highlight_symbol(Line::from(format!("{} ", legend::SELECTED.mark(g))))
         .highlight_spacing(HighlightSpacing::Always);
     let mut ts = TableState::default();
     if !empty {
@@ -142,6 +195,14 @@ pub fn longest<'a>(header: &str, values: impl Iterator<Item = &'a str>) -> usize
 /// their minimum) so the last text column, usually the most telling, stays whole. Spare width
 /// stays at the right instead of pushing numbers away from names.
 pub fn fit_widths(area_width: u16, cols: &[Col]) -> Vec<Constraint> {
+    column_widths(area_width, cols)
+        .into_iter()
+        .map(Constraint::Length)
+        .collect()
+}
+
+/// [`fit_widths`] as numbers, so cells can be shortened to their column.
+pub fn column_widths(area_width: u16, cols: &[Col]) -> Vec<u16> {
     let spacing = cols.len().saturating_sub(1) as u16;
     let fixed: u16 = cols
         .iter()
@@ -162,20 +223,22 @@ pub fn fit_widths(area_width: u16, cols: &[Col]) -> Vec<Constraint> {
         .map(|(_, w)| *w)
         .sum::<usize>()
         .saturating_sub(avail);
-    for (c, w) in cols.iter().zip(widths.iter_mut()) {
-        if excess == 0 {
-            break;
-        }
-        if let Col::Text { min, .. } = c {
-            let give = excess.min(w.saturating_sub(*min as usize));
-            *w -= give;
-            excess -= give;
+    // Down to their minimums from the left; then, on a terminal too narrow even for those,
+    // below them (to a few columns), so the widths returned are the ones drawn and cells can
+    // be shortened to them.
+    for floor in [None, Some(4usize)] {
+        for (c, w) in cols.iter().zip(widths.iter_mut()) {
+            if excess == 0 {
+                break;
+            }
+            if let Col::Text { min, .. } = c {
+                let give = excess.min(w.saturating_sub(floor.unwrap_or(*min as usize)));
+                *w -= give;
+                excess -= give;
+            }
         }
     }
-    widths
-        .into_iter()
-        .map(|w| Constraint::Length(w as u16))
-        .collect()
+    widths.into_iter().map(|w| w as u16).collect()
 }
 
 /// A count cell: muted when zero, in the `bad` style when `warn`.

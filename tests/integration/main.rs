@@ -41,6 +41,7 @@ mod tui_pty;
 mod ui_analysis;
 mod ui_panels;
 mod ui_screenshots;
+mod ui_sizes;
 mod ui_themes;
 mod ui_triage;
 mod verdict_live;

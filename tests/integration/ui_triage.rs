@@ -408,7 +408,7 @@ fn the_range_key_moves_the_triage_board_its_evidence_and_its_title() {
     assert_eq!(h2.score, 0, "{h2:?}");
     assert!(h2.evidence.is_empty(), "{h2:?}");
     let t = text(&render_with(&mut state, &m, &theme, 200, 60));
-    assert!(t.contains("Triage, last 15m"), "{t}");
+    assert!(t.contains("Triage · last 15m"), "{t}");
 
     let key = KeyEvent::new(KeyCode::Char('t'), KeyModifiers::NONE);
     assert_eq!(handle_key(&mut state, key), Action::Redraw);
@@ -436,7 +436,7 @@ fn the_range_key_moves_the_triage_board_its_evidence_and_its_title() {
     assert_eq!(m.top, None);
     let buf = render_with(&mut state, &m, &theme, 200, 60);
     let t = text(&buf);
-    assert!(t.contains("Triage, last 1h"), "{t}");
+    assert!(t.contains("Triage · last 1h"), "{t}");
     // The row gives the time; the detail beside it the time and how long ago.
     assert!(t.contains("ended 09:55 "), "{t}");
     assert!(t.contains("ENDED  score"), "{t}");
@@ -445,9 +445,10 @@ fn the_range_key_moves_the_triage_board_its_evidence_and_its_title() {
 
     // The other windowed panels name the same range.
     for (view, title) in [
-        (View::Trend, "OPTIONS by route (1h)"),
-        (View::Origins, "Failing endpoints by origin (1h"),
-        (View::Auth, "401/403 beside auth failures (1h)"),
+        (View::Trend, "OPTIONS by route · last 1h"),
+        (View::Origins, "Failing endpoints by origin · last 1h"),
+        (View::Auth, "401/403 beside auth failures · last 1h"),
+        (View::Overview, "Routes · last 1h"),
     ] {
         state.switch_to(view);
         let t = text(&render_with(&mut state, &m, &theme, 200, 60));

@@ -14,9 +14,10 @@ use crate::sources::event::AuthClass;
 
 use super::trend::{axis_line, spark_line};
 use crate::ui::glyphs::Glyphs;
+use crate::ui::legend;
 use crate::ui::state::UiState;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{count, fit, panel, selectable_table};
+use crate::ui::widgets::{count, fit, panel, selectable_table, short_middle, window_title};
 
 pub fn auth(
     frame: &mut Frame,
@@ -27,86 +28,13 @@ pub fn auth(
     g: &Glyphs,
 ) {
     let a = model.auth_timeline(state.range);
-    let classes: Vec<AuthClass> = AuthClass::ALL
-        .iter()
-        .copied()
-        .filter(|c| a.class_totals[*c as usize] > 0 || *c == AuthClass::Expired)
-        .collect();
-    let waves = model.auth_bursts(state.range);
-    let clients = model.auth_clients(state.range);
-    // Series, the burst marks, the axis, the burst summary, the clients line, and the border.
-    let chart_h = (2 + classes.len().min(6) + 1 + 1 + 1 + 1 + 2) as u16;
+    let chart_h = chart_height(model, state.range);
     let [top, bottom] =
         Layout::vertical([Constraint::Length(chart_h), Constraint::Min(5)]).areas(area);
     let [chart, methods] =
         Layout::horizontal([Constraint::Min(40), Constraint::Length(26)]).areas(top);
 
-    let inner_w = chart.width.saturating_sub(2) as usize;
-    let bars_w = inner_w.saturating_sub(9 + 7).max(1);
-    let status_cols: Vec<[u32; 2]> = a
-        .columns
-        .iter()
-        .map(|c| [c.status_401, c.status_403])
-        .collect();
-    let class_cols: Vec<[u32; AuthClass::COUNT]> = a.columns.iter().map(|c| c.classes).collect();
-    let sc = fit_columns(&status_cols, bars_w);
-    let cc = fit_columns(&class_cols, bars_w);
-    let max = sc
-        .iter()
-        .flat_map(|c| c.iter())
-        .chain(cc.iter().flat_map(|c| c.iter()))
-        .copied()
-        .max()
-        .unwrap_or(0);
-    let pick = |cols: &[[u64; 2]], i: usize| cols.iter().map(|c| c[i]).collect::<Vec<u64>>();
-    let mut lines = vec![
-        spark_line(
-            "401",
-            bars_w,
-            &pick(&sc, 0),
-            max,
-            a.total_401,
-            theme.series_401,
-            theme,
-            g,
-        ),
-        spark_line(
-            "403",
-            bars_w,
-            &pick(&sc, 1),
-            max,
-            a.total_403,
-            theme.series_403,
-            theme,
-            g,
-        ),
-    ];
-    for c in classes.iter().take(6) {
-        let series: Vec<u64> = cc.iter().map(|col| col[*c as usize]).collect();
-        let label: String = c.as_str().chars().take(8).collect();
-        lines.push(spark_line(
-            &label,
-            bars_w,
-            &series,
-            max,
-            a.class_totals[*c as usize],
-            theme.series_auth,
-            theme,
-            g,
-        ));
-    }
-    lines.push(burst_marks(waves, a.columns.len(), bars_w, theme, g));
-    lines.push(axis_line(a.axis.start, a.axis.end, bars_w, theme));
-    lines.push(burst_summary(waves, inner_w, theme, g));
-    lines.push(client_summary(clients, inner_w, theme, g));
-    frame.render_widget(
-        Paragraph::new(lines).block(panel(
-            format!(" 401/403 beside auth failures ({}) ", state.range.label()),
-            theme,
-            g,
-        )),
-        chart,
-    );
+    auth_chart(frame, chart, state, model, theme, g);
 
     let mut mlines = vec![Line::styled(
         format!("{:<8}{:>7}{:>7}", "method", "401", "403"),
@@ -126,23 +54,24 @@ pub fn auth(
         mlines.push(Line::styled("preflight auth (H2)", theme.warning));
     }
     frame.render_widget(
-        Paragraph::new(mlines).block(panel(
-            format!(" By method ({}) ", state.range.label()),
-            theme,
-            g,
-        )),
+        Paragraph::new(mlines).block(panel(window_title("By method", state.range), theme, g)),
         methods,
     );
 
+    // Border, highlight mark, the three first columns and the spaces between.
+    let message_w = (bottom.width as usize).saturating_sub(2 + 2 + 8 + 20 + 16 + 3);
     let rows: Vec<Row> = model
-        .auth_samples
+        .auth_samples_in(state.range)
         .iter()
         .map(|s| {
             Row::new(vec![
                 Cell::from(Span::styled(format_hms(s.time), theme.axis)),
-                Cell::from(Span::styled(s.class.as_str(), theme.series_auth)),
-                Cell::from(s.operation.clone()),
-                Cell::from(s.message.clone()),
+                Cell::from(Span::styled(
+                    s.class.as_str(),
+                    legend::SERIES_AUTH.style_of(theme),
+                )),
+                Cell::from(fit(&s.operation, 16, g)),
+                Cell::from(fit(&s.message, message_w, g)),
             ])
         })
         .collect();
@@ -151,7 +80,10 @@ pub fn auth(
         frame,
         bottom,
         state,
-        " Latest auth failures (redacted) ".into(),
+        format!(
+            " Latest auth failures · last {} (redacted) ",
+            state.range.label()
+        ),
         vec!["Time", "Class", "Operation", "Message"],
         rows,
         vec![
@@ -165,11 +97,136 @@ pub fn auth(
     );
 }
 
+/// The auth classes charted over `range`: those seen, and `expired` always.
+fn charted_classes(model: &ViewModel, range: crate::analysis::TimeRange) -> Vec<AuthClass> {
+    let a = model.auth_timeline(range);
+    AuthClass::ALL
+        .iter()
+        .copied()
+        .filter(|c| a.class_totals[*c as usize] > 0 || *c == AuthClass::Expired)
+        .collect()
+}
+
+/// Rows the auth chart takes over `range`: 401, 403, up to six classes, the burst marks, the
+/// axis, the burst summary, the clients line and the border.
+pub(super) fn chart_height(model: &ViewModel, range: crate::analysis::TimeRange) -> u16 {
+    (2 + charted_classes(model, range).len().min(6) + 1 + 1 + 1 + 1 + 2) as u16
+}
+
+/// 401/403 beside the auth log's failure classes over the selected range, with the bursts
+/// marked under them and what their periods say.
+pub(super) fn auth_chart(
+    frame: &mut Frame,
+    chart: Rect,
+    state: &UiState,
+    model: &ViewModel,
+    theme: &Theme,
+    g: &Glyphs,
+) {
+    let a = model.auth_timeline(state.range);
+    let classes = charted_classes(model, state.range);
+    let waves = model.auth_bursts(state.range);
+    let clients = model.auth_clients(state.range);
+    let inner_w = chart.width.saturating_sub(2) as usize;
+    // Class names whole when the chart is wide; shortened in their middle otherwise.
+    let label_w = if inner_w >= 100 {
+        classes
+            .iter()
+            .map(|c| c.as_str().len())
+            .max()
+            .unwrap_or(8)
+            .max(8)
+    } else {
+        8
+    };
+    let bars_w = inner_w.saturating_sub(label_w + 1 + 7).max(1);
+    let status_cols: Vec<[u32; 2]> = a
+        .columns
+        .iter()
+        .map(|c| [c.status_401, c.status_403])
+        .collect();
+    let class_cols: Vec<[u32; AuthClass::COUNT]> = a.columns.iter().map(|c| c.classes).collect();
+    let sc = fit_columns(&status_cols, bars_w);
+    let cc = fit_columns(&class_cols, bars_w);
+    let max = sc
+        .iter()
+        .flat_map(|c| c.iter())
+        .chain(cc.iter().flat_map(|c| c.iter()))
+        .copied()
+        .max()
+        .unwrap_or(0);
+    let pick = |cols: &[[u64; 2]], i: usize| cols.iter().map(|c| c[i]).collect::<Vec<u64>>();
+    let mut lines = vec![
+        spark_line(
+            "401",
+            label_w,
+            bars_w,
+            &pick(&sc, 0),
+            max,
+            a.total_401,
+            theme.series_401,
+            theme,
+            g,
+        ),
+        spark_line(
+            "403",
+            label_w,
+            bars_w,
+            &pick(&sc, 1),
+            max,
+            a.total_403,
+            theme.series_403,
+            theme,
+            g,
+        ),
+    ];
+    for c in classes.iter().take(6) {
+        let series: Vec<u64> = cc.iter().map(|col| col[*c as usize]).collect();
+        let label = short_middle(c.as_str(), label_w, g);
+        lines.push(spark_line(
+            &label,
+            label_w,
+            bars_w,
+            &series,
+            max,
+            a.class_totals[*c as usize],
+            theme.series_auth,
+            theme,
+            g,
+        ));
+    }
+    lines.push(burst_marks(
+        waves,
+        a.columns.len(),
+        label_w,
+        bars_w,
+        theme,
+        g,
+    ));
+    let mut axis = axis_line(a.axis.start, a.axis.end, bars_w, theme);
+    axis.spans.insert(0, Span::raw(" ".repeat(label_w - 8)));
+    lines.push(axis);
+    lines.push(burst_summary(waves, inner_w, theme, g));
+    lines.push(client_summary(clients, inner_w, theme, g));
+    frame.render_widget(
+        Paragraph::new(lines).block(panel(
+            format!(
+                " 401/403 beside auth failures · last {} ",
+                state.range.label()
+            ),
+            theme,
+            g,
+        )),
+        chart,
+    );
+}
+
 /// The burst row under the auth chart: a mark under every column inside a burst, laid out
 /// exactly as the sparklines above it (same column folding, same spreading).
 fn burst_marks(
     waves: &AuthBursts,
     columns: usize,
+    label_w: usize,
     width: usize,
     theme: &Theme,
     g: &Glyphs,
@@ -187,7 +244,11 @@ fn burst_marks(
     let mut marks = String::with_capacity(spread);
     for (i, &h) in folded.iter().enumerate() {
         let cells = (i + 1) * spread / n - i * spread / n;
-        let ch = if h { g.burst } else { ' ' };
+        let ch = if h {
+            legend::BURST.mark(g).chars().next().unwrap_or(g.burst)
+        } else {
+            ' '
+        };
         marks.extend(std::iter::repeat_n(ch, cells));
     }
     let label_style = if waves.bursts.is_empty() {
@@ -196,7 +257,7 @@ fn burst_marks(
         theme.warning.add_modifier(Modifier::BOLD)
     };
     Line::from(vec![
-        Span::styled(format!("{:>8} ", "bursts"), label_style),
+        Span::styled(format!("{:>label_w$} ", "bursts"), label_style),
         Span::styled(marks, theme.warning),
         Span::styled(format!(" {:>6}", waves.bursts.len()), theme.text),
     ])

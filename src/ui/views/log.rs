@@ -21,36 +21,8 @@ use crate::ui::state::UiState;
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{fit, panel};
 
-/// The outcome marks of the log's second column, in [`Outcome::ALL`] order: (mark, mark with
-/// `--ascii`, meaning). Every mark is as wide as its ASCII form once padded, so the columns
-/// stay put whichever set is in use.
-pub const LOG_MARKS: &[(&str, &str, &str)] = &[
-    ("✓", "ok", "log: 1xx/2xx, answered"),
-    (
-        "↪",
-        "3x",
-        "log: 3xx redirect (a preflight cannot follow one)",
-    ),
-    (
-        "△",
-        "4x",
-        "log: 4xx other than 401/403 (not found, method not allowed...)",
-    ),
-    (
-        "⊘",
-        "au",
-        "log: 401/403, or a token validation failure in an auth log",
-    ),
-    ("✖", "5x", "log: 5xx server error"),
-    (
-        "×",
-        "co",
-        "log: CORS refused - Access-Control-Allow-Origin doubled, or absent on a request \
-         that sent an Origin",
-    ),
-    ("·", "in", "log: an auth log event that is not a failure"),
-    ("¶", "tx", "log: a line without a request, shown as text"),
-];
+/// The outcome marks of the log's second column, from the legend so the help explains them.
+pub use crate::ui::legend::LOG_MARKS;
 
 /// Width of the outcome column.
 const MARK_W: usize = 2;
@@ -59,21 +31,11 @@ const MAX_NAME_W: usize = 60;
 
 /// The mark of an outcome, in ASCII with `--ascii`.
 pub fn mark(outcome: Outcome, ascii: bool) -> &'static str {
-    let (unicode, plain, _) = LOG_MARKS[outcome.index()];
-    if ascii { plain } else { unicode }
+    LOG_MARKS[outcome.index()].mark(crate::ui::glyphs::glyphs(ascii))
 }
 
 fn outcome_style(outcome: Outcome, theme: &Theme) -> Style {
-    match outcome {
-        Outcome::Ok => theme.series_2xx,
-        Outcome::Redirect => theme.series_3xx,
-        Outcome::ClientError => theme.series_404,
-        Outcome::AuthFailure => theme.series_401,
-        Outcome::ServerError => theme.series_5xx,
-        Outcome::CorsRefused => theme.warning,
-        Outcome::Info => theme.muted,
-        Outcome::Text => theme.text,
-    }
+    (LOG_MARKS[outcome.index()].style)(theme)
 }
 
 fn http(l: &LogLine) -> Option<&HttpFields> {
@@ -283,7 +245,7 @@ pub fn log(
     };
     let block = panel(
         format!(
-            " Live log: {} of {} lines, {status} ",
+            " Live log: latest {} of {} lines, {status} ",
             matched.len(),
             model.log_ring_len
         ),
@@ -298,6 +260,9 @@ pub fn log(
     let room = right.width as usize;
     let w = widths(&shown, room, state.log_hscroll == 0);
 
+    crate::ui::legend::note_headers(&[
+        "time", "source", "method", "st", "took", "route", "origin", "acao",
+    ]);
     let header_fixed = Line::from(vec![
         Span::styled(
             format!("{:<8} {:<MARK_W$} {:<label_w$}", "time", "", "source"),
@@ -409,7 +374,7 @@ fn detail(
         )),
         Some(l) => {
             let m = mark(l.outcome, state.ascii);
-            let meaning = LOG_MARKS[l.outcome.index()].2.trim_start_matches("log: ");
+            let meaning = LOG_MARKS[l.outcome.index()].meaning;
             lines.push(field(
                 "outcome",
                 format!("{m} {meaning}"),
@@ -497,7 +462,7 @@ mod tests {
             }
             assert!(mark(o, true).is_ascii(), "{o:?}");
         }
-        let mut seen: Vec<&str> = LOG_MARKS.iter().map(|m| m.1).collect();
+        let mut seen: Vec<&str> = LOG_MARKS.iter().map(|m| m.ascii).collect();
         seen.sort_unstable();
         seen.dedup();
         assert_eq!(seen.len(), LOG_MARKS.len(), "ASCII marks are distinct");

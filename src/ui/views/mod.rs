@@ -1,10 +1,11 @@
-//! One file per view. Each view reads only the view model and the UI state, and draws with the
+//! One file per view, and [`panels`] for what several draw. Each view reads only the view model and the UI state, and draws with the
 //! pieces in [`super::widgets`]; none does I/O or analysis.
 
 pub mod auth;
 pub mod log;
 pub mod origins;
 pub mod overview;
+pub mod panels;
 pub mod probes;
 pub mod trend;
 pub mod triage;

@@ -9,18 +9,22 @@ use crate::analysis::{ProbeRow, ViewModel};
 use crate::sources::event::ProbeResult;
 
 use crate::ui::glyphs::Glyphs;
+use crate::ui::legend;
 use crate::ui::state::UiState;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{Col, fit_widths, longest, panel, selectable_table};
+use crate::ui::widgets::{
+    Col, column_widths, fit, longest, panel, selectable_table, short_middle, short_origins,
+    short_path,
+};
 
-fn verdict_cell(p: &ProbeRow, theme: &Theme) -> Cell<'static> {
+fn verdict_cell(p: &ProbeRow, g: &Glyphs, theme: &Theme) -> Cell<'static> {
     if p.allowed {
-        Cell::from(Span::styled("ALLOWED", theme.verdict_allowed))
+        Cell::from(legend::ALLOWED.span(g, theme))
     } else if p.transport == Some(crate::sources::event::TransportKind::Local) {
         // corstop's own limit: neither verdict is true.
-        Cell::from(Span::styled("UNKNOWN", theme.warning))
+        Cell::from(legend::UNKNOWN.span(g, theme))
     } else {
-        Cell::from(Span::styled("BLOCKED", theme.verdict_blocked))
+        Cell::from(legend::BLOCKED.span(g, theme))
     }
 }
 
@@ -36,34 +40,6 @@ pub fn probes(
         .probes
         .windows(2)
         .any(|w| w[0].credentials != w[1].credentials);
-    let rows: Vec<Vec<Cell>> = model
-        .probes
-        .iter()
-        .map(|p| {
-            let mut endpoint = vec![];
-            if p.critical {
-                endpoint.push(Span::styled(format!("{} ", g.critical), theme.critical));
-            }
-            endpoint.push(Span::raw(p.endpoint.clone()));
-            vec![
-                verdict_cell(p, theme),
-                Cell::from(Line::from(endpoint)),
-                Cell::from(p.origin.clone()),
-                Cell::from(shape_label(p, mixed_modes)),
-                Cell::from(Span::styled(
-                    p.code.clone(),
-                    if p.doubled_acao {
-                        theme.warning
-                    } else {
-                        theme.text
-                    },
-                )),
-                Cell::from(p.hidden_status.map_or("-".into(), |s| s.to_string())),
-                Cell::from(p.latency_ms.map_or("-".into(), |l| format!("{l}ms"))),
-                Cell::from(p.instance.clone().unwrap_or_else(|| "-".into())),
-            ]
-        })
-        .collect();
     state.row_routes.clear();
     if state.detail {
         let sel = state.clamp_selection(model.probes.len());
@@ -94,7 +70,7 @@ pub fn probes(
                 ),
             ];
             frame.render_widget(
-                Paragraph::new(summary).block(panel(" Probe ", theme, g)),
+                Paragraph::new(summary).block(panel(" Probe · latest ", theme, g)),
                 head,
             );
             let history = model
@@ -111,7 +87,7 @@ pub fn probes(
                     .wrap(Wrap { trim: false })
                     .scroll((state.detail_scroll, 0))
                     .block(panel(
-                        " Evidence (as sent / as received) — Esc closes ",
+                        " Evidence, latest (as sent / as received) — Esc closes ",
                         theme,
                         g,
                     )),
@@ -123,7 +99,9 @@ pub fn probes(
     }
     let mut header = vec!["Verdict", "Endpoint", "Origin", "Shape", "Code", "Hid"];
     let wide = area.width >= 110;
-    let endpoint_w = longest("Endpoint", model.probes.iter().map(|p| p.endpoint.as_str())) + 2;
+    let full_endpoint = |p: &ProbeRow| format!("{}{}", p.host.as_deref().unwrap_or(""), p.endpoint);
+    let endpoints: Vec<String> = model.probes.iter().map(full_endpoint).collect();
+    let endpoint_w = longest("Endpoint", endpoints.iter().map(String::as_str)) + 2;
     let mut cols = vec![
         Col::Fixed(7),
         // The endpoint keeps up to 20 columns; long origins give way first.
@@ -144,24 +122,84 @@ pub fn probes(
         header.extend(["Latency", "Instance"]);
         cols.extend([
             Col::Fixed(7),
+            // The instance gives way before names do.
             Col::Text {
                 longest: longest(
                     "Instance",
                     model.probes.iter().filter_map(|p| p.instance.as_deref()),
-                ),
+                )
+                .min(20),
                 min: 8,
             },
         ]);
     }
-    let widths = fit_widths(area.width, &cols);
-    let rows = rows
-        .into_iter()
-        .map(|cells| {
-            Row::new(if wide {
-                cells
-            } else {
-                cells.into_iter().take(6).collect()
-            })
+    let widths = column_widths(area.width, &cols);
+    let endpoint_w = widths[1] as usize;
+    // The path first, the host with what is left (kept distinct from the other hosts).
+    let path_w = model
+        .probes
+        .iter()
+        .map(|p| crate::model::text::width(&p.endpoint) + 2 * p.critical as usize)
+        .max()
+        .unwrap_or(0);
+    let host_w = endpoint_w.saturating_sub(path_w).max(8);
+    let hosts: Vec<&str> = model
+        .probes
+        .iter()
+        .map(|p| p.host.as_deref().unwrap_or(""))
+        .collect();
+    let hosts = crate::model::text::fit_hosts(&hosts, host_w, legend::SHORTENED.mark(g));
+    let origins = short_origins(
+        model.probes.iter().map(|p| p.origin.as_str()),
+        widths[2] as usize,
+        g,
+    );
+    let code_w = widths[4] as usize;
+    let rows: Vec<Row> = model
+        .probes
+        .iter()
+        .zip(&hosts)
+        .zip(&origins)
+        .map(|((p, host), origin)| {
+            let mut endpoint = vec![];
+            if p.critical {
+                endpoint.push(legend::CRITICAL.span(g, theme));
+                endpoint.push(Span::raw(" "));
+            }
+            let room = endpoint_w
+                .saturating_sub(2 * p.critical as usize)
+                .saturating_sub(crate::model::text::width(host));
+            if !host.is_empty() {
+                endpoint.push(Span::styled(host.clone(), theme.muted));
+            }
+            endpoint.push(Span::raw(short_path(&p.endpoint, room, g)));
+            legend::note_code(&p.code);
+            let mut cells = vec![
+                verdict_cell(p, g, theme),
+                Cell::from(Line::from(endpoint)),
+                Cell::from(origin.clone()),
+                Cell::from(shape_label(p, mixed_modes, g)),
+                Cell::from(Span::styled(
+                    fit(&p.code, code_w, g),
+                    if p.doubled_acao {
+                        theme.warning
+                    } else {
+                        theme.text
+                    },
+                )),
+                Cell::from(p.hidden_status.map_or("-".into(), |s| s.to_string())),
+            ];
+            if wide {
+                cells.push(Cell::from(
+                    p.latency_ms.map_or("-".into(), |l| format!("{l}ms")),
+                ));
+                cells.push(Cell::from(short_middle(
+                    p.instance.as_deref().unwrap_or("-"),
+                    widths[7] as usize,
+                    g,
+                )));
+            }
+            Row::new(cells)
         })
         .collect();
     selectable_table(
@@ -169,17 +207,17 @@ pub fn probes(
         area,
         state,
         format!(
-            " Probes, latest, credentials {}{} ",
+            " Probes · latest verdicts, credentials {}{} ",
             credentials_modes(&model.probes),
             if wide {
                 ""
             } else {
-                " · wider terminal: latency, instance"
+                " · wider: latency, instance"
             }
         ),
         header,
         rows,
-        widths,
+        widths.into_iter().map(Constraint::Length).collect(),
         theme,
         g,
     );
@@ -187,12 +225,12 @@ pub fn probes(
 
 /// The shape's name, marked when the probe sent cookies among probes that did not, since a verdict on an `include`
 /// request says nothing about a bearer-token page and the other way round.
-fn shape_label(p: &crate::analysis::ProbeRow, mixed_modes: bool) -> String {
+fn shape_label(p: &crate::analysis::ProbeRow, mixed_modes: bool, g: &Glyphs) -> String {
     if mixed_modes
         && p.credentials == crate::cors::Credentials::Include
         && !p.shape.ends_with("+cred")
     {
-        format!("{} *", p.shape)
+        format!("{} {}", p.shape, legend::INCLUDE.mark(g))
     } else {
         p.shape.clone()
     }
@@ -251,7 +289,8 @@ pub fn probe_detail_lines(
             if dup_cors {
                 out.push(Line::from(vec![
                     Span::styled(text, theme.warning),
-                    Span::styled(format!("   {} repeated header", g.degraded), theme.warning),
+                    Span::raw("   "),
+                    legend::REPEATED.span(g, theme),
                 ]));
             } else {
                 out.push(Line::styled(text, theme.text));

@@ -11,10 +11,12 @@ use crate::analysis::{StatusClass, ViewModel};
 use crate::model::time::{format_duration, format_hms};
 
 use crate::ui::glyphs::{Glyphs, bar};
+use crate::ui::legend;
 use crate::ui::state::{UiState, View};
 use crate::ui::theme::Theme;
 use crate::ui::widgets::{
-    Col, count, fit, fit_widths, longest, num, panel, percent, selectable_table,
+    Col, column_widths, count, longest, num, panel, percent, selectable_table, short_path,
+    window_title,
 };
 
 /// Spreads `values` over `width` cells: every value gets the same number of cells give or
@@ -35,10 +37,12 @@ pub(super) fn spread_bars(values: &[u64], width: usize, max: u64, g: &Glyphs) ->
         .collect()
 }
 
-/// One labelled one-line sparkline: `label  ▁▂▇  total`.
+/// One labelled one-line sparkline: `label  ▁▂▇  total`, the label right-aligned in
+/// `label_w` columns.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn spark_line(
     label: &str,
+    label_w: usize,
     width: usize,
     values: &[u64],
     max: u64,
@@ -48,9 +52,10 @@ pub(super) fn spark_line(
     g: &Glyphs,
 ) -> Line<'static> {
     let bars = spread_bars(values, width, max, g);
+    legend::RAMP.style_of(theme);
     Line::from(vec![
         Span::styled(
-            format!("{label:>8} "),
+            format!("{label:>label_w$} "),
             if total > 0 {
                 style.add_modifier(Modifier::BOLD)
             } else {
@@ -97,24 +102,33 @@ pub fn trend(
     ])
     .areas(area);
     state.row_routes = t.routes.iter().map(|r| r.route.clone()).collect();
+    let mut cols = vec![
+        Col::Text {
+            longest: longest("Route", t.routes.iter().map(|r| r.route.as_str())) + 2,
+            min: 16,
+        },
+        Col::Fixed(7),
+        Col::Fixed(7),
+    ];
+    cols.extend([Col::Fixed(6); 6]);
+    let widths = column_widths(top.width, &cols);
+    let route_w = widths[0] as usize;
     let rows: Vec<Row> = t
         .routes
         .iter()
         .map(|r| {
             let total = r.total();
             let ok = r.totals[StatusClass::S2xx as usize];
+            let mut route = vec![];
+            let mut room = route_w;
+            if r.critical {
+                route.push(legend::CRITICAL.span(g, theme));
+                route.push(Span::raw(" "));
+                room = room.saturating_sub(2);
+            }
+            route.push(Span::styled(short_path(&r.route, room, g), theme.text));
             let mut cells = vec![
-                Cell::from(Line::from(vec![
-                    Span::styled(
-                        if r.critical {
-                            format!("{} ", g.critical)
-                        } else {
-                            String::new()
-                        },
-                        theme.critical,
-                    ),
-                    Span::styled(r.route.clone(), theme.text),
-                ])),
+                Cell::from(Line::from(route)),
                 num(total, theme, false),
                 Cell::from(Span::styled(
                     percent((total > 0).then(|| ok as f64 / total as f64)),
@@ -127,26 +141,16 @@ pub fn trend(
             Row::new(cells)
         })
         .collect();
-    let mut cols = vec![
-        Col::Text {
-            longest: longest("Route", t.routes.iter().map(|r| r.route.as_str())) + 2,
-            min: 16,
-        },
-        Col::Fixed(7),
-        Col::Fixed(7),
-    ];
-    cols.extend([Col::Fixed(6); 6]);
-    let widths = fit_widths(top.width, &cols);
     selectable_table(
         frame,
         top,
         state,
-        format!(" OPTIONS by route ({}) ", state.range.label()),
+        window_title("OPTIONS by route", state.range),
         vec![
             "Route", "OPTIONS", "2xx", "3xx", "401", "403", "404/5", "5xx", "other",
         ],
         rows,
-        widths,
+        widths.into_iter().map(Constraint::Length).collect(),
         theme,
         g,
     );
@@ -159,7 +163,7 @@ pub fn trend(
                 theme.muted,
             ))
             .block(panel(
-                format!(" OPTIONS status trend ({}) ", state.range.label()),
+                window_title("OPTIONS status trend", state.range),
                 theme,
                 g,
             )),
@@ -183,6 +187,7 @@ pub fn trend(
             let series: Vec<u64> = cols.iter().map(|col| col[*c as usize]).collect();
             spark_line(
                 c.label(),
+                8,
                 bars_w,
                 &series,
                 max,
@@ -195,8 +200,8 @@ pub fn trend(
         .collect();
     lines.push(axis_line(t.axis.start, t.axis.end, bars_w, theme));
     let title = format!(
-        " {} OPTIONS by status ({}), {} per column, peak {} ",
-        rt.route,
+        " {} OPTIONS by status · last {}, {} per column, peak {} ",
+        short_path(&rt.route, inner_w.saturating_sub(50).max(12), g),
         state.range.label(),
         format_duration(t.axis.column_ms * per),
         count(max)
@@ -225,13 +230,17 @@ pub fn trend(
         .zip(&failing)
         .enumerate()
         .map(|(i, (r, series))| {
-            let marker = if i == sel { g.selected } else { " " };
+            let marker = if i == sel {
+                legend::SELECTED.mark(g)
+            } else {
+                " "
+            };
             let bars = spread_bars(series, bars_w, max, g);
             let n = r.non_2xx();
             Line::from(vec![
                 Span::styled(format!("{marker} "), theme.text),
                 Span::styled(
-                    format!("{:<name_w$} ", fit(&r.route, name_w, g)),
+                    format!("{:<name_w$} ", short_path(&r.route, name_w, g)),
                     theme.text,
                 ),
                 Span::styled(bars, if n > 0 { theme.bad } else { theme.muted }),
@@ -245,7 +254,7 @@ pub fn trend(
     frame.render_widget(
         Paragraph::new(lines).block(panel(
             format!(
-                " Non-2xx OPTIONS per route ({}), peak {} ",
+                " Non-2xx OPTIONS per route · last {}, peak {} ",
                 state.range.label(),
                 count(max)
             ),

@@ -17,9 +17,10 @@ use crate::analysis::triage::{Entry, State};
 use crate::model::time::{EpochMs, format_clock, format_duration, format_hm};
 
 use crate::ui::glyphs::Glyphs;
+use crate::ui::legend;
 use crate::ui::state::UiState;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{Col, fit, fit_widths, panel, selectable_table};
+use crate::ui::widgets::{Col, column_widths, fit, panel, selectable_table};
 
 /// Width at which the detail pane goes beside the table instead of under it.
 const SIDE_BY_SIDE_MIN_WIDTH: u16 = 140;
@@ -40,9 +41,10 @@ pub fn state_label(s: State) -> &'static str {
 
 pub fn state_style(s: State, theme: &Theme) -> Style {
     match s {
-        State::Supported => theme.triage_supported,
-        State::Ended | State::Weakened => theme.triage_weakened,
-        State::NoEvidence => theme.triage_none,
+        State::Supported => legend::SUPPORTED.style_of(theme),
+        State::Ended => legend::ENDED.style_of(theme),
+        State::Weakened => legend::WEAKENED.style_of(theme),
+        State::NoEvidence => legend::NO_EVIDENCE.style_of(theme),
     }
 }
 
@@ -66,7 +68,14 @@ fn clock(t: Option<EpochMs>) -> String {
     t.map_or_else(|| "-".into(), format_clock)
 }
 
-fn board_row(rank: usize, e: &Entry, bar_w: usize, ascii: bool, theme: &Theme) -> Row<'static> {
+fn board_row(
+    rank: usize,
+    e: &Entry,
+    (bar_w, title_w): (usize, usize),
+    g: &Glyphs,
+    theme: &Theme,
+) -> Row<'static> {
+    let ascii = g.ascii;
     let (full, empty) = score_bar(e.score, bar_w, ascii);
     let muted_if_none = |style: Style| {
         if e.state == State::NoEvidence {
@@ -78,7 +87,10 @@ fn board_row(rank: usize, e: &Entry, bar_w: usize, ascii: bool, theme: &Theme) -
     Row::new(vec![
         Cell::from(Span::styled(rank.to_string(), theme.muted)),
         Cell::from(Span::styled(e.id, muted_if_none(theme.text))),
-        Cell::from(Span::styled(e.title, muted_if_none(theme.text))),
+        Cell::from(Span::styled(
+            fit(e.title, title_w, g),
+            muted_if_none(theme.text),
+        )),
         Cell::from(Span::styled(
             match e.ended_at {
                 // The time it ended says more than the word, and fits the column.
@@ -88,13 +100,14 @@ fn board_row(rank: usize, e: &Entry, bar_w: usize, ascii: bool, theme: &Theme) -
             state_style(e.state, theme),
         )),
         Cell::from(Line::from(vec![
-            Span::styled(full, muted_if_none(theme.score_bar)),
+            Span::styled(full, muted_if_none(legend::SCORE_BAR.style_of(theme))),
             Span::styled(empty, theme.muted),
             Span::styled(format!(" {:>3}", e.score), muted_if_none(theme.text)),
         ])),
         Cell::from(Span::styled(
             if e.began_before_window {
                 // First seen at the window's start: it may have begun before.
+                legend::BEFORE_WINDOW.style_of(theme);
                 format!("<{}", clock(e.first_seen))
             } else {
                 clock(e.first_seen)
@@ -137,7 +150,11 @@ pub fn entry_detail_lines(
     if !e.disagreements.is_empty() {
         section(&mut out, "Logs and probes disagree");
         for line in &e.disagreements {
-            out.push(Line::styled(format!("  ! {line}"), theme.disagreement));
+            out.push(Line::from(vec![
+                Span::raw("  "),
+                legend::DISAGREE.span(g, theme),
+                Span::styled(format!(" {line}"), theme.disagreement),
+            ]));
         }
     }
     section(&mut out, "Evidence");
@@ -253,7 +270,16 @@ pub fn triage(
 
     if state.detail && !side_by_side {
         if let Some(e) = entry {
-            draw_detail(frame, area, state, e, board.now, true, theme, g);
+            draw_detail(
+                frame,
+                area,
+                state,
+                e,
+                (board.now, board.span_ms),
+                true,
+                theme,
+                g,
+            );
             return;
         }
         state.detail = false;
@@ -278,12 +304,6 @@ pub fn triage(
     };
 
     let bar_w = if table_area.width >= 90 { 10 } else { 6 };
-    let rows: Vec<Row> = board
-        .entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| board_row(i + 1, e, bar_w, state.ascii, theme))
-        .collect();
     let title_longest = board
         .entries
         .iter()
@@ -291,7 +311,7 @@ pub fn triage(
         .max()
         .unwrap_or(0)
         .max("Hypothesis".len());
-    let widths = fit_widths(
+    let widths = column_widths(
         table_area.width,
         &[
             Col::Fixed(2),
@@ -305,12 +325,20 @@ pub fn triage(
             Col::Fixed(10),
         ],
     );
+    let title_w = widths[2] as usize;
+    let rows: Vec<Row> = board
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| board_row(i + 1, e, (bar_w, title_w), g, theme))
+        .collect();
+    let widths: Vec<Constraint> = widths.into_iter().map(Constraint::Length).collect();
     selectable_table(
         frame,
         table_area,
         state,
         format!(
-            " Triage, last {} (Enter: detail) ",
+            " Triage · last {} (Enter: detail) ",
             format_duration(board.span_ms)
         ),
         vec!["#", "Id", "Hypothesis", "State", "Score", "First"],
@@ -321,7 +349,16 @@ pub fn triage(
     );
     if let (Some(d), Some(e)) = (detail_area, entry) {
         let open = state.detail;
-        draw_detail(frame, d, state, e, board.now, open, theme, g);
+        draw_detail(
+            frame,
+            d,
+            state,
+            e,
+            (board.now, board.span_ms),
+            open,
+            theme,
+            g,
+        );
     }
 }
 
@@ -333,7 +370,7 @@ fn draw_detail(
     area: Rect,
     state: &mut UiState,
     e: &Entry,
-    now: EpochMs,
+    (now, span_ms): (EpochMs, EpochMs),
     open: bool,
     theme: &Theme,
     g: &Glyphs,
@@ -345,13 +382,17 @@ fn draw_detail(
     } else {
         0
     };
-    let suffix = if open { "— Esc closes " } else { "" };
+    let suffix = format!(
+        "· last {} {}",
+        format_duration(span_ms),
+        if open { "— Esc closes " } else { "" }
+    );
     let title = entry_title(
         " ",
         e,
-        (area.width as usize).saturating_sub(4 + crate::model::text::width(suffix)),
+        (area.width as usize).saturating_sub(4 + crate::model::text::width(&suffix)),
         g,
-    ) + suffix;
+    ) + &suffix;
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
