@@ -6,11 +6,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
-use crate::analysis::series::fit_columns;
-use crate::analysis::{PAGE_FAILURE_RATE, StatusClass, ViewModel};
-use crate::model::time::format_duration;
+use crate::analysis::{PAGE_FAILURE_RATE, ViewModel};
 
-use super::trend::{axis_line, spark_line};
+use super::trend::route_status_paragraph;
 use crate::ui::glyphs::Glyphs;
 use crate::ui::legend;
 use crate::ui::state::UiState;
@@ -186,42 +184,7 @@ fn route_status_chart(
         );
         return;
     };
-    let inner_w = area.width.saturating_sub(2) as usize;
-    let bars_w = inner_w.saturating_sub(9 + 7).max(1);
-    let cols = fit_columns(&rt.columns, bars_w);
-    let per = rt.columns.len().div_ceil(bars_w).max(1) as i64;
-    let max = cols
-        .iter()
-        .flat_map(|c| c.iter())
-        .copied()
-        .max()
-        .unwrap_or(0);
-    let mut lines: Vec<Line> = StatusClass::ALL
-        .iter()
-        .map(|c| {
-            let series: Vec<u64> = cols.iter().map(|col| col[*c as usize]).collect();
-            spark_line(
-                c.label(),
-                8,
-                bars_w,
-                &series,
-                max,
-                rt.totals[*c as usize],
-                theme.series(*c as usize),
-                theme,
-                g,
-            )
-        })
-        .collect();
-    lines.push(axis_line(t.axis.start, t.axis.end, bars_w, theme));
-    let route = short_path(&rt.route, inner_w.saturating_sub(50).max(12), g);
-    let title = format!(
-        " {route} OPTIONS by status · last {}, {} per column, peak {} ",
-        state.range.label(),
-        format_duration(t.axis.column_ms * per),
-        count(max)
-    );
-    frame.render_widget(Paragraph::new(lines).block(panel(title, theme, g)), area);
+    frame.render_widget(route_status_paragraph(t, rt, area.width, state, theme, g), area);
 }
 
 // ---------------------------------------------------------------- trend

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row};
 
 use crate::analysis::series::fit_columns;
-use crate::analysis::{StatusClass, ViewModel};
+use crate::analysis::{RouteTrend, StatusClass, Trend, ViewModel};
 use crate::model::time::{format_duration, format_hms};
 
 use crate::ui::glyphs::{Glyphs, bar};
@@ -171,42 +171,8 @@ pub fn trend(
         );
         return;
     };
+    frame.render_widget(route_status_paragraph(t, rt, chart.width, state, theme, g), chart);
     let inner_w = chart.width.saturating_sub(2) as usize;
-    let bars_w = inner_w.saturating_sub(9 + 7).max(1);
-    let cols = fit_columns(&rt.columns, bars_w);
-    let per = rt.columns.len().div_ceil(bars_w.max(1)).max(1) as i64;
-    let max = cols
-        .iter()
-        .flat_map(|c| c.iter())
-        .copied()
-        .max()
-        .unwrap_or(0);
-    let mut lines: Vec<Line> = StatusClass::ALL
-        .iter()
-        .map(|c| {
-            let series: Vec<u64> = cols.iter().map(|col| col[*c as usize]).collect();
-            spark_line(
-                c.label(),
-                8,
-                bars_w,
-                &series,
-                max,
-                rt.totals[*c as usize],
-                theme.series(*c as usize),
-                theme,
-                g,
-            )
-        })
-        .collect();
-    lines.push(axis_line(t.axis.start, t.axis.end, bars_w, theme));
-    let title = format!(
-        " {} OPTIONS by status · last {}, {} per column, peak {} ",
-        short_path(&rt.route, inner_w.saturating_sub(50).max(12), g),
-        state.range.label(),
-        format_duration(t.axis.column_ms * per),
-        count(max)
-    );
-    frame.render_widget(Paragraph::new(lines).block(panel(title, theme, g)), chart);
 
     // Every route's failing preflights on one scale, to see which routes fail together.
     let name_w = longest("", t.routes.iter().map(|r| r.route.as_str())).clamp(8, 28);
@@ -266,3 +232,51 @@ pub fn trend(
 }
 
 // ---------------------------------------------------------------- origins
+
+/// One route's preflights by status class, a sparkline per class over the range's axis, in a
+/// panel `width` wide titled with the route, the window, the column width and the peak.
+pub fn route_status_paragraph(
+    t: &Trend,
+    rt: &RouteTrend,
+    width: u16,
+    state: &UiState,
+    theme: &Theme,
+    g: &Glyphs,
+) -> Paragraph<'static> {
+    let inner_w = width.saturating_sub(2) as usize;
+    let bars_w = inner_w.saturating_sub(9 + 7).max(1);
+    let cols = fit_columns(&rt.columns, bars_w);
+    let per = rt.columns.len().div_ceil(bars_w).max(1) as i64;
+    let max = cols
+        .iter()
+        .flat_map(|c| c.iter())
+        .copied()
+        .max()
+        .unwrap_or(0);
+    let mut lines: Vec<Line> = StatusClass::ALL
+        .iter()
+        .map(|c| {
+            let series: Vec<u64> = cols.iter().map(|col| col[*c as usize]).collect();
+            spark_line(
+                c.label(),
+                8,
+                bars_w,
+                &series,
+                max,
+                rt.totals[*c as usize],
+                theme.series(*c as usize),
+                theme,
+                g,
+            )
+        })
+        .collect();
+    lines.push(axis_line(t.axis.start, t.axis.end, bars_w, theme));
+    let title = format!(
+        " {} OPTIONS by status · last {}, {} per column, peak {} ",
+        short_path(&rt.route, inner_w.saturating_sub(50).max(12), g),
+        state.range.label(),
+        format_duration(t.axis.column_ms * per),
+        count(max)
+    );
+    Paragraph::new(lines).block(panel(title, theme, g))
+}
