@@ -5,6 +5,7 @@
 //! - [`live`]: one task per configured source, sending batches to the store's ingest task.
 //! - [`event`]: the typed events every producer sends; [`probe`]: the synthetic prober.
 //! - [`window`]: where a time window starts in a log file (the start-up history read).
+//! - [`prometheus`]: a Prometheus server's query API, where the fleet's agents meet.
 
 pub mod event;
 pub mod formats;
@@ -12,6 +13,7 @@ pub mod glob;
 pub mod lines;
 pub mod live;
 pub mod probe;
+pub mod prometheus;
 pub mod stdin;
 pub mod tail;
 pub mod window;

@@ -184,7 +184,10 @@ fn route_status_chart(
         );
         return;
     };
-    frame.render_widget(route_status_paragraph(t, rt, area.width, state, theme, g), area);
+    frame.render_widget(
+        route_status_paragraph(t, rt, area.width, state, theme, g),
+        area,
+    );
 }
 
 // ---------------------------------------------------------------- trend

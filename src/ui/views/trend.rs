@@ -171,7 +171,10 @@ pub fn trend(
         );
         return;
     };
-    frame.render_widget(route_status_paragraph(t, rt, chart.width, state, theme, g), chart);
+    frame.render_widget(
+        route_status_paragraph(t, rt, chart.width, state, theme, g),
+        chart,
+    );
     let inner_w = chart.width.saturating_sub(2) as usize;
 
     // Every route's failing preflights on one scale, to see which routes fail together.
