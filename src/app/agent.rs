@@ -209,6 +209,10 @@ pub async fn run(
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    // Before anything is announced, so that no signal finds the default action in place.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
     let mut settings = settings;
     let mode = if settings.from_start {
         TimeMode::EventTime
@@ -250,9 +254,6 @@ pub async fn run(
     tracing::info!(%address, "serving /metrics, /healthz and /readyz");
     let analysis_task = spawn_analysis(state.clone());
 
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut hup = signal(SignalKind::hangup())?;
     let outcome = loop {
         tokio::select! {
             _ = term.recv() => break Ok("SIGTERM"),

@@ -636,6 +636,17 @@ mod tests {
     }
 
     #[test]
+    fn the_worst_case_is_the_one_the_readme_states() {
+        let caps = Caps::default();
+        assert_eq!(worst_case_series(&caps, 0), 14_386);
+        assert_eq!(worst_case_series(&caps, 2), 14_412);
+        assert_eq!(
+            worst_case_series(&caps, 3) - worst_case_series(&caps, 2),
+            13
+        );
+    }
+
+    #[test]
     fn openmetrics_is_asked_for_by_accept() {
         assert_eq!(
             Format::negotiate(Some(
