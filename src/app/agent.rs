@@ -18,8 +18,8 @@ use crate::sources::live::LogSourceSpec;
 use crate::sources::probe::ProbeSettings;
 use crate::store::TimeMode;
 
-/// Where the agent listens unless told otherwise: the port registered for corstop's exporter
-/// range neighbours, on loopback so that nothing is exposed by default.
+/// Where the agent listens unless told otherwise: loopback, so that nothing is exposed until
+/// asked for, on a port in the range Prometheus exporters use.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:9464";
 
 /// Diagnostics to standard error: the agent has no terminal of its own to protect.

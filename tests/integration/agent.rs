@@ -313,18 +313,18 @@ fn probe_target(rt: &tokio::runtime::Runtime) -> String {
     rt.block_on(common::serve_orders(cors)).0
 }
 
-fn probe_config(dir: &Path, url: &str, origins: &[String]) -> PathBuf {
+/// Probes of every URL (critical) from every origin, every second.
+fn probe_config(dir: &Path, urls: &[&str], origins: &[String]) -> PathBuf {
     let origins: Vec<String> = origins.iter().map(|o| format!("\"{o}\"")).collect();
+    let mut text = format!(
+        "[probe]\ninterval = \"1s\"\ntimeout = \"2s\"\norigins = [{}]\n",
+        origins.join(", ")
+    );
+    for url in urls {
+        text += &format!("\n[[probe.endpoint]]\nurl = \"{url}\"\ncritical = true\n");
+    }
     let path = dir.join("agent.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[probe]\ninterval = \"1s\"\ntimeout = \"2s\"\norigins = [{}]\n\n\
-             [[probe.endpoint]]\nurl = \"{url}\"\ncritical = true\n",
-            origins.join(", ")
-        ),
-    )
-    .unwrap();
+    std::fs::write(&path, text).unwrap();
     path
 }
 
@@ -376,7 +376,16 @@ fn counters_equal_what_the_log_holds_and_probes_name_chromiums_reason() {
     let start = now_ms() - 5 * 60_000;
     let first = traffic(start);
     std::fs::write(&log, &first.text).unwrap();
-    let config = probe_config(dir.path(), &url, &[X.to_string(), EVIL.to_string()]);
+    // A second endpoint where nothing listens: no answer at all.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/api/closed", l.local_addr().unwrap())
+    };
+    let config = probe_config(
+        dir.path(),
+        &[&url, &closed],
+        &[X.to_string(), EVIL.to_string()],
+    );
     let mut agent = Agent::start(
         dir.path(),
         &[
@@ -399,7 +408,7 @@ fn counters_equal_what_the_log_holds_and_probes_name_chromiums_reason() {
     let source = format!("source=\"{}\"", log.display());
     let lines_of = |m: &Metrics| m.sum("corstop_source_lines_total", &[&source]);
     let m = agent.metrics_until("read the whole log and probed both origins", |m| {
-        lines_of(m) == first.lines as f64 && m.matching("corstop_probe_success", &[]).len() == 2
+        lines_of(m) == first.lines as f64 && m.matching("corstop_probe_success", &[]).len() == 4
     });
     let req = |route: &str, origin: &str, mc: &str, sc: &str, status: &str| {
         format!(
@@ -450,9 +459,15 @@ fn counters_equal_what_the_log_holds_and_probes_name_chromiums_reason() {
     );
     assert_eq!(ok.len(), 1);
     assert_eq!(ok[0].1, 1.0);
-    let refused = m.matching("corstop_probe_success", &[&format!("origin=\"{EVIL}\"")]);
+    let refused = m.matching(
+        "corstop_probe_success",
+        &[&endpoint, &format!("origin=\"{EVIL}\"")],
+    );
     assert_eq!(refused[0].1, 0.0);
-    let reasons = m.matching("corstop_probe_cors_error", &[&format!("origin=\"{EVIL}\"")]);
+    let reasons = m.matching(
+        "corstop_probe_cors_error",
+        &[&endpoint, &format!("origin=\"{EVIL}\"")],
+    );
     assert_eq!(reasons.len(), 1, "{}", m.text);
     assert!(
         reasons[0]
@@ -463,6 +478,27 @@ fn counters_equal_what_the_log_holds_and_probes_name_chromiums_reason() {
     );
     assert!(m.sum("corstop_probe_runs_total", &["result=\"allowed\""]) >= 1.0);
     assert!(m.sum("corstop_probe_runs_total", &["result=\"blocked\""]) >= 1.0);
+    // Unreachable: failing (0) with no CORS reason, counted as an error.
+    let unreachable = format!("endpoint=\"{closed}\"");
+    let down = m.matching("corstop_probe_success", &[&unreachable]);
+    assert_eq!(down.iter().map(|(_, v)| *v).collect::<Vec<_>>(), [0.0, 0.0]);
+    assert!(
+        m.matching("corstop_probe_cors_error", &[&unreachable])
+            .is_empty()
+    );
+    assert!(
+        m.sum(
+            "corstop_probe_runs_total",
+            &[&unreachable, "result=\"error\""]
+        ) >= 2.0
+    );
+    assert_eq!(
+        m.sum(
+            "corstop_probe_runs_total",
+            &[&unreachable, "result=\"blocked\""]
+        ),
+        0.0
+    );
     assert!(
         m.sum(
             "corstop_probe_duration_seconds_count",
@@ -738,7 +774,7 @@ fn series_stay_within_the_stated_bound_on_an_adversarial_log() {
     let origins: Vec<String> = (0..40)
         .map(|i| format!("https://p{}.example", word(i)))
         .collect();
-    let config = probe_config(dir.path(), &url, &origins);
+    let config = probe_config(dir.path(), &[&url], &origins);
     let agent = Agent::start(
         dir.path(),
         &[

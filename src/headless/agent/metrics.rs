@@ -402,7 +402,11 @@ fn gauges(store: &Store, vm: &ViewModel, namer: &Namer<'_>, wall_now: EpochMs) -
     let mut cors_error = Vec::new();
     for r in store.probe_latest() {
         let key = ProbeKey::of(r);
-        if !totals.has(&key) || ProbeOutcome::of(r) == ProbeOutcome::Error {
+        // A connection failure fails the page as surely as a CORS error (0, with no CORS
+        // reason); corstop's own limit stopping the probe says nothing about the server.
+        if !totals.has(&key)
+            || (ProbeOutcome::of(r) == ProbeOutcome::Error && r.transport.is_none())
+        {
             continue;
         }
         let labels = vec![
@@ -421,7 +425,7 @@ fn gauges(store: &Store, vm: &ViewModel, namer: &Namer<'_>, wall_now: EpochMs) -
     }
     out.push(gauge(
         "corstop_probe_success",
-        "1 when the latest probe was allowed by the browser, 0 when it was blocked.",
+        "1 when the latest probe was allowed by the browser, 0 when it was blocked or unanswered.",
         success,
     ));
     out.push(gauge(
