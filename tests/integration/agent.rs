@@ -1,7 +1,8 @@
 //! `corstop agent` as a process: real log files, a real probe target on loopback, /metrics
 //! scraped over HTTP and checked against what the log holds, readiness, SIGHUP reload, SIGTERM,
-//! usage errors, the series bound on an adversarial log, and `promtool check metrics` on the
-//! real output when Prometheus's tools are installed.
+//! usage errors, the series bound on an adversarial log; and, when Debian's `prometheus` is
+//! installed (required with `CORSTOP_REQUIRE_PROMETHEUS=1`), `promtool check metrics` on the real
+//! output and a real Prometheus scraping it as OpenMetrics.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write as _};
@@ -29,6 +30,10 @@ struct Agent {
 
 impl Agent {
     fn start(dir: &Path, args: &[&str]) -> Agent {
+        Agent::start_with(dir, args, &[])
+    }
+
+    fn start_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Agent {
         let mut child = Command::new(env!("CARGO_BIN_EXE_corstop"))
             .arg("agent")
             .args(["--listen", "127.0.0.1:0"])
@@ -36,6 +41,7 @@ impl Agent {
             .current_dir(dir)
             .env("HOME", dir)
             .env_remove("XDG_CONFIG_HOME")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -826,4 +832,112 @@ fn series_stay_within_the_stated_bound_on_an_adversarial_log() {
     if let Some((ok, said)) = promtool_check(&m.text) {
         assert!(ok, "{said}");
     }
+}
+
+/// Kills a helper process when the test ends, however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Prometheus itself scrapes the agent: it asks for OpenMetrics, and what it stores is what
+/// the log holds.
+#[test]
+fn prometheus_scrapes_what_the_log_holds() {
+    let required = std::env::var("CORSTOP_REQUIRE_PROMETHEUS").is_ok_and(|v| v == "1");
+    let prometheus = Path::new("/usr/bin/prometheus");
+    if !prometheus.is_file() {
+        assert!(
+            !required,
+            "CORSTOP_REQUIRE_PROMETHEUS=1 but /usr/bin/prometheus is not installed"
+        );
+        eprintln!("Prometheus scrape: SKIPPED (apt-get install -y prometheus)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let t = now_ms() - 60_000;
+    let text: String = (0..12)
+        .map(|i| line(t + i * 100, "OPTIONS", "/api/orders", "10.0.0.1", X, X, 204))
+        .collect();
+    std::fs::write(&log, text).unwrap();
+    let agent = Agent::start_with(
+        dir.path(),
+        &["--log", log.to_str().unwrap()]
+            .iter()
+            .chain(&nginx_flags())
+            .copied()
+            .collect::<Vec<_>>(),
+        &[("CORSTOP_TRACE", "info,corstop::headless::agent=debug")],
+    );
+    agent.wait_ready();
+    let target = agent.base.trim_start_matches("http://").to_string();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: corstop\n    \
+             static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let _prometheus = Killed(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start prometheus"),
+    );
+    let query = |q: &str| -> Option<f64> {
+        let url = format!("http://127.0.0.1:{port}/api/v1/query");
+        common::runtime().block_on(async {
+            let resp = reqwest::Client::new()
+                .get(&url)
+                .query(&[("query", q)])
+                .send()
+                .await
+                .ok()?;
+            let json: serde_json::Value = serde_json::from_str(&resp.text().await.ok()?).ok()?;
+            json["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+        })
+    };
+    let q = format!(
+        "corstop_http_requests_total{{route=\"/api/orders\",origin=\"{X}\",status=\"204\"}}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if query(&q) == Some(12.0) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Prometheus never stored the 12 preflights (up = {:?})",
+            query("up{job=\"corstop\"}")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(query("up{job=\"corstop\"}"), Some(1.0));
+    let said = agent.stderr();
+    assert!(said.contains("scrape format=OpenMetrics"), "{said}");
+    assert!(!said.contains("scrape format=Prometheus"), "{said}");
+    assert_eq!(query("corstop_status_code"), Some(0.0));
+    assert_eq!(
+        query("count(corstop_hypothesis_score)"),
+        Some(5.0),
+        "every gauge family came through"
+    );
 }

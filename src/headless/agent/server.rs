@@ -152,6 +152,7 @@ async fn metrics(State(state): State<Arc<AgentState>>, headers: HeaderMap) -> Re
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let format = Format::negotiate(accept.as_deref());
+    tracing::debug!(?format, "scrape");
     let body = tokio::task::spawn_blocking(move || state.metrics(format))
         .await
         .unwrap_or_default();
