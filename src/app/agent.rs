@@ -37,6 +37,7 @@ pub fn init_tracing(output: LogOutput) {
 }
 
 /// The agent's own settings, from its flags and the configuration's `[agent]`.
+#[derive(PartialEq)]
 struct AgentSettings {
     listen: SocketAddr,
     caps: Caps,
@@ -144,15 +145,25 @@ impl Producers {
 
 /// Re-reads the configuration: sources and probes that changed are restarted, the analysis
 /// takes the new settings; anything invalid keeps the running configuration.
+/// The running process: what a reload compares the new configuration with.
+struct Running<'a> {
+    args: &'a AgentArgs,
+    dashboard: &'a DashboardArgs,
+    agent: AgentSettings,
+}
+
 fn reload(
-    dashboard: &DashboardArgs,
+    running: &Running<'_>,
     current: &mut Settings,
     producers: &mut Producers,
     pipeline: &mut Pipeline,
     state: &AgentState,
 ) {
-    let fresh = match crate::app::resolve(dashboard) {
-        Ok(s) => s,
+    let fresh = crate::app::resolve(running.dashboard)
+        .map_err(|e| e.to_string())
+        .and_then(|s| agent_settings(running.args, running.dashboard, &s).map(|a| (s, a)));
+    let (fresh, agent) = match fresh {
+        Ok(both) => both,
         Err(e) => {
             tracing::error!(error = %e, "reload refused; the running configuration is kept");
             return;
@@ -160,6 +171,9 @@ fn reload(
     };
     if fresh.store != current.store {
         tracing::warn!("the [store] settings change only with a restart; kept as they were");
+    }
+    if agent != running.agent {
+        tracing::warn!("the [agent] settings change only with a restart; kept as they were");
     }
     producers.apply(pipeline, &fresh);
     state.set_analysis(crate::analysis::AnalysisConfig {
@@ -252,6 +266,11 @@ pub async fn run(
             .await
     });
     tracing::info!(%address, "serving /metrics, /healthz and /readyz");
+    let running = Running {
+        args,
+        dashboard,
+        agent,
+    };
     let analysis_task = spawn_analysis(state.clone());
 
     let outcome = loop {
@@ -260,7 +279,7 @@ pub async fn run(
             _ = int.recv() => break Ok("SIGINT"),
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the configuration");
-                reload(dashboard, &mut settings, &mut producers, &mut pipeline, &state);
+                reload(&running, &mut settings, &mut producers, &mut pipeline, &state);
             }
             ended = &mut server => break Err(match ended {
                 Ok(Ok(())) => anyhow::anyhow!("the HTTP server stopped"),

@@ -633,9 +633,15 @@ fn sighup_reloads_the_configuration_and_keeps_it_when_the_new_one_is_wrong() {
     );
     agent.metrics_until("still following a.log", |m| lines(m, &a) == Some(4.0));
 
-    std::fs::write(&config, logs(&[&a, &b])).unwrap();
+    // b.log added; the label caps cannot change under a running Prometheus: said, not applied.
+    let more = format!("{}\n[agent]\nmax-origin-labels = 5\n", logs(&[&a, &b]));
+    std::fs::write(&config, more).unwrap();
     agent.signal(nix::sys::signal::Signal::SIGHUP);
-    agent.wait_stderr("configuration reloaded", Duration::from_secs(10));
+    let said = agent.wait_stderr("configuration reloaded", Duration::from_secs(10));
+    assert!(
+        said.contains("the [agent] settings change only with a restart"),
+        "{said}"
+    );
     let m = agent.metrics_until("read b.log", |m| lines(m, &b) == Some(5.0));
     // a.log kept running: nothing of it was counted twice.
     assert_eq!(lines(&m, &a), Some(4.0));
