@@ -427,7 +427,8 @@ fn require_terminal() -> anyhow::Result<()> {
         anyhow::bail!(
             "standard output is not a terminal, so there is no dashboard to draw.\n\
              For headless use try:\n  corstop report --format json <paths...>   (what the logs hold)\n  \
-             corstop check --url URL --origin ORIGIN    (one round of preflight probes)"
+             corstop check --url URL --origin ORIGIN    (one round of preflight probes)\n  \
+             corstop agent --log PATH --listen ADDR     (metrics for Prometheus)"
         );
     }
     Ok(())
