@@ -294,7 +294,8 @@ pub async fn run(
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), &mut server).await;
     }
     producers.stop();
-    pipeline.shutdown().await;
+    // A reader blocked on standard input may never return; what was queued is in by then.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), pipeline.shutdown()).await;
     let signal = outcome?;
     tracing::info!(signal, "stopped");
     Ok(ExitCode::SUCCESS)
