@@ -32,6 +32,9 @@ pub enum Command {
     Report(ReportArgs),
     /// Probe once and exit: 0 when every check passes, 1 when any fails, 2 on usage errors.
     Check(crate::headless::check::CheckArgs),
+    /// Run headless for a server or a container: the same sources, probes and analysis as the
+    /// dashboard, exported to Prometheus on /metrics (with /healthz and /readyz).
+    Agent(AgentArgs),
     /// Regenerate the SVG screenshots of every view and theme from a replay of the demo.
     #[command(hide = true)]
     Screenshots(ScreenshotsArgs),
@@ -201,6 +204,107 @@ pub struct DemoArgs {
     pub view: ViewArgs,
 }
 
+/// How the agent writes its diagnostics on standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogOutput {
+    /// One `key=value` line per event.
+    #[default]
+    Logfmt,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `corstop agent`: the dashboard's source, probe and bucket flags, and where to serve.
+#[derive(Debug, Args, Clone)]
+pub struct AgentArgs {
+    /// Address /metrics, /healthz and /readyz are served on (default 127.0.0.1:9464, or the
+    /// configuration's [agent] listen).
+    #[arg(long, value_name = "ADDR", env = "CORSTOP_LISTEN")]
+    pub listen: Option<String>,
+
+    /// Format of the diagnostics written to standard error.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        env = "CORSTOP_LOG_OUTPUT",
+        default_value_t
+    )]
+    pub log_output: LogOutput,
+
+    /// Log file, glob, or - for standard input (repeatable).
+    #[arg(
+        long = "log",
+        short = 'l',
+        value_name = "PATH",
+        env = "CORSTOP_LOG",
+        value_delimiter = ','
+    )]
+    pub logs: Vec<String>,
+
+    /// Log format of the --log sources (default: detected from the first lines).
+    #[arg(long, value_name = "NAME", env = "CORSTOP_LOG_FORMAT")]
+    pub log_format: Option<String>,
+
+    /// nginx log_format string, for --log-format nginx.
+    #[arg(long, value_name = "FORMAT", env = "CORSTOP_NGINX_FORMAT")]
+    pub nginx_format: Option<String>,
+
+    /// Endpoint URL to probe with synthetic preflights (repeatable).
+    #[arg(
+        long = "probe",
+        short = 'p',
+        value_name = "URL",
+        env = "CORSTOP_PROBE",
+        value_delimiter = ','
+    )]
+    pub probes: Vec<String>,
+
+    /// Page origin the probes send, e.g. https://app.example.com (repeatable).
+    #[arg(
+        long = "origin",
+        short = 'o',
+        value_name = "ORIGIN",
+        env = "CORSTOP_ORIGIN",
+        value_delimiter = ','
+    )]
+    pub origins: Vec<String>,
+
+    /// Replay logs from their beginning; the analysis follows event time.
+    #[arg(long, env = "CORSTOP_FROM_START")]
+    pub from_start: bool,
+
+    /// Follow files from their end, without reading the last hours (the retention) first.
+    #[arg(long, env = "CORSTOP_NO_HISTORY")]
+    pub no_history: bool,
+
+    /// Poll files instead of relying on filesystem events (NFS, some container mounts).
+    #[arg(long, env = "CORSTOP_POLL")]
+    pub poll: bool,
+
+    /// How long a rotated-away log keeps being read after it last grew, e.g. 2m (default 30s).
+    #[arg(long, value_name = "DURATION")]
+    pub rotation_grace: Option<String>,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// The agent's flags that the dashboard also has, by argument id.
+const AGENT_SHARED: &[&str] = &[
+    "logs",
+    "log_format",
+    "nginx_format",
+    "probes",
+    "origins",
+    "from_start",
+    "no_history",
+    "poll",
+    "rotation_grace",
+    "bucket",
+    "retention",
+];
+
 fn parse_phase(text: &str) -> Result<crate::demo::Phase, String> {
     crate::demo::Phase::parse(text).ok_or_else(|| {
         "expected healthy, h2, h3, h4, recovery (or preflight-auth, token-expiry, double-acao)"
@@ -249,6 +353,7 @@ fn shared_with(command: &Command) -> &'static [&'static str] {
     match command {
         Command::Demo(_) => &["fps", "theme", "ascii"],
         Command::Report(_) => &["bucket", "retention"],
+        Command::Agent(_) => AGENT_SHARED,
         Command::Check(_) | Command::Screenshots(_) => &[],
     }
 }
@@ -258,6 +363,7 @@ fn subcommand_name(command: &Command) -> &'static str {
         Command::Demo(_) => "demo",
         Command::Report(_) => "report",
         Command::Check(_) => "check",
+        Command::Agent(_) => "agent",
         Command::Screenshots(_) => "screenshots",
     }
 }
@@ -359,6 +465,7 @@ where
                     d.store.retention =
                         typed_after(sub, "retention", &a.store.retention, &d.store.retention);
                 }
+                Some(Command::Agent(a)) => merge_agent(sub, a, d),
                 _ => {}
             }
         }
@@ -368,12 +475,28 @@ where
         if !matches!(command, Command::Demo(_)) {
             d.view = ViewArgs::default();
         }
-        if !matches!(command, Command::Report(_)) {
+        if !matches!(command, Command::Report(_) | Command::Agent(_)) {
             d.store = StoreArgs::default();
         }
     }
     cli.dashboard.given_as = given;
     Ok(cli)
+}
+
+/// The agent's source, probe and bucket flags over the top level's, as the rest of the program
+/// reads them from [`Cli::dashboard`].
+fn merge_agent(sub: &ArgMatches, a: &AgentArgs, d: &mut DashboardArgs) {
+    d.logs = typed_after(sub, "logs", &a.logs, &d.logs);
+    d.log_format = typed_after(sub, "log_format", &a.log_format, &d.log_format);
+    d.nginx_format = typed_after(sub, "nginx_format", &a.nginx_format, &d.nginx_format);
+    d.probes = typed_after(sub, "probes", &a.probes, &d.probes);
+    d.origins = typed_after(sub, "origins", &a.origins, &d.origins);
+    d.from_start = typed_after(sub, "from_start", &a.from_start, &d.from_start);
+    d.no_history = typed_after(sub, "no_history", &a.no_history, &d.no_history);
+    d.poll = typed_after(sub, "poll", &a.poll, &d.poll);
+    d.rotation_grace = typed_after(sub, "rotation_grace", &a.rotation_grace, &d.rotation_grace);
+    d.store.bucket = typed_after(sub, "bucket", &a.store.bucket, &d.store.bucket);
+    d.store.retention = typed_after(sub, "retention", &a.store.retention, &d.store.retention);
 }
 
 /// [`parse_from`] on the process's arguments; a usage error is printed and exits with 2.

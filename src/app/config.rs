@@ -65,6 +65,19 @@ pub struct FileConfig {
     /// `[keys]`: action = ["key", ...]; unlisted actions keep their defaults.
     pub keys: Option<crate::ui::KeyBindings>,
     pub notify: Option<crate::alerting::NotifySettings>,
+    /// `corstop agent`: where it serves and how many names get a label of their own.
+    #[serde(default)]
+    pub agent: AgentSection,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AgentSection {
+    pub listen: Option<String>,
+    /// Route templates labelled by name in the metrics (critical routes always are).
+    pub max_route_labels: Option<usize>,
+    /// Origins labelled by name in the metrics; the rest are `(other)`.
+    pub max_origin_labels: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -224,6 +237,16 @@ fn validate(cfg: &FileConfig, path: &Path, text: &str) -> Result<(), ConfigError
             format!("must be a percentage below 100, got {slo}"),
         ));
     }
+    for (key, value, most) in [
+        ("max-route-labels", cfg.agent.max_route_labels, 256),
+        ("max-origin-labels", cfg.agent.max_origin_labels, 64),
+    ] {
+        if let Some(n) = value
+            && !(1..=most).contains(&n)
+        {
+            return Err(err(key, format!("must be between 1 and {most}, got {n}")));
+        }
+    }
     if let Some(tz) = &cfg.tz {
         crate::model::zone::Zone::parse(tz).map_err(|e| err("tz", e.to_string()))?;
     }
@@ -330,6 +353,7 @@ mod tests {
         assert_eq!(cfg.log.len(), 1);
         assert!(cfg.probe.is_some() && cfg.notify.is_some() && cfg.keys.is_some());
         assert_eq!(cfg.fps, Some(10));
+        assert_eq!(cfg.agent.max_origin_labels, Some(10));
         // The `[keys]` block lists every action with exactly its built-in keys.
         let keys = cfg.keys.unwrap();
         let defaults = crate::ui::KeyBindings::default();

@@ -3,6 +3,7 @@
 //!
 //! - [`cli`]: flags and environment variables; [`config`]: the TOML file and its template.
 
+pub mod agent;
 pub mod cli;
 pub mod config;
 pub mod usage;
@@ -426,7 +427,8 @@ fn require_terminal() -> anyhow::Result<()> {
         anyhow::bail!(
             "standard output is not a terminal, so there is no dashboard to draw.\n\
              For headless use try:\n  corstop report --format json <paths...>   (what the logs hold)\n  \
-             corstop check --url URL --origin ORIGIN    (one round of preflight probes)"
+             corstop check --url URL --origin ORIGIN    (one round of preflight probes)\n  \
+             corstop agent --log PATH --listen ADDR     (metrics for Prometheus)"
         );
     }
     Ok(())
@@ -622,7 +624,10 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    init_tracing(&settings.log_file);
+    match &cli.command {
+        Some(Command::Agent(args)) => agent::init_tracing(args.log_output),
+        _ => init_tracing(&settings.log_file),
+    }
     crate::model::zone::set_display(settings.zone);
     for note in &settings.notes {
         tracing::warn!("{note}");
@@ -659,6 +664,7 @@ pub fn main() -> ExitCode {
         Some(Command::Check(args)) => runtime
             .block_on(crate::headless::check::run(args, settings.probe.clone()))
             .map(|code| ExitCode::from(code.clamp(0, 255) as u8)),
+        Some(Command::Agent(args)) => runtime.block_on(agent::run(args, &cli.dashboard, settings)),
         Some(Command::Screenshots(args)) => {
             crate::demo::screenshots::generate(&args.out).map(|written| {
                 for path in written {

@@ -208,6 +208,11 @@ pub fn usable_by(cli: &Cli, settings: Settings) -> Result<Settings, String> {
                 check_log_format(name, "--log-format", &opts).map_err(|e| e.to_string())?;
             }
         }
+        Some(Command::Agent(_)) => {
+            if let Some(nothing) = nothing_to_watch(&settings) {
+                return Err(nothing.into());
+            }
+        }
         _ => {}
     }
     if cli.command.is_none() {

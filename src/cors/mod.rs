@@ -156,6 +156,7 @@ pub struct Verdict {
     pub hypothesis: Option<Hypothesis>,
 }
 
+pub mod chromium;
 pub mod codes;
 pub mod instance;
 pub mod messages;

@@ -70,6 +70,7 @@ impl Store {
             latest_event_time: other_latest,
             earliest_event_time: other_earliest,
             probes: other_probes,
+            probe_totals: other_probe_totals,
             probe_latest: _,
             probe_seq: _,
             probe_latest_results: other_probe_latest,
@@ -193,6 +194,7 @@ impl Store {
             (a, b) => a.or(b),
         };
 
+        self.probe_totals.merge(other_probe_totals);
         for result in other_probe_latest {
             let key = (
                 result.url.clone(),

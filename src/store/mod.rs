@@ -6,7 +6,8 @@
 //! 256 route and 64 origin names of at most 200 bytes, with 80 KB of lookup caches in front;
 //! 512 probe results; 200 raw lines per source of at most 2 KB each, plus the route, origin and
 //! `Access-Control-Allow-Origin` their record carried (200 B each); 401/403 episodes of at most
-//! 4,096 clients (about 1.3 MB, `store_clients`).
+//! 4,096 clients (about 1.3 MB, `store_clients`); probe runs and durations since start for 32
+//! endpoint × origin × shape keys (under 40 KB, [`totals`]).
 //! Nothing in here grows with the number of lines read.
 //!
 //! One file, past the usual 700 lines: the bucket layout and every method that reads or writes
@@ -18,6 +19,7 @@ pub mod history;
 pub mod logline;
 pub mod reader;
 pub mod route;
+pub mod totals;
 
 mod cache;
 
@@ -462,6 +464,8 @@ pub struct Store {
     pub latest_event_time: Option<EpochMs>,
     pub earliest_event_time: Option<EpochMs>,
     probes: VecDeque<ProbeResult>,
+    /// Probe runs and durations since start (bounded, see [`totals`]).
+    probe_totals: totals::ProbeTotals,
     probe_latest: FxHashMap<(String, String, String), usize>,
     probe_seq: usize,
     probe_latest_results: Vec<ProbeResult>,
@@ -556,6 +560,7 @@ impl Store {
             latest_event_time: None,
             earliest_event_time: None,
             probes: VecDeque::new(),
+            probe_totals: totals::ProbeTotals::default(),
             probe_latest: FxHashMap::default(),
             probe_seq: 0,
             probe_latest_results: Vec::new(),
@@ -1175,6 +1180,7 @@ impl Store {
 
     pub fn ingest_probe(&mut self, result: ProbeResult) {
         self.generation += 1;
+        self.probe_totals.record(&result);
         let key = (
             result.url.clone(),
             result.origin.clone(),
@@ -1199,6 +1205,11 @@ impl Store {
     /// The latest result per endpoint × origin × shape, in first-seen order.
     pub fn probe_latest(&self) -> &[ProbeResult] {
         &self.probe_latest_results
+    }
+
+    /// Probe runs and durations since start, not bound by the probe ring.
+    pub fn probe_totals(&self) -> &totals::ProbeTotals {
+        &self.probe_totals
     }
 
     /// All kept probe results, oldest first.

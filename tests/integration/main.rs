@@ -9,6 +9,7 @@
 mod common;
 mod oracle;
 
+mod agent;
 mod browser_oracle;
 mod bursts_scenarios;
 mod check_cli;
