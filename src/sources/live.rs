@@ -90,6 +90,9 @@ pub struct Resume {
     pub file: std::fs::File,
     pub offset: u64,
     pub format: Option<&'static str>,
+    /// The last header line before `offset` (a W3C `#Fields:`), which the follower's parser
+    /// must take before the lines after it.
+    pub header: Option<Vec<u8>>,
 }
 
 /// Builds a fresh parser; used instead of format detection when the caller supplies the parser
@@ -463,6 +466,8 @@ struct Lane {
     parser: Option<Box<dyn LogParser>>,
     /// Number of the kept raw line that began the entry the parser holds.
     open_entry: Option<u64>,
+    /// A header line read before the lane's first line, given to its parser once made.
+    header: Option<Vec<u8>>,
     detector: Detector,
 }
 
@@ -530,9 +535,15 @@ impl Consumer {
         }
     }
 
-    /// A lane whose format was found already (by the history read of its file).
-    fn add_lane_in(&mut self, name: Option<String>, format: Option<&'static str>) -> usize {
+    /// A lane whose format (and header) was found already, by the history read of its file.
+    fn add_lane_in(
+        &mut self,
+        name: Option<String>,
+        format: Option<&'static str>,
+        header: Option<Vec<u8>>,
+    ) -> usize {
         let lane = self.add_lane(name);
+        self.lanes[lane].header = header;
         if let Some(f) = format
             && self.lanes[lane].format.is_none()
         {
@@ -548,6 +559,7 @@ impl Consumer {
             parser_error: None,
             parser: None,
             open_entry: None,
+            header: None,
             detector: Detector::new(),
         });
         self.lanes.len() - 1
@@ -625,7 +637,13 @@ impl Consumer {
     fn parse(&mut self, lane: usize, line: &[u8]) {
         if self.lanes[lane].parser.is_none() {
             match self.make_parser(self.lanes[lane].format) {
-                Ok(p) => self.lanes[lane].parser = Some(p),
+                Ok(mut p) => {
+                    if let Some(header) = self.lanes[lane].header.take() {
+                        // A header yields no record; the batch's sink is as good as any.
+                        let _ = p.feed(&header, &mut self.batch.sink);
+                    }
+                    self.lanes[lane].parser = Some(p);
+                }
                 Err(reason) => {
                     self.batch.keep_raw(line);
                     self.batch.note_error(line, &reason);
@@ -849,9 +867,9 @@ impl FileWorker {
                     .push("error: no file matches the pattern yet".into());
             }
         } else {
-            let (follower, format) = follower_for(Path::new(&spec.path), opts, &mut resume);
+            let (follower, format, header) = follower_for(Path::new(&spec.path), opts, &mut resume);
             w.lanes.push(follower);
-            w.consumer.add_lane_in(None, format);
+            w.consumer.add_lane_in(None, format, header);
         }
         w
     }
@@ -879,10 +897,10 @@ impl FileWorker {
                 continue;
             }
             tracing::debug!(path = %path.display(), "following new file");
-            let (follower, format) = follower_for(path, opts.clone(), resume);
+            let (follower, format, header) = follower_for(path, opts.clone(), resume);
             self.lanes.push(follower.with_book(Arc::clone(&self.book)));
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-            self.consumer.add_lane_in(name, format);
+            self.consumer.add_lane_in(name, format, header);
         }
         let mut i = 0;
         while i < self.lanes.len() {
@@ -971,18 +989,18 @@ fn follower_for(
     path: &Path,
     opts: FollowOptions,
     resume: &mut Vec<Resume>,
-) -> (FileFollower, Option<&'static str>) {
+) -> (FileFollower, Option<&'static str>, Option<Vec<u8>>) {
     if let Some(i) = resume.iter().position(|r| r.path == path) {
         let r = resume.swap_remove(i);
         match FileFollower::resume(path, opts.clone(), r.file, r.offset) {
-            Ok(f) => return (f, r.format),
+            Ok(f) => return (f, r.format, r.header),
             Err(e) => {
                 // Followed as if there had been no history read: from the end of the file.
                 tracing::warn!(path = %path.display(), error = %e, "cannot take over after history");
             }
         }
     }
-    (FileFollower::new(path, opts), None)
+    (FileFollower::new(path, opts), None, None)
 }
 
 async fn run_files(

@@ -181,11 +181,20 @@ pub fn read_history_into(
             let parser = p.format.and_then(|name| formats::parser(name, opts).ok());
             keep_raw_tail(&p.file, p.start, p.end, source, now, parser, &mut h.store);
         }
+        let header = match p.format.map(|name| formats::parser(name, opts)) {
+            Some(Ok(mut parser)) if offset > 0 && parser.header_prefix().is_some() => {
+                reader::seed_header(&p.file, offset, &mut *parser)
+                    .ok()
+                    .flatten()
+            }
+            _ => None,
+        };
         h.resume.push(Resume {
             path: p.path,
             file: p.file,
             offset,
             format: p.format,
+            header,
         });
     }
     h

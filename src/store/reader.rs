@@ -522,18 +522,23 @@ const SEEK_BLOCK: usize = 256 << 10;
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Gives a parser that starts reading at `start` the last header line before it (see
-/// [`LogParser::header_prefix`]), so that it reads on as if it had read everything before.
+/// [`LogParser::header_prefix`]), so that it reads on as if it had read everything before;
+/// returns that line, for a parser made later (the follower's after a history read).
 ///
 /// Reads backwards from `start`: the distance to the previous header is all this costs, and
 /// files repeat their header after every restart. A candidate counts only if the reader from
 /// the top would have fed it to the parser as a header: a whole line no longer than the line
 /// cap, which the parser takes without an error.
-pub fn seed_header(file: &File, start: u64, parser: &mut dyn LogParser) -> io::Result<()> {
+pub fn seed_header(
+    file: &File,
+    start: u64,
+    parser: &mut dyn LogParser,
+) -> io::Result<Option<Vec<u8>>> {
     let Some(prefix) = parser.header_prefix() else {
-        return Ok(());
+        return Ok(None);
     };
     let Some(&mark) = prefix.first() else {
-        return Ok(());
+        return Ok(None);
     };
     // Room for the bytes before the block that say whether a hit starts its line.
     let lead = BOM.len() as u64 + 1;
@@ -582,12 +587,12 @@ pub fn seed_header(file: &File, start: u64, parser: &mut dyn LogParser) -> io::R
                 continue;
             }
             if let Ok(Fed::Skipped) = parser.feed(l, &mut Discard) {
-                return Ok(());
+                return Ok(Some(l.to_vec()));
             }
         }
         hi = lo;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Reads the line starting at `pos` (ending before `end` at the latest) into `out`, without its

@@ -108,6 +108,52 @@ fn appending_during_and_after_history_loses_and_doubles_nothing() {
     rt.block_on(pipeline.shutdown());
 }
 
+/// A W3C file whose `#Fields:` is not the default layout: the lines appended after the history
+/// read are parsed under that header too (the follower's parser is given it), not counted as
+/// errors.
+#[test]
+fn a_w3c_header_read_in_history_applies_to_the_lines_followed_after_it() {
+    let rt = crate::common::runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("u_ex.log");
+    let w3c = |from: EpochMs, n: i64| -> String {
+        (0..n)
+            .map(|i| {
+                let t = chrono::DateTime::from_timestamp_millis(from + i * 1000).unwrap();
+                format!(
+                    "{} {} /api/orders/{i} 204 OPTIONS 7 https://app.contoso.com\n",
+                    t.format("%Y-%m-%d"),
+                    t.format("%H:%M:%S")
+                )
+            })
+            .collect()
+    };
+    let now = now_ms();
+    let mut text = String::from(
+        "#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n\
+         #Fields: date time cs-uri-stem sc-status cs-method time-taken cs(Origin)\n",
+    );
+    text.push_str(&w3c(now - 10 * MINUTE, 200));
+    fs::write(&path, &text).unwrap();
+    let _guard = rt.enter();
+    let mut pipeline = Pipeline::new(StoreConfig::default(), TimeMode::Live);
+    pipeline.add_log(spec(&path), &FormatOptions::default());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while lock(&pipeline.store).sources()[0].state != "following" {
+        assert!(Instant::now() < deadline, "never following");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(lock(&pipeline.store).sources()[0].http_events, 200);
+    append(&path, &w3c(now_ms() - 5_000, 5));
+    let (events, _, errors) = settle(&pipeline.store, 205);
+    assert_eq!(
+        errors, 0,
+        "lines after the history read without their header"
+    );
+    assert_eq!(events, 205);
+    rt.block_on(pipeline.shutdown());
+}
+
 /// Lines older than the window are not read, and the rest is: the search skips the old part
 /// without reading it.
 #[test]
