@@ -227,11 +227,18 @@ async fn start_server(
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let start = Instant::now();
         while !matches!(server.child.try_wait(), Ok(Some(_))) {
-            let ready = client
-                .get(format!("http://{addr}/-/ready"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success());
+            // Its own log must say it listens there: a server of another test that took the
+            // port meanwhile would answer /-/ready too.
+            let listening = std::fs::read_to_string(&server.log).is_ok_and(|l| {
+                l.lines()
+                    .any(|l| l.contains("Listening on") && l.contains(&format!("address={addr}")))
+            });
+            let ready = listening
+                && client
+                    .get(format!("http://{addr}/-/ready"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
             if ready {
                 return (server, addr);
             }
@@ -528,6 +535,19 @@ impl Prometheus {
             },
         )
         .await
+    }
+
+    /// Waits until no alert named `name` is pending or firing (the incident has ended).
+    pub async fn wait_no_alert(&self, name: &str) {
+        wait_for(
+            &format!("alert {name} to resolve"),
+            || self.log(),
+            || async {
+                let alerts = self.alerts().await.ok()?;
+                (!alerts.iter().any(|a| a.name() == name)).then_some(())
+            },
+        )
+        .await;
     }
 
     /// The rule groups Prometheus loaded: (group, rule name, health, last error).
