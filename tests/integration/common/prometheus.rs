@@ -6,6 +6,9 @@
 //! The binaries are Debian's `prometheus` and `prometheus-alertmanager` packages (`.ci/run`
 //! installs them). When they are missing, [`available`] says so and the test skips; with
 //! `CORSTOP_REQUIRE_PROMETHEUS=1` a missing binary fails the test instead.
+//!
+//! Past the usual 700 lines: the two servers, their HTTP APIs and the webhook are one harness
+//! that the fleet tests use together.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -85,6 +88,17 @@ pub fn available(test: &str, tools: &[(&str, Option<PathBuf>)]) -> bool {
         missing.join(", ")
     );
     false
+}
+
+/// [`available`] for the two servers, Prometheus and Alertmanager.
+pub fn servers_available(test: &str) -> bool {
+    available(
+        test,
+        &[
+            ("prometheus", prometheus_bin()),
+            ("prometheus-alertmanager", alertmanager_bin()),
+        ],
+    )
 }
 
 /// A port on 127.0.0.1 that was free a moment ago. The servers are started on it by another
