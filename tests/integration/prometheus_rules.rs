@@ -1,6 +1,7 @@
 //! The Prometheus rules and Alertmanager configuration in `deploy/`, checked by the real tools:
 //! `promtool check rules`, the rules' unit tests (`promtool test rules`), `promtool check
-//! config`, `amtool check-config` and amtool's routing test; the shipped inhibition in a running
+//! config`, `amtool check-config` and amtool's routing test; the shipped recording rules on
+//! agents' metrics scraped by a real Prometheus; the shipped inhibition in a running
 //! Alertmanager; and the test harness itself (`common::prometheus`), with a Prometheus
 //! scraping its own /metrics and an alert reaching a loopback webhook through Alertmanager.
 //!
@@ -8,8 +9,11 @@
 //! (set by `.ci/run` once it has installed them) their absence fails instead.
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::common::prometheus::{
     self as prom, AlertInfo, Alertmanager, Prometheus, PrometheusSetup, SELF, Target, Webhook,
@@ -407,5 +411,129 @@ fn harness_prometheus_scrapes_evaluates_and_alerts_through_alertmanager() {
                 .any(|a| a.name() == "HarnessAlwaysFiring" && a.state == "active"),
             "{in_am:?}"
         );
+    });
+}
+
+/// Serves OpenMetrics on 127.0.0.1 as an agent would, per the metric schema: every scrape adds
+/// one step of traffic to the counters, so rates exist from the second scrape on and keep
+/// their proportions whatever the scrape times.
+async fn metrics_server(render: fn(u64) -> String) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let scrapes = Arc::new(AtomicU64::new(0));
+    let app = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let scrapes = scrapes.clone();
+            async move {
+                let n = scrapes.fetch_add(1, Ordering::SeqCst) + 1;
+                (
+                    [(
+                        "content-type",
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                    )],
+                    render(n),
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, task)
+}
+
+/// After `n` scrapes: 10 % of the SPA's preflights answered 401, as many GETs as preflights,
+/// and Origin-less OPTIONS failing in bulk (which no fleet figure may count).
+fn agent_metrics(n: u64) -> String {
+    let r = r#"route="/api/orders/{id}""#;
+    let app = r#"origin="https://app.example""#;
+    format!(
+        "# TYPE corstop_http_requests counter\n\
+         corstop_http_requests_total{{{r},{app},method_class=\"preflight\",status_class=\"2xx\",status=\"204\"}} {}\n\
+         corstop_http_requests_total{{{r},{app},method_class=\"preflight\",status_class=\"4xx\",status=\"401\"}} {}\n\
+         corstop_http_requests_total{{{r},{app},method_class=\"actual\",status_class=\"2xx\",status=\"\"}} {}\n\
+         corstop_http_requests_total{{{r},origin=\"(none)\",method_class=\"preflight\",status_class=\"5xx\",status=\"503\"}} {}\n\
+         # TYPE corstop_http_failed counter\n\
+         corstop_http_failed_total{{{r},{app},method_class=\"preflight\",reason=\"status\"}} {}\n\
+         # TYPE corstop_route_critical gauge\n\
+         corstop_route_critical{{{r}}} 1\n\
+         # TYPE corstop_status_code gauge\n\
+         corstop_status_code 1\n\
+         # EOF\n",
+        9 * n,
+        n,
+        10 * n,
+        50 * n,
+        n
+    )
+}
+
+/// The shipped recording rules on two agents scraped over HTTP in the OpenMetrics format, in
+/// two regions: the fleet figures come out of the series as the schema names them.
+#[test]
+fn shipped_recording_rules_on_scraped_agents() {
+    if !prom::available(
+        "shipped_recording_rules_on_scraped_agents",
+        &[("prometheus", prom::prometheus_bin())],
+    ) {
+        return;
+    }
+    crate::common::runtime().block_on(async {
+        let (a, _a) = metrics_server(agent_metrics).await;
+        let (b, _b) = metrics_server(agent_metrics).await;
+        let setup = PrometheusSetup {
+            targets: vec![
+                Target::new(a.to_string()).label("region", "eu"),
+                Target::new(b.to_string()).label("region", "us"),
+            ],
+            rule_files: rule_files(),
+            ..PrometheusSetup::default()
+        };
+        let p = Prometheus::start(&setup).await;
+        p.wait_target_up(&a.to_string()).await;
+        p.wait_target_up(&b.to_string()).await;
+
+        let close = |v: f64, want: f64| (v - want).abs() < 1e-9;
+        // Both agents counted (each one's rates need two of its scrapes first).
+        let per_region = p
+            .wait_query(
+                r#"sum by (region) (rate(corstop_http_requests_total{job="corstop"}[1m]))"#,
+                |v| v.len() == 2,
+            )
+            .await;
+        let regions: Vec<&str> = per_region.iter().map(|s| s.label("region")).collect();
+        assert!(
+            regions.contains(&"eu") && regions.contains(&"us"),
+            "{per_region:?}"
+        );
+        for (rule, want) in [
+            // 9 of 10 preflights 2xx; the Origin-less 503s left out.
+            ("route:corstop_preflight_sli:ratio_rate5m", 0.9),
+            ("route:corstop_preflight_errors:ratio_rate1h", 0.1),
+            ("route:corstop_preflight_errors:ratio_rate3d", 0.1),
+            // 1 failure in 20 cross-origin requests (10 preflights, 10 GETs).
+            ("route:corstop_cross_origin_failed:ratio_rate10m", 0.05),
+            ("route:corstop_route_critical:max", 1.0),
+        ] {
+            let v = p
+                .wait_query(rule, |v| {
+                    v.len() == 1
+                        && v[0].label("route") == "/api/orders/{id}"
+                        && close(v[0].value, want)
+                })
+                .await;
+            assert_eq!(
+                v[0].labels.len(),
+                2,
+                "{rule}: only the route (and the name): {v:?}"
+            );
+        }
+        // Both agents scraped, still: the fleet SLI stands for two instances.
+        let instances = p
+            .query(r#"count(corstop_status_code{job="corstop"} == 1)"#)
+            .await
+            .unwrap();
+        assert_eq!(instances[0].value, 2.0, "{instances:?}");
     });
 }
