@@ -31,6 +31,7 @@ mod probe_axum;
 mod probe_credentials;
 mod probe_failures;
 mod probe_nginx;
+mod prometheus_rules;
 mod reader;
 mod report_incident;
 mod secrets;

@@ -1,7 +1,9 @@
 //! Test servers on 127.0.0.1:0: a raw HTTP/1.1 server whose every response byte the test
-//! controls, and axum servers behind tower-http's `CorsLayer`.
+//! controls, and axum servers behind tower-http's `CorsLayer`. `prometheus` starts a real
+//! Prometheus and Alertmanager for the fleet tests.
 #![allow(dead_code)]
 
+pub mod prometheus;
 #[cfg(unix)]
 pub mod pty;
 
