@@ -27,7 +27,7 @@ use corstop::headless::agent::metrics::worst_case_series;
 use corstop::model::time::now_ms;
 use serde_json::Value;
 
-#[allow(dead_code)] // each benchmark uses part of the shared helpers
+#[allow(dead_code)] // each benchmark uses part of the shared measurements
 #[path = "support/measure.rs"]
 mod measure;
 use measure::load_average;
