@@ -60,6 +60,8 @@ pub struct Settings {
     /// Values corrected on the way in (an origin's trailing slash), said on stderr and on
     /// the dashboard.
     pub notes: Vec<String>,
+    /// The fleet view's Prometheus, when the panels come from it.
+    pub fleet: Option<crate::sources::fleet::FleetSettings>,
 }
 
 fn default_log_file() -> PathBuf {
@@ -193,6 +195,7 @@ pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settin
     })?;
 
     let zone = usage::zone(args, file.tz.as_deref())?;
+    let fleet = fleet_settings(args, file.fleet.as_ref());
 
     Ok(Settings {
         zone,
@@ -230,7 +233,31 @@ pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settin
         slo_percent: file.analysis.slo.unwrap_or(99.9),
         notify: file.notify.clone(),
         config_path,
+        fleet,
     })
+}
+
+/// The fleet view's settings: `--prometheus` over `[fleet] prometheus`, the rest from the file.
+fn fleet_settings(
+    args: &DashboardArgs,
+    file: Option<&config::FleetSection>,
+) -> Option<crate::sources::fleet::FleetSettings> {
+    let url = args
+        .prometheus
+        .clone()
+        .or_else(|| file.and_then(|f| f.prometheus.clone()))
+        .filter(|u| !u.trim().is_empty())?;
+    let mut s = crate::sources::fleet::FleetSettings {
+        url,
+        ..Default::default()
+    };
+    if let Some(f) = file {
+        s.selector = f.selector.clone().unwrap_or_default();
+        s.refresh_ms = f.refresh.map_or(s.refresh_ms, |d| d.ms().max(SECOND));
+        s.timeout_ms = f.timeout.map_or(s.timeout_ms, |d| d.ms().max(100));
+        s.step_ms = f.step.map_or(s.step_ms, |d| d.ms().max(SECOND));
+    }
+    Some(s)
 }
 
 /// A running pipeline: producers → channel → ingest task → store.
@@ -275,6 +302,19 @@ impl Pipeline {
             self.sender(),
             self.store.clone(),
         );
+        self.tasks.push(task);
+    }
+
+    /// Polls a Prometheus server for the fleet's figures.
+    pub fn add_fleet(&mut self, settings: crate::sources::fleet::FleetSettings) {
+        let label = format!("prometheus {}", crate::model::redact::text(&settings.url));
+        let (id, span, bucket) = {
+            let mut s = lock(&self.store);
+            let id = s.register_source(&label);
+            s.set_source_state(id, "starting");
+            (id, s.config().retention_ms, s.bucket_ms())
+        };
+        let task = crate::sources::fleet::spawn(settings, id, span, bucket, self.sender());
         self.tasks.push(task);
     }
 
@@ -446,13 +486,23 @@ pub async fn run_dashboard(settings: Settings) -> anyhow::Result<()> {
         TimeMode::Live
     };
     let mut pipeline = Pipeline::new(settings.store.clone(), mode);
-    for spec in &settings.logs {
-        pipeline.add_log(spec.clone(), &settings.format_opts);
+    match &settings.fleet {
+        // The fleet's counters replace the store's on each refresh, so local logs would be
+        // wiped every few seconds: in fleet mode the panels are the fleet's alone. Local
+        // probes still run beside it.
+        Some(fleet) => pipeline.add_fleet(fleet.clone()),
+        None => {
+            for spec in &settings.logs {
+                pipeline.add_log(spec.clone(), &settings.format_opts);
+            }
+        }
     }
     if let Some(p) = &settings.probe {
         pipeline.add_prober(p.clone(), wall_clock());
     }
-    let label = if settings.from_start {
+    let label = if settings.fleet.is_some() {
+        "FLEET"
+    } else if settings.from_start {
         "REPLAY"
     } else {
         "LIVE"

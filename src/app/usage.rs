@@ -182,7 +182,7 @@ pub fn resolve_probe(
 
 /// The dashboard's usage error when it has neither logs nor probes.
 pub fn nothing_to_watch(settings: &Settings) -> Option<&'static str> {
-    (settings.logs.is_empty() && settings.probe.is_none()).then_some(
+    (settings.logs.is_empty() && settings.probe.is_none() && settings.fleet.is_none()).then_some(
         "nothing to watch: give --log PATH and/or --probe URL --origin ORIGIN, a [[log]] or \
          [probe] section in corstop.toml (see --print-config), or try `corstop demo`",
     )

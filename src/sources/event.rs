@@ -357,6 +357,8 @@ pub enum Event {
         source: SourceId,
         state: String,
     },
+    /// One refresh of the fleet's figures from Prometheus.
+    Fleet(Box<crate::sources::fleet::FleetData>),
 }
 
 /// A record of a [`SourceBatch`], by its index in `http` or `auth`.

@@ -1,0 +1,636 @@
+//! The fleet source: every `refresh`, a fixed set of PromQL queries over all agents that a
+//! Prometheus server scrapes, decoded into one [`FleetData`] for the store.
+//!
+//! Counters are read as per-step increases over the store's retention (range queries), so the
+//! store's buckets can be filled as if the fleet's logs had been read here; gauges (status,
+//! triage, probes, `up`) are instant queries. A server that is down, slow or refuses a query
+//! becomes the fleet source's error state, and the last good data stays on screen.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::model::time::{EpochMs, SECOND, now_ms};
+use crate::sources::event::{AuthClass, Event, SourceId};
+use crate::sources::prometheus::{Client, Labels, PromError, Sample, Series};
+
+/// Instances kept per answer (the per-instance table); more are counted, not listed.
+pub const MAX_INSTANCES: usize = 2_000;
+/// Probe rows kept (endpoint × origin × shape over all instances).
+pub const MAX_PROBE_ROWS: usize = 256;
+
+/// Where and how often the fleet is read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FleetSettings {
+    pub url: String,
+    /// A label matcher added to every metric, `{job="corstop"}`; empty for none.
+    pub selector: String,
+    pub refresh_ms: EpochMs,
+    pub timeout_ms: EpochMs,
+    /// Width of each counter increase read; a whole number of store buckets.
+    pub step_ms: EpochMs,
+}
+
+impl Default for FleetSettings {
+    fn default() -> Self {
+        FleetSettings {
+            url: String::new(),
+            selector: String::new(),
+            refresh_ms: 10 * SECOND,
+            timeout_ms: 5 * SECOND,
+            step_ms: crate::model::time::MINUTE,
+        }
+    }
+}
+
+/// Requests of one route × origin × method class × status over time, summed over instances.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestSeries {
+    pub route: String,
+    /// `None` for requests without an origin.
+    pub origin: Option<String>,
+    pub preflight: bool,
+    /// The exact status for preflights; for actual requests a representative of the class.
+    pub status: u16,
+    /// Increase over the step ending at each time.
+    pub points: Vec<(EpochMs, f64)>,
+}
+
+/// One agent as Prometheus sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Instance {
+    pub instance: String,
+    pub region: Option<String>,
+    pub up: bool,
+    /// 0 ok, 1 degraded, 2 page; `None` when the agent exported no status.
+    pub status: Option<u8>,
+    /// Highest-scoring hypothesis in the `supported` state, with its score.
+    pub top: Option<(String, f64)>,
+    /// Requests per second over the last 5 minutes.
+    pub rate: f64,
+    /// Failed cross-origin requests over all requests, last 5 minutes.
+    pub failure_ratio: f64,
+    /// Probes whose latest run was blocked.
+    pub probes_failing: u32,
+}
+
+/// One probe (endpoint × origin × shape) over all instances that run it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProbeRow {
+    pub endpoint: String,
+    pub origin: String,
+    pub shape: String,
+    pub failing: u32,
+    pub instances: u32,
+    /// Chromium's CorsError names reported, with how many instances report each.
+    pub reasons: Vec<(String, u32)>,
+}
+
+/// One refresh's answers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FleetData {
+    pub source: SourceId,
+    /// The server, credentials redacted.
+    pub server: String,
+    /// When the queries were evaluated.
+    pub at: EpochMs,
+    /// Width of each range point's increase.
+    pub step_ms: EpochMs,
+    pub requests: Vec<RequestSeries>,
+    pub auth: Vec<(AuthClass, Vec<(EpochMs, f64)>)>,
+    pub instances: Vec<Instance>,
+    /// Instances beyond [`MAX_INSTANCES`].
+    pub instances_omitted: usize,
+    pub probes: Vec<ProbeRow>,
+}
+
+impl FleetData {
+    pub fn up(&self) -> usize {
+        self.instances.iter().filter(|i| i.up).count()
+    }
+
+    /// The fleet source's state line: "12 agents, 11 up".
+    pub fn summary(&self) -> String {
+        let total = self.instances.len() + self.instances_omitted;
+        let agents = if total == 1 { "agent" } else { "agents" };
+        format!("{total} {agents}, {} up", self.up())
+    }
+}
+
+/// The queries, each with the selector inside its metric selectors.
+#[derive(Clone, Debug)]
+pub struct Queries {
+    sel: String,
+}
+
+impl Queries {
+    pub fn new(selector: &str) -> Queries {
+        Queries {
+            sel: selector.trim().to_string(),
+        }
+    }
+
+    fn m(&self, name: &str) -> String {
+        format!("{name}{}", self.sel)
+    }
+
+    pub fn requests(&self, step_ms: EpochMs) -> String {
+        format!(
+            "sum by (route, origin, method_class, status_class, status) (increase({}[{}s]))",
+            self.m("corstop_http_requests_total"),
+            step_ms / 1000
+        )
+    }
+
+    pub fn auth(&self, step_ms: EpochMs) -> String {
+        format!(
+            "sum by (class) (increase({}[{}s]))",
+            self.m("corstop_auth_failures_total"),
+            step_ms / 1000
+        )
+    }
+
+    pub fn up(&self) -> String {
+        self.m("up")
+    }
+
+    pub fn status(&self) -> String {
+        self.m("corstop_status_code")
+    }
+
+    /// `name` with `matcher` beside the selector's own matchers.
+    fn m_with(&self, name: &str, matcher: &str) -> String {
+        match self.sel.strip_prefix('{') {
+            Some(rest) if rest.trim_start() != "}" => format!("{name}{{{matcher},{rest}"),
+            _ => format!("{name}{{{matcher}}}"),
+        }
+    }
+
+    pub fn hypotheses(&self) -> String {
+        format!(
+            "{} and on (instance, hypothesis) ({} == 1)",
+            self.m("corstop_hypothesis_score"),
+            self.m_with("corstop_hypothesis_state", "state=\"supported\"")
+        )
+    }
+
+    pub fn rate(&self) -> String {
+        format!(
+            "sum by (instance) (rate({}[5m]))",
+            self.m("corstop_http_requests_total")
+        )
+    }
+
+    pub fn failed(&self) -> String {
+        format!(
+            "sum by (instance) (rate({}[5m]))",
+            self.m("corstop_http_failed_total")
+        )
+    }
+
+    pub fn probe_success(&self) -> String {
+        self.m("corstop_probe_success")
+    }
+
+    pub fn probe_errors(&self) -> String {
+        self.m("corstop_probe_cors_error")
+    }
+}
+
+/// The representative status of a class, for actual requests (the agent exports only the
+/// class for them): the one the analysis reads the class by.
+fn class_status(class: &str) -> u16 {
+    match class {
+        "1xx" => 100,
+        "2xx" => 200,
+        "3xx" => 302,
+        "4xx" => 400,
+        "5xx" => 500,
+        _ => 0,
+    }
+}
+
+/// One `corstop_http_requests_total` series as a request cell.
+pub fn request_series(s: Series) -> Option<RequestSeries> {
+    let l = &s.labels;
+    let route = l.get("route")?.clone();
+    let origin = match l.get("origin").map(String::as_str) {
+        None | Some("(none)") => None,
+        Some(o) => Some(o.to_string()),
+    };
+    let preflight = l.get("method_class").map(String::as_str) == Some("preflight");
+    let class = l.get("status_class").map_or("", String::as_str);
+    let status = if preflight {
+        l.get("status")
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| class_status(class))
+    } else {
+        class_status(class)
+    };
+    let points = s
+        .points
+        .into_iter()
+        .filter(|(_, v)| v.is_finite() && *v > 0.0)
+        .collect();
+    Some(RequestSeries {
+        route,
+        origin,
+        preflight,
+        status,
+        points,
+    })
+}
+
+/// One `corstop_auth_failures_total` series by class.
+pub fn auth_series(s: Series) -> Option<(AuthClass, Vec<(EpochMs, f64)>)> {
+    let name = s.labels.get("class")?;
+    let class = AuthClass::ALL
+        .into_iter()
+        .find(|c| c.as_str().replace('-', "_") == *name)?;
+    let points = s
+        .points
+        .into_iter()
+        .filter(|(_, v)| v.is_finite() && *v > 0.0)
+        .collect();
+    Some((class, points))
+}
+
+fn instance_of(l: &Labels) -> String {
+    l.get("instance").cloned().unwrap_or_default()
+}
+
+/// The answers to the instant queries, joined by instance.
+#[derive(Default)]
+pub struct InstantAnswers {
+    pub up: Vec<Sample>,
+    pub status: Vec<Sample>,
+    pub hypotheses: Vec<Sample>,
+    pub rate: Vec<Sample>,
+    pub failed: Vec<Sample>,
+    pub probe_success: Vec<Sample>,
+    pub probe_errors: Vec<Sample>,
+}
+
+/// The per-instance table and the probe rows from the instant answers.
+pub fn join(a: InstantAnswers) -> (Vec<Instance>, usize, Vec<ProbeRow>) {
+    let mut by: BTreeMap<String, Instance> = BTreeMap::new();
+    let mut omitted = 0;
+    for s in &a.up {
+        let name = instance_of(&s.labels);
+        if by.len() >= MAX_INSTANCES && !by.contains_key(&name) {
+            omitted += 1;
+            continue;
+        }
+        let e = by.entry(name.clone()).or_default();
+        e.instance = name;
+        e.up = s.value >= 1.0;
+        e.region = s.labels.get("region").cloned();
+    }
+    for s in &a.status {
+        if let Some(e) = by.get_mut(&instance_of(&s.labels)) {
+            e.status = Some(s.value.clamp(0.0, 2.0) as u8);
+        }
+    }
+    for s in &a.hypotheses {
+        let (Some(e), Some(h)) = (
+            by.get_mut(&instance_of(&s.labels)),
+            s.labels.get("hypothesis"),
+        ) else {
+            continue;
+        };
+        if s.value > 0.0 && e.top.as_ref().is_none_or(|(_, v)| s.value > *v) {
+            e.top = Some((h.clone(), s.value));
+        }
+    }
+    for s in &a.rate {
+        if let Some(e) = by.get_mut(&instance_of(&s.labels)) {
+            e.rate = s.value;
+        }
+    }
+    for s in &a.failed {
+        if let Some(e) = by.get_mut(&instance_of(&s.labels))
+            && e.rate > 0.0
+        {
+            e.failure_ratio = s.value / e.rate;
+        }
+    }
+    let mut probes: BTreeMap<(String, String, String), ProbeRow> = BTreeMap::new();
+    let key = |l: &Labels| {
+        let g = |k: &str| l.get(k).cloned().unwrap_or_default();
+        (g("endpoint"), g("origin"), g("shape"))
+    };
+    for s in &a.probe_success {
+        let k = key(&s.labels);
+        if probes.len() >= MAX_PROBE_ROWS && !probes.contains_key(&k) {
+            continue;
+        }
+        let row = probes.entry(k.clone()).or_insert_with(|| ProbeRow {
+            endpoint: k.0,
+            origin: k.1,
+            shape: k.2,
+            ..ProbeRow::default()
+        });
+        row.instances += 1;
+        if s.value < 1.0 {
+            row.failing += 1;
+            if let Some(e) = by.get_mut(&instance_of(&s.labels)) {
+                e.probes_failing += 1;
+            }
+        }
+    }
+    for s in &a.probe_errors {
+        let (Some(row), Some(reason)) = (probes.get_mut(&key(&s.labels)), s.labels.get("reason"))
+        else {
+            continue;
+        };
+        match row.reasons.iter_mut().find(|(r, _)| r == reason) {
+            Some((_, n)) => *n += 1,
+            None => row.reasons.push((reason.clone(), 1)),
+        }
+    }
+    (
+        by.into_values().collect(),
+        omitted,
+        probes.into_values().collect(),
+    )
+}
+
+/// One refresh: every query, the first failure ending it.
+pub async fn read(
+    client: &Client,
+    q: &Queries,
+    source: SourceId,
+    span_ms: EpochMs,
+    step_ms: EpochMs,
+) -> Result<FleetData, PromError> {
+    // Points on step boundaries, so refreshes agree on which increase goes into which bucket.
+    let end = now_ms().div_euclid(step_ms) * step_ms;
+    let start = end - span_ms + step_ms;
+    let requests = client
+        .query_range(&q.requests(step_ms), start, end, step_ms)
+        .await?
+        .into_iter()
+        .filter_map(request_series)
+        .collect();
+    let auth = client
+        .query_range(&q.auth(step_ms), start, end, step_ms)
+        .await?
+        .into_iter()
+        .filter_map(auth_series)
+        .collect();
+    let answers = InstantAnswers {
+        up: client.query(&q.up(), None).await?,
+        status: client.query(&q.status(), None).await?,
+        hypotheses: client.query(&q.hypotheses(), None).await?,
+        rate: client.query(&q.rate(), None).await?,
+        failed: client.query(&q.failed(), None).await?,
+        probe_success: client.query(&q.probe_success(), None).await?,
+        probe_errors: client.query(&q.probe_errors(), None).await?,
+    };
+    let (instances, instances_omitted, probes) = join(answers);
+    Ok(FleetData {
+        source,
+        server: client.server().to_string(),
+        at: end,
+        step_ms,
+        requests,
+        auth,
+        instances,
+        instances_omitted,
+        probes,
+    })
+}
+
+/// Polls the server every `refresh` until the channel closes. `span_ms` is how far back the
+/// counters are read (the store's retention), `bucket_ms` the store's bucket width.
+pub fn spawn(
+    settings: FleetSettings,
+    source: SourceId,
+    span_ms: EpochMs,
+    bucket_ms: EpochMs,
+    tx: mpsc::Sender<Event>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let timeout = Duration::from_millis(settings.timeout_ms.max(1) as u64);
+        let client = match Client::new(&settings.url, timeout) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = tx
+                    .send(Event::SourceState {
+                        source,
+                        state: format!("error: {e}"),
+                    })
+                    .await;
+                return;
+            }
+        };
+        let q = Queries::new(&settings.selector);
+        let step_ms = fleet_step(bucket_ms, settings.step_ms);
+        let mut every =
+            tokio::time::interval(Duration::from_millis(settings.refresh_ms.max(1) as u64));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            every.tick().await;
+            let event = match read(&client, &q, source, span_ms, step_ms).await {
+                Ok(data) => Event::Fleet(Box::new(data)),
+                Err(e) => Event::SourceState {
+                    source,
+                    state: format!("error: {e}"),
+                },
+            };
+            if tx.send(event).await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// The range step: a whole number of buckets, at least one. increase() needs two scrapes in
+/// its window, so the default minute suits the usual 15 s scrape interval.
+pub fn fleet_step(bucket_ms: EpochMs, step_ms: EpochMs) -> EpochMs {
+    (step_ms.div_euclid(bucket_ms)).max(1) * bucket_ms
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
+    }
+
+    fn sample(pairs: &[(&str, &str)], value: f64) -> Sample {
+        Sample {
+            labels: labels(pairs),
+            time: 0,
+            value,
+        }
+    }
+
+    #[test]
+    fn request_series_map_to_cells() {
+        let cases: &[(&[(&str, &str)], Option<(Option<&str>, bool, u16)>)] = &[
+            (
+                &[
+                    ("route", "/api/orders"),
+                    ("origin", "https://app.example"),
+                    ("method_class", "preflight"),
+                    ("status_class", "4xx"),
+                    ("status", "403"),
+                ],
+                Some((Some("https://app.example"), true, 403)),
+            ),
+            (
+                &[
+                    ("route", "/api/orders"),
+                    ("origin", "(none)"),
+                    ("method_class", "actual"),
+                    ("status_class", "5xx"),
+                ],
+                Some((None, false, 500)),
+            ),
+            (
+                &[
+                    ("route", "/x"),
+                    ("origin", "https://a"),
+                    ("method_class", "preflight"),
+                    ("status_class", "4xx"),
+                    ("status", "other"),
+                ],
+                Some((Some("https://a"), true, 400)),
+            ),
+            (&[("origin", "https://a")], None),
+        ];
+        for (l, want) in cases {
+            let got = request_series(Series {
+                labels: labels(l),
+                points: vec![(1_000, 2.0), (2_000, 0.0), (3_000, f64::NAN)],
+            });
+            match (want, got) {
+                (None, None) => {}
+                (Some((origin, preflight, status)), Some(g)) => {
+                    assert_eq!(
+                        (g.origin.as_deref(), g.preflight, g.status),
+                        (*origin, *preflight, *status),
+                        "{l:?}"
+                    );
+                    assert_eq!(g.points, vec![(1_000, 2.0)], "zero and NaN steps dropped");
+                }
+                (w, g) => panic!("{l:?}: want {w:?}, got {g:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn auth_classes_are_read_back_from_their_labels() {
+        for class in AuthClass::ALL {
+            let s = Series {
+                labels: labels(&[("class", &class.as_str().replace('-', "_"))]),
+                points: vec![(1, 1.0)],
+            };
+            assert_eq!(auth_series(s).map(|a| a.0), Some(class));
+        }
+        let unknown = Series {
+            labels: labels(&[("class", "sunspots")]),
+            points: vec![],
+        };
+        assert!(auth_series(unknown).is_none());
+    }
+
+    #[test]
+    fn instances_and_probes_are_joined() {
+        let a = InstantAnswers {
+            up: vec![
+                sample(&[("instance", "a:1"), ("region", "eu")], 1.0),
+                sample(&[("instance", "b:1")], 1.0),
+                sample(&[("instance", "c:1")], 0.0),
+            ],
+            status: vec![sample(&[("instance", "a:1")], 2.0)],
+            hypotheses: vec![
+                sample(&[("instance", "a:1"), ("hypothesis", "H1")], 40.0),
+                sample(&[("instance", "a:1"), ("hypothesis", "H2")], 90.0),
+            ],
+            rate: vec![
+                sample(&[("instance", "a:1")], 4.0),
+                sample(&[("instance", "b:1")], 2.0),
+            ],
+            failed: vec![sample(&[("instance", "a:1")], 1.0)],
+            probe_success: vec![
+                sample(
+                    &[("instance", "a:1"), ("endpoint", "/e"), ("origin", "o")],
+                    0.0,
+                ),
+                sample(
+                    &[("instance", "b:1"), ("endpoint", "/e"), ("origin", "o")],
+                    1.0,
+                ),
+            ],
+            probe_errors: vec![sample(
+                &[
+                    ("instance", "a:1"),
+                    ("endpoint", "/e"),
+                    ("origin", "o"),
+                    ("reason", "PreflightMissingAllowOriginHeader"),
+                ],
+                1.0,
+            )],
+        };
+        let (instances, omitted, probes) = join(a);
+        assert_eq!(omitted, 0);
+        assert_eq!(instances.len(), 3);
+        let a = &instances[0];
+        assert_eq!(a.region.as_deref(), Some("eu"));
+        assert_eq!(a.status, Some(2));
+        assert_eq!(a.top, Some(("H2".into(), 90.0)));
+        assert_eq!(a.failure_ratio, 0.25);
+        assert_eq!(a.probes_failing, 1);
+        assert!(!instances[2].up);
+        assert_eq!(probes.len(), 1);
+        assert_eq!((probes[0].failing, probes[0].instances), (1, 2));
+        assert_eq!(
+            probes[0].reasons,
+            vec![("PreflightMissingAllowOriginHeader".into(), 1)]
+        );
+        let data = FleetData {
+            instances,
+            ..FleetData::default()
+        };
+        assert_eq!(data.summary(), "3 agents, 2 up");
+    }
+
+    #[test]
+    fn the_selector_goes_inside_every_metric() {
+        let q = Queries::new(r#"{job="corstop"}"#);
+        assert_eq!(
+            q.requests(60_000),
+            r#"sum by (route, origin, method_class, status_class, status) (increase(corstop_http_requests_total{job="corstop"}[60s]))"#
+        );
+        assert_eq!(q.up(), r#"up{job="corstop"}"#);
+        assert!(
+            q.hypotheses()
+                .contains(r#"corstop_hypothesis_state{state="supported",job="corstop"}"#),
+            "{}",
+            q.hypotheses()
+        );
+        let bare = Queries::new("");
+        assert!(
+            bare.hypotheses()
+                .contains(r#"corstop_hypothesis_state{state="supported"}"#),
+            "{}",
+            bare.hypotheses()
+        );
+    }
+
+    #[test]
+    fn steps_are_whole_buckets() {
+        assert_eq!(fleet_step(10_000, 10_000), 10_000);
+        assert_eq!(fleet_step(10_000, 60_000), 60_000);
+        assert_eq!(fleet_step(10_000, 15_000), 10_000);
+        assert_eq!(fleet_step(60_000, 1_000), 60_000);
+    }
+}
