@@ -80,7 +80,7 @@ pub struct FleetSection {
     pub selector: Option<String>,
     pub refresh: Option<DurationSetting>,
     pub timeout: Option<DurationSetting>,
-    /// Width of each counter increase read (default 1m: two scrapes at the usual 15 s).
+    /// Time between the counter values read (default 1m).
     pub step: Option<DurationSetting>,
 }
 

@@ -29,7 +29,7 @@ pub struct FleetSettings {
     pub selector: String,
     pub refresh_ms: EpochMs,
     pub timeout_ms: EpochMs,
-    /// Width of each counter increase read; a whole number of store buckets.
+    /// Time between the counter values read; a whole number of store buckets.
     pub step_ms: EpochMs,
 }
 
@@ -54,7 +54,7 @@ pub struct RequestSeries {
     pub preflight: bool,
     /// The exact status for preflights; for actual requests a representative of the class.
     pub status: u16,
-    /// Increase over the step ending at each time.
+    /// What the step ending at each time added.
     pub points: Vec<(EpochMs, f64)>,
 }
 
@@ -136,20 +136,18 @@ impl Queries {
         format!("{name}{}", self.sel)
     }
 
-    pub fn requests(&self, step_ms: EpochMs) -> String {
+    /// The counters themselves, summed over instances: their differences from step to step
+    /// are exact counts, where `increase()` would extrapolate to fractions and drop the first
+    /// value of every new series (a route's first 403s).
+    pub fn requests(&self) -> String {
         format!(
-            "sum by (route, origin, method_class, status_class, status) (increase({}[{}s]))",
-            self.m("corstop_http_requests_total"),
-            step_ms / 1000
+            "sum by (route, origin, method_class, status_class, status) ({})",
+            self.m("corstop_http_requests_total")
         )
     }
 
-    pub fn auth(&self, step_ms: EpochMs) -> String {
-        format!(
-            "sum by (class) (increase({}[{}s]))",
-            self.m("corstop_auth_failures_total"),
-            step_ms / 1000
-        )
+    pub fn auth(&self) -> String {
+        format!("sum by (class) ({})", self.m("corstop_auth_failures_total"))
     }
 
     pub fn up(&self) -> String {
@@ -197,6 +195,35 @@ impl Queries {
     pub fn probe_errors(&self) -> String {
         self.m("corstop_probe_cors_error")
     }
+}
+
+/// A summed counter's values at each step turned into what each step added. A series that
+/// appears after the range's start (a new cell, or an agent started meanwhile: counters start
+/// at zero) adds its whole value; so does one that comes back after a gap. A sum that falls
+/// (an agent restarted, or vanished) adds nothing for that step: what the restarted agent
+/// counted in it is not known.
+pub fn increases(mut s: Series, start: EpochMs, step_ms: EpochMs) -> Series {
+    let mut prev: Option<(EpochMs, f64)> = None;
+    let mut out = Vec::with_capacity(s.points.len());
+    for &(t, v) in &s.points {
+        if !v.is_finite() {
+            // Not a gap: the series was there, its value just not a number.
+            if let Some(p) = &mut prev {
+                p.0 = t;
+            }
+            continue;
+        }
+        let added = match prev {
+            None if t > start => v,
+            None => 0.0,
+            Some((pt, _)) if t - pt > step_ms => v,
+            Some((_, pv)) => (v - pv).max(0.0),
+        };
+        out.push((t, added));
+        prev = Some((t, v));
+    }
+    s.points = out;
+    s
 }
 
 /// The representative status of a class, for actual requests (the agent exports only the
@@ -369,16 +396,16 @@ pub async fn read(
     let end = now_ms().div_euclid(step_ms) * step_ms;
     let start = end - span_ms + step_ms;
     let requests = client
-        .query_range(&q.requests(step_ms), start, end, step_ms)
+        .query_range(&q.requests(), start, end, step_ms)
         .await?
         .into_iter()
-        .filter_map(request_series)
+        .filter_map(|s| request_series(increases(s, start, step_ms)))
         .collect();
     let auth = client
-        .query_range(&q.auth(step_ms), start, end, step_ms)
+        .query_range(&q.auth(), start, end, step_ms)
         .await?
         .into_iter()
-        .filter_map(auth_series)
+        .filter_map(|s| auth_series(increases(s, start, step_ms)))
         .collect();
     let answers = InstantAnswers {
         up: client.query(&q.up(), None).await?,
@@ -447,8 +474,8 @@ pub fn spawn(
     })
 }
 
-/// The range step: a whole number of buckets, at least one. increase() needs two scrapes in
-/// its window, so the default minute suits the usual 15 s scrape interval.
+/// The range step: a whole number of buckets, at least one. The default minute keeps six
+/// hours of a busy fleet's cells within the answer's size cap.
 pub fn fleet_step(bucket_ms: EpochMs, step_ms: EpochMs) -> EpochMs {
     (step_ms.div_euclid(bucket_ms)).max(1) * bucket_ms
 }
@@ -607,8 +634,8 @@ mod tests {
     fn the_selector_goes_inside_every_metric() {
         let q = Queries::new(r#"{job="corstop"}"#);
         assert_eq!(
-            q.requests(60_000),
-            r#"sum by (route, origin, method_class, status_class, status) (increase(corstop_http_requests_total{job="corstop"}[60s]))"#
+            q.requests(),
+            r#"sum by (route, origin, method_class, status_class, status) (corstop_http_requests_total{job="corstop"})"#
         );
         assert_eq!(q.up(), r#"up{job="corstop"}"#);
         assert!(
@@ -624,6 +651,49 @@ mod tests {
             "{}",
             bare.hypotheses()
         );
+    }
+
+    #[test]
+    fn counters_become_what_each_step_added() {
+        let step = 10;
+        let cases: &[(&str, &[(EpochMs, f64)], &[(EpochMs, f64)])] = &[
+            (
+                "present from the start: a baseline",
+                &[(100, 5.0), (110, 7.0), (120, 7.0)],
+                &[(100, 0.0), (110, 2.0), (120, 0.0)],
+            ),
+            (
+                "appears mid-range: all of it",
+                &[(120, 20.0), (130, 26.0)],
+                &[(120, 20.0), (130, 6.0)],
+            ),
+            (
+                "the sum falls: nothing",
+                &[(100, 9.0), (110, 4.0), (120, 6.0)],
+                &[(100, 0.0), (110, 0.0), (120, 2.0)],
+            ),
+            (
+                "back after a gap: all of it",
+                &[(100, 9.0), (140, 3.0)],
+                &[(100, 0.0), (140, 3.0)],
+            ),
+            (
+                "NaN skipped",
+                &[(100, 1.0), (110, f64::NAN), (120, 4.0)],
+                &[(100, 0.0), (120, 3.0)],
+            ),
+        ];
+        for (what, points, want) in cases {
+            let got = increases(
+                Series {
+                    labels: Labels::new(),
+                    points: points.to_vec(),
+                },
+                100,
+                step,
+            );
+            assert_eq!(got.points, want.to_vec(), "{what}");
+        }
     }
 
     #[test]
