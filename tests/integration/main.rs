@@ -17,6 +17,7 @@ mod cli;
 mod demo_cycle;
 mod demo_pipeline;
 mod demo_server;
+mod fleet_pty;
 mod formats;
 mod glob_descriptors;
 mod history;
