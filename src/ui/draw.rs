@@ -166,6 +166,18 @@ fn status_line(
         },
         theme.muted,
     ));
+    if let Some(f) = &model.fleet {
+        let used: usize = out.iter().map(ratatui::prelude::Span::width).sum();
+        let text = if narrow {
+            format!("  {}", f.summary)
+        } else {
+            format!("  {} · {}", f.server, f.summary)
+        };
+        out.push(Span::styled(
+            fit(&text, width.saturating_sub(used + 2), g),
+            theme.text,
+        ));
+    }
     let used: usize = out.iter().map(ratatui::prelude::Span::width).sum();
     let room = width.saturating_sub(used + 2);
     if let Some(loading) = &model.status.loading {

@@ -199,7 +199,23 @@ mod entries {
     entry!(COL_LATENCY, "Latency", "Latency", table_header,
         "preflight and actual request, together");
     entry!(COL_INSTANCE, "Instance", "Instance", table_header,
-        "which server instance answered");
+        "which server instance answered (fleet: the agent Prometheus scrapes)");
+    entry!(COL_INSTANCES, "Instances", "Instances", table_header,
+        "fleet: on how many of the instances running the probe its latest run failed");
+    entry!(COL_CORS_ERROR, "CORS error", "CORS error", table_header,
+        "fleet: the CORS error (Chromium's name) most failing instances report, and how many");
+    entry!(COL_REGION, "Region", "Region", table_header,
+        "fleet: the agent's region label, - when it has none");
+    entry!(COL_AGENT, "Agent", "Agent", table_header,
+        "fleet: the agent's own status (OK, DEGRADED, PAGE), or down when Prometheus cannot scrape it");
+    entry!(COL_AGENT_TOP, "Top", "Top", table_header,
+        "fleet: the agent's leading supported hypothesis and its score");
+    entry!(COL_REQ_PER_SEC, "req/s", "req/s", table_header,
+        "fleet: requests per second the agent read over the last 5 minutes");
+    entry!(COL_FAIL_PCT, "fail%", "fail%", table_header,
+        "fleet: cross-origin requests that failed for the page, last 5 minutes");
+    entry!(COL_BLOCKED, "blocked", "blocked", table_header,
+        "fleet: the agent's probes whose latest run the browser blocked");
     entry!(COL_CLASS, "Class", "Class", table_header,
         "the auth failure's class, from its code or phrase");
     entry!(COL_STATE, "State", "State", table_header,
@@ -369,6 +385,14 @@ pub static SECTIONS: &[Section] = &[
             &COL_CODE,
             &COL_LATENCY,
             &COL_INSTANCE,
+            &COL_REGION,
+            &COL_INSTANCES,
+            &COL_CORS_ERROR,
+            &COL_AGENT,
+            &COL_AGENT_TOP,
+            &COL_REQ_PER_SEC,
+            &COL_FAIL_PCT,
+            &COL_BLOCKED,
             &COL_CLASS,
             &COL_STATE,
             &COL_SCORE,

@@ -61,7 +61,10 @@ impl Agent {
             if let Some(rest) = text.split("address=").nth(1) {
                 break rest.split_whitespace().next().unwrap().to_string();
             }
-            assert!(Instant::now() < deadline, "the agent never listened:\n{text}");
+            assert!(
+                Instant::now() < deadline,
+                "the agent never listened:\n{text}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         };
         Agent {
@@ -158,11 +161,49 @@ fn the_fleet_view_shows_the_agents_through_a_real_prometheus() {
     ];
     let mut s = Session::start_sized(home, &args, None, 120, 36);
     s.first_frame();
-    let overview = wait_screen(&mut s, "fleet figures", |t| {
-        t.contains("FLEET") && t.contains("2 agents, 2 up") && t.contains("54")
+    // The fleet's figures are the sum of both agents' logs: 54 requests, the 24 refused
+    // preflights all from one origin, and the instances split with their own verdicts.
+    let row_of = |screen: &str, needle: &str| -> String {
+        screen
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let overview = wait_screen(&mut s, "fleet figures and instances", |t| {
+        t.contains("FLEET")
+            && t.contains(&prom.url(""))
+            && t.contains("2 agents, 2 up")
+            && t.contains("54 requests")
+            && t.contains("24/54")
+            && row_of(t, "eu-west").contains("H2")
+            && row_of(t, "us-east").contains("OK")
     });
-    let _ = (&failing.stderr, &healthy.stderr);
-    println!("{overview}");
+    assert!(
+        row_of(&overview, "eu-west").contains(&failing.addr),
+        "{overview}"
+    );
+    assert!(
+        row_of(&overview, "us-east").contains(&healthy.addr),
+        "{overview}"
+    );
+    assert!(
+        row_of(&overview, "eu-west").contains("DEGRADED"),
+        "{overview}"
+    );
+
+    // The raw lines stay on the agents: the log view says where to read them.
+    s.press(b"7");
+    let failing_curl = format!("curl http://{}/metrics", failing.addr);
+    wait_screen(&mut s, "the agents' addresses", |t| {
+        t.contains("raw log lines") && t.contains(&failing_curl)
+    });
+    let said = format!(
+        "{}{}",
+        failing.stderr.lock().unwrap(),
+        healthy.stderr.lock().unwrap()
+    );
     s.press(b"q");
     s.wait_exit();
+    assert!(!said.contains("level=error"), "{said}");
 }

@@ -1,0 +1,199 @@
+//! The fleet view's own model: the Prometheus server, how many agents are up, one row per
+//! instance (worst first) and the probes over all instances ("fails on 3 of 12 instances").
+//! The counters behind every other panel are already in the store's buckets.
+
+use crate::analysis::status::Status;
+use crate::store::Store;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct InstanceRow {
+    pub instance: String,
+    pub region: Option<String>,
+    pub up: bool,
+    /// The agent's own status; `None` when it exported none (down, or not an agent).
+    pub status: Option<Status>,
+    /// Its leading supported hypothesis and score, "H2 58".
+    pub top: Option<String>,
+    pub rate: f64,
+    pub failure_ratio: f64,
+    pub probes_failing: u32,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FleetProbeRow {
+    pub endpoint: String,
+    pub origin: String,
+    pub shape: String,
+    pub failing: u32,
+    pub instances: u32,
+    /// The CORS error most instances report, with how many.
+    pub reason: Option<(String, u32)>,
+}
+
+impl FleetProbeRow {
+    /// "fails on 3 of 12 instances", "passes on all 12 instances".
+    pub fn spread(&self) -> String {
+        let noun = if self.instances == 1 {
+            "instance"
+        } else {
+            "instances"
+        };
+        match self.failing {
+            0 => format!("passes on all {} {noun}", self.instances),
+            n if n == self.instances => format!("fails on all {n} {noun}"),
+            n => format!("fails on {n} of {} {noun}", self.instances),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FleetModel {
+    /// The server, credentials redacted.
+    pub server: String,
+    /// "12 agents, 11 up", or the fleet source's state while nothing came yet.
+    pub summary: String,
+    /// Worst first: status, then failure ratio, then name.
+    pub instances: Vec<InstanceRow>,
+    pub instances_omitted: usize,
+    /// Failing first.
+    pub probes: Vec<FleetProbeRow>,
+}
+
+impl FleetModel {
+    /// The agents' addresses, to say where the data only an agent holds can be read.
+    pub fn addresses(&self, max: usize) -> Vec<&str> {
+        self.instances
+            .iter()
+            .take(max)
+            .map(|i| i.instance.as_str())
+            .collect()
+    }
+}
+
+fn status_of(code: u8) -> Status {
+    match code {
+        0 => Status::Ok,
+        1 => Status::Degraded,
+        _ => Status::Page,
+    }
+}
+
+fn rank(s: Option<Status>) -> u8 {
+    match s {
+        Some(Status::Page) => 3,
+        Some(Status::Degraded) => 2,
+        None => 1,
+        Some(Status::Ok) => 0,
+    }
+}
+
+/// The fleet model when the store is filled from Prometheus.
+pub fn model(store: &Store) -> Option<FleetModel> {
+    let data = store.fleet()?;
+    let mut instances: Vec<InstanceRow> = data
+        .instances
+        .iter()
+        .map(|i| InstanceRow {
+            instance: i.instance.clone(),
+            region: i.region.clone(),
+            up: i.up,
+            status: i.status.map(status_of),
+            top: i.top.as_ref().map(|(h, s)| format!("{h} {s:.0}")),
+            rate: i.rate,
+            failure_ratio: i.failure_ratio,
+            probes_failing: i.probes_failing,
+        })
+        .collect();
+    instances.sort_by(|a, b| {
+        rank(b.status)
+            .cmp(&rank(a.status))
+            .then(b.up.cmp(&a.up).reverse())
+            .then(b.failure_ratio.total_cmp(&a.failure_ratio))
+            .then_with(|| a.instance.cmp(&b.instance))
+    });
+    let mut probes: Vec<FleetProbeRow> = data
+        .probes
+        .iter()
+        .map(|p| FleetProbeRow {
+            endpoint: p.endpoint.clone(),
+            origin: p.origin.clone(),
+            shape: p.shape.clone(),
+            failing: p.failing,
+            instances: p.instances,
+            reason: p.reasons.iter().max_by_key(|(_, n)| *n).cloned(),
+        })
+        .collect();
+    probes.sort_by(|a, b| b.failing.cmp(&a.failing));
+    let state = store
+        .sources()
+        .get(data.source as usize)
+        .map(|s| s.state.clone())
+        .unwrap_or_default();
+    Some(FleetModel {
+        server: data.server.clone(),
+        summary: if state.starts_with("error") {
+            format!("{} (last refresh failed)", data.summary())
+        } else {
+            data.summary()
+        },
+        instances,
+        instances_omitted: data.instances_omitted,
+        probes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_spread_reads_as_a_sentence() {
+        let row = |failing, instances| FleetProbeRow {
+            endpoint: "/e".into(),
+            origin: "o".into(),
+            shape: "s".into(),
+            failing,
+            instances,
+            reason: None,
+        };
+        assert_eq!(row(3, 12).spread(), "fails on 3 of 12 instances");
+        assert_eq!(row(2, 2).spread(), "fails on all 2 instances");
+        assert_eq!(row(0, 1).spread(), "passes on all 1 instance");
+    }
+
+    #[test]
+    fn instances_are_worst_first() {
+        use crate::sources::fleet::{FleetData, Instance};
+        use crate::store::{StoreConfig, TimeMode};
+        let mut store = Store::new(StoreConfig::default(), TimeMode::Live);
+        let src = store.register_source("prometheus http://p");
+        let inst = |name: &str, up, status, failure_ratio| Instance {
+            instance: name.into(),
+            up,
+            status,
+            failure_ratio,
+            ..Instance::default()
+        };
+        store.apply_fleet(FleetData {
+            source: src,
+            server: "http://p".into(),
+            step_ms: 60_000,
+            instances: vec![
+                inst("a", true, Some(0), 0.0),
+                inst("b", true, Some(0), 0.5),
+                inst("c", false, None, 0.0),
+                inst("d", true, Some(2), 0.1),
+            ],
+            ..FleetData::default()
+        });
+        let m = model(&store).unwrap();
+        let order: Vec<&str> = m.instances.iter().map(|i| i.instance.as_str()).collect();
+        assert_eq!(order, ["d", "c", "b", "a"]);
+        assert_eq!(m.summary, "4 agents, 3 up");
+        store.set_source_state(src, "error: Prometheus at http://p: connection refused");
+        assert_eq!(
+            model(&store).unwrap().summary,
+            "4 agents, 3 up (last refresh failed)"
+        );
+    }
+}
