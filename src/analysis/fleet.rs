@@ -123,7 +123,7 @@ pub fn model(store: &Store) -> Option<FleetModel> {
             reason: p.reasons.iter().max_by_key(|(_, n)| *n).cloned(),
         })
         .collect();
-    probes.sort_by(|a, b| b.failing.cmp(&a.failing));
+    probes.sort_by_key(|p| std::cmp::Reverse(p.failing));
     let state = store
         .sources()
         .get(data.source as usize)

@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod cli;
 pub mod config;
+mod fleet;
 pub mod usage;
 
 use std::io::IsTerminal;
@@ -195,7 +196,7 @@ pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settin
     })?;
 
     let zone = usage::zone(args, file.tz.as_deref())?;
-    let fleet = fleet_settings(args, file.fleet.as_ref());
+    let fleet = usage::fleet_settings(args, file.fleet.as_ref());
 
     Ok(Settings {
         zone,
@@ -235,29 +236,6 @@ pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settin
         config_path,
         fleet,
     })
-}
-
-/// The fleet view's settings: `--prometheus` over `[fleet] prometheus`, the rest from the file.
-fn fleet_settings(
-    args: &DashboardArgs,
-    file: Option<&config::FleetSection>,
-) -> Option<crate::sources::fleet::FleetSettings> {
-    let url = args
-        .prometheus
-        .clone()
-        .or_else(|| file.and_then(|f| f.prometheus.clone()))
-        .filter(|u| !u.trim().is_empty())?;
-    let mut s = crate::sources::fleet::FleetSettings {
-        url,
-        ..Default::default()
-    };
-    if let Some(f) = file {
-        s.selector = f.selector.clone().unwrap_or_default();
-        s.refresh_ms = f.refresh.map_or(s.refresh_ms, |d| d.ms().max(SECOND));
-        s.timeout_ms = f.timeout.map_or(s.timeout_ms, |d| d.ms().max(100));
-        s.step_ms = f.step.map_or(s.step_ms, |d| d.ms().max(SECOND));
-    }
-    Some(s)
 }
 
 /// A running pipeline: producers → channel → ingest task → store.
@@ -302,19 +280,6 @@ impl Pipeline {
             self.sender(),
             self.store.clone(),
         );
-        self.tasks.push(task);
-    }
-
-    /// Polls a Prometheus server for the fleet's figures.
-    pub fn add_fleet(&mut self, settings: crate::sources::fleet::FleetSettings) {
-        let label = format!("prometheus {}", crate::model::redact::text(&settings.url));
-        let (id, span, bucket) = {
-            let mut s = lock(&self.store);
-            let id = s.register_source(&label);
-            s.set_source_state(id, "starting");
-            (id, s.config().retention_ms, s.bucket_ms())
-        };
-        let task = crate::sources::fleet::spawn(settings, id, span, bucket, self.sender());
         self.tasks.push(task);
     }
 
@@ -480,23 +445,14 @@ pub async fn run_dashboard(settings: Settings) -> anyhow::Result<()> {
     if let Some(nothing) = usage::nothing_to_watch(&settings) {
         anyhow::bail!(nothing);
     }
-    let mode = if settings.from_start {
+    // The fleet is read at Prometheus's (wall-clock) times, whatever --from-start says.
+    let mode = if settings.from_start && settings.fleet.is_none() {
         TimeMode::EventTime
     } else {
         TimeMode::Live
     };
     let mut pipeline = Pipeline::new(settings.store.clone(), mode);
-    match &settings.fleet {
-        // The fleet's counters replace the store's on each refresh, so local logs would be
-        // wiped every few seconds: in fleet mode the panels are the fleet's alone. Local
-        // probes still run beside it.
-        Some(fleet) => pipeline.add_fleet(fleet.clone()),
-        None => {
-            for spec in &settings.logs {
-                pipeline.add_log(spec.clone(), &settings.format_opts);
-            }
-        }
-    }
+    pipeline.add_watched(&settings);
     if let Some(p) = &settings.probe {
         pipeline.add_prober(p.clone(), wall_clock());
     }

@@ -266,6 +266,33 @@ pub fn apply_probe_flags(p: &mut ProbeSettings, urls: &[String], origins: &[Stri
     }
 }
 
+/// The fleet view's settings: `--prometheus` over `[fleet] prometheus`, the rest from the file.
+pub fn fleet_settings(
+    args: &DashboardArgs,
+    file: Option<&crate::app::config::FleetSection>,
+) -> Option<crate::sources::fleet::FleetSettings> {
+    let url = args
+        .prometheus
+        .clone()
+        .or_else(|| file.and_then(|f| f.prometheus.clone()))
+        .filter(|u| !u.trim().is_empty())?;
+    let mut s = crate::sources::fleet::FleetSettings {
+        url,
+        ..Default::default()
+    };
+    if let Some(f) = file {
+        s.selector = f.selector.clone().unwrap_or_default();
+        s.refresh_ms = f
+            .refresh
+            .map_or(s.refresh_ms, |d| d.ms().max(crate::model::time::SECOND));
+        s.timeout_ms = f.timeout.map_or(s.timeout_ms, |d| d.ms().max(100));
+        s.step_ms = f
+            .step
+            .map_or(s.step_ms, |d| d.ms().max(crate::model::time::SECOND));
+    }
+    Some(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

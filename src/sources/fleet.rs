@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 
 use crate::model::time::{EpochMs, SECOND, now_ms};
 use crate::sources::event::{AuthClass, Event, SourceId};
+pub use crate::sources::event::{FleetData, Instance, ProbeRow, RequestSeries};
 use crate::sources::prometheus::{Client, Labels, PromError, Sample, Series};
 
 /// Instances kept per answer (the per-instance table); more are counted, not listed.
@@ -42,80 +43,6 @@ impl Default for FleetSettings {
             timeout_ms: 5 * SECOND,
             step_ms: crate::model::time::MINUTE,
         }
-    }
-}
-
-/// Requests of one route × origin × method class × status over time, summed over instances.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RequestSeries {
-    pub route: String,
-    /// `None` for requests without an origin.
-    pub origin: Option<String>,
-    pub preflight: bool,
-    /// The exact status for preflights; for actual requests a representative of the class.
-    pub status: u16,
-    /// What the step ending at each time added.
-    pub points: Vec<(EpochMs, f64)>,
-}
-
-/// One agent as Prometheus sees it.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Instance {
-    pub instance: String,
-    pub region: Option<String>,
-    pub up: bool,
-    /// 0 ok, 1 degraded, 2 page; `None` when the agent exported no status.
-    pub status: Option<u8>,
-    /// Highest-scoring hypothesis in the `supported` state, with its score.
-    pub top: Option<(String, f64)>,
-    /// Requests per second over the last 5 minutes.
-    pub rate: f64,
-    /// Failed cross-origin requests over all requests, last 5 minutes.
-    pub failure_ratio: f64,
-    /// Probes whose latest run was blocked.
-    pub probes_failing: u32,
-}
-
-/// One probe (endpoint × origin × shape) over all instances that run it.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ProbeRow {
-    pub endpoint: String,
-    pub origin: String,
-    pub shape: String,
-    pub failing: u32,
-    pub instances: u32,
-    /// Chromium's CorsError names reported, with how many instances report each.
-    pub reasons: Vec<(String, u32)>,
-}
-
-/// One refresh's answers.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct FleetData {
-    pub source: SourceId,
-    /// The server, credentials redacted.
-    pub server: String,
-    /// When the queries were evaluated.
-    pub at: EpochMs,
-    /// Width of each range point's increase.
-    pub step_ms: EpochMs,
-    pub requests: Vec<RequestSeries>,
-    pub auth: Vec<(AuthClass, Vec<(EpochMs, f64)>)>,
-    pub instances: Vec<Instance>,
-    /// Instances beyond [`MAX_INSTANCES`].
-    pub instances_omitted: usize,
-    pub probes: Vec<ProbeRow>,
-}
-
-impl FleetData {
-    pub fn up(&self) -> usize {
-        self.instances.iter().filter(|i| i.up).count()
-    }
-
-    /// The fleet source's state line: "12 agents, 11 up".
-    pub fn summary(&self) -> String {
-        let total = self.instances.len() + self.instances_omitted;
-        let agents = if total == 1 { "agent" } else { "agents" };
-        format!("{total} {agents}, {} up", self.up())
     }
 }
 
@@ -501,7 +428,8 @@ mod tests {
 
     #[test]
     fn request_series_map_to_cells() {
-        let cases: &[(&[(&str, &str)], Option<(Option<&str>, bool, u16)>)] = &[
+        type Want = Option<(Option<&'static str>, bool, u16)>;
+        let cases: &[(&[(&str, &str)], Want)] = &[
             (
                 &[
                     ("route", "/api/orders"),
@@ -656,7 +584,8 @@ mod tests {
     #[test]
     fn counters_become_what_each_step_added() {
         let step = 10;
-        let cases: &[(&str, &[(EpochMs, f64)], &[(EpochMs, f64)])] = &[
+        type Points = &'static [(EpochMs, f64)];
+        let cases: &[(&str, Points, Points)] = &[
             (
                 "present from the start: a baseline",
                 &[(100, 5.0), (110, 7.0), (120, 7.0)],
@@ -694,6 +623,39 @@ mod tests {
             );
             assert_eq!(got.points, want.to_vec(), "{what}");
         }
+    }
+
+    /// A server that refuses connections is the fleet source's error, named without the
+    /// credentials of its URL, and the producer keeps polling (the next refresh may succeed).
+    #[tokio::test]
+    async fn a_refusing_server_is_the_sources_error_state() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let (tx, mut rx) = mpsc::channel(4);
+        let settings = FleetSettings {
+            url: format!("http://ops:hunter2@127.0.0.1:{port}"),
+            refresh_ms: 50,
+            timeout_ms: 500,
+            ..FleetSettings::default()
+        };
+        let task = spawn(settings, 3, 6 * 60 * SECOND * 60, 10 * SECOND, tx);
+        for _ in 0..2 {
+            let ev = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .expect("an answer within the timeout")
+                .expect("the producer is still running");
+            match ev {
+                Event::SourceState { source, state } => {
+                    assert_eq!(source, 3);
+                    assert!(state.starts_with("error: Prometheus at"), "{state}");
+                    assert!(!state.contains("hunter2"), "{state}");
+                }
+                _ => panic!("not an error state"),
+            }
+        }
+        task.abort();
     }
 
     #[test]
