@@ -42,6 +42,7 @@ mod time_zones;
 mod triage_scenarios;
 mod tui_pty;
 mod ui_analysis;
+mod ui_fleet;
 mod ui_panels;
 mod ui_screenshots;
 mod ui_sizes;

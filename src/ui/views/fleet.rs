@@ -99,10 +99,11 @@ pub fn instances_panel(
     );
 }
 
-/// What a view that needs an agent's own data says in fleet mode: where to read it.
+/// What a view that needs an agent's own data says in fleet mode: where to read it. `what`
+/// is the start of the sentence, verb included ("The raw log lines stay").
 pub fn agent_only(what: &str, fleet: &FleetModel) -> Vec<String> {
     let mut out = vec![
-        format!("{what} stay on each agent: Prometheus holds only their counts."),
+        format!("{what} on each agent: Prometheus holds only counts."),
         "Read them on the agent's host (run corstop there on the same logs), or its metrics with"
             .into(),
     ];
@@ -125,7 +126,7 @@ pub fn agent_only(what: &str, fleet: &FleetModel) -> Vec<String> {
 /// The probes of every agent, one row per endpoint × origin × shape, failing first, with how
 /// many instances it fails on; the evidence (headers) stays on the agents.
 pub fn probes_panel(frame: &mut Frame, area: Rect, fleet: &FleetModel, theme: &Theme, g: &Glyphs) {
-    let note = agent_only("Probe evidence (requests and headers)", fleet);
+    let note = agent_only("Probe evidence (requests and headers) stays", fleet);
     let [table_area, note_area] = Layout::vertical([
         Constraint::Min(3),
         Constraint::Length(note.len() as u16 + 2),
@@ -161,12 +162,32 @@ pub fn probes_panel(frame: &mut Frame, area: Rect, fleet: &FleetModel, theme: &T
             theme.muted,
         ))]));
     }
+    let longest = |texts: &mut dyn Iterator<Item = usize>, min: usize, max: usize| {
+        texts.max().unwrap_or(0).clamp(min, max) as u16
+    };
+    let shape_w = longest(
+        &mut fleet
+            .probes
+            .iter()
+            .map(|p| crate::model::text::width(&p.shape)),
+        5,
+        24,
+    );
+    let reason_w = longest(
+        &mut fleet
+            .probes
+            .iter()
+            .filter_map(|p| p.reason.as_ref())
+            .map(|(r, _)| crate::model::text::width(r) + 5),
+        10,
+        44,
+    );
     let widths = [
-        Constraint::Percentage(30),
-        Constraint::Percentage(20),
-        Constraint::Length(12),
-        Constraint::Length(28),
-        Constraint::Min(10),
+        Constraint::Fill(2),
+        Constraint::Fill(1),
+        Constraint::Length(shape_w),
+        Constraint::Length(26),
+        Constraint::Length(reason_w),
     ];
     frame.render_widget(
         Table::new(rows, widths)

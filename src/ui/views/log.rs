@@ -209,7 +209,7 @@ pub fn log(
     if let Some(fleet) = &model.fleet
         && model.log.is_empty()
     {
-        let lines: Vec<Line> = super::fleet::agent_only("The raw log lines", fleet)
+        let lines: Vec<Line> = super::fleet::agent_only("The raw log lines stay", fleet)
             .into_iter()
             .map(|l| Line::styled(l, theme.text))
             .collect();
