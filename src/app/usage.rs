@@ -184,7 +184,8 @@ pub fn resolve_probe(
 pub fn nothing_to_watch(settings: &Settings) -> Option<&'static str> {
     (settings.logs.is_empty() && settings.probe.is_none() && settings.fleet.is_none()).then_some(
         "nothing to watch: give --log PATH and/or --probe URL --origin ORIGIN, a [[log]] or \
-         [probe] section in corstop.toml (see --print-config), or try `corstop demo`",
+         [probe] section in corstop.toml (see --print-config), --prometheus URL for the fleet \
+         of agents, or try `corstop demo`",
     )
 }
 

@@ -198,6 +198,14 @@ fn the_fleet_view_shows_the_agents_through_a_real_prometheus() {
     wait_screen(&mut s, "the agents' addresses", |t| {
         t.contains("raw log lines") && t.contains(&failing_curl)
     });
+    // Prometheus going away is the fleet source's error on screen, with the last figures kept.
+    s.press(b"1");
+    let server = prom.url("");
+    drop(prom);
+    let down = wait_screen(&mut s, "the fleet source's error", |t| {
+        t.contains("last refresh failed") && t.contains(&server) && t.contains("54 requests")
+    });
+    assert!(down.contains("error") || down.contains("refused"), "{down}");
     let said = format!(
         "{}{}",
         failing.stderr.lock().unwrap(),
