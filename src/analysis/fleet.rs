@@ -87,6 +87,54 @@ fn rank(s: Option<Status>) -> u8 {
     }
 }
 
+/// Orders of the instances table (the `s` key on the fleet's overview).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InstanceSort {
+    /// PAGE, DEGRADED, down, OK; then by failure ratio.
+    #[default]
+    Worst,
+    Rate,
+    Region,
+    Name,
+}
+
+impl InstanceSort {
+    pub fn next(self) -> InstanceSort {
+        match self {
+            InstanceSort::Worst => InstanceSort::Rate,
+            InstanceSort::Rate => InstanceSort::Region,
+            InstanceSort::Region => InstanceSort::Name,
+            InstanceSort::Name => InstanceSort::Worst,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            InstanceSort::Worst => "worst",
+            InstanceSort::Rate => "req/s",
+            InstanceSort::Region => "region",
+            InstanceSort::Name => "name",
+        }
+    }
+}
+
+/// Sorts `rows` by `by`, the instance name breaking ties.
+pub fn sort_instances(rows: &mut [InstanceRow], by: InstanceSort) {
+    rows.sort_by(|a, b| {
+        let name = || a.instance.cmp(&b.instance);
+        match by {
+            InstanceSort::Worst => rank(b.status)
+                .cmp(&rank(a.status))
+                .then(a.up.cmp(&b.up))
+                .then(b.failure_ratio.total_cmp(&a.failure_ratio))
+                .then_with(name),
+            InstanceSort::Rate => b.rate.total_cmp(&a.rate).then_with(name),
+            InstanceSort::Region => a.region.cmp(&b.region).then_with(name),
+            InstanceSort::Name => name(),
+        }
+    });
+}
+
 /// The fleet model when the store is filled from Prometheus.
 pub fn model(store: &Store) -> Option<FleetModel> {
     let data = store.fleet()?;
@@ -104,13 +152,7 @@ pub fn model(store: &Store) -> Option<FleetModel> {
             probes_failing: i.probes_failing,
         })
         .collect();
-    instances.sort_by(|a, b| {
-        rank(b.status)
-            .cmp(&rank(a.status))
-            .then(b.up.cmp(&a.up).reverse())
-            .then(b.failure_ratio.total_cmp(&a.failure_ratio))
-            .then_with(|| a.instance.cmp(&b.instance))
-    });
+    sort_instances(&mut instances, InstanceSort::Worst);
     let mut probes: Vec<FleetProbeRow> = data
         .probes
         .iter()
@@ -189,6 +231,15 @@ mod tests {
         let m = model(&store).unwrap();
         let order: Vec<&str> = m.instances.iter().map(|i| i.instance.as_str()).collect();
         assert_eq!(order, ["d", "c", "b", "a"]);
+        let mut rows = m.instances.clone();
+        sort_instances(&mut rows, InstanceSort::Name);
+        let order: Vec<&str> = rows.iter().map(|i| i.instance.as_str()).collect();
+        assert_eq!(order, ["a", "b", "c", "d"]);
+        let mut sort = InstanceSort::Worst;
+        for _ in 0..4 {
+            sort = sort.next();
+        }
+        assert_eq!(sort, InstanceSort::Worst);
         assert_eq!(m.summary, "4 agents, 3 up");
         store.set_source_state(src, "error: Prometheus at http://p: connection refused");
         assert_eq!(

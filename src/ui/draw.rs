@@ -242,6 +242,11 @@ fn hints(state: &UiState) -> Vec<(String, &'static str)> {
         },
     ];
     match state.view {
+        View::Overview if state.mode_label == "FLEET" => wanted.extend([
+            (updown.clone(), "route"),
+            (k.first(A::Select), "trend"),
+            (k.first(A::Sort), "sort instances"),
+        ]),
         View::Overview => wanted.extend([(updown.clone(), "route"), (k.first(A::Select), "trend")]),
         View::Trend => wanted.extend([(updown.clone(), "route"), (k.first(A::TimeRange), "range")]),
         View::Origins => wanted.extend([

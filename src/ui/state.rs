@@ -100,6 +100,8 @@ pub struct UiState {
     /// The selected log line (set while drawing), which Enter opens.
     pub log_selected: Option<u64>,
     pub origin_sort: OriginSort,
+    /// Order of the fleet overview's instances.
+    pub instance_sort: crate::analysis::fleet::InstanceSort,
     pub mode_label: &'static str,
     pub ascii: bool,
     /// A route another view asked the trend view to select (resolved when drawing).
@@ -133,6 +135,7 @@ impl UiState {
             log_hscroll: 0,
             log_selected: None,
             origin_sort: OriginSort::Failures,
+            instance_sort: crate::analysis::fleet::InstanceSort::Worst,
             mode_label,
             ascii,
             focus_route: None,
@@ -329,6 +332,9 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
         KeyAction::ProbeNow => return Action::ProbeNow,
         KeyAction::Sort if state.view == View::Origins => {
             state.origin_sort = state.origin_sort.next();
+        }
+        KeyAction::Sort if state.view == View::Overview => {
+            state.instance_sort = state.instance_sort.next();
         }
         KeyAction::Filter if state.view == View::Log => state.filter_editing = true,
         KeyAction::Pause if state.view == View::Log => {

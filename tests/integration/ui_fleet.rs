@@ -4,6 +4,7 @@
 //! say where to read it.
 
 use corstop::analysis;
+use corstop::analysis::fleet::InstanceSort;
 use corstop::model::time::MINUTE;
 use corstop::sources::event::AuthClass;
 use corstop::sources::fleet::{FleetData, Instance, ProbeRow, RequestSeries};
@@ -79,10 +80,15 @@ fn store() -> Store {
 }
 
 fn render(view: View, w: u16, h: u16) -> String {
+    render_sorted(view, w, h, InstanceSort::Worst)
+}
+
+fn render_sorted(view: View, w: u16, h: u16, sort: InstanceSort) -> String {
     let store = store();
     let model = analysis::snapshot(&store, T0);
     let mut state = UiState::new("FLEET", false);
     state.switch_to(view);
+    state.instance_sort = sort;
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     let theme = Theme::builtin("default").unwrap();
     terminal
@@ -126,6 +132,15 @@ fn the_overview_shows_the_fleet_and_its_instances_worst_first() {
         }
         insta::assert_snapshot!(format!("fleet_overview_{w}x{h}"), t);
     }
+    // `s` orders them by region instead.
+    let t = render_sorted(View::Overview, 120, 36, InstanceSort::Region);
+    assert!(t.contains("by region"), "{t}");
+    let at = |a: &str| t.find(a).unwrap();
+    assert!(
+        at("ap-south") < at("eu-west") && at("eu-west") < at("us-east"),
+        "{t}"
+    );
+    assert!(t.contains("s sort instances"), "{t}");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Row, Table, Wrap};
 
-use crate::analysis::fleet::FleetModel;
+use crate::analysis::fleet::{FleetModel, InstanceSort, sort_instances};
 use crate::analysis::status::Status;
 use crate::ui::glyphs::Glyphs;
 use crate::ui::legend;
@@ -18,11 +18,14 @@ pub fn instances_panel(
     frame: &mut Frame,
     area: Rect,
     fleet: &FleetModel,
+    sort: InstanceSort,
     problems: &[String],
     theme: &Theme,
     g: &Glyphs,
 ) {
-    let title = format!(" Instances · {} ", fleet.summary);
+    let title = format!(" Instances · {} · by {} ", fleet.summary, sort.label());
+    let mut instances = fleet.instances.clone();
+    sort_instances(&mut instances, sort);
     let block = panel(title, theme, g);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -34,8 +37,7 @@ pub fn instances_panel(
     ];
     legend::note_headers(&headers);
     let header = Row::new(headers).style(theme.table_header);
-    let mut rows: Vec<Row> = fleet
-        .instances
+    let mut rows: Vec<Row> = instances
         .iter()
         .map(|i| {
             let (word, style) = match (i.up, i.status) {

@@ -241,7 +241,15 @@ pub fn overview(
     );
 
     if let Some(fleet) = &model.fleet {
-        super::fleet::instances_panel(frame, bottom, fleet, &problems, theme, g);
+        super::fleet::instances_panel(
+            frame,
+            bottom,
+            fleet,
+            state.instance_sort,
+            &problems,
+            theme,
+            g,
+        );
         return;
     }
     // Sources, with the latest parse error on its own line so it is not cut to a column.
