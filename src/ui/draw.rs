@@ -338,7 +338,7 @@ const HELP_ROWS: &[(&[KeyAction], &str)] = &[
     (&[KeyAction::Freeze], "freeze / unfreeze the screen"),
     (&[KeyAction::TimeRange], "time range 15m / 1h / 6h"),
     (&[KeyAction::ProbeNow], "run the probes now"),
-    (&[KeyAction::Sort], "origins: change sort order"),
+    (&[KeyAction::Sort], "origins, fleet instances: change sort order"),
     (
         &[KeyAction::Filter],
         "log: filter, e.g. status:4xx origin:contoso (Esc clears)",
