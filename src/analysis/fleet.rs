@@ -57,9 +57,25 @@ pub struct FleetModel {
     pub instances_omitted: usize,
     /// Failing first.
     pub probes: Vec<FleetProbeRow>,
+    /// The one instance the panels show, when narrowed (`i`).
+    pub instance: Option<String>,
 }
 
 impl FleetModel {
+    /// The filter after `current`: each instance in name order, then all again.
+    pub fn next_instance(&self, current: Option<&str>) -> Option<String> {
+        let mut names: Vec<&str> = self.instances.iter().map(|i| i.instance.as_str()).collect();
+        names.sort_unstable();
+        match current {
+            None => names.first().map(|s| (*s).to_string()),
+            Some(c) => names
+                .iter()
+                .position(|n| *n == c)
+                .and_then(|at| names.get(at + 1))
+                .map(|s| (*s).to_string()),
+        }
+    }
+
     /// The agents' addresses, to say where the data only an agent holds can be read.
     pub fn addresses(&self, max: usize) -> Vec<&str> {
         self.instances
@@ -173,11 +189,17 @@ pub fn model(store: &Store) -> Option<FleetModel> {
         .unwrap_or_default();
     Some(FleetModel {
         server: data.server.clone(),
-        summary: if state.starts_with("error") {
-            format!("{} (last refresh failed)", data.summary())
-        } else {
-            data.summary()
+        summary: {
+            let mut s = data.summary();
+            if let Some(i) = &data.instance {
+                s.push_str(&format!(" · showing {i}"));
+            }
+            if state.starts_with("error") {
+                s.push_str(" (last refresh failed)");
+            }
+            s
         },
+        instance: data.instance.clone(),
         instances,
         instances_omitted: data.instances_omitted,
         probes,
@@ -235,6 +257,16 @@ mod tests {
         sort_instances(&mut rows, InstanceSort::Name);
         let order: Vec<&str> = rows.iter().map(|i| i.instance.as_str()).collect();
         assert_eq!(order, ["a", "b", "c", "d"]);
+        let mut filter = None;
+        let mut seen = Vec::new();
+        loop {
+            filter = m.next_instance(filter.as_deref());
+            match &filter {
+                Some(f) => seen.push(f.clone()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["a", "b", "c", "d"], "each instance, then all again");
         let mut sort = InstanceSort::Worst;
         for _ in 0..4 {
             sort = sort.next();

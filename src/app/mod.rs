@@ -424,6 +424,7 @@ fn ui_options(
         bell: None,
         notes: settings.notes.clone(),
         narrator: None,
+        fleet: None,
     })
 }
 
@@ -452,7 +453,7 @@ pub async fn run_dashboard(settings: Settings) -> anyhow::Result<()> {
         TimeMode::Live
     };
     let mut pipeline = Pipeline::new(settings.store.clone(), mode);
-    pipeline.add_watched(&settings);
+    let fleet = pipeline.add_watched(&settings);
     if let Some(p) = &settings.probe {
         pipeline.add_prober(p.clone(), wall_clock());
     }
@@ -464,6 +465,7 @@ pub async fn run_dashboard(settings: Settings) -> anyhow::Result<()> {
         "LIVE"
     };
     let mut opts = ui_options(&settings, label)?;
+    opts.fleet = fleet;
     if let Some(notify) = &settings.notify {
         let delivery = pipeline.add_notifier(notify, opts.analysis.clone())?;
         opts.bell = Some(std::sync::Arc::new(move || delivery.take_bell()));

@@ -343,6 +343,8 @@ pub struct FleetData {
     /// Instances beyond [`crate::sources::fleet::MAX_INSTANCES`].
     pub instances_omitted: usize,
     pub probes: Vec<ProbeRow>,
+    /// The one instance the counters were read for, when the dashboard narrowed them.
+    pub instance: Option<String>,
 }
 
 impl FleetData {

@@ -17,6 +17,36 @@ use crate::sources::event::{AuthClass, Event, SourceId};
 pub use crate::sources::event::{FleetData, Instance, ProbeRow, RequestSeries};
 use crate::sources::prometheus::{Client, Labels, PromError, Sample, Series};
 
+/// Which instance the counters are read for (`None`: all), set by the dashboard; a change
+/// refreshes at once.
+#[derive(Clone, Debug, Default)]
+pub struct FleetControl {
+    pub instance: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    pub changed: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl FleetControl {
+    pub fn instance(&self) -> Option<String> {
+        self.instance
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn set_instance(&self, instance: Option<String>) {
+        *self
+            .instance
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = instance;
+        self.changed.notify_one();
+    }
+}
+
+/// A PromQL string literal.
+fn quoted(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
 /// Instances kept per answer (the per-instance table); more are counted, not listed.
 pub const MAX_INSTANCES: usize = 2_000;
 /// Probe rows kept (endpoint × origin × shape over all instances).
@@ -56,6 +86,14 @@ impl Queries {
     pub fn new(selector: &str) -> Queries {
         Queries {
             sel: selector.trim().to_string(),
+        }
+    }
+
+    /// These queries narrowed to one instance's series.
+    pub fn for_instance(&self, instance: &str) -> Queries {
+        let matcher = format!("instance={}", quoted(instance));
+        Queries {
+            sel: self.m_with("", &matcher),
         }
     }
 
@@ -314,12 +352,16 @@ pub fn join(a: InstantAnswers) -> (Vec<Instance>, usize, Vec<ProbeRow>) {
 /// One refresh: every query, the first failure ending it.
 pub async fn read(
     client: &Client,
-    q: &Queries,
+    all: &Queries,
+    instance: Option<String>,
     source: SourceId,
     span_ms: EpochMs,
     step_ms: EpochMs,
 ) -> Result<FleetData, PromError> {
     // Points on step boundaries, so refreshes agree on which increase goes into which bucket.
+    let one = instance.as_deref().map(|i| all.for_instance(i));
+    // The counters are narrowed to the instance; the instances table never is.
+    let q = one.as_ref().unwrap_or(all);
     let end = now_ms().div_euclid(step_ms) * step_ms;
     let start = end - span_ms + step_ms;
     let requests = client
@@ -335,11 +377,11 @@ pub async fn read(
         .filter_map(|s| auth_series(increases(s, start, step_ms)))
         .collect();
     let answers = InstantAnswers {
-        up: client.query(&q.up(), None).await?,
-        status: client.query(&q.status(), None).await?,
-        hypotheses: client.query(&q.hypotheses(), None).await?,
-        rate: client.query(&q.rate(), None).await?,
-        failed: client.query(&q.failed(), None).await?,
+        up: client.query(&all.up(), None).await?,
+        status: client.query(&all.status(), None).await?,
+        hypotheses: client.query(&all.hypotheses(), None).await?,
+        rate: client.query(&all.rate(), None).await?,
+        failed: client.query(&all.failed(), None).await?,
         probe_success: client.query(&q.probe_success(), None).await?,
         probe_errors: client.query(&q.probe_errors(), None).await?,
     };
@@ -354,6 +396,7 @@ pub async fn read(
         instances,
         instances_omitted,
         probes,
+        instance,
     })
 }
 
@@ -364,6 +407,7 @@ pub fn spawn(
     source: SourceId,
     span_ms: EpochMs,
     bucket_ms: EpochMs,
+    control: FleetControl,
     tx: mpsc::Sender<Event>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -386,8 +430,12 @@ pub fn spawn(
             tokio::time::interval(Duration::from_millis(settings.refresh_ms.max(1) as u64));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
-            every.tick().await;
-            let event = match read(&client, &q, source, span_ms, step_ms).await {
+            tokio::select! {
+                _ = every.tick() => {}
+                () = control.changed.notified() => {}
+            }
+            let event = match read(&client, &q, control.instance(), source, span_ms, step_ms).await
+            {
                 Ok(data) => Event::Fleet(Box::new(data)),
                 Err(e) => Event::SourceState {
                     source,
@@ -572,6 +620,14 @@ mod tests {
             "{}",
             q.hypotheses()
         );
+        assert_eq!(
+            q.for_instance("10.0.0.1:9464").requests(),
+            r#"sum by (route, origin, method_class, status_class, status) (corstop_http_requests_total{instance="10.0.0.1:9464",job="corstop"})"#
+        );
+        assert_eq!(
+            Queries::new("").for_instance(r#"a"b"#).up(),
+            r#"up{instance="a\"b"}"#
+        );
         let bare = Queries::new("");
         assert!(
             bare.hypotheses()
@@ -640,7 +696,14 @@ mod tests {
             timeout_ms: 500,
             ..FleetSettings::default()
         };
-        let task = spawn(settings, 3, 6 * 60 * SECOND * 60, 10 * SECOND, tx);
+        let task = spawn(
+            settings,
+            3,
+            6 * 60 * SECOND * 60,
+            10 * SECOND,
+            FleetControl::default(),
+            tx,
+        );
         for _ in 0..2 {
             let ev = tokio::time::timeout(Duration::from_secs(10), rx.recv())
                 .await

@@ -245,7 +245,8 @@ fn hints(state: &UiState) -> Vec<(String, &'static str)> {
         View::Overview if state.mode_label == "FLEET" => wanted.extend([
             (updown.clone(), "route"),
             (k.first(A::Select), "trend"),
-            (k.first(A::Sort), "sort instances"),
+            (k.first(A::Sort), "sort"),
+            (k.first(A::Instance), "instance"),
         ]),
         View::Overview => wanted.extend([(updown.clone(), "route"), (k.first(A::Select), "trend")]),
         View::Trend => wanted.extend([(updown.clone(), "route"), (k.first(A::TimeRange), "range")]),
@@ -338,7 +339,14 @@ const HELP_ROWS: &[(&[KeyAction], &str)] = &[
     (&[KeyAction::Freeze], "freeze / unfreeze the screen"),
     (&[KeyAction::TimeRange], "time range 15m / 1h / 6h"),
     (&[KeyAction::ProbeNow], "run the probes now"),
-    (&[KeyAction::Sort], "origins, fleet instances: change sort order"),
+    (
+        &[KeyAction::Sort],
+        "origins, fleet instances: change sort order",
+    ),
+    (
+        &[KeyAction::Instance],
+        "fleet: show one instance, the next, then all",
+    ),
     (
         &[KeyAction::Filter],
         "log: filter, e.g. status:4xx origin:contoso (Esc clears)",

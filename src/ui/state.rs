@@ -66,6 +66,8 @@ pub enum Action {
     Quit,
     /// Run the probes now.
     ProbeNow,
+    /// Fleet: narrow the panels to the next instance (or back to all).
+    NextInstance,
 }
 
 /// Screen areas recorded while drawing, so mouse clicks can be mapped back to tabs and rows.
@@ -330,6 +332,7 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
         KeyAction::Freeze => state.frozen = !state.frozen,
         KeyAction::TimeRange => state.range = state.range.next(),
         KeyAction::ProbeNow => return Action::ProbeNow,
+        KeyAction::Instance if state.mode_label == "FLEET" => return Action::NextInstance,
         KeyAction::Sort if state.view == View::Origins => {
             state.origin_sort = state.origin_sort.next();
         }
@@ -351,6 +354,7 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
             state.log_hscroll = state.log_hscroll.saturating_add(HSCROLL_STEP);
         }
         KeyAction::Sort
+        | KeyAction::Instance
         | KeyAction::Filter
         | KeyAction::Pause
         | KeyAction::ScrollLeft

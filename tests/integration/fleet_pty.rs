@@ -192,6 +192,22 @@ fn the_fleet_view_shows_the_agents_through_a_real_prometheus() {
         "{overview}"
     );
 
+    // `i` narrows the panels to one instance (in name order), then the next, then all again.
+    let mut by_name = [(&failing.addr, 24), (&healthy.addr, 30)];
+    by_name.sort();
+    for (addr, n) in by_name {
+        s.press(b"i");
+        let showing = format!("showing {addr}");
+        let requests = format!("{n} requests");
+        wait_screen(&mut s, &showing, |t| {
+            t.contains(&showing) && t.contains(&requests)
+        });
+    }
+    s.press(b"i");
+    wait_screen(&mut s, "the whole fleet again", |t| {
+        !t.contains("showing") && t.contains("54 requests")
+    });
+
     // The raw lines stay on the agents: the log view says where to read them.
     s.press(b"7");
     let failing_curl = format!("curl http://{}/metrics", failing.addr);
