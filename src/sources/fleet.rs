@@ -191,8 +191,8 @@ pub fn increases(mut s: Series, start: EpochMs, step_ms: EpochMs) -> Series {
     s
 }
 
-/// The representative status of a class, for actual requests (the agent exports only the
-/// class for them): the one the analysis reads the class by.
+/// The representative status of a class, for what the agent exports only the class of (actual
+/// requests other than 401 and 403, preflights under `other`).
 fn class_status(class: &str) -> u16 {
     match class {
         "1xx" => 100,
@@ -214,13 +214,12 @@ pub fn request_series(s: Series) -> Option<RequestSeries> {
     };
     let preflight = l.get("method_class").map(String::as_str) == Some("preflight");
     let class = l.get("status_class").map_or("", String::as_str);
-    let status = if preflight {
-        l.get("status")
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| class_status(class))
-    } else {
-        class_status(class)
-    };
+    // Preflights carry their exact status, actual requests their 401 or 403; the rest only
+    // their class.
+    let status = l
+        .get("status")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| class_status(class));
     let points = s
         .points
         .into_iter()

@@ -51,6 +51,26 @@ fn request_series_map_to_cells() {
             ],
             Some((Some("https://a"), true, 400)),
         ),
+        (
+            &[
+                ("route", "/api/orders"),
+                ("origin", "https://a"),
+                ("method_class", "actual"),
+                ("status_class", "4xx"),
+                ("status", "401"),
+            ],
+            Some((Some("https://a"), false, 401)),
+        ),
+        (
+            &[
+                ("route", "/api/orders"),
+                ("origin", "https://a"),
+                ("method_class", "actual"),
+                ("status_class", "4xx"),
+                ("status", ""),
+            ],
+            Some((Some("https://a"), false, 400)),
+        ),
         (&[("origin", "https://a")], None),
     ];
     for (l, want) in cases {
