@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod bursts;
 pub mod evidence;
 pub mod expiry;
+pub mod fleet;
 pub mod followup;
 pub mod incident;
 pub mod log;
@@ -189,6 +190,8 @@ pub struct ViewModel {
     pub status: StatusSummary,
     /// The leading hypothesis when the evidence supports it (not merely the highest score).
     pub top: Option<Hypothesis>,
+    /// The fleet's instances and probes, when the panels come from Prometheus.
+    pub fleet: Option<fleet::FleetModel>,
 }
 
 impl ViewModel {
@@ -354,6 +357,7 @@ pub fn snapshot_parts(store: &Store, wall_now: EpochMs, verdicts: Verdicts) -> V
         triage: verdicts.triage,
         alerts: verdicts.alerts,
         status,
+        fleet: fleet::model(store),
     }
 }
 

@@ -101,6 +101,11 @@ pub struct DashboardArgs {
     )]
     pub origins: Vec<String>,
 
+    /// Fleet view: fill the panels from this Prometheus server's corstop agents instead of
+    /// local logs, e.g. http://prometheus:9090.
+    #[arg(long, value_name = "URL", env = "CORSTOP_PROMETHEUS")]
+    pub prometheus: Option<String>,
+
     /// Zone times are shown in: local (TZ or the system's zone), utc, or an IANA name such as
     /// Europe/Paris. Event times are kept in UTC.
     #[arg(long, value_name = "ZONE", env = "CORSTOP_TZ", global = true)]

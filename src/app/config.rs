@@ -68,6 +68,20 @@ pub struct FileConfig {
     /// `corstop agent`: where it serves and how many names get a label of their own.
     #[serde(default)]
     pub agent: AgentSection,
+    /// The fleet view: a Prometheus server that scrapes corstop agents.
+    pub fleet: Option<FleetSection>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FleetSection {
+    pub prometheus: Option<String>,
+    /// Label matchers added to every query, e.g. `{job="corstop"}`.
+    pub selector: Option<String>,
+    pub refresh: Option<DurationSetting>,
+    pub timeout: Option<DurationSetting>,
+    /// Time between the counter values read (default 1m).
+    pub step: Option<DurationSetting>,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]

@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod cli;
 pub mod config;
+mod fleet;
 pub mod usage;
 
 use std::io::IsTerminal;
@@ -60,6 +61,8 @@ pub struct Settings {
     /// Values corrected on the way in (an origin's trailing slash), said on stderr and on
     /// the dashboard.
     pub notes: Vec<String>,
+    /// The fleet view's Prometheus, when the panels come from it.
+    pub fleet: Option<crate::sources::fleet::FleetSettings>,
 }
 
 fn default_log_file() -> PathBuf {
@@ -193,6 +196,7 @@ pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settin
     })?;
 
     let zone = usage::zone(args, file.tz.as_deref())?;
+    let fleet = usage::fleet_settings(args, file.fleet.as_ref());
 
     Ok(Settings {
         zone,
@@ -230,6 +234,7 @@ pub fn resolve_with(args: &DashboardArgs, probe_complete: bool) -> Result<Settin
         slo_percent: file.analysis.slo.unwrap_or(99.9),
         notify: file.notify.clone(),
         config_path,
+        fleet,
     })
 }
 
@@ -419,6 +424,7 @@ fn ui_options(
         bell: None,
         notes: settings.notes.clone(),
         narrator: None,
+        fleet: None,
     })
 }
 
@@ -440,24 +446,26 @@ pub async fn run_dashboard(settings: Settings) -> anyhow::Result<()> {
     if let Some(nothing) = usage::nothing_to_watch(&settings) {
         anyhow::bail!(nothing);
     }
-    let mode = if settings.from_start {
+    // The fleet is read at Prometheus's (wall-clock) times, whatever --from-start says.
+    let mode = if settings.from_start && settings.fleet.is_none() {
         TimeMode::EventTime
     } else {
         TimeMode::Live
     };
     let mut pipeline = Pipeline::new(settings.store.clone(), mode);
-    for spec in &settings.logs {
-        pipeline.add_log(spec.clone(), &settings.format_opts);
-    }
+    let fleet = pipeline.add_watched(&settings);
     if let Some(p) = &settings.probe {
         pipeline.add_prober(p.clone(), wall_clock());
     }
-    let label = if settings.from_start {
+    let label = if settings.fleet.is_some() {
+        "FLEET"
+    } else if settings.from_start {
         "REPLAY"
     } else {
         "LIVE"
     };
     let mut opts = ui_options(&settings, label)?;
+    opts.fleet = fleet;
     if let Some(notify) = &settings.notify {
         let delivery = pipeline.add_notifier(notify, opts.analysis.clone())?;
         opts.bell = Some(std::sync::Arc::new(move || delivery.take_bell()));

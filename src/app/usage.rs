@@ -182,9 +182,10 @@ pub fn resolve_probe(
 
 /// The dashboard's usage error when it has neither logs nor probes.
 pub fn nothing_to_watch(settings: &Settings) -> Option<&'static str> {
-    (settings.logs.is_empty() && settings.probe.is_none()).then_some(
+    (settings.logs.is_empty() && settings.probe.is_none() && settings.fleet.is_none()).then_some(
         "nothing to watch: give --log PATH and/or --probe URL --origin ORIGIN, a [[log]] or \
-         [probe] section in corstop.toml (see --print-config), or try `corstop demo`",
+         [probe] section in corstop.toml (see --print-config), --prometheus URL for the fleet \
+         of agents, or try `corstop demo`",
     )
 }
 
@@ -264,6 +265,33 @@ pub fn apply_probe_flags(p: &mut ProbeSettings, urls: &[String], origins: &[Stri
     if !origins.is_empty() {
         p.origins = origins.to_vec();
     }
+}
+
+/// The fleet view's settings: `--prometheus` over `[fleet] prometheus`, the rest from the file.
+pub fn fleet_settings(
+    args: &DashboardArgs,
+    file: Option<&crate::app::config::FleetSection>,
+) -> Option<crate::sources::fleet::FleetSettings> {
+    let url = args
+        .prometheus
+        .clone()
+        .or_else(|| file.and_then(|f| f.prometheus.clone()))
+        .filter(|u| !u.trim().is_empty())?;
+    let mut s = crate::sources::fleet::FleetSettings {
+        url,
+        ..Default::default()
+    };
+    if let Some(f) = file {
+        s.selector = f.selector.clone().unwrap_or_default();
+        s.refresh_ms = f
+            .refresh
+            .map_or(s.refresh_ms, |d| d.ms().max(crate::model::time::SECOND));
+        s.timeout_ms = f.timeout.map_or(s.timeout_ms, |d| d.ms().max(100));
+        s.step_ms = f
+            .step
+            .map_or(s.step_ms, |d| d.ms().max(crate::model::time::SECOND));
+    }
+    Some(s)
 }
 
 #[cfg(test)]

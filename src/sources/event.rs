@@ -281,6 +281,85 @@ impl Sink for VecSink {
 /// Identifies a source (log file, stdin, prober) inside one store.
 pub type SourceId = u8;
 
+// ---------------------------------------------------------------- the fleet source
+// Its answers, here beside the event that carries them (see `sources::fleet`).
+
+/// Requests of one route × origin × method class × status over time, summed over instances.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequestSeries {
+    pub route: String,
+    /// `None` for requests without an origin.
+    pub origin: Option<String>,
+    pub preflight: bool,
+    /// The exact status for preflights; for actual requests a representative of the class.
+    pub status: u16,
+    /// What the step ending at each time added.
+    pub points: Vec<(EpochMs, f64)>,
+}
+
+/// One agent as Prometheus sees it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Instance {
+    pub instance: String,
+    pub region: Option<String>,
+    pub up: bool,
+    /// 0 ok, 1 degraded, 2 page; `None` when the agent exported no status.
+    pub status: Option<u8>,
+    /// Highest-scoring hypothesis in the `supported` state, with its score.
+    pub top: Option<(String, f64)>,
+    /// Requests per second over the last 5 minutes.
+    pub rate: f64,
+    /// Failed cross-origin requests over all requests, last 5 minutes.
+    pub failure_ratio: f64,
+    /// Probes whose latest run was blocked.
+    pub probes_failing: u32,
+}
+
+/// One probe (endpoint × origin × shape) over all instances that run it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProbeRow {
+    pub endpoint: String,
+    pub origin: String,
+    pub shape: String,
+    pub failing: u32,
+    pub instances: u32,
+    /// Chromium's CorsError names reported, with how many instances report each.
+    pub reasons: Vec<(String, u32)>,
+}
+
+/// One refresh's answers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FleetData {
+    pub source: SourceId,
+    /// The server, credentials redacted.
+    pub server: String,
+    /// When the queries were evaluated.
+    pub at: EpochMs,
+    /// Width of each range point's increase.
+    pub step_ms: EpochMs,
+    pub requests: Vec<RequestSeries>,
+    pub auth: Vec<(AuthClass, Vec<(EpochMs, f64)>)>,
+    pub instances: Vec<Instance>,
+    /// Instances beyond [`crate::sources::fleet::MAX_INSTANCES`].
+    pub instances_omitted: usize,
+    pub probes: Vec<ProbeRow>,
+    /// The one instance the counters were read for, when the dashboard narrowed them.
+    pub instance: Option<String>,
+}
+
+impl FleetData {
+    pub fn up(&self) -> usize {
+        self.instances.iter().filter(|i| i.up).count()
+    }
+
+    /// The fleet source's state line: "12 agents, 11 up".
+    pub fn summary(&self) -> String {
+        let total = self.instances.len() + self.instances_omitted;
+        let agents = if total == 1 { "agent" } else { "agents" };
+        format!("{total} {agents}, {} up", self.up())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,6 +436,8 @@ pub enum Event {
         source: SourceId,
         state: String,
     },
+    /// One refresh of the fleet's figures from Prometheus.
+    Fleet(Box<FleetData>),
 }
 
 /// A record of a [`SourceBatch`], by its index in `http` or `auth`.

@@ -8,6 +8,7 @@
 //! - [`prometheus`]: a Prometheus server's query API, where the fleet's agents meet.
 
 pub mod event;
+pub mod fleet;
 pub mod formats;
 pub mod glob;
 pub mod lines;

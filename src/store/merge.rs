@@ -89,6 +89,8 @@ impl Store {
             client_failures: other_client_failures,
             // Events the other store still held for a jump are in its dropped-future count.
             clock_guard: _,
+            // Merged stores read logs; the fleet view never merges.
+            fleet: _,
         } = other;
         self.client_failures.merge(other_client_failures);
 

@@ -15,6 +15,7 @@
 //! caches are in their own files).
 
 pub mod clients;
+pub mod fleet;
 pub mod history;
 pub mod logline;
 pub mod reader;
@@ -490,6 +491,8 @@ pub struct Store {
     client_failures: crate::store::clients::ClientFailures,
     /// Keeps a lone far-off stamp from moving the event-time clock (see [`ClockGuard`]).
     clock_guard: ClockGuard,
+    /// The latest fleet refresh, when the store is filled from Prometheus.
+    fleet: Option<Box<crate::sources::fleet::FleetData>>,
 }
 
 /// How many events must stand beyond the event-time clock's tolerance before it jumps to them.
@@ -577,6 +580,7 @@ impl Store {
             hot_bucket: i64::MIN,
             hot_slot: 0,
             clock_guard: ClockGuard::default(),
+            fleet: None,
             cfg,
         }
     }
@@ -1100,6 +1104,7 @@ impl Store {
             Event::Batch(batch) => self.apply_batch(*batch, wall),
             Event::Probe(result) => self.ingest_probe(*result),
             Event::SourceState { source, state } => self.set_source_state(source, &state),
+            Event::Fleet(data) => self.apply_fleet(*data),
         }
     }
 

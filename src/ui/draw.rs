@@ -166,6 +166,18 @@ fn status_line(
         },
         theme.muted,
     ));
+    if let Some(f) = &model.fleet {
+        let used: usize = out.iter().map(ratatui::prelude::Span::width).sum();
+        let text = if narrow {
+            format!("  {}", f.summary)
+        } else {
+            format!("  {} · {}", f.server, f.summary)
+        };
+        out.push(Span::styled(
+            fit(&text, width.saturating_sub(used + 2), g),
+            theme.text,
+        ));
+    }
     let used: usize = out.iter().map(ratatui::prelude::Span::width).sum();
     let room = width.saturating_sub(used + 2);
     if let Some(loading) = &model.status.loading {
@@ -230,6 +242,12 @@ fn hints(state: &UiState) -> Vec<(String, &'static str)> {
         },
     ];
     match state.view {
+        View::Overview if state.mode_label == "FLEET" => wanted.extend([
+            (updown.clone(), "route"),
+            (k.first(A::Select), "trend"),
+            (k.first(A::Sort), "sort"),
+            (k.first(A::Instance), "instance"),
+        ]),
         View::Overview => wanted.extend([(updown.clone(), "route"), (k.first(A::Select), "trend")]),
         View::Trend => wanted.extend([(updown.clone(), "route"), (k.first(A::TimeRange), "range")]),
         View::Origins => wanted.extend([
@@ -321,7 +339,14 @@ const HELP_ROWS: &[(&[KeyAction], &str)] = &[
     (&[KeyAction::Freeze], "freeze / unfreeze the screen"),
     (&[KeyAction::TimeRange], "time range 15m / 1h / 6h"),
     (&[KeyAction::ProbeNow], "run the probes now"),
-    (&[KeyAction::Sort], "origins: change sort order"),
+    (
+        &[KeyAction::Sort],
+        "origins, fleet instances: change sort order",
+    ),
+    (
+        &[KeyAction::Instance],
+        "fleet: show one instance, the next, then all",
+    ),
     (
         &[KeyAction::Filter],
         "log: filter, e.g. status:4xx origin:contoso (Esc clears)",

@@ -221,6 +221,7 @@ pub enum KeyAction {
     Freeze,
     TimeRange,
     ProbeNow,
+    Instance,
     Sort,
     Filter,
     Pause,
@@ -280,6 +281,7 @@ bindings! {
     freeze, "freeze", Freeze, ["f"];
     time_range, "time-range", TimeRange, ["t"];
     probe_now, "probe-now", ProbeNow, ["r"];
+    instance, "instance", Instance, ["i"];
     sort, "sort", Sort, ["s"];
     filter, "filter", Filter, ["/"];
     pause, "pause", Pause, ["p"];

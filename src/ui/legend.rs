@@ -87,7 +87,7 @@ mod entries {
     entry!(REASON, "▲", "[!]", warning,
         "one reason for the status (overview)");
     entry!(MODE, "LIVE REPLAY DEMO", "LIVE REPLAY DEMO", mode,
-        "following logs as written; replaying a file's history; the built-in demo");
+        "following logs; replaying history; the demo (FLEET: agents via Prometheus)");
     entry!(FROZEN, "FROZEN", "FROZEN", frozen,
         "the screen is held (f); data keeps arriving underneath");
     entry!(TOP, "top: H4 …", "top: H4 ~", triage_supported,
@@ -199,7 +199,23 @@ mod entries {
     entry!(COL_LATENCY, "Latency", "Latency", table_header,
         "preflight and actual request, together");
     entry!(COL_INSTANCE, "Instance", "Instance", table_header,
-        "which server instance answered");
+        "which server instance answered (fleet: which agent)");
+    entry!(COL_INSTANCES, "Instances", "Instances", table_header,
+        "fleet: on how many instances running the probe it fails");
+    entry!(COL_CORS_ERROR, "CORS error", "CORS error", table_header,
+        "fleet: Chromium's CORS error most failing instances report");
+    entry!(COL_REGION, "Region", "Region", table_header,
+        "fleet: the agent's region label, - when it has none");
+    entry!(COL_AGENT, "Agent", "Agent", table_header,
+        "fleet: the agent's own status (OK, DEGRADED, PAGE), or down");
+    entry!(COL_AGENT_TOP, "Top", "Top", table_header,
+        "fleet: the agent's leading supported hypothesis, its score");
+    entry!(COL_REQ_PER_SEC, "req/s", "req/s", table_header,
+        "fleet: requests per second the agent read, last 5 minutes");
+    entry!(COL_FAIL_PCT, "fail%", "fail%", table_header,
+        "fleet: cross-origin requests failing for the page, last 5m");
+    entry!(COL_BLOCKED, "blocked", "blocked", table_header,
+        "fleet: the agent's probes the browser blocked, latest run");
     entry!(COL_CLASS, "Class", "Class", table_header,
         "the auth failure's class, from its code or phrase");
     entry!(COL_STATE, "State", "State", table_header,
@@ -369,6 +385,14 @@ pub static SECTIONS: &[Section] = &[
             &COL_CODE,
             &COL_LATENCY,
             &COL_INSTANCE,
+            &COL_REGION,
+            &COL_INSTANCES,
+            &COL_CORS_ERROR,
+            &COL_AGENT,
+            &COL_AGENT_TOP,
+            &COL_REQ_PER_SEC,
+            &COL_FAIL_PCT,
+            &COL_BLOCKED,
             &COL_CLASS,
             &COL_STATE,
             &COL_SCORE,

@@ -48,6 +48,8 @@ pub struct UiOptions {
     pub notes: Vec<String>,
     /// What the header's note line says at a given store time instead (the demo's script).
     pub narrator: Option<Narrator>,
+    /// The fleet source's instance filter (`i`), in fleet mode.
+    pub fleet: Option<crate::sources::fleet::FleetControl>,
 }
 
 /// Text for the header's note line at a store time.
@@ -68,6 +70,7 @@ impl Default for UiOptions {
             bell: None,
             notes: Vec::new(),
             narrator: None,
+            fleet: None,
         }
     }
 }
@@ -249,6 +252,13 @@ pub async fn run(
                         Action::ProbeNow => {
                             probe_now.notify_one();
                             dirty = true;
+                        }
+                        Action::NextInstance => {
+                            if let (Some(control), Some(fleet)) = (&opts.fleet, &model.fleet) {
+                                control.set_instance(
+                                    fleet.next_instance(control.instance().as_deref()),
+                                );
+                            }
                         }
                         Action::Redraw => dirty = true,
                         Action::None => {}

@@ -66,6 +66,8 @@ pub enum Action {
     Quit,
     /// Run the probes now.
     ProbeNow,
+    /// Fleet: narrow the panels to the next instance (or back to all).
+    NextInstance,
 }
 
 /// Screen areas recorded while drawing, so mouse clicks can be mapped back to tabs and rows.
@@ -100,6 +102,8 @@ pub struct UiState {
     /// The selected log line (set while drawing), which Enter opens.
     pub log_selected: Option<u64>,
     pub origin_sort: OriginSort,
+    /// Order of the fleet overview's instances.
+    pub instance_sort: crate::analysis::fleet::InstanceSort,
     pub mode_label: &'static str,
     pub ascii: bool,
     /// A route another view asked the trend view to select (resolved when drawing).
@@ -133,6 +137,7 @@ impl UiState {
             log_hscroll: 0,
             log_selected: None,
             origin_sort: OriginSort::Failures,
+            instance_sort: crate::analysis::fleet::InstanceSort::Worst,
             mode_label,
             ascii,
             focus_route: None,
@@ -327,8 +332,12 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
         KeyAction::Freeze => state.frozen = !state.frozen,
         KeyAction::TimeRange => state.range = state.range.next(),
         KeyAction::ProbeNow => return Action::ProbeNow,
+        KeyAction::Instance if state.mode_label == "FLEET" => return Action::NextInstance,
         KeyAction::Sort if state.view == View::Origins => {
             state.origin_sort = state.origin_sort.next();
+        }
+        KeyAction::Sort if state.view == View::Overview => {
+            state.instance_sort = state.instance_sort.next();
         }
         KeyAction::Filter if state.view == View::Log => state.filter_editing = true,
         KeyAction::Pause if state.view == View::Log => {
@@ -345,6 +354,7 @@ pub fn handle_key(state: &mut UiState, key: KeyEvent) -> Action {
             state.log_hscroll = state.log_hscroll.saturating_add(HSCROLL_STEP);
         }
         KeyAction::Sort
+        | KeyAction::Instance
         | KeyAction::Filter
         | KeyAction::Pause
         | KeyAction::ScrollLeft

@@ -487,7 +487,7 @@ fn run_live(
                     }
                 }
                 Ok(Some(Event::SourceState { state, .. })) => r.states.push(state),
-                Ok(Some(Event::Probe(_)) | None) | Err(_) => {}
+                Ok(Some(Event::Probe(_) | Event::Fleet(_)) | None) | Err(_) => {}
             }
         }
         writer.join().unwrap();

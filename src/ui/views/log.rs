@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
 
 use crate::analysis::ViewModel;
 use crate::analysis::log::{LogLine, Outcome, filter_log};
@@ -206,6 +206,21 @@ pub fn log(
     theme: &Theme,
     g: &Glyphs,
 ) {
+    if let Some(fleet) = &model.fleet
+        && model.log.is_empty()
+    {
+        let lines: Vec<Line> = super::fleet::agent_only("The raw log lines stay", fleet)
+            .into_iter()
+            .map(|l| Line::styled(l, theme.text))
+            .collect();
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(panel(" Live log · fleet ", theme, g)),
+            area,
+        );
+        return;
+    }
     let all = filter_log(&model.log, &state.log_filter);
     let paused = state.log_paused || state.frozen;
     let (matched, newer) = if paused {

@@ -2,6 +2,7 @@
 //! pieces in [`super::widgets`]; none does I/O or analysis.
 
 pub mod auth;
+pub mod fleet;
 pub mod log;
 pub mod origins;
 pub mod overview;

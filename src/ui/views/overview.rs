@@ -59,7 +59,11 @@ pub fn overview(
         .sum::<u16>()
         .min(if compact { 3 } else { 6 });
     let error_line = o.sources.iter().any(|s| s.last_error.is_some()) as u16;
-    let src_rows = (o.sources.len().max(1) as u16).min(if compact { 2 } else { 8 });
+    let listed = model
+        .fleet
+        .as_ref()
+        .map_or(o.sources.len(), |f| f.instances.len() + 1);
+    let src_rows = (listed.max(1) as u16).min(if compact { 2 } else { 8 });
     // The leading hypothesis, when supported: its strongest evidence and the next check.
     let lead_lines = model.top_entry().map(|e| {
         let (evidence, next_rows) = if compact { (1, 1) } else { (3, 3) };
@@ -236,6 +240,18 @@ pub fn overview(
         side,
     );
 
+    if let Some(fleet) = &model.fleet {
+        super::fleet::instances_panel(
+            frame,
+            bottom,
+            fleet,
+            state.instance_sort,
+            &problems,
+            theme,
+            g,
+        );
+        return;
+    }
     // Sources, with the latest parse error on its own line so it is not cut to a column.
     let block = panel(" Sources · since start ", theme, g);
     let inner = block.inner(bottom);

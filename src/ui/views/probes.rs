@@ -36,6 +36,12 @@ pub fn probes(
     theme: &Theme,
     g: &Glyphs,
 ) {
+    if let Some(fleet) = &model.fleet
+        && model.probes.is_empty()
+    {
+        super::fleet::probes_panel(frame, area, fleet, theme, g);
+        return;
+    }
     let mixed_modes = model
         .probes
         .windows(2)
