@@ -638,8 +638,12 @@ fn run(args: &Args) -> Result<(), String> {
     row("series (samples per scrape)", &series, 0);
     row("RSS, MB", &rss, 1);
     row("CPU, % of one core", &cpu, 2);
-    // The fleet view's frame time with these instances (`corstop --prometheus`) goes here as
-    // its own row once that view exists.
+    let view = rt.block_on(fleet_view(&api.base))?;
+    row("fleet view: one refresh (queries), ms", &[view.refresh_ms], 1);
+    row("fleet view: view model, ms", &view.model_ms, 2);
+    for (name, frames) in &view.frames {
+        row(&format!("fleet view: {name} frame 200x60, ms"), frames, 2);
+    }
     println!();
     let agents_cpu: f64 = cpu.iter().sum();
     let agents_rss: f64 = rss.iter().sum();
@@ -715,5 +719,70 @@ fn start_agent(dir: &Path, i: usize, log: &Path, config: &Path) -> Result<Agent,
         child,
         addr,
         log: log.to_path_buf(),
+    })
+}
+
+/// What the dashboard in fleet mode costs with this fleet: one refresh's queries, the view
+/// model built from what they return, and frames of the views that show the instances.
+struct FleetView {
+    refresh_ms: f64,
+    model_ms: Vec<f64>,
+    frames: Vec<(&'static str, Vec<f64>)>,
+}
+
+async fn fleet_view(base: &str) -> Result<FleetView, String> {
+    use corstop::analysis::snapshot;
+    use corstop::sources::fleet::{Queries, read};
+    use corstop::sources::prometheus::Client;
+    use corstop::store::{Store, StoreConfig, TimeMode};
+    use corstop::ui::draw::draw;
+    use corstop::ui::state::{UiState, View};
+    use corstop::ui::theme::Theme;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    let client = Client::new(base, Duration::from_secs(30)).map_err(|e| e.to_string())?;
+    let cfg = StoreConfig::default();
+    let mut store = Store::new(cfg.clone(), TimeMode::Live);
+    let source = store.register_source("fleet");
+    let queries = Queries::new(r#"{job="corstop"}"#);
+    let t = Instant::now();
+    let data = read(&client, &queries, None, source, cfg.retention_ms, 60_000)
+        .await
+        .map_err(|e| e.to_string())?;
+    let refresh_ms = t.elapsed().as_secs_f64() * 1000.0;
+    store.apply_fleet(data);
+    let now = now_ms();
+    let model_ms = (0..20)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(snapshot(&store, now));
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    let model = snapshot(&store, now);
+    let theme = Theme::builtin("default").map_err(|e| e.to_string())?;
+    let mut frames = Vec::new();
+    for (name, view) in [("overview", View::Overview), ("probes", View::Probes)] {
+        let mut terminal =
+            Terminal::new(TestBackend::new(200, 60)).map_err(|e| e.to_string())?;
+        let mut state = UiState::new("FLEET", false);
+        state.switch_to(view);
+        let mut samples = Vec::new();
+        for _ in 0..101 {
+            let t = Instant::now();
+            terminal
+                .draw(|f| draw(f, &mut state, std::hint::black_box(&model), &theme))
+                .map_err(|e| e.to_string())?;
+            samples.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        // The first frame also allocates the buffers.
+        samples.remove(0);
+        frames.push((name, samples));
+    }
+    Ok(FleetView {
+        refresh_ms,
+        model_ms,
+        frames,
     })
 }
