@@ -639,7 +639,11 @@ fn run(args: &Args) -> Result<(), String> {
     row("RSS, MB", &rss, 1);
     row("CPU, % of one core", &cpu, 2);
     let view = rt.block_on(fleet_view(&api.base))?;
-    row("fleet view: one refresh (queries), ms", &[view.refresh_ms], 1);
+    row(
+        "fleet view: one refresh (queries), ms",
+        &[view.refresh_ms],
+        1,
+    );
     row("fleet view: view model, ms", &view.model_ms, 2);
     for (name, frames) in &view.frames {
         row(&format!("fleet view: {name} frame 200x60, ms"), frames, 2);
@@ -764,8 +768,7 @@ async fn fleet_view(base: &str) -> Result<FleetView, String> {
     let theme = Theme::builtin("default").map_err(|e| e.to_string())?;
     let mut frames = Vec::new();
     for (name, view) in [("overview", View::Overview), ("probes", View::Probes)] {
-        let mut terminal =
-            Terminal::new(TestBackend::new(200, 60)).map_err(|e| e.to_string())?;
+        let mut terminal = Terminal::new(TestBackend::new(200, 60)).map_err(|e| e.to_string())?;
         let mut state = UiState::new("FLEET", false);
         state.switch_to(view);
         let mut samples = Vec::new();

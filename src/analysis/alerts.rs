@@ -377,6 +377,8 @@ pub fn evaluate(store: &Store, cfg: &AlertConfig) -> AlertState {
                 s.good,
                 s.total,
                 match s.source {
+                    // In fleet mode the counts are the agents', read from Prometheus.
+                    SliSource::Logs if store.fleet().is_some() => "the fleet",
                     SliSource::Logs => "logs",
                     SliSource::Probes => "probes",
                 },

@@ -14,8 +14,9 @@ fn two_runs_write_identical_svgs() {
         let two = s.spawn(|| generate(b.path()).unwrap());
         (one.join().unwrap(), two.join().unwrap())
     });
-    // Ten views at 120x36 plus the overview at 80x24, in every theme.
-    assert_eq!(first.len(), 11 * BUILTIN_NAMES.len());
+    // Ten views at 120x36 plus the overview at 80x24, in every theme; the fleet's overview and
+    // probes in the default theme.
+    assert_eq!(first.len(), 11 * BUILTIN_NAMES.len() + 2);
     assert_eq!(first.len(), second.len());
     for (pa, pb) in first.iter().zip(&second) {
         assert_eq!(pa.file_name(), pb.file_name());
@@ -26,7 +27,11 @@ fn two_runs_write_identical_svgs() {
         assert!(text.starts_with("<svg "), "{}", pa.display());
         // The replayed incident is in April 2026 whenever this runs (at 80 columns the header
         // keeps only the time of day).
-        let stamp = if text.contains("width=\"80") || pa.to_string_lossy().contains("80x24") {
+        let name = pa.to_string_lossy();
+        let stamp = if name.contains("fleet-") {
+            // The fleet is read at the end of the replay, on a whole minute.
+            "2026-04-04T15:05:00Z"
+        } else if text.contains("width=\"80") || name.contains("80x24") {
             "15:04:58Z"
         } else {
             "2026-04-04T15:04:58Z"
@@ -47,6 +52,23 @@ fn two_runs_write_identical_svgs() {
             "help",
         ] {
             let name = format!("{view}-{theme}.svg");
+            assert!(
+                first
+                    .iter()
+                    .any(|p| p.file_name().unwrap() == name.as_str()),
+                "{name} missing"
+            );
+        }
+    }
+    for name in ["fleet-overview-default.svg", "fleet-probes-default.svg"] {
+        assert!(
+            first.iter().any(|p| p.file_name().unwrap() == name),
+            "{name} missing"
+        );
+    }
+    for theme in BUILTIN_NAMES {
+        for view in ["overview"] {
+            let name = format!("{view}-{theme}-80x24.svg");
             assert!(
                 first
                     .iter()

@@ -11,7 +11,7 @@ use crate::analysis::status::Status;
 use crate::ui::glyphs::Glyphs;
 use crate::ui::legend;
 use crate::ui::theme::Theme;
-use crate::ui::widgets::{fit, panel, percent};
+use crate::ui::widgets::{fit, panel, percent, short_endpoint, short_origins};
 
 /// The per-instance table, in place of the overview's sources in fleet mode.
 pub fn instances_panel(
@@ -136,34 +136,6 @@ pub fn probes_panel(frame: &mut Frame, area: Rect, fleet: &FleetModel, theme: &T
     .areas(area);
     let headers = vec!["Endpoint", "Origin", "Shape", "Instances", "CORS error"];
     legend::note_headers(&headers);
-    let mut rows: Vec<Row> = fleet
-        .probes
-        .iter()
-        .map(|p| {
-            let style = if p.failing > 0 {
-                theme.warning
-            } else {
-                theme.text
-            };
-            Row::new(vec![
-                Cell::from(p.endpoint.clone()),
-                Cell::from(p.origin.clone()),
-                Cell::from(p.shape.clone()),
-                Cell::from(Span::styled(p.spread(), style)),
-                Cell::from(
-                    p.reason
-                        .as_ref()
-                        .map_or("-".into(), |(r, n)| format!("{r} ({n})")),
-                ),
-            ])
-        })
-        .collect();
-    if rows.is_empty() {
-        rows.push(Row::new(vec![Cell::from(Span::styled(
-            "no agent runs probes (give the agents --probe URL --origin ORIGIN)",
-            theme.muted,
-        ))]));
-    }
     let longest = |texts: &mut dyn Iterator<Item = usize>, min: usize, max: usize| {
         texts.max().unwrap_or(0).clamp(min, max) as u16
     };
@@ -184,13 +156,50 @@ pub fn probes_panel(frame: &mut Frame, area: Rect, fleet: &FleetModel, theme: &T
         10,
         44,
     );
+    // Endpoints and origins get what the other columns leave, two thirds and one third, and
+    // are shortened in the middle so two hosts or paths never look the same.
+    let rest = (table_area.width as usize)
+        .saturating_sub(2 + 4 + usize::from(shape_w) + 26 + usize::from(reason_w));
+    let endpoint_w = (rest * 2 / 3).max(12);
+    let origin_w = rest.saturating_sub(endpoint_w).max(10);
+    let origins = short_origins(fleet.probes.iter().map(|p| p.origin.as_str()), origin_w, g);
     let widths = [
-        Constraint::Fill(2),
-        Constraint::Fill(1),
+        Constraint::Length(endpoint_w as u16),
+        Constraint::Length(origin_w as u16),
         Constraint::Length(shape_w),
         Constraint::Length(26),
         Constraint::Length(reason_w),
     ];
+    let mut rows: Vec<Row> = fleet
+        .probes
+        .iter()
+        .zip(&origins)
+        .map(|(p, origin)| {
+            let style = if p.failing > 0 {
+                theme.warning
+            } else {
+                theme.text
+            };
+            Row::new(vec![
+                Cell::from(short_endpoint(&p.endpoint, endpoint_w, g)),
+                Cell::from(origin.clone()),
+                Cell::from(p.shape.clone()),
+                Cell::from(Span::styled(p.spread(), style)),
+                Cell::from(
+                    p.reason
+                        .as_ref()
+                        .map_or("-".into(), |(r, n)| format!("{r} ({n})")),
+                ),
+            ])
+        })
+        .collect();
+    if rows.is_empty() {
+        rows.push(Row::new(vec![Cell::from(Span::styled(
+            "no agent runs probes (give the agents --probe URL --origin ORIGIN)",
+            theme.muted,
+        ))]));
+    }
+
     frame.render_widget(
         Table::new(rows, widths)
             .header(Row::new(headers).style(theme.table_header))
