@@ -5,7 +5,7 @@
 //! output and a real Prometheus scraping it as OpenMetrics.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -34,29 +34,9 @@ impl Agent {
     }
 
     fn start_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Agent {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_corstop"))
-            .arg("agent")
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
-            .current_dir(dir)
-            .env("HOME", dir)
-            .env_remove("XDG_CONFIG_HOME")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the agent");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
+        let mut all = vec!["--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        let (child, stderr) = common::agent::spawn(dir, all, env);
         let mut agent = Agent {
             child,
             stderr,

@@ -12,9 +12,9 @@
 //! `CORSTOP_REQUIRE_PROMETHEUS=1` their absence fails instead.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -240,30 +240,19 @@ impl Agent {
         let mut said = String::new();
         for _ in 0..3 {
             let addr = format!("127.0.0.1:{}", prom::free_port());
-            let mut child = Command::new(env!("CARGO_BIN_EXE_corstop"))
-                .arg("agent")
-                .args(["--listen", &addr])
-                .args(["--log", log.to_str().unwrap()])
-                .args(["--log-format", "nginx", "--nginx-format", NGINX])
-                .args(["--config", config.to_str().unwrap()])
-                .current_dir(dir)
-                .env("HOME", dir)
-                .env_remove("XDG_CONFIG_HOME")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("start the agent");
-            let stderr = Arc::new(Mutex::new(String::new()));
-            let pipe = child.stderr.take().unwrap();
-            let sink = stderr.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    let mut s = sink.lock().unwrap();
-                    s.push_str(&line);
-                    s.push('\n');
-                }
-            });
+            let args = [
+                "--listen",
+                &addr,
+                "--log",
+                log.to_str().unwrap(),
+                "--log-format",
+                "nginx",
+                "--nginx-format",
+                NGINX,
+                "--config",
+                config.to_str().unwrap(),
+            ];
+            let (child, stderr) = crate::common::agent::spawn(dir, args, &[]);
             let mut agent = Agent {
                 child,
                 stderr,

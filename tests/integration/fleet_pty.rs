@@ -7,9 +7,9 @@
 
 #![cfg(unix)]
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,29 +32,17 @@ struct Agent {
 
 impl Agent {
     fn start(dir: &Path, log: &Path) -> Agent {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_corstop"))
-            .arg("agent")
-            .args(["--listen", "127.0.0.1:0", "--log"])
-            .arg(log)
-            .args(["--log-format", "nginx", "--nginx-format", NGINX])
-            .current_dir(dir)
-            .env("HOME", dir)
-            .env_remove("XDG_CONFIG_HOME")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the agent");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let pipe = child.stderr.take().unwrap();
-        let sink = stderr.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
+        let args = [
+            "--listen".as_ref(),
+            "127.0.0.1:0".as_ref(),
+            "--log".as_ref(),
+            log.as_os_str(),
+            "--log-format".as_ref(),
+            "nginx".as_ref(),
+            "--nginx-format".as_ref(),
+            NGINX.as_ref(),
+        ];
+        let (child, stderr) = common::agent::spawn(dir, args, &[]);
         let deadline = Instant::now() + Duration::from_secs(30);
         let addr = loop {
             let text = stderr.lock().unwrap().clone();

@@ -3,6 +3,7 @@
 //! Prometheus and Alertmanager for the fleet tests.
 #![allow(dead_code)]
 
+pub mod agent;
 pub mod prometheus;
 #[cfg(unix)]
 pub mod pty;
