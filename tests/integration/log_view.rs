@@ -6,6 +6,7 @@
 
 use std::io::Cursor;
 
+use crate::common::buffer_text as text;
 use corstop::analysis::{self, LogLine, Outcome, ViewModel};
 use corstop::model::time::{SECOND, format_hms};
 use corstop::sources::event::{AcaoSeen, AuthClass, Method};
@@ -237,17 +238,6 @@ fn render(state: &mut UiState, m: &ViewModel, theme: &Theme, w: u16, h: u16) -> 
         .draw(|f| corstop::ui::views::log(f, Rect::new(0, 0, w, h), state, m, theme, g))
         .unwrap();
     terminal.backend().buffer().clone()
-}
-
-fn text(buf: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
 }
 
 fn key(c: KeyCode) -> KeyEvent {

@@ -95,15 +95,7 @@ fn render_sorted(view: View, w: u16, h: u16, sort: InstanceSort) -> String {
     terminal
         .draw(|f| draw(f, &mut state, &model, &theme))
         .unwrap();
-    let buf = terminal.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
+    crate::common::buffer_text(terminal.backend().buffer())
 }
 
 fn row<'a>(screen: &'a str, needle: &str) -> &'a str {

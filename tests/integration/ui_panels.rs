@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 
+use crate::common::buffer_text as text;
 use corstop::analysis::{self, Status, TimeRange, ViewModel};
 use corstop::cors::{Credentials, RawRequest, RawResponse, RequestShape, Stage, Verdict};
 use corstop::demo::svg::render_svg;
@@ -254,17 +255,6 @@ fn render(view: View, w: u16, h: u16) -> (Buffer, UiState) {
         h,
     );
     (buf, state)
-}
-
-fn text(buf: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
 }
 
 /// Position of the first occurrence of `needle` on screen.

@@ -6,6 +6,7 @@
 
 use std::sync::OnceLock;
 
+use crate::common::buffer_text as text;
 use corstop::analysis::{self, TimeRange, ViewModel};
 use corstop::demo::replay::{REPLAY_SEED, REPLAY_START, demo_store};
 use corstop::demo::{Phase, Script};
@@ -93,17 +94,6 @@ fn render(model: &ViewModel, w: u16, h: u16, ascii: bool, setup: impl Fn(&mut Ui
         .draw(|f| draw(f, &mut state, model, &theme))
         .unwrap();
     terminal.backend().buffer().clone()
-}
-
-fn text(buf: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
 }
 
 #[test]

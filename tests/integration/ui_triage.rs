@@ -7,6 +7,7 @@
 
 use std::borrow::Cow;
 
+use crate::common::buffer_text as text;
 use corstop::analysis::Status;
 use corstop::analysis::triage::State;
 use corstop::analysis::{self, AnalysisConfig, ViewModel};
@@ -137,17 +138,6 @@ fn render_with(state: &mut UiState, m: &ViewModel, theme: &Theme, w: u16, h: u16
     let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
     terminal.draw(|f| draw(f, state, m, theme)).unwrap();
     terminal.backend().buffer().clone()
-}
-
-fn text(buf: &Buffer) -> String {
-    let mut out = String::new();
-    for y in 0..buf.area.height {
-        for x in 0..buf.area.width {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
 }
 
 fn line(buf: &Buffer, y: u16) -> String {

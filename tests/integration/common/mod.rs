@@ -322,3 +322,15 @@ pub fn toml_settings(text: &str) -> ProbeSettings {
 pub fn chrome(r: &corstop::sources::event::ProbeResult) -> &str {
     r.verdict.chrome_message.as_deref().unwrap_or("")
 }
+
+/// A rendered buffer as text, a line per row, each cell's symbol as drawn.
+pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
