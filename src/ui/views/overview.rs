@@ -410,22 +410,15 @@ fn side_lines(
     if roomy {
         lines.push(Line::styled("folded and dropped, since start:", theme.text));
     }
-    lines.push(Line::styled(
-        format!(
-            "(other) routes {} ev/{} names",
-            count(f.other_route_events),
-            f.other_route_names
-        ),
-        dim_if(f.other_route_events == 0, folded),
-    ));
-    lines.push(Line::styled(
-        format!(
-            "(other) origins {} ev/{} names",
-            count(f.other_origin_events),
-            f.other_origin_names
-        ),
-        dim_if(f.other_origin_events == 0, folded),
-    ));
+    for (what, events, names) in [
+        ("routes", f.other_route_events, &f.other_route_names),
+        ("origins", f.other_origin_events, &f.other_origin_names),
+    ] {
+        lines.push(Line::styled(
+            format!("(other) {what} {} ev/{names} names", count(events)),
+            dim_if(events == 0, folded),
+        ));
+    }
     lines.push(Line::styled(
         format!(
             "old {}, future {}, folded {}",
